@@ -1,0 +1,1 @@
+//! Local simulators of the Fly Machines, Coolify and GitHub REST APIs.

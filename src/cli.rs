@@ -1,0 +1,305 @@
+//! The command line. Every flag here is level 1 of the precedence in `inputs.rs`; a flag
+//! left out falls back to the action input of the same name.
+
+use crate::report::Format;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stage-gate",
+    version,
+    about = "Staged release pipelines: check, deploy, health-gate, promote, release.",
+    long_about = None
+)]
+pub struct Cli {
+    /// Config file (default: .github/stage-gate.yml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Result format on stdout [default: github under Actions, else human].
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+    /// Print every call that would be made; make none.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Debug logging (secrets stay redacted).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// No colour (also: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Repository root (default: GITHUB_WORKSPACE or the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Without a command, the `command` input decides (that is how the action runs it).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum Command {
+    /// Validate deploy configs: stage-gate config, fly.toml, parity, workflows, Dockerfiles.
+    Check(CheckArgs),
+    /// Print the resolved deploy plan (secrets never included).
+    Plan(PlanArgs),
+    /// Decide whether a release tag may release; or compute the next version.
+    Tag(TagArgs),
+    /// Deploy one environment end to end: gate, record, provider, health, notify.
+    Deploy(DeployArgs),
+    /// Probe health endpoints until healthy for the soak window.
+    Health(HealthArgs),
+    /// Deploy to an environment only what the previous one proved.
+    Promote(PromoteArgs),
+    /// Return an environment to its previous successful deployment.
+    Rollback(RollbackArgs),
+    /// Write release notes from git history.
+    Notes(NotesArgs),
+    /// Create or update the GitHub Release for a tag, with notes and assets.
+    Release(ReleaseArgs),
+    /// Send signed webhooks or dispatch the next workflow.
+    Notify(NotifyArgs),
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Check(_) => "check",
+            Command::Plan(_) => "plan",
+            Command::Tag(_) => "tag",
+            Command::Deploy(_) => "deploy",
+            Command::Health(_) => "health",
+            Command::Promote(_) => "promote",
+            Command::Rollback(_) => "rollback",
+            Command::Notes(_) => "notes",
+            Command::Release(_) => "release",
+            Command::Notify(_) => "notify",
+        }
+    }
+
+    /// The command named by the `command` input, with every flag left to the inputs.
+    pub fn from_name(name: &str) -> Option<Command> {
+        Some(match name {
+            "check" => Command::Check(CheckArgs::default()),
+            "plan" => Command::Plan(PlanArgs::default()),
+            "tag" => Command::Tag(TagArgs::default()),
+            "deploy" => Command::Deploy(DeployArgs::default()),
+            "health" => Command::Health(HealthArgs::default()),
+            "promote" => Command::Promote(PromoteArgs::default()),
+            "rollback" => Command::Rollback(RollbackArgs::default()),
+            "notes" => Command::Notes(NotesArgs::default()),
+            "release" => Command::Release(ReleaseArgs::default()),
+            "notify" => Command::Notify(NotifyArgs::default()),
+            _ => return None,
+        })
+    }
+
+    pub const NAMES: [&'static str; 10] = [
+        "check", "plan", "tag", "deploy", "health", "promote", "rollback", "notes", "release",
+        "notify",
+    ];
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct CheckArgs {
+    /// Files to check (default: the config, fly.toml files it names and discovers, workflows).
+    pub paths: Vec<PathBuf>,
+    /// Write SARIF 2.1.0 to this file.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum PlanFormat {
+    #[default]
+    Human,
+    Json,
+    /// JSON for `strategy.matrix: ${{ fromJSON(...) }}`.
+    Matrix,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PlanArgs {
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Plan output: human, json or matrix (overrides --format for this command).
+    #[arg(long = "output", value_enum)]
+    pub output: Option<PlanFormat>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct TagArgs {
+    /// The tag (default: the tag of GITHUB_REF).
+    pub tag: Option<String>,
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Tag pattern, e.g. `v{version}` or `{app}@{version}`.
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// Compute the next version from conventional commits since the previous tag.
+    #[arg(long)]
+    pub next: bool,
+    /// With --next: create the tag through the GitHub refs API (idempotent).
+    #[arg(long, requires = "next")]
+    pub create: bool,
+    /// With --next: start or continue a prerelease series (e.g. `rc`).
+    #[arg(long, value_name = "ID")]
+    pub pre: Option<String>,
+    /// This tag is an explicit rollback: a lower version is allowed when the config allows downgrades.
+    #[arg(long)]
+    pub rollback: bool,
+    /// The environment the tag is for (prerelease policy `staging-only`).
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct DeployArgs {
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Image to deploy.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Version being deployed (default: from the tag, else the short SHA).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Commit being deployed (default: GITHUB_SHA, else HEAD).
+    #[arg(long)]
+    pub sha: Option<String>,
+    /// Skip the health gate.
+    #[arg(long)]
+    pub skip_health: bool,
+    /// Open a closed gate (only when the config allows it); needs --reason.
+    #[arg(long)]
+    pub override_gate: bool,
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct HealthArgs {
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Probe these URLs instead of the configured probes.
+    #[arg(long = "url")]
+    pub urls: Vec<String>,
+    /// Version the endpoints must report (`{version}` in assertions).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Roll back through the provider when the gate fails.
+    #[arg(long)]
+    pub rollback: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PromoteArgs {
+    /// The environment that must have proven the commit (default: the target's `requires`).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The environment to deploy.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long)]
+    pub app: Option<String>,
+    #[arg(long)]
+    pub image: Option<String>,
+    #[arg(long)]
+    pub version: Option<String>,
+    #[arg(long)]
+    pub sha: Option<String>,
+    #[arg(long)]
+    pub override_gate: bool,
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Only evaluate the gate; deploy nothing.
+    #[arg(long)]
+    pub gate_only: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RollbackArgs {
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Version, tag or image to return to (default: the previous successful deployment).
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum NotesSource {
+    #[default]
+    Git,
+    Github,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct NotesArgs {
+    /// The tag the notes are for (default: the tag of GITHUB_REF, else HEAD unreleased).
+    pub tag: Option<String>,
+    #[arg(long)]
+    pub from: Option<String>,
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long)]
+    pub app: Option<String>,
+    #[arg(long, value_enum)]
+    pub source: Option<NotesSource>,
+    /// Regenerate a full CHANGELOG.md over every tag.
+    #[arg(long)]
+    pub changelog: bool,
+    /// Write the notes to this file as well.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReleaseArgs {
+    #[arg(long)]
+    pub tag: Option<String>,
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Asset globs.
+    #[arg(long = "asset")]
+    pub assets: Vec<String>,
+    /// fail, skip, update or update-draft.
+    #[arg(long)]
+    pub on_existing: Option<String>,
+    /// Leave the release as a draft.
+    #[arg(long)]
+    pub draft: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct NotifyArgs {
+    /// Workflow file to dispatch (e.g. deploy-production.yml).
+    #[arg(long)]
+    pub dispatch: Option<String>,
+    /// Inputs for the dispatched workflow, `key=value`.
+    #[arg(long = "inputs", value_name = "KEY=VALUE")]
+    pub inputs: Vec<String>,
+    /// Ref for the dispatch (default: the default branch).
+    #[arg(long = "ref")]
+    pub git_ref: Option<String>,
+    /// Event name in webhook payloads.
+    #[arg(long)]
+    pub event: Option<String>,
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+    #[arg(long)]
+    pub app: Option<String>,
+    /// success or failure.
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Send to this webhook URL (in addition to the configured ones).
+    #[arg(long)]
+    pub webhook: Option<String>,
+}

@@ -1,0 +1,401 @@
+//! The validated config: defaults applied, durations parsed, one provider per target.
+//! Everything past validation reads these types only.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// The file this came from (None for the built-in empty config).
+    pub path: Option<PathBuf>,
+    pub repository: Option<String>,
+    pub release: ReleasePolicy,
+    pub notes: NotesConfig,
+    pub environments: BTreeMap<String, EnvironmentPolicy>,
+    pub apps: BTreeMap<String, App>,
+    pub notify: Vec<Notify>,
+    pub check: CheckConfig,
+}
+
+impl Config {
+    /// The config used when no file exists: no apps, default policies.
+    pub fn empty() -> Self {
+        Config {
+            path: None,
+            repository: None,
+            release: ReleasePolicy::default(),
+            notes: NotesConfig::default(),
+            environments: BTreeMap::new(),
+            apps: BTreeMap::new(),
+            notify: Vec::new(),
+            check: CheckConfig::default(),
+        }
+    }
+
+    /// The policy for `env`, or the default one when the config names none.
+    pub fn policy(&self, env: &str) -> EnvironmentPolicy {
+        self.environments
+            .get(env)
+            .cloned()
+            .unwrap_or_else(|| EnvironmentPolicy::default_for(env))
+    }
+
+    /// Every (app, environment) target for `env`, optionally one app only.
+    pub fn targets(&self, env: &str, app: Option<&str>) -> Vec<&Target> {
+        self.apps
+            .values()
+            .filter(|a| app.is_none_or(|name| a.name == name))
+            .filter_map(|a| a.environments.get(env))
+            .collect()
+    }
+
+    /// The tag pattern for an app: the app's own, else the release-wide one.
+    pub fn tag_pattern(&self, app: Option<&str>) -> String {
+        app.and_then(|a| self.apps.get(a))
+            .and_then(|a| a.tag_pattern.clone())
+            .unwrap_or_else(|| self.release.tag_pattern.clone())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrereleasePolicy {
+    Allow,
+    Refuse,
+    StagingOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnExisting {
+    Fail,
+    Skip,
+    Update,
+    UpdateDraft,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleasePolicy {
+    pub branch: String,
+    pub branches: Vec<String>,
+    pub tag_pattern: String,
+    pub prerelease: PrereleasePolicy,
+    pub build_metadata: bool,
+    pub annotated_tags: bool,
+    pub allow_downgrade: bool,
+    pub on_existing: OnExisting,
+    pub assets: Vec<String>,
+}
+
+impl Default for ReleasePolicy {
+    fn default() -> Self {
+        ReleasePolicy {
+            branch: "main".into(),
+            branches: Vec::new(),
+            tag_pattern: "v{version}".into(),
+            prerelease: PrereleasePolicy::Allow,
+            build_metadata: false,
+            annotated_tags: false,
+            allow_downgrade: false,
+            on_existing: OnExisting::UpdateDraft,
+            assets: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotesConfig {
+    /// (commit type, section title), in display order.
+    pub sections: Vec<(String, String)>,
+    pub skip: Vec<String>,
+    pub contributors: bool,
+}
+
+impl Default for NotesConfig {
+    fn default() -> Self {
+        NotesConfig {
+            sections: vec![
+                ("feat".into(), "Features".into()),
+                ("fix".into(), "Fixes".into()),
+                ("perf".into(), "Performance".into()),
+            ],
+            skip: vec![
+                r"^chore\(release\)".into(),
+                r"^(chore: )?release v?\d".into(),
+                r"^Merge branch ".into(),
+            ],
+            contributors: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvironmentPolicy {
+    pub name: String,
+    pub requires: Option<String>,
+    #[serde(with = "humantime_serde_compat")]
+    pub soak: Duration,
+    pub branches: Vec<String>,
+    pub tags: Vec<String>,
+    pub prerelease: PrereleasePolicy,
+    pub allow_override: bool,
+    #[serde(with = "humantime_serde_compat")]
+    pub stale_after: Duration,
+    pub production: bool,
+}
+
+impl EnvironmentPolicy {
+    pub fn default_for(env: &str) -> Self {
+        EnvironmentPolicy {
+            name: env.to_string(),
+            requires: None,
+            soak: Duration::ZERO,
+            branches: Vec::new(),
+            tags: Vec::new(),
+            prerelease: PrereleasePolicy::Allow,
+            allow_override: false,
+            // A deployment "in progress" for longer than any sane deploy is a crashed job.
+            stale_after: Duration::from_secs(30 * 60),
+            production: env == "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct App {
+    pub name: String,
+    pub tag_pattern: Option<String>,
+    pub dockerfiles: Vec<PathBuf>,
+    pub environments: BTreeMap<String, Target>,
+}
+
+/// One app in one environment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub app: String,
+    pub env: String,
+    pub provider: ProviderConfig,
+    pub url: Option<String>,
+    pub health: HealthConfig,
+    pub rollback_on_failure: bool,
+    #[serde(with = "humantime_serde_compat")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ProviderConfig {
+    Fly(FlyConfig),
+    Coolify(CoolifyConfig),
+    Webhook(WebhookConfig),
+    Command(CommandConfig),
+}
+
+impl ProviderConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderConfig::Fly(_) => "fly",
+            ProviderConfig::Coolify(_) => "coolify",
+            ProviderConfig::Webhook(_) => "webhook",
+            ProviderConfig::Command(_) => "command",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlyStrategy {
+    Rolling,
+    Immediate,
+    Canary,
+    Bluegreen,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlyConfig {
+    /// None when neither the config nor the fly.toml names the app (an error at deploy time).
+    pub app: Option<String>,
+    pub config: Option<PathBuf>,
+    pub image: Option<String>,
+    pub strategy: FlyStrategy,
+    pub max_unavailable: f64,
+    #[serde(with = "humantime_serde_compat")]
+    pub wait_timeout: Duration,
+    pub process_groups: Vec<String>,
+    pub api_url: String,
+    pub token_env: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CoolifyConfig {
+    pub url: Option<String>,
+    pub uuids: Vec<String>,
+    pub tag: Option<String>,
+    pub force: bool,
+    pub webhook: Option<String>,
+    pub set_image_tag: bool,
+    pub token_env: String,
+    #[serde(with = "humantime_serde_compat")]
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookConfig {
+    pub url: String,
+    pub method: String,
+    pub headers: BTreeMap<String, String>,
+    pub secret_env: Option<String>,
+    pub status_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandConfig {
+    pub run: String,
+    pub rollback: Option<String>,
+    pub working_directory: Option<PathBuf>,
+    pub secret_env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthConfig {
+    #[serde(with = "humantime_serde_compat")]
+    pub initial_delay: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub interval: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub timeout: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub deadline: Duration,
+    pub success_threshold: u32,
+    pub failure_threshold: u32,
+    #[serde(with = "humantime_serde_compat")]
+    pub soak: Duration,
+    pub probes: Vec<Probe>,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            initial_delay: Duration::ZERO,
+            interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+            deadline: Duration::from_secs(300),
+            success_threshold: 1,
+            failure_threshold: 5,
+            soak: Duration::ZERO,
+            probes: Vec::new(),
+        }
+    }
+}
+
+/// An accepted status range, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StatusRange {
+    pub from: u16,
+    pub to: u16,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    pub url: String,
+    pub method: String,
+    /// Header templates; `${ENV_VAR}` is expanded (and masked) when the probe runs.
+    pub headers: Vec<(String, String)>,
+    pub expect_status: Vec<StatusRange>,
+    pub body_regex: Option<String>,
+    pub json: Vec<(String, serde_json::Value)>,
+    #[serde(with = "humantime_serde_compat::option")]
+    pub max_latency: Option<Duration>,
+    pub ca_file: Option<PathBuf>,
+    pub follow_redirects: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyFormat {
+    Json,
+    Slack,
+    Discord,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum NotifyTarget {
+    Webhook {
+        url: String,
+        format: NotifyFormat,
+        token_env: Option<String>,
+        secret_env: Option<String>,
+    },
+    Dispatch {
+        workflow: String,
+        git_ref: Option<String>,
+        inputs: BTreeMap<String, String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notify {
+    pub target: NotifyTarget,
+    pub environments: Vec<String>,
+    pub on_success: bool,
+    pub on_failure: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckConfig {
+    pub parity_must_match: Vec<String>,
+    pub parity_may_differ: Vec<String>,
+    pub dockerfile_errors: bool,
+    pub fly_toml: Vec<String>,
+    pub workflows: Vec<String>,
+}
+
+impl Default for CheckConfig {
+    fn default() -> Self {
+        CheckConfig {
+            parity_must_match: [
+                "http_service.internal_port",
+                "services.internal_port",
+                "checks",
+                "processes",
+                "mounts.destination",
+                "build",
+            ]
+            .map(String::from)
+            .to_vec(),
+            parity_may_differ: ["app", "env.LOG_LEVEL", "vm", "primary_region"]
+                .map(String::from)
+                .to_vec(),
+            dockerfile_errors: false,
+            fly_toml: Vec::new(),
+            workflows: vec![
+                ".github/workflows/*.yml".into(),
+                ".github/workflows/*.yaml".into(),
+            ],
+        }
+    }
+}
+
+/// Durations serialise as humantime text ("5m") so `plan` output reads like the config.
+mod humantime_serde_compat {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub mod option {
+        use serde::Serializer;
+        use std::time::Duration;
+        pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}

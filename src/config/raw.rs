@@ -1,0 +1,369 @@
+//! The config file as written: `.github/stage-gate.yml`, version 1.
+//!
+//! Every struct denies unknown keys and uses kebab-case. Nothing outside `config/` sees
+//! these types: [`super::validate`] turns them into the resolved [`super::model`] form.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// stage-gate configuration, version 1: apps × environments.
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawConfig {
+    /// Config format version; must be 1.
+    pub version: u32,
+    /// `owner/name`; defaults to `GITHUB_REPOSITORY`.
+    #[serde(default)]
+    pub repository: Option<String>,
+    /// Release tag policy shared by every app.
+    #[serde(default)]
+    pub release: Option<RawRelease>,
+    /// Release-notes rules.
+    #[serde(default)]
+    pub notes: Option<RawNotes>,
+    /// Environment-wide policy (gates), keyed by environment name.
+    #[serde(default)]
+    pub environments: BTreeMap<String, RawEnvironmentPolicy>,
+    /// Settings merged into every app environment (placeholders `{app}` and `{env}` expand).
+    #[serde(default)]
+    pub defaults: Option<RawTarget>,
+    /// The apps, keyed by name.
+    #[serde(default)]
+    pub apps: BTreeMap<String, RawApp>,
+    /// Notifications sent after deploys.
+    #[serde(default)]
+    pub notify: Vec<RawNotify>,
+    /// Checks run by `stage-gate check`.
+    #[serde(default)]
+    pub check: Option<RawCheck>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRelease {
+    /// The branch releases are cut from (default `main`).
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// Further branches a tagged commit may sit on, as globs (e.g. `release/*`, `hotfix/*`).
+    #[serde(default)]
+    pub branches: Vec<String>,
+    /// Tag pattern: `v{version}` (default), `{app}@{version}`, `{app}-v{version}`, `{app}/v{version}`.
+    #[serde(default)]
+    pub tag_pattern: Option<String>,
+    /// Prerelease tags: `allow`, `refuse` or `staging-only` (default `allow`).
+    #[serde(default)]
+    pub prerelease: Option<String>,
+    /// Whether `+build` metadata is allowed in versions (default false).
+    #[serde(default)]
+    pub build_metadata: Option<bool>,
+    /// Require annotated tags (default false).
+    #[serde(default)]
+    pub annotated_tags: Option<bool>,
+    /// Allow a lower version than the latest release; only honoured for an explicit rollback.
+    #[serde(default)]
+    pub allow_downgrade: Option<bool>,
+    /// What to do with an existing release: `fail`, `skip`, `update`, `update-draft` (default).
+    #[serde(default)]
+    pub on_existing: Option<String>,
+    /// Asset globs uploaded to the release.
+    #[serde(default)]
+    pub assets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawNotes {
+    /// Section titles keyed by commit type, in order (e.g. `feat: Features`).
+    #[serde(default)]
+    pub sections: Option<BTreeMap<String, String>>,
+    /// Regexes of commit subjects to leave out (release commits, merges of nothing).
+    #[serde(default)]
+    pub skip: Vec<String>,
+    /// List contributors (default true).
+    #[serde(default)]
+    pub contributors: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawEnvironmentPolicy {
+    /// Another environment that must have proven the same commit first.
+    #[serde(default)]
+    pub requires: Option<String>,
+    /// How long the required environment must have run the commit (e.g. `10m`).
+    #[serde(default)]
+    pub soak: Option<String>,
+    /// Branches (globs) allowed to deploy here.
+    #[serde(default)]
+    pub branches: Vec<String>,
+    /// Tag globs allowed to deploy here (e.g. `v*.*.*`).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Prerelease policy for this environment: `allow` or `refuse`.
+    #[serde(default)]
+    pub prerelease: Option<String>,
+    /// Whether `--override-gate --reason` may open a closed gate (default false).
+    #[serde(default)]
+    pub allow_override: Option<bool>,
+    /// A deployment in progress older than this is stale and no longer blocks (default `30m`).
+    #[serde(default)]
+    pub stale_after: Option<String>,
+    /// Whether GitHub marks this as a production environment (default: name is `production`).
+    #[serde(default)]
+    pub production: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawApp {
+    /// Tag pattern for this app (monorepos), overriding `release.tag-pattern`.
+    #[serde(default)]
+    pub tag_pattern: Option<String>,
+    /// Dockerfiles used for this app's production images (checked by `stage-gate check`).
+    #[serde(default)]
+    pub dockerfiles: Vec<String>,
+    /// The app's environments, keyed by environment name.
+    #[serde(default)]
+    pub environments: BTreeMap<String, RawTarget>,
+}
+
+/// One app in one environment: exactly one provider, plus health and rollback.
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawTarget {
+    #[serde(default)]
+    pub fly: Option<RawFly>,
+    #[serde(default)]
+    pub coolify: Option<RawCoolify>,
+    #[serde(default)]
+    pub webhook: Option<RawWebhook>,
+    #[serde(default)]
+    pub command: Option<RawCommand>,
+    /// Public URL of this environment (GitHub Deployment `environment_url`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Health probes run after the deploy.
+    #[serde(default)]
+    pub health: Option<RawHealth>,
+    /// Roll back automatically when the health gate fails (default false).
+    #[serde(default)]
+    pub rollback_on_failure: Option<bool>,
+    /// How long to wait for the provider's deploy to finish (default `10m`).
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawFly {
+    /// Fly app name; defaults to `app` in the fly.toml.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// Path of the environment's fly.toml.
+    #[serde(default)]
+    pub config: Option<String>,
+    /// Image to deploy (`registry.fly.io/app:tag` or a digest). Without it, flyctl builds.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// `rolling` (default), `immediate`, `canary` or `bluegreen`.
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// Fraction (`0.33`) or count (`2`) of machines updated at once.
+    #[serde(default)]
+    pub max_unavailable: Option<f64>,
+    /// Per-machine wait for started and healthy (default `5m`).
+    #[serde(default)]
+    pub wait_timeout: Option<String>,
+    /// Only update machines of these process groups.
+    #[serde(default)]
+    pub process_groups: Vec<String>,
+    /// Machines API base URL (default `https://api.machines.dev`; `FLY_API_URL` env overrides).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// Name of the env var holding the token (default `FLY_API_TOKEN`).
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawCoolify {
+    /// Instance URL, e.g. `https://coolify.example.com` (API under `/api/v1`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Application uuid(s) to deploy.
+    #[serde(default)]
+    pub uuid: Option<StringOrList>,
+    /// Deploy every resource with this tag instead of uuids.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Rebuild without cache.
+    #[serde(default)]
+    pub force: Option<bool>,
+    /// A deploy webhook URL (Coolify's "Deploy Webhook"); used instead of the API trigger.
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// Set the application's image tag to the release version before deploying.
+    #[serde(default)]
+    pub set_image_tag: Option<bool>,
+    /// Name of the env var holding the token (default `COOLIFY_TOKEN`).
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Poll interval while waiting (default `3s`).
+    #[serde(default)]
+    pub poll_interval: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StringOrList {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawWebhook {
+    /// URL that triggers the deploy.
+    pub url: String,
+    /// HTTP method (default `POST`).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Extra headers; values may use `${ENV_VAR}` for secrets.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Env var with a secret used for an HMAC-SHA256 signature of the body.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// A URL to poll until it answers 2xx, meaning the deploy finished.
+    #[serde(default)]
+    pub status_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawCommand {
+    /// The deploy command, run with `sh -c` (e.g. `kamal deploy -d staging`).
+    pub run: String,
+    /// Command that rolls back; `STAGE_GATE_ROLLBACK_TO` holds the target version.
+    #[serde(default)]
+    pub rollback: Option<String>,
+    /// Working directory (default: the repository root).
+    #[serde(default)]
+    pub working_directory: Option<String>,
+    /// Names of env vars passed to the command (and masked).
+    #[serde(default)]
+    pub secret_env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawHealth {
+    /// Wait before the first probe (default `0s`).
+    #[serde(default)]
+    pub initial_delay: Option<String>,
+    /// Time between probes (default `2s`).
+    #[serde(default)]
+    pub interval: Option<String>,
+    /// Per-request timeout (default `5s`).
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Overall deadline (default `5m`).
+    #[serde(default)]
+    pub deadline: Option<String>,
+    /// Successes in a row needed (default 1).
+    #[serde(default)]
+    pub success_threshold: Option<u32>,
+    /// Stop early after this many hard failures (4xx other than 404/408/429, TLS) (default 5).
+    #[serde(default)]
+    pub failure_threshold: Option<u32>,
+    /// Once healthy, stay healthy this long (default `0s`).
+    #[serde(default)]
+    pub soak: Option<String>,
+    /// Probes run concurrently (bounded).
+    #[serde(default)]
+    pub probes: Vec<RawProbe>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawProbe {
+    /// URL to probe; `{version}` and `{sha}` expand.
+    pub url: String,
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Headers; values may use `${ENV_VAR}` for secrets (masked).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Accepted statuses: `200`, `"200-299"`, `[200, 204]` (default `200-399`).
+    #[serde(default)]
+    pub expect_status: Option<serde_json::Value>,
+    /// Regex the body must match.
+    #[serde(default)]
+    pub body_regex: Option<String>,
+    /// JSON assertions: path → expected value, e.g. `$.version: "{version}"`.
+    #[serde(default)]
+    pub json: BTreeMap<String, serde_json::Value>,
+    /// Maximum response time (e.g. `800ms`).
+    #[serde(default)]
+    pub max_latency: Option<String>,
+    /// PEM file of a CA to trust.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Follow redirects (default true).
+    #[serde(default)]
+    pub follow_redirects: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawNotify {
+    /// A webhook URL receiving the JSON event.
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// Payload format: `json` (default), `slack`, `discord`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Env var holding a bearer token sent as `Authorization`.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Env var holding the HMAC-SHA256 signing secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// A workflow to `workflow_dispatch` (file name or id).
+    #[serde(default)]
+    pub dispatch: Option<String>,
+    /// Ref for the dispatch (default: the default branch, `main`).
+    #[serde(default, rename = "ref")]
+    pub git_ref: Option<String>,
+    /// Inputs for the dispatch; `{sha}`, `{version}`, `{env}` expand.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, String>,
+    /// Only for these environments (default all).
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Only on these outcomes: `success`, `failure` (default both).
+    #[serde(default)]
+    pub on: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawCheck {
+    /// Keys that must match between environments of one app.
+    #[serde(default)]
+    pub parity_must_match: Vec<String>,
+    /// Keys that may differ between environments of one app.
+    #[serde(default)]
+    pub parity_may_differ: Vec<String>,
+    /// Treat Dockerfile findings as errors (default: warnings).
+    #[serde(default)]
+    pub dockerfile_errors: Option<bool>,
+    /// Extra fly.toml globs to check.
+    #[serde(default)]
+    pub fly_toml: Vec<String>,
+    /// Workflow globs to check (default `.github/workflows/*.y*ml`).
+    #[serde(default)]
+    pub workflows: Vec<String>,
+}

@@ -1,0 +1,769 @@
+//! Raw config → validated [`Config`]. Collects every problem instead of stopping at the first.
+
+use super::locate::locate;
+use super::model::*;
+use super::raw::*;
+use super::suggest::did_you_mean;
+use crate::report::{Diagnostic, Location};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+struct Validator<'a> {
+    text: &'a str,
+    file: &'a Path,
+    errors: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, path: &[&str], message: impl Into<String>, help: Option<String>) {
+        let (line, col) = locate(self.text, path).unwrap_or((1, 1));
+        let mut d = Diagnostic::error(
+            "config/invalid",
+            format!("{} (at `{}`)", message.into(), path.join(".")),
+            Location::new(self.file, line, col).with_source(self.text),
+        );
+        d.help = help;
+        self.errors.push(d);
+    }
+
+    fn duration(&mut self, path: &[&str], value: Option<&str>, default: Duration) -> Duration {
+        match value {
+            None => default,
+            Some(v) => match parse_duration(v) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.error(
+                        path,
+                        format!("`{v}` is not a duration: {e}"),
+                        Some("write durations like `90s`, `10m` or `1h 30m`".into()),
+                    );
+                    default
+                }
+            },
+        }
+    }
+
+    fn choice<T: Copy>(
+        &mut self,
+        path: &[&str],
+        value: Option<&str>,
+        options: &[(&str, T)],
+        default: T,
+    ) -> T {
+        let Some(v) = value else { return default };
+        if let Some((_, t)) = options.iter().find(|(name, _)| *name == v) {
+            return *t;
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        let help = match did_you_mean(v, &names) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("expected one of: {}", names.join(", ")),
+        };
+        self.error(path, format!("`{v}` is not a valid value"), Some(help));
+        default
+    }
+}
+
+/// Durations as humans write them: `90s`, `10m`, `1h 30m`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(s).map_err(|e| e.to_string())
+}
+
+const PRERELEASE: [(&str, PrereleasePolicy); 3] = [
+    ("allow", PrereleasePolicy::Allow),
+    ("refuse", PrereleasePolicy::Refuse),
+    ("staging-only", PrereleasePolicy::StagingOnly),
+];
+
+pub fn validate(raw: RawConfig, text: &str, file: &Path) -> Result<Config, super::ConfigError> {
+    let mut v = Validator {
+        text,
+        file,
+        errors: Vec::new(),
+    };
+    if raw.version != 1 {
+        v.error(
+            &["version"],
+            format!("unsupported config version {}", raw.version),
+            Some("this stage-gate reads `version: 1`".into()),
+        );
+    }
+    let release = release_policy(&mut v, raw.release.unwrap_or_default());
+    let notes = notes_config(&mut v, raw.notes.unwrap_or_default());
+
+    let mut environments = BTreeMap::new();
+    for (name, policy) in &raw.environments {
+        environments.insert(name.clone(), env_policy(&mut v, name, policy));
+    }
+
+    let mut apps = BTreeMap::new();
+    for (app_name, raw_app) in &raw.apps {
+        let mut targets = BTreeMap::new();
+        for (env, raw_target) in &raw_app.environments {
+            let merged = merge_defaults(raw.defaults.as_ref(), raw_target, app_name, env);
+            if let Some(t) = target(&mut v, app_name, env, &merged) {
+                targets.insert(env.clone(), t);
+            }
+            if !raw.environments.is_empty() && !raw.environments.contains_key(env) {
+                let known: Vec<&str> = raw.environments.keys().map(String::as_str).collect();
+                let help = did_you_mean(env, &known).map(|s| format!("did you mean `{s}`?"));
+                v.error(
+                    &["apps", app_name, "environments", env],
+                    format!("environment `{env}` is not declared under `environments`"),
+                    help.or(Some(format!("declared: {}", known.join(", ")))),
+                );
+            }
+        }
+        apps.insert(
+            app_name.clone(),
+            App {
+                name: app_name.clone(),
+                tag_pattern: raw_app.tag_pattern.clone(),
+                dockerfiles: raw_app.dockerfiles.iter().map(PathBuf::from).collect(),
+                environments: targets,
+            },
+        );
+    }
+
+    // `requires` must name an environment that exists somewhere.
+    let known_envs: Vec<String> = environments
+        .keys()
+        .cloned()
+        .chain(apps.values().flat_map(|a| a.environments.keys().cloned()))
+        .collect();
+    for (name, policy) in &environments {
+        if let Some(req) = &policy.requires {
+            if !known_envs.contains(req) {
+                let names: Vec<&str> = known_envs.iter().map(String::as_str).collect();
+                let help = did_you_mean(req, &names).map(|s| format!("did you mean `{s}`?"));
+                v.error(
+                    &["environments", name, "requires"],
+                    format!("`requires: {req}` names no environment"),
+                    help,
+                );
+            } else if req == name {
+                v.error(
+                    &["environments", name, "requires"],
+                    "an environment cannot require itself",
+                    None,
+                );
+            }
+        }
+    }
+
+    let notify = raw
+        .notify
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| notify_config(&mut v, i, n))
+        .collect();
+    let check = check_config(raw.check.unwrap_or_default());
+
+    if v.errors.is_empty() {
+        Ok(Config {
+            path: Some(file.to_path_buf()),
+            repository: raw.repository,
+            release,
+            notes,
+            environments,
+            apps,
+            notify,
+            check,
+        })
+    } else {
+        Err(super::ConfigError(v.errors))
+    }
+}
+
+fn release_policy(v: &mut Validator, r: RawRelease) -> ReleasePolicy {
+    let d = ReleasePolicy::default();
+    let tag_pattern = r.tag_pattern.unwrap_or(d.tag_pattern);
+    if !tag_pattern.contains("{version}") {
+        v.error(
+            &["release", "tag-pattern"],
+            format!("tag pattern `{tag_pattern}` has no `{{version}}`"),
+            Some("e.g. `v{version}`, `{app}@{version}`, `{app}-v{version}`".into()),
+        );
+    }
+    ReleasePolicy {
+        branch: r.branch.unwrap_or(d.branch),
+        branches: r.branches,
+        tag_pattern,
+        prerelease: v.choice(
+            &["release", "prerelease"],
+            r.prerelease.as_deref(),
+            &PRERELEASE,
+            d.prerelease,
+        ),
+        build_metadata: r.build_metadata.unwrap_or(d.build_metadata),
+        annotated_tags: r.annotated_tags.unwrap_or(d.annotated_tags),
+        allow_downgrade: r.allow_downgrade.unwrap_or(d.allow_downgrade),
+        on_existing: v.choice(
+            &["release", "on-existing"],
+            r.on_existing.as_deref(),
+            &[
+                ("fail", OnExisting::Fail),
+                ("skip", OnExisting::Skip),
+                ("update", OnExisting::Update),
+                ("update-draft", OnExisting::UpdateDraft),
+            ],
+            d.on_existing,
+        ),
+        assets: r.assets,
+    }
+}
+
+fn notes_config(v: &mut Validator, n: RawNotes) -> NotesConfig {
+    let d = NotesConfig::default();
+    for (i, re) in n.skip.iter().enumerate() {
+        if let Err(e) = regex::Regex::new(re) {
+            let idx = i.to_string();
+            v.error(
+                &["notes", "skip", &idx],
+                format!("invalid regex: {e}"),
+                None,
+            );
+        }
+    }
+    NotesConfig {
+        sections: n
+            .sections
+            .map(|s| s.into_iter().collect())
+            .unwrap_or(d.sections),
+        skip: if n.skip.is_empty() { d.skip } else { n.skip },
+        contributors: n.contributors.unwrap_or(d.contributors),
+    }
+}
+
+fn env_policy(v: &mut Validator, name: &str, p: &RawEnvironmentPolicy) -> EnvironmentPolicy {
+    let d = EnvironmentPolicy::default_for(name);
+    EnvironmentPolicy {
+        name: name.to_string(),
+        requires: p.requires.clone(),
+        soak: v.duration(&["environments", name, "soak"], p.soak.as_deref(), d.soak),
+        branches: p.branches.clone(),
+        tags: p.tags.clone(),
+        prerelease: v.choice(
+            &["environments", name, "prerelease"],
+            p.prerelease.as_deref(),
+            &PRERELEASE,
+            d.prerelease,
+        ),
+        allow_override: p.allow_override.unwrap_or(false),
+        stale_after: v.duration(
+            &["environments", name, "stale-after"],
+            p.stale_after.as_deref(),
+            d.stale_after,
+        ),
+        production: p.production.unwrap_or(d.production),
+    }
+}
+
+/// Fill a target's unset provider fields from `defaults`, expanding `{app}` and `{env}`.
+fn merge_defaults(defaults: Option<&RawTarget>, t: &RawTarget, app: &str, env: &str) -> RawTarget {
+    let Some(d) = defaults else { return t.clone() };
+    let x = |s: &Option<String>| {
+        s.as_ref()
+            .map(|s| s.replace("{app}", app).replace("{env}", env))
+    };
+    let mut out = t.clone();
+    let any_provider =
+        t.fly.is_some() || t.coolify.is_some() || t.webhook.is_some() || t.command.is_some();
+    if let Some(df) = &d.fly {
+        if t.fly.is_some() || !any_provider {
+            let mut f = t.fly.clone().unwrap_or_default();
+            f.app = f.app.or_else(|| x(&df.app));
+            f.config = f.config.or_else(|| x(&df.config));
+            f.image = f.image.or_else(|| x(&df.image));
+            f.strategy = f.strategy.or_else(|| df.strategy.clone());
+            f.max_unavailable = f.max_unavailable.or(df.max_unavailable);
+            f.wait_timeout = f.wait_timeout.or_else(|| df.wait_timeout.clone());
+            f.api_url = f.api_url.or_else(|| df.api_url.clone());
+            f.token_env = f.token_env.or_else(|| df.token_env.clone());
+            if f.process_groups.is_empty() {
+                f.process_groups = df.process_groups.clone();
+            }
+            out.fly = Some(f);
+        }
+    }
+    if let Some(dc) = &d.coolify {
+        if t.coolify.is_some() || !any_provider {
+            let mut c = t.coolify.clone().unwrap_or_default();
+            c.url = c.url.or_else(|| x(&dc.url));
+            c.token_env = c.token_env.or_else(|| dc.token_env.clone());
+            c.poll_interval = c.poll_interval.or_else(|| dc.poll_interval.clone());
+            out.coolify = Some(c);
+        }
+    }
+    out.url = out.url.or_else(|| x(&d.url));
+    out.health = out.health.or_else(|| {
+        d.health.clone().map(|mut h| {
+            for p in &mut h.probes {
+                p.url = p.url.replace("{app}", app).replace("{env}", env);
+            }
+            h
+        })
+    });
+    out.rollback_on_failure = out.rollback_on_failure.or(d.rollback_on_failure);
+    out.timeout = out.timeout.or_else(|| d.timeout.clone());
+    out
+}
+
+fn target(v: &mut Validator, app: &str, env: &str, t: &RawTarget) -> Option<Target> {
+    let base = ["apps", app, "environments", env];
+    let at = |k: &'static str| -> Vec<&str> {
+        let mut p = base.to_vec();
+        p.push(k);
+        p
+    };
+    let count = [
+        t.fly.is_some(),
+        t.coolify.is_some(),
+        t.webhook.is_some(),
+        t.command.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if count != 1 {
+        v.error(
+            &base,
+            if count == 0 {
+                format!("`{app}` in `{env}` has no provider")
+            } else {
+                format!("`{app}` in `{env}` has {count} providers; exactly one is allowed")
+            },
+            Some("give exactly one of `fly`, `coolify`, `webhook`, `command`".into()),
+        );
+        return None;
+    }
+    let provider = if let Some(f) = &t.fly {
+        let p = at("fly");
+        let mut sp = p.clone();
+        sp.push("strategy");
+        let strategy = v.choice(
+            &sp,
+            f.strategy.as_deref(),
+            &[
+                ("rolling", FlyStrategy::Rolling),
+                ("immediate", FlyStrategy::Immediate),
+                ("canary", FlyStrategy::Canary),
+                ("bluegreen", FlyStrategy::Bluegreen),
+            ],
+            FlyStrategy::Rolling,
+        );
+        let mut wp = p.clone();
+        wp.push("wait-timeout");
+        let wait_timeout = v.duration(&wp, f.wait_timeout.as_deref(), Duration::from_secs(300));
+        let max_unavailable = f.max_unavailable.unwrap_or(0.33);
+        if max_unavailable <= 0.0 {
+            let mut mp = p.clone();
+            mp.push("max-unavailable");
+            v.error(
+                &mp,
+                "must be a fraction above 0 (e.g. 0.33) or a count (e.g. 2)",
+                None,
+            );
+        }
+        ProviderConfig::Fly(FlyConfig {
+            app: f.app.clone(),
+            config: f.config.as_ref().map(PathBuf::from),
+            image: f.image.clone(),
+            strategy,
+            max_unavailable,
+            wait_timeout,
+            process_groups: f.process_groups.clone(),
+            api_url: f
+                .api_url
+                .clone()
+                .unwrap_or_else(|| "https://api.machines.dev".into()),
+            token_env: f
+                .token_env
+                .clone()
+                .unwrap_or_else(|| "FLY_API_TOKEN".into()),
+        })
+    } else if let Some(c) = &t.coolify {
+        let uuids = match &c.uuid {
+            None => Vec::new(),
+            Some(StringOrList::One(s)) => s.split(',').map(|s| s.trim().to_string()).collect(),
+            Some(StringOrList::Many(v)) => v.clone(),
+        };
+        if uuids.is_empty() && c.tag.is_none() && c.webhook.is_none() {
+            v.error(
+                &at("coolify"),
+                "coolify needs `uuid`, `tag` or `webhook`",
+                Some("the application uuid is in its Coolify URL".into()),
+            );
+        }
+        if !uuids.is_empty() && c.tag.is_some() {
+            v.error(
+                &at("coolify"),
+                "coolify takes `uuid` or `tag`, not both (the API refuses both)",
+                None,
+            );
+        }
+        if c.url.is_none() && c.webhook.is_none() {
+            v.error(
+                &at("coolify"),
+                "coolify needs `url` (the instance, e.g. https://coolify.example.com)",
+                None,
+            );
+        }
+        let mut pp = at("coolify");
+        pp.push("poll-interval");
+        let poll_interval = v.duration(&pp, c.poll_interval.as_deref(), Duration::from_secs(3));
+        ProviderConfig::Coolify(CoolifyConfig {
+            url: c.url.clone(),
+            uuids,
+            tag: c.tag.clone(),
+            force: c.force.unwrap_or(false),
+            webhook: c.webhook.clone(),
+            set_image_tag: c.set_image_tag.unwrap_or(false),
+            token_env: c
+                .token_env
+                .clone()
+                .unwrap_or_else(|| "COOLIFY_TOKEN".into()),
+            poll_interval,
+        })
+    } else if let Some(w) = &t.webhook {
+        ProviderConfig::Webhook(WebhookConfig {
+            url: w.url.clone(),
+            method: w
+                .method
+                .clone()
+                .unwrap_or_else(|| "POST".into())
+                .to_uppercase(),
+            headers: w.headers.clone(),
+            secret_env: w.secret_env.clone(),
+            status_url: w.status_url.clone(),
+        })
+    } else {
+        let c = t.command.as_ref()?;
+        ProviderConfig::Command(CommandConfig {
+            run: c.run.clone(),
+            rollback: c.rollback.clone(),
+            working_directory: c.working_directory.as_ref().map(PathBuf::from),
+            secret_env: c.secret_env.clone(),
+        })
+    };
+    let health = health_config(v, &at("health"), t.health.clone().unwrap_or_default());
+    let timeout = v.duration(
+        &at("timeout"),
+        t.timeout.as_deref(),
+        Duration::from_secs(600),
+    );
+    Some(Target {
+        app: app.to_string(),
+        env: env.to_string(),
+        provider,
+        url: t.url.clone(),
+        health,
+        rollback_on_failure: t.rollback_on_failure.unwrap_or(false),
+        timeout,
+    })
+}
+
+fn health_config(v: &mut Validator, base: &[&str], h: RawHealth) -> HealthConfig {
+    let d = HealthConfig::default();
+    let p = |k: &'static str| -> Vec<&str> {
+        let mut p = base.to_vec();
+        p.push(k);
+        p
+    };
+    let probes = h
+        .probes
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| probe(v, base, i, raw))
+        .collect();
+    HealthConfig {
+        initial_delay: v.duration(
+            &p("initial-delay"),
+            h.initial_delay.as_deref(),
+            d.initial_delay,
+        ),
+        interval: v.duration(&p("interval"), h.interval.as_deref(), d.interval),
+        timeout: v.duration(&p("timeout"), h.timeout.as_deref(), d.timeout),
+        deadline: v.duration(&p("deadline"), h.deadline.as_deref(), d.deadline),
+        success_threshold: h.success_threshold.unwrap_or(d.success_threshold).max(1),
+        failure_threshold: h.failure_threshold.unwrap_or(d.failure_threshold).max(1),
+        soak: v.duration(&p("soak"), h.soak.as_deref(), d.soak),
+        probes,
+    }
+}
+
+fn probe(v: &mut Validator, base: &[&str], i: usize, p: &RawProbe) -> Probe {
+    let mut path = base.to_vec();
+    path.push("probes");
+    let idx = i.to_string();
+    path.push(&idx);
+    let expect_status = match parse_status_set(p.expect_status.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut sp = path.clone();
+            sp.push("expect-status");
+            v.error(
+                &sp,
+                e,
+                Some("e.g. `200`, `\"200-299\"` or `[200, 204]`".into()),
+            );
+            vec![StatusRange { from: 200, to: 399 }]
+        }
+    };
+    if let Some(re) = &p.body_regex {
+        if let Err(e) = regex::Regex::new(re) {
+            let mut rp = path.clone();
+            rp.push("body-regex");
+            v.error(&rp, format!("invalid regex: {e}"), None);
+        }
+    }
+    let mut lp = path.clone();
+    lp.push("max-latency");
+    let max_latency = p
+        .max_latency
+        .as_deref()
+        .map(|s| v.duration(&lp, Some(s), Duration::from_secs(5)));
+    Probe {
+        url: p.url.clone(),
+        method: p
+            .method
+            .clone()
+            .unwrap_or_else(|| "GET".into())
+            .to_uppercase(),
+        headers: p.headers.clone().into_iter().collect(),
+        expect_status,
+        body_regex: p.body_regex.clone(),
+        json: p.json.clone().into_iter().collect(),
+        max_latency,
+        ca_file: p.ca_file.as_ref().map(PathBuf::from),
+        follow_redirects: p.follow_redirects.unwrap_or(true),
+    }
+}
+
+/// `200`, `"200-299"`, `"2xx"`, `[200, "300-302"]` → ranges.
+pub fn parse_status_set(v: Option<&serde_json::Value>) -> Result<Vec<StatusRange>, String> {
+    use serde_json::Value;
+    fn one(v: &Value) -> Result<StatusRange, String> {
+        match v {
+            Value::Number(n) => {
+                let c = n
+                    .as_u64()
+                    .filter(|c| (100..600).contains(c))
+                    .ok_or("status must be 100-599")?;
+                Ok(StatusRange {
+                    from: c as u16,
+                    to: c as u16,
+                })
+            }
+            Value::String(s) => {
+                let s = s.trim();
+                if let Some(class) = s.strip_suffix("xx") {
+                    let c: u16 = class
+                        .parse()
+                        .map_err(|_| format!("`{s}` is not a status class"))?;
+                    return Ok(StatusRange {
+                        from: c * 100,
+                        to: c * 100 + 99,
+                    });
+                }
+                if let Some((a, b)) = s.split_once('-') {
+                    let a: u16 = a
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("`{s}` is not a range"))?;
+                    let b: u16 = b
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("`{s}` is not a range"))?;
+                    if a > b {
+                        return Err(format!("`{s}`: range is backwards"));
+                    }
+                    return Ok(StatusRange { from: a, to: b });
+                }
+                let c: u16 = s.parse().map_err(|_| format!("`{s}` is not a status"))?;
+                Ok(StatusRange { from: c, to: c })
+            }
+            _ => Err("expected a status, a range or a list".into()),
+        }
+    }
+    match v {
+        None => Ok(vec![StatusRange { from: 200, to: 399 }]),
+        Some(Value::Array(items)) => items.iter().map(one).collect(),
+        Some(other) => Ok(vec![one(other)?]),
+    }
+}
+
+fn notify_config(v: &mut Validator, i: usize, n: &RawNotify) -> Option<Notify> {
+    let idx = i.to_string();
+    let base = ["notify", idx.as_str()];
+    let target = match (&n.webhook, &n.dispatch) {
+        (Some(url), None) => NotifyTarget::Webhook {
+            url: url.clone(),
+            format: v.choice(
+                &["notify", &idx, "format"],
+                n.format.as_deref(),
+                &[
+                    ("json", NotifyFormat::Json),
+                    ("slack", NotifyFormat::Slack),
+                    ("discord", NotifyFormat::Discord),
+                ],
+                NotifyFormat::Json,
+            ),
+            token_env: n.token_env.clone(),
+            secret_env: n.secret_env.clone(),
+        },
+        (None, Some(wf)) => NotifyTarget::Dispatch {
+            workflow: wf.clone(),
+            git_ref: n.git_ref.clone(),
+            inputs: n.inputs.clone(),
+        },
+        _ => {
+            v.error(
+                &base,
+                "a notification needs exactly one of `webhook` or `dispatch`",
+                None,
+            );
+            return None;
+        }
+    };
+    let mut on_success = n.on.is_empty();
+    let mut on_failure = n.on.is_empty();
+    for o in &n.on {
+        match o.as_str() {
+            "success" => on_success = true,
+            "failure" => on_failure = true,
+            other => v.error(
+                &["notify", &idx, "on"],
+                format!("`{other}` is not an outcome"),
+                Some("expected `success` or `failure`".into()),
+            ),
+        }
+    }
+    Some(Notify {
+        target,
+        environments: n.environments.clone(),
+        on_success,
+        on_failure,
+    })
+}
+
+fn check_config(c: RawCheck) -> CheckConfig {
+    let d = CheckConfig::default();
+    CheckConfig {
+        parity_must_match: if c.parity_must_match.is_empty() {
+            d.parity_must_match
+        } else {
+            c.parity_must_match
+        },
+        parity_may_differ: if c.parity_may_differ.is_empty() {
+            d.parity_may_differ
+        } else {
+            c.parity_may_differ
+        },
+        dockerfile_errors: c.dockerfile_errors.unwrap_or(false),
+        fly_toml: c.fly_toml,
+        workflows: if c.workflows.is_empty() {
+            d.workflows
+        } else {
+            c.workflows
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use super::*;
+
+    const GOOD: &str = r#"
+version: 1
+environments:
+  staging: {}
+  production:
+    requires: staging
+    soak: 10m
+    tags: ["v*.*.*"]
+defaults:
+  fly:
+    config: "infra/fly/{app}/{env}/fly.toml"
+apps:
+  api:
+    environments:
+      staging:
+        fly: {}
+      production:
+        fly:
+          strategy: bluegreen
+        health:
+          probes:
+            - url: https://api.example.com/healthz
+              expect-status: "200-299"
+"#;
+
+    #[test]
+    fn a_good_config_resolves_defaults() {
+        let c = parse(GOOD, Path::new("c.yml")).unwrap();
+        let prod = &c.apps["api"].environments["production"];
+        let ProviderConfig::Fly(f) = &prod.provider else {
+            panic!()
+        };
+        assert_eq!(
+            f.config.as_deref(),
+            Some(Path::new("infra/fly/api/production/fly.toml"))
+        );
+        assert_eq!(f.strategy, FlyStrategy::Bluegreen);
+        assert_eq!(c.policy("production").soak, Duration::from_secs(600));
+        assert_eq!(
+            prod.health.probes[0].expect_status,
+            vec![StatusRange { from: 200, to: 299 }]
+        );
+    }
+
+    #[test]
+    fn bad_enum_value_suggests_and_points_at_the_line() {
+        let text = GOOD.replace("bluegreen", "bluegren");
+        let err = parse(&text, Path::new("c.yml")).unwrap_err();
+        let d = &err.0[0];
+        assert!(
+            d.message.contains("`bluegren` is not a valid value"),
+            "{}",
+            d.message
+        );
+        assert_eq!(d.help.as_deref(), Some("did you mean `bluegreen`?"));
+        assert_eq!(
+            d.location.source_line.as_deref(),
+            Some("          strategy: bluegren")
+        );
+    }
+
+    #[test]
+    fn every_error_is_reported() {
+        let text = GOOD
+            .replace("soak: 10m", "soak: soon")
+            .replace("requires: staging", "requires: stagin");
+        let err = parse(&text, Path::new("c.yml")).unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err}");
+    }
+
+    #[test]
+    fn two_providers_are_refused() {
+        let text = "version: 1\napps:\n  a:\n    environments:\n      s:\n        fly: {}\n        command: {run: x}\n";
+        let err = parse(text, Path::new("c.yml")).unwrap_err();
+        assert!(err.0[0].message.contains("2 providers"));
+        assert_eq!(err.0[0].location.line, 5);
+    }
+
+    #[test]
+    fn status_sets() {
+        let v: serde_json::Value = serde_json::json!([200, "3xx", "401-403"]);
+        let s = parse_status_set(Some(&v)).unwrap();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[1], StatusRange { from: 300, to: 399 });
+        assert!(parse_status_set(Some(&serde_json::json!("abc"))).is_err());
+    }
+}

@@ -1,0 +1,337 @@
+//! The one HTTP client factory: user agent, timeouts and the retry policy.
+//!
+//! Retried: connection failures (refused, reset, timed out), 408, 429 and 5xx, up to a bound,
+//! with exponential backoff and jitter; `Retry-After` (seconds or an HTTP date) and GitHub's
+//! `x-ratelimit-reset` (when `x-ratelimit-remaining: 0`) replace the computed delay.
+//! Never retried: other 4xx, which the caller gets at once with the API's own error text.
+//! Callers say whether a request is safe to repeat; unsafe ones are retried only when the
+//! request surely never reached the server (connect errors).
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use std::time::Duration;
+
+pub const USER_AGENT: &str = concat!("stage-gate/", env!("CARGO_PKG_VERSION"));
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_retries: usize,
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// A server asking us to wait longer than this is treated as a failure, not slept on.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            min_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No waiting at all: for tests that inject faults.
+    pub fn fast() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            max_retry_after: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why a transport-level failure happened, in words a user can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransportKind {
+    Refused,
+    Reset,
+    Timeout,
+    Dns,
+    Tls,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{method} {url} answered {status}: {body}")]
+    Status {
+        method: String,
+        url: String,
+        status: StatusCode,
+        body: String,
+        /// Seconds the server asked us to wait, if it said.
+        retry_after: Option<u64>,
+    },
+    #[error("{method} {url} failed ({kind:?}): {message}")]
+    Transport {
+        method: String,
+        url: String,
+        kind: TransportKind,
+        message: String,
+    },
+}
+
+impl HttpError {
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+    pub fn body(&self) -> Option<&str> {
+        match self {
+            HttpError::Status { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// Classify a reqwest error by walking its source chain.
+pub fn transport_kind(e: &reqwest::Error) -> TransportKind {
+    if e.is_timeout() {
+        return TransportKind::Timeout;
+    }
+    let mut chain = String::new();
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        chain.push_str(&s.to_string().to_lowercase());
+        chain.push(' ');
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return TransportKind::Refused,
+                std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::UnexpectedEof => return TransportKind::Reset,
+                std::io::ErrorKind::TimedOut => return TransportKind::Timeout,
+                _ => {}
+            }
+        }
+        src = s.source();
+    }
+    if chain.contains("dns") || chain.contains("failed to lookup") || chain.contains("resolve") {
+        TransportKind::Dns
+    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+    {
+        TransportKind::Tls
+    } else if chain.contains("refused") {
+        TransportKind::Refused
+    } else if chain.contains("reset")
+        || chain.contains("closed")
+        || chain.contains("incomplete")
+        || chain.contains("eof")
+    {
+        TransportKind::Reset
+    } else {
+        TransportKind::Other
+    }
+}
+
+/// A reqwest client with our policy. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    pub inner: reqwest::Client,
+    pub policy: RetryPolicy,
+}
+
+impl HttpClient {
+    pub fn new(timeout: Duration, policy: RetryPolicy) -> Result<Self, reqwest::Error> {
+        let inner = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            .build()?;
+        Ok(HttpClient { inner, policy })
+    }
+
+    /// Send the request built by `build` (called once per attempt), retrying per the policy.
+    /// `idempotent` says whether repeating it after the server may have seen it is safe.
+    /// A non-2xx final answer becomes [`HttpError::Status`].
+    pub async fn send(
+        &self,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        idempotent: bool,
+    ) -> Result<Response, HttpError> {
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(self.policy.min_delay)
+            .with_max_delay(self.policy.max_delay)
+            .with_max_times(self.policy.max_retries)
+            .with_jitter()
+            .build();
+        loop {
+            let request = build(&self.inner);
+            let (method, url) = describe(&request);
+            let outcome = request.send().await;
+            let retry_in = match outcome {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) => {
+                    let status = resp.status();
+                    let wait = server_wait(&resp);
+                    let err = status_error(&method, &url, resp, wait).await;
+                    if !retryable_status(status) || !idempotent {
+                        return Err(err);
+                    }
+                    match (wait, delays.next()) {
+                        (_, None) => return Err(err),
+                        (Some(w), Some(_)) if w > self.policy.max_retry_after => return Err(err),
+                        (Some(w), Some(_)) => w,
+                        (None, Some(d)) => d,
+                    }
+                }
+                Err(e) => {
+                    let kind = transport_kind(&e);
+                    let err = HttpError::Transport {
+                        method: method.clone(),
+                        url: url.clone(),
+                        kind,
+                        message: e.to_string(),
+                    };
+                    let safe = idempotent || (e.is_connect() && kind == TransportKind::Refused);
+                    let worth = matches!(
+                        kind,
+                        TransportKind::Refused
+                            | TransportKind::Reset
+                            | TransportKind::Timeout
+                            | TransportKind::Other
+                    );
+                    match delays.next() {
+                        Some(d) if safe && worth => d,
+                        _ => return Err(err),
+                    }
+                }
+            };
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    /// `send` and decode a JSON body.
+    pub async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        idempotent: bool,
+    ) -> Result<T, HttpError> {
+        let resp = self.send(&build, idempotent).await?;
+        let method = build(&self.inner)
+            .build()
+            .map(|r| r.method().to_string())
+            .unwrap_or_default();
+        let url = resp.url().to_string();
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| HttpError::Transport {
+            method: method.clone(),
+            url: url.clone(),
+            kind: transport_kind(&e),
+            message: e.to_string(),
+        })?;
+        serde_json::from_str(&text).map_err(|e| HttpError::Status {
+            method,
+            url,
+            status,
+            body: format!("unexpected response body ({e}): {}", truncate(&text, 300)),
+            retry_after: None,
+        })
+    }
+}
+
+pub fn retryable_status(status: StatusCode) -> bool {
+    status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+}
+
+fn describe(request: &RequestBuilder) -> (String, String) {
+    match request.try_clone().and_then(|r| r.build().ok()) {
+        Some(r) => (r.method().to_string(), strip_query_secrets(r.url())),
+        None => ("?".into(), "?".into()),
+    }
+}
+
+/// URLs in messages keep their path but lose their query, which may carry tokens.
+fn strip_query_secrets(url: &reqwest::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_password(None);
+    let _ = u.set_username("");
+    u.to_string()
+}
+
+/// How long the server asked us to wait: `Retry-After`, or GitHub's rate-limit reset.
+pub fn server_wait(resp: &Response) -> Option<Duration> {
+    let h = resp.headers();
+    if let Some(v) = h.get("retry-after").and_then(|v| v.to_str().ok()) {
+        if let Ok(secs) = v.trim().parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        if let Ok(when) = chrono::DateTime::parse_from_rfc2822(v.trim()) {
+            let secs = (when.timestamp() - chrono::Utc::now().timestamp()).max(0) as u64;
+            return Some(Duration::from_secs(secs));
+        }
+    }
+    let remaining = h.get("x-ratelimit-remaining").and_then(|v| v.to_str().ok());
+    if remaining == Some("0") {
+        if let Some(reset) = h
+            .get("x-ratelimit-reset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+        {
+            let secs = (reset - chrono::Utc::now().timestamp()).max(0) as u64;
+            return Some(Duration::from_secs(secs + 1));
+        }
+    }
+    None
+}
+
+async fn status_error(
+    method: &str,
+    url: &str,
+    resp: Response,
+    wait: Option<Duration>,
+) -> HttpError {
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    HttpError::Status {
+        method: method.to_string(),
+        url: url.to_string(),
+        status,
+        body: truncate(&body, 2000),
+        retry_after: wait.map(|d| d.as_secs()),
+    }
+}
+
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retried_statuses_are_pinned() {
+        let retried: Vec<u16> = (400..600)
+            .filter(|c| retryable_status(StatusCode::from_u16(*c).unwrap()))
+            .filter(|c| *c < 500)
+            .collect();
+        assert_eq!(retried, vec![408, 429]);
+        assert!(retryable_status(StatusCode::BAD_GATEWAY));
+        assert!(!retryable_status(StatusCode::UNPROCESSABLE_ENTITY));
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("ééé", 3), "é…");
+        assert_eq!(truncate("abc", 5), "abc");
+    }
+}

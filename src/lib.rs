@@ -1,0 +1,19 @@
+//! stage-gate: staged release pipelines for GitHub Actions.
+//!
+//! The data flow of one run, in module order:
+//! `inputs` (INPUT_*, env) → `cli` / `context` → `config` (raw → validated) → `plan`
+//! → `providers` (fly, coolify, webhook, command) → `health` gate → `github`
+//! (deployments, releases) → `report` (outputs, summary, annotations, SARIF, JSON) → `exit`.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod exit;
+pub mod http;
+pub mod inputs;
+pub mod plan;
+pub mod providers;
+pub mod report;
+pub mod run;
+pub mod secret;

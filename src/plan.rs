@@ -1,0 +1,177 @@
+//! The resolved plan for one environment: which apps deploy where, through which provider,
+//! behind which gate. Pure and printable; secrets are never part of it (only the names of
+//! the env vars that hold them).
+
+use crate::config::{Config, EnvironmentPolicy, ProviderConfig, Target};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub environment: String,
+    pub policy: EnvironmentPolicy,
+    pub targets: Vec<PlannedTarget>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedTarget {
+    pub app: String,
+    pub environment: String,
+    pub provider: String,
+    /// The provider-specific settings (names of secret env vars, never values).
+    pub settings: ProviderConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub health_probes: usize,
+    pub rollback_on_failure: bool,
+}
+
+impl PlannedTarget {
+    fn from_target(t: &Target) -> Self {
+        PlannedTarget {
+            app: t.app.clone(),
+            environment: t.env.clone(),
+            provider: t.provider.kind().to_string(),
+            settings: t.provider.clone(),
+            url: t.url.clone(),
+            health_probes: t.health.probes.len(),
+            rollback_on_failure: t.rollback_on_failure,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PlanError {
+    #[error("no app is configured for environment `{env}`{}", known_envs(.known))]
+    NoTargets { env: String, known: Vec<String> },
+    #[error("app `{app}` is not configured (apps: {})", .known.join(", "))]
+    UnknownApp { app: String, known: Vec<String> },
+}
+
+fn known_envs(known: &[String]) -> String {
+    if known.is_empty() {
+        " (the config declares no environments)".into()
+    } else {
+        format!(" (environments: {})", known.join(", "))
+    }
+}
+
+pub fn build(config: &Config, env: &str, app: Option<&str>) -> Result<Plan, PlanError> {
+    if let Some(a) = app {
+        if !config.apps.contains_key(a) {
+            return Err(PlanError::UnknownApp {
+                app: a.to_string(),
+                known: config.apps.keys().cloned().collect(),
+            });
+        }
+    }
+    let targets: Vec<PlannedTarget> = config
+        .targets(env, app)
+        .into_iter()
+        .map(PlannedTarget::from_target)
+        .collect();
+    if targets.is_empty() {
+        let mut known: Vec<String> = config
+            .apps
+            .values()
+            .flat_map(|a| a.environments.keys().cloned())
+            .collect();
+        known.sort();
+        known.dedup();
+        return Err(PlanError::NoTargets {
+            env: env.to_string(),
+            known,
+        });
+    }
+    Ok(Plan {
+        environment: env.to_string(),
+        policy: config.policy(env),
+        targets,
+    })
+}
+
+impl Plan {
+    /// `{"include":[{"app":…,"environment":…,"provider":…}]}` for `strategy.matrix`.
+    pub fn matrix(&self) -> serde_json::Value {
+        let include: Vec<serde_json::Value> = self
+            .targets
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "app": t.app,
+                    "environment": t.environment,
+                    "provider": t.provider,
+                })
+            })
+            .collect();
+        serde_json::json!({ "include": include })
+    }
+
+    pub fn human(&self) -> String {
+        let mut out = format!("plan for `{}`", self.environment);
+        if let Some(req) = &self.policy.requires {
+            out.push_str(&format!(
+                " (requires `{req}`, soak {})",
+                humantime::format_duration(self.policy.soak)
+            ));
+        }
+        out.push('\n');
+        for t in &self.targets {
+            out.push_str(&format!("  {} → {}", t.app, t.provider));
+            if let Some(url) = &t.url {
+                out.push_str(&format!(" ({url})"));
+            }
+            out.push_str(&format!(
+                ", {} health probe(s){}\n",
+                t.health_probes,
+                if t.rollback_on_failure {
+                    ", rollback on failure"
+                } else {
+                    ""
+                }
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const CFG: &str = "version: 1\napps:\n  api:\n    environments:\n      staging: {command: {run: 'echo api'}}\n  web:\n    environments:\n      staging: {fly: {app: web-stg, token-env: MY_FLY}}\n      production: {fly: {app: web}}\n";
+
+    #[test]
+    fn matrix_lists_every_app_of_the_environment() {
+        let c = crate::config::parse(CFG, Path::new("c.yml")).unwrap();
+        let p = build(&c, "staging", None).unwrap();
+        assert_eq!(
+            p.matrix(),
+            serde_json::json!({"include": [
+                {"app": "api", "environment": "staging", "provider": "command"},
+                {"app": "web", "environment": "staging", "provider": "fly"},
+            ]})
+        );
+    }
+
+    #[test]
+    fn unknown_environment_and_app_are_errors() {
+        let c = crate::config::parse(CFG, Path::new("c.yml")).unwrap();
+        assert!(matches!(
+            build(&c, "qa", None),
+            Err(PlanError::NoTargets { .. })
+        ));
+        assert!(matches!(
+            build(&c, "staging", Some("x")),
+            Err(PlanError::UnknownApp { .. })
+        ));
+    }
+
+    #[test]
+    fn plan_names_token_env_vars_not_values() {
+        let c = crate::config::parse(CFG, Path::new("c.yml")).unwrap();
+        let p = build(&c, "staging", Some("web")).unwrap();
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains("\"token_env\":\"MY_FLY\""));
+    }
+}

@@ -1,0 +1,116 @@
+//! Deploy providers behind one trait. A new provider is one new file plus one arm in
+//! [`for_target`].
+//!
+//! A provider triggers a deploy of one (app, environment) target, waits until it has
+//! finished, and can roll it back. It does not record GitHub Deployments, run the health
+//! gate or notify: `deploy.rs` conducts those around it.
+
+pub mod command;
+pub mod coolify;
+pub mod fly;
+pub mod webhook;
+
+use crate::config::{ProviderConfig, Target};
+use crate::context::Ctx;
+use crate::exit::{Exit, Failure};
+use crate::http::HttpError;
+use async_trait::async_trait;
+use serde::Serialize;
+use std::time::Instant;
+
+/// What to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    pub target: Target,
+    pub sha: String,
+    pub version: Option<String>,
+    pub image: Option<String>,
+    /// The whole deploy must finish by then.
+    pub deadline: Instant,
+}
+
+/// What a finished deploy left behind.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeployOutcome {
+    /// Ids of what the provider created or updated (machine ids, deployment uuids).
+    pub provider_ids: Vec<String>,
+    /// The image (or digest) now running, when the provider knows it.
+    pub image: Option<String>,
+    /// The provider's own version/release number, when it has one.
+    pub version: Option<String>,
+    /// Enough to roll back: the previous image/config/commit, provider-specific JSON.
+    pub rollback_point: Option<serde_json::Value>,
+    /// Extra key/value facts for outputs and the summary (e.g. `machines`, `strategy`).
+    pub details: Vec<(String, String)>,
+}
+
+/// What to roll back to.
+#[derive(Debug, Clone)]
+pub struct RollbackRequest {
+    pub target: Target,
+    /// The `rollback_point` of the deploy being undone, when known.
+    pub point: Option<serde_json::Value>,
+    /// A version, tag, commit or image named by the user.
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RollbackOutcome {
+    /// What was restored, in words ("3 machines back to registry.fly.io/app:v1").
+    pub restored: String,
+    pub details: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The target's settings are wrong or incomplete (exit 2).
+    #[error("{0}")]
+    Config(String),
+    /// The deploy ran and failed (exit 4). `rolled_back` says what was restored, if anything.
+    #[error("{message}")]
+    Failed {
+        message: String,
+        rolled_back: Option<String>,
+        /// The last lines of the provider's log, masked.
+        log_excerpt: Option<String>,
+    },
+    /// Credentials missing or refused (exit 1, with the fix in the message).
+    #[error("{0}")]
+    Auth(String),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<ProviderError> for Failure {
+    fn from(e: ProviderError) -> Self {
+        let exit = match &e {
+            ProviderError::Config(_) => Exit::InvalidInput,
+            ProviderError::Failed { .. } => Exit::DeployFailed,
+            ProviderError::Auth(_) | ProviderError::Http(_) | ProviderError::Other(_) => {
+                Exit::Internal
+            }
+        };
+        Failure::new(exit, e)
+    }
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn kind(&self) -> &'static str;
+    /// The calls a deploy would make, one line each, for `--dry-run` and `plan`.
+    fn planned_calls(&self, req: &DeployRequest) -> Vec<String>;
+    async fn deploy(&self, req: &DeployRequest) -> Result<DeployOutcome, ProviderError>;
+    async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError>;
+}
+
+/// The provider for a target.
+pub fn for_target(target: &Target, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
+    Ok(match &target.provider {
+        ProviderConfig::Fly(c) => Box::new(fly::FlyProvider::new(c.clone(), ctx)?),
+        ProviderConfig::Coolify(c) => Box::new(coolify::CoolifyProvider::new(c.clone(), ctx)?),
+        ProviderConfig::Webhook(c) => Box::new(webhook::WebhookProvider::new(c.clone(), ctx)?),
+        ProviderConfig::Command(c) => Box::new(command::CommandProvider::new(c.clone(), ctx)?),
+    })
+}

@@ -1,0 +1,151 @@
+//! What a command tells the world when it ends: step outputs, the step summary,
+//! annotations, SARIF and JSON. Commands build a [`Report`]; [`emit`] writes it.
+
+pub mod console;
+pub mod diagnostic;
+pub mod gha;
+pub mod summary;
+
+pub use console::Console;
+pub use diagnostic::{Diagnostic, Location, Severity};
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// How the final result is printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Readable text (the default outside Actions).
+    #[default]
+    Human,
+    /// One JSON document.
+    Json,
+    /// Workflow commands: annotations and masks (the default under Actions).
+    Github,
+}
+
+/// Where Actions wants its files; empty outside Actions.
+#[derive(Debug, Clone, Default)]
+pub struct ActionsFiles {
+    pub output: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
+}
+
+/// The result of one command.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Short title, e.g. "check", "deploy staging".
+    pub title: String,
+    /// Step outputs, in order. Also included in the JSON document.
+    pub outputs: Vec<(String, String)>,
+    /// Markdown for the step summary.
+    pub summary: String,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The JSON document for `--format json` (outputs are merged in when it is an object).
+    pub json: serde_json::Value,
+    /// Human text printed on stdout for `--format human`.
+    pub human: String,
+}
+
+impl Report {
+    pub fn new(title: impl Into<String>) -> Self {
+        Report {
+            title: title.into(),
+            json: serde_json::Value::Object(Default::default()),
+            ..Default::default()
+        }
+    }
+
+    pub fn output(&mut self, name: &str, value: impl ToString) {
+        let value = value.to_string();
+        if let Some(slot) = self.outputs.iter_mut().find(|(n, _)| n == name) {
+            slot.1 = value;
+        } else {
+            self.outputs.push((name.to_string(), value));
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// Write the report: outputs and summary files (when under Actions), then stdout in `format`.
+/// Every byte passes the console's redactor.
+pub fn emit(
+    report: &mut Report,
+    format: Format,
+    files: &ActionsFiles,
+    console: &Console,
+    stdout: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let redact = |s: &str| console.redactor.redact(s);
+    report.diagnostics.sort_by(|a, b| {
+        (a.severity, &a.location.file, a.location.line).cmp(&(
+            b.severity,
+            &b.location.file,
+            b.location.line,
+        ))
+    });
+    if let Some(path) = &files.output {
+        for (name, value) in &report.outputs {
+            gha::write_output(path, name, &redact(value))?;
+        }
+    }
+    if let Some(path) = &files.summary {
+        if !report.summary.is_empty() {
+            gha::append_summary(path, &redact(&report.summary))?;
+        }
+    }
+    match format {
+        Format::Json => {
+            let mut doc = report.json.clone();
+            if let serde_json::Value::Object(map) = &mut doc {
+                if !report.outputs.is_empty() && !map.contains_key("outputs") {
+                    let outputs: serde_json::Map<String, serde_json::Value> = report
+                        .outputs
+                        .iter()
+                        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                        .collect();
+                    map.insert("outputs".into(), outputs.into());
+                }
+                if !report.diagnostics.is_empty() && !map.contains_key("diagnostics") {
+                    map.insert(
+                        "diagnostics".into(),
+                        serde_json::to_value(&report.diagnostics).unwrap_or_default(),
+                    );
+                }
+            }
+            let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            writeln!(stdout, "{}", redact(&text))?;
+        }
+        Format::Github => {
+            for d in &report.diagnostics {
+                writeln!(stdout, "{}", redact(&gha::annotation(d)))?;
+            }
+            if !report.human.is_empty() {
+                writeln!(stdout, "{}", redact(report.human.trim_end()))?;
+            }
+        }
+        Format::Human => {
+            for d in &report.diagnostics {
+                writeln!(stdout, "{}", redact(&d.render_human()))?;
+            }
+            if !report.human.is_empty() {
+                writeln!(stdout, "{}", redact(report.human.trim_end()))?;
+            } else if !report.outputs.is_empty() {
+                for (k, v) in &report.outputs {
+                    if v.contains('\n') {
+                        writeln!(stdout, "{k}:\n{}", redact(v))?;
+                    } else {
+                        writeln!(stdout, "{k}: {}", redact(v))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! One run of stage-gate: arguments + environment in, exit code out. No global state, so
+//! tests can call it repeatedly in one process.
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Config};
+use crate::context::{Ctx, GithubContext};
+use crate::exit::{Exit, Failure};
+use crate::inputs::{Env, Inputs, INPUTS};
+use crate::report::{self, ActionsFiles, Console, Format, Report};
+use crate::secret::Redactor;
+use clap::Parser;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Parse `args`, run the command, write the report to `stdout`; returns the exit code.
+pub fn run(args: Vec<OsString>, env: Env, stdout: &mut dyn Write) -> Exit {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    Exit::Success
+                }
+                _ => Exit::InvalidInput,
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Internal;
+        }
+    };
+    runtime.block_on(run_cli(cli, env, stdout))
+}
+
+async fn run_cli(cli: Cli, env: Env, stdout: &mut dyn Write) -> Exit {
+    let inputs = Inputs::new(env.clone());
+    let in_actions = env.get("GITHUB_ACTIONS") == Some("true");
+    let no_color = cli.no_color || env.0.contains_key("NO_COLOR") || in_actions;
+    let verbose = cli.verbose || inputs.bool("verbose").ok().flatten().unwrap_or(false);
+    let redactor = Redactor::new();
+    let console = Console::new(redactor, in_actions, verbose, !no_color);
+
+    // Mask every secret input before anything else is printed.
+    for spec in INPUTS.iter().filter(|s| s.secret) {
+        if let Some(v) = inputs.get(spec.name) {
+            console.mask(&v);
+        }
+    }
+    for var in ["GITHUB_TOKEN", "FLY_API_TOKEN", "COOLIFY_TOKEN", "GH_TOKEN"] {
+        if let Some(v) = env.get(var) {
+            console.mask(v);
+        }
+    }
+
+    let files = ActionsFiles {
+        output: env.get("GITHUB_OUTPUT").map(PathBuf::from),
+        summary: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+    };
+    let format = match resolve_format(&cli, &inputs, in_actions) {
+        Ok(f) => f,
+        Err(e) => return fail(&console, &files, "stage-gate", e),
+    };
+
+    let command = match resolve_command(&cli, &inputs) {
+        Ok(c) => c,
+        Err(e) => return fail(&console, &files, "stage-gate", e),
+    };
+    let title = format!("stage-gate {}", command.name());
+
+    let ctx = match build_ctx(&cli, env, inputs, console.clone(), format, files.clone()) {
+        Ok(ctx) => ctx,
+        Err(CtxError::Config(err)) => {
+            // Config errors are a report of their own: annotations, summary, JSON.
+            let mut report = Report::new("check");
+            report.diagnostics = err.0;
+            report.output("result", "failure");
+            report.output("errors", report.diagnostics.len());
+            report.summary = crate::commands::check::summary_of(&report);
+            let _ = report::emit(&mut report, format, &files, &console, stdout);
+            return Exit::InvalidInput;
+        }
+        Err(CtxError::Failure(f)) => return fail(&console, &files, &title, f),
+    };
+
+    match crate::commands::dispatch(&ctx, &command).await {
+        Ok(mut report) => {
+            let exit = if report.has_errors() {
+                Exit::InvalidInput
+            } else {
+                Exit::Success
+            };
+            if let Err(e) = report::emit(&mut report, format, &files, &console, stdout) {
+                console.error(format!("cannot write the report: {e}"));
+                return Exit::Internal;
+            }
+            exit
+        }
+        Err(f) => fail(&console, &files, &title, f),
+    }
+}
+
+fn resolve_format(cli: &Cli, inputs: &Inputs, in_actions: bool) -> Result<Format, Failure> {
+    if let Some(f) = cli.format {
+        return Ok(f);
+    }
+    match inputs.choice("format", &["human", "json", "github"]) {
+        Ok(Some(f)) => Ok(match f.as_str() {
+            "json" => Format::Json,
+            "github" => Format::Github,
+            _ => Format::Human,
+        }),
+        Ok(None) => Ok(if in_actions {
+            Format::Github
+        } else {
+            Format::Human
+        }),
+        Err(e) => Err(Failure::input(e)),
+    }
+}
+
+fn resolve_command(cli: &Cli, inputs: &Inputs) -> Result<Command, Failure> {
+    if let Some(c) = &cli.command {
+        return Ok(c.clone());
+    }
+    match inputs.choice("command", &Command::NAMES) {
+        Ok(Some(name)) => Ok(Command::from_name(&name).expect("choice() checked the name")),
+        Ok(None) => Err(Failure::input(
+            "no command: give one (e.g. `stage-gate check`) or set the `command` input",
+        )),
+        Err(e) => Err(Failure::input(e)),
+    }
+}
+
+enum CtxError {
+    Config(config::ConfigError),
+    Failure(Failure),
+}
+
+fn build_ctx(
+    cli: &Cli,
+    env: Env,
+    inputs: Inputs,
+    console: Console,
+    format: Format,
+    files: ActionsFiles,
+) -> Result<Ctx, CtxError> {
+    let root = cli
+        .root
+        .clone()
+        .or_else(|| inputs.get("working-directory").map(PathBuf::from))
+        .or_else(|| env.get("GITHUB_WORKSPACE").map(PathBuf::from))
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let dry_run = cli.dry_run
+        || inputs
+            .bool("dry-run")
+            .map_err(|e| CtxError::Failure(Failure::input(e)))?
+            .unwrap_or(false);
+    let explicit = cli
+        .config
+        .clone()
+        .or_else(|| inputs.get("config").map(PathBuf::from));
+    let config = match config::discover(&root, explicit.as_deref()) {
+        Some(path) => {
+            let display = path.strip_prefix(&root).unwrap_or(&path).to_path_buf();
+            if !path.is_file() {
+                return Err(CtxError::Failure(Failure::input(format!(
+                    "config file {} does not exist",
+                    display.display()
+                ))));
+            }
+            let mut c = config::load(&path, &display).map_err(CtxError::Config)?;
+            c.path = Some(display);
+            c
+        }
+        None => Config::empty(),
+    };
+    let token = inputs
+        .get("github-token")
+        .or_else(|| env.get("GITHUB_TOKEN").map(str::to_string))
+        .map(crate::secret::Secret::new);
+    let mut github = GithubContext::from_env(&env, token);
+    if github.repository.is_none() {
+        github.repository = config.repository.clone();
+    }
+    let fast_retries = env.get("STAGE_GATE_FAST_RETRIES") == Some("1");
+    Ok(Ctx {
+        env,
+        inputs,
+        console,
+        config,
+        root,
+        dry_run,
+        format,
+        files,
+        github,
+        http: Ctx::default_http(fast_retries),
+    })
+}
+
+/// Report a failure: on the console, in the step summary and as `result=failure`.
+fn fail(console: &Console, files: &ActionsFiles, title: &str, f: Failure) -> Exit {
+    console.error(format!("{f}"));
+    let result = if f.exit == Exit::GateClosed {
+        "refused"
+    } else {
+        "failure"
+    };
+    if let Some(path) = &files.output {
+        let _ = report::gha::write_output(path, "result", result);
+    }
+    if let Some(path) = &files.summary {
+        let text = console.redactor.redact(&format!(
+            "### {title}: {result}\n\n> {}\n\nexit code {} ({})\n",
+            f.to_string().replace('\n', "\n> "),
+            f.exit.code(),
+            f.exit.meaning()
+        ));
+        let _ = report::gha::append_summary(path, &text);
+    }
+    f.exit
+}
