@@ -1,0 +1,122 @@
+//! The CLI surface: config errors, inputs, exit codes, outputs, masking.
+
+use crate::common::{repo_with_config, Run};
+
+const CONFIG: &str = "version: 1\napps:\n  web:\n    environments:\n      staging:\n        command: {run: 'echo deploy'}\n";
+
+#[test]
+fn misspelt_key_exits_2_with_file_line_col_and_a_hint() {
+    let repo = repo_with_config("version: 1\napps:\n  web:\n    enviroments: {}\n");
+    let out = Run::new(repo.path()).args(["check"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout.contains(
+            ".github/stage-gate.yml:4:5: error[config/unknown-key]: unknown key `enviroments`"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("did you mean `environments`?"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn config_errors_become_annotations_under_actions() {
+    let repo = repo_with_config("version: 1\napps:\n  web:\n    enviroments: {}\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Run::new(repo.path())
+        .args(["check"])
+        .actions(tmp.path())
+        .run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stdout.contains(
+            "::error file=.github/stage-gate.yml,line=4,col=5,title=config/unknown-key::"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.summary.contains("1 error(s)"), "{}", out.summary);
+    assert_eq!(out.output("result").as_deref(), Some("failure"));
+}
+
+#[test]
+fn the_command_input_selects_the_subcommand() {
+    let repo = repo_with_config(CONFIG);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Run::new(repo.path())
+        .actions(tmp.path())
+        .env("INPUT_COMMAND", "plan")
+        .env("INPUT_ENVIRONMENT", "staging")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.output("matrix").as_deref(),
+        Some(r#"{"include":[{"app":"web","environment":"staging","provider":"command"}]}"#)
+    );
+    assert!(out.summary.contains("| web | command |"), "{}", out.summary);
+}
+
+#[test]
+fn ill_typed_input_names_the_input() {
+    let repo = repo_with_config(CONFIG);
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "staging"])
+        .env("INPUT_DRY-RUN", "maybe")
+        .run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("input `dry-run` (INPUT_DRY-RUN) is `maybe`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn unknown_command_input_is_invalid() {
+    let repo = repo_with_config(CONFIG);
+    let out = Run::new(repo.path()).env("INPUT_COMMAND", "shipit").run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("expected one of: check, plan"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn secret_inputs_are_masked_first_and_never_printed() {
+    let repo = repo_with_config(CONFIG);
+    let tmp = tempfile::tempdir().unwrap();
+    let token = "ghp_supersecretvalue123";
+    let out = Run::new(repo.path())
+        .actions(tmp.path())
+        .env("INPUT_GITHUB-TOKEN", token)
+        .env("INPUT_COMMAND", "plan")
+        .env("INPUT_ENVIRONMENT", token)
+        .run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.starts_with(&format!("::add-mask::{token}\n")),
+        "{}",
+        out.stderr
+    );
+    let rest = out.stderr.replacen(&format!("::add-mask::{token}"), "", 1);
+    assert!(!rest.contains(token), "{rest}");
+    assert!(!out.stdout.contains(token) && !out.summary.contains(token));
+}
+
+#[test]
+fn plan_matrix_format() {
+    let repo = repo_with_config(CONFIG);
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "staging", "--output", "matrix"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v["include"][0]["app"], "web");
+}

@@ -1,0 +1,120 @@
+//! A small builder that runs the `stage-gate` binary with a scrubbed environment: nothing
+//! inherited from `GITHUB_*`, `RUNNER_*`, `ACTIONS_*` or `INPUT_*`, every provider pointed
+//! at whatever the test sets.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_stage-gate");
+
+pub struct Run {
+    args: Vec<String>,
+    env: BTreeMap<String, String>,
+    cwd: PathBuf,
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// Contents of $GITHUB_OUTPUT, when `actions()` was used.
+    pub outputs: String,
+    /// Contents of $GITHUB_STEP_SUMMARY, when `actions()` was used.
+    pub summary: String,
+}
+
+impl Output {
+    /// The value of a single-line step output.
+    pub fn output(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
+        self.outputs
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+    }
+    /// Everything the process printed.
+    pub fn all(&self) -> String {
+        format!(
+            "{}\n{}\n{}\n{}",
+            self.stdout, self.stderr, self.outputs, self.summary
+        )
+    }
+}
+
+impl Run {
+    pub fn new(cwd: impl AsRef<Path>) -> Self {
+        let mut env = BTreeMap::new();
+        // Only what a process needs to exist; nothing from the CI that runs the tests.
+        for key in ["PATH", "HOME", "TMPDIR", "LANG"] {
+            if let Ok(v) = std::env::var(key) {
+                env.insert(key.to_string(), v);
+            }
+        }
+        env.insert("NO_COLOR".into(), "1".into());
+        env.insert("STAGE_GATE_FAST_RETRIES".into(), "1".into());
+        Run {
+            args: Vec::new(),
+            env,
+            cwd: cwd.as_ref().to_path_buf(),
+        }
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.args
+            .extend(args.into_iter().map(|s| s.as_ref().to_string()));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Behave as under GitHub Actions: outputs and summary files in a temp dir.
+    pub fn actions(self, dir: &Path) -> Self {
+        let out = dir.join("github_output");
+        let sum = dir.join("step_summary");
+        std::fs::write(&out, "").unwrap();
+        std::fs::write(&sum, "").unwrap();
+        self.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", out.to_str().unwrap())
+            .env("GITHUB_STEP_SUMMARY", sum.to_str().unwrap())
+    }
+
+    pub fn run(self) -> Output {
+        let out = Command::new(BIN)
+            .args(&self.args)
+            .env_clear()
+            .envs(&self.env)
+            .current_dir(&self.cwd)
+            .output()
+            .expect("the stage-gate binary runs");
+        let read = |k: &str| {
+            self.env
+                .get(k)
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default()
+        };
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            outputs: read("GITHUB_OUTPUT"),
+            summary: read("GITHUB_STEP_SUMMARY"),
+        }
+    }
+}
+
+/// A temp dir holding `.github/stage-gate.yml` with `config`.
+pub fn repo_with_config(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+    std::fs::write(dir.path().join(".github/stage-gate.yml"), config).unwrap();
+    dir
+}

@@ -1,0 +1,5 @@
+//! Integration tests: the `stage-gate` binary run with a scrubbed environment against local
+//! servers (the simulators in `sim/`). One test binary; one module per area.
+
+mod cli;
+mod common;
