@@ -46,8 +46,8 @@ const fn secret(name: &'static str, description: &'static str, default: &'static
 pub const INPUTS: &[InputSpec] = &[
     input("command", "What to run: check, plan, tag, deploy, health, promote, rollback, notes, release, notify.", "check"),
     input("config", "Path of the stage-gate config (default: .github/stage-gate.yml).", ""),
-    input("environment", "Target environment (deploy, health, rollback, plan; promote's destination).", ""),
-    input("from-environment", "promote: the environment that must have proven the commit (default: the target's `requires`).", ""),
+    input("environment", "Target environment (deploy, health, rollback, plan; the destination of promote).", ""),
+    input("from-environment", "promote: the environment that must have proven the commit (default: the `requires` of the target).", ""),
     input("app", "Only this app (default: every app configured for the environment).", ""),
     input("tag", "Release tag (default: the tag of GITHUB_REF).", ""),
     input("image", "Image to deploy, e.g. registry.fly.io/app:sha or a digest.", ""),
@@ -214,6 +214,27 @@ impl Inputs {
 /// CLI flag first, then the input.
 pub fn pick(flag: Option<String>, inputs: &Inputs, name: &str) -> Option<String> {
     flag.filter(|v| !v.is_empty()).or_else(|| inputs.get(name))
+}
+
+/// The README's inputs and outputs tables (kept in sync by a test).
+pub fn markdown_tables() -> String {
+    let mut out = String::from("| input | default | description |\n|---|---|---|\n");
+    for i in INPUTS {
+        let default = if i.default.is_empty() {
+            String::new()
+        } else {
+            format!("`{}`", i.default)
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            i.name, default, i.description
+        ));
+    }
+    out.push_str("\n| output | description |\n|---|---|\n");
+    for (name, description) in OUTPUTS {
+        out.push_str(&format!("| `{name}` | {description} |\n"));
+    }
+    out
 }
 
 #[cfg(test)]

