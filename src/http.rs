@@ -3,6 +3,9 @@
 //! Retried: connection failures (refused, reset, timed out), 408, 429 and 5xx, up to a bound,
 //! with exponential backoff and jitter; `Retry-After` (seconds or an HTTP date) and GitHub's
 //! `x-ratelimit-reset` (when `x-ratelimit-remaining: 0`) replace the computed delay.
+//! GitHub rate limits (403 or 429 with `retry-after` or `x-ratelimit-remaining: 0`, or a 403
+//! whose message says "secondary rate limit", then waited on for at least a minute) are
+//! retried too, even for non-idempotent requests: a rate-limited request was not performed.
 //! Never retried: other 4xx, which the caller gets at once with the API's own error text.
 //! Callers say whether a request is safe to repeat; unsafe ones are retried only when the
 //! request surely never reached the server (connect errors).
@@ -172,9 +175,18 @@ impl HttpClient {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
                 Ok(resp) => {
                     let status = resp.status();
-                    let wait = server_wait(&resp);
+                    let mut wait = server_wait(&resp);
+                    let headers_say_limited = rate_limit_headers(status, resp.headers());
                     let err = status_error(&method, &url, resp, wait).await;
-                    if !retryable_status(status) || !idempotent {
+                    let limited = headers_say_limited || secondary_limit_body(status, &err);
+                    if limited && wait.is_none() {
+                        // GitHub: a secondary limit without headers means "wait at least a minute".
+                        wait = Some(Duration::from_secs(60));
+                    }
+                    // A rate-limited request was refused, not performed: repeating it is safe
+                    // even when the request itself is not idempotent.
+                    let refused = limited || status == StatusCode::TOO_MANY_REQUESTS;
+                    if !(retryable_status(status) || limited) || !(idempotent || refused) {
                         return Err(err);
                     }
                     match (wait, delays.next()) {
@@ -243,6 +255,27 @@ pub fn retryable_status(status: StatusCode) -> bool {
     status == StatusCode::REQUEST_TIMEOUT
         || status == StatusCode::TOO_MANY_REQUESTS
         || status.is_server_error()
+}
+
+/// A 403 or 429 that GitHub's headers mark as a rate limit: `retry-after`, or
+/// `x-ratelimit-remaining: 0` (primary limit).
+pub fn rate_limit_headers(status: StatusCode, headers: &reqwest::header::HeaderMap) -> bool {
+    if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
+        return false;
+    }
+    headers.contains_key("retry-after")
+        || headers
+            .get("x-ratelimit-remaining")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0")
+}
+
+/// GitHub's secondary limit may come as a bare 403 whose message says so.
+fn secondary_limit_body(status: StatusCode, err: &HttpError) -> bool {
+    status == StatusCode::FORBIDDEN
+        && err
+            .body()
+            .is_some_and(|b| b.to_ascii_lowercase().contains("secondary rate limit"))
 }
 
 fn describe(request: &RequestBuilder) -> (String, String) {
@@ -327,6 +360,27 @@ mod tests {
         assert_eq!(retried, vec![408, 429]);
         assert!(retryable_status(StatusCode::BAD_GATEWAY));
         assert!(!retryable_status(StatusCode::UNPROCESSABLE_ENTITY));
+    }
+
+    #[test]
+    fn github_rate_limits_are_recognised() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let mut exhausted = HeaderMap::new();
+        exhausted.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        exhausted.insert("x-ratelimit-reset", HeaderValue::from_static("1700000000"));
+        assert!(rate_limit_headers(StatusCode::FORBIDDEN, &exhausted));
+        assert!(rate_limit_headers(
+            StatusCode::TOO_MANY_REQUESTS,
+            &exhausted
+        ));
+        // A 403 that is a permission problem, not a limit, is never retried.
+        let mut plenty = HeaderMap::new();
+        plenty.insert("x-ratelimit-remaining", HeaderValue::from_static("4999"));
+        assert!(!rate_limit_headers(StatusCode::FORBIDDEN, &plenty));
+        let mut secondary = HeaderMap::new();
+        secondary.insert("retry-after", HeaderValue::from_static("30"));
+        assert!(rate_limit_headers(StatusCode::FORBIDDEN, &secondary));
+        assert!(!rate_limit_headers(StatusCode::NOT_FOUND, &secondary));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod exit;
+pub mod github;
 pub mod http;
 pub mod inputs;
 pub mod notify;
