@@ -2,6 +2,7 @@
 //! returns a [`Report`]; none of them prints the final result itself.
 
 pub mod check;
+pub mod notes;
 pub mod plan;
 
 use crate::cli::Command;
@@ -13,6 +14,7 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> Result<Report, Failure> {
     match command {
         Command::Check(a) => check::run(ctx, a).await,
         Command::Plan(a) => plan::run(ctx, a).await,
+        Command::Notes(a) => notes::run(ctx, a).await,
         other => Err(not_built(other.name())),
     }
 }

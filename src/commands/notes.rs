@@ -1,0 +1,119 @@
+//! `stage-gate notes [TAG] [--from REV] [--to REV] [--app APP] [--source git|github]
+//! [--changelog] [--output FILE]`: release notes (Markdown, or JSON with `--format json`).
+
+use crate::cli::{NotesArgs, NotesSource};
+use crate::context::Ctx;
+use crate::exit::{Exit, Failure};
+use crate::git::GitError;
+use crate::inputs::pick;
+use crate::release::changelog;
+use crate::release::notes::{self, NotesError, NotesRequest};
+use crate::report::{Format, Report};
+
+pub async fn run(ctx: &Ctx, args: &NotesArgs) -> Result<Report, Failure> {
+    let app = pick(args.app.clone(), &ctx.inputs, "app");
+    let repo_url = repo_url(ctx);
+    if args.changelog {
+        return write_changelog(ctx, args, app.as_deref(), repo_url.as_deref());
+    }
+    let tag =
+        pick(args.tag.clone(), &ctx.inputs, "tag").or_else(|| ctx.github.tag().map(str::to_string));
+    if args.source == Some(NotesSource::Github) {
+        return Err(Failure::internal(
+            "`--source github` needs the GitHub client, which is not in this build yet; use the default `--source git`",
+        ));
+    }
+    let request = NotesRequest {
+        tag: tag.as_deref(),
+        app: app.as_deref(),
+        from: args.from.as_deref(),
+        to: args.to.as_deref(),
+        repo_url,
+    };
+    let notes = notes::generate(&ctx.root, &ctx.config, &request).map_err(failure)?;
+    if let Some(path) = &args.output {
+        write_file(ctx, path, &notes.markdown)?;
+    }
+    let mut report = Report::new("notes");
+    report.output("notes", &notes.markdown);
+    if let Some(v) = &notes.version {
+        report.output("version", v);
+    }
+    report.output("previous-tag", notes.previous_tag.as_deref().unwrap_or(""));
+    report.output(
+        "previous-version",
+        notes.previous_version.as_deref().unwrap_or(""),
+    );
+    report.summary = notes.markdown.clone();
+    report.json = serde_json::to_value(&notes).unwrap_or_default();
+    report.human = match ctx.format {
+        Format::Json => String::new(),
+        _ => notes.markdown.clone(),
+    };
+    Ok(report)
+}
+
+fn write_changelog(
+    ctx: &Ctx,
+    args: &NotesArgs,
+    app: Option<&str>,
+    repo_url: Option<&str>,
+) -> Result<Report, Failure> {
+    let log = changelog::changelog(&ctx.root, &ctx.config, app, repo_url).map_err(failure)?;
+    let path = args.output.clone().unwrap_or_else(|| "CHANGELOG.md".into());
+    write_file(ctx, &path, &log.markdown)?;
+    let mut report = Report::new("notes --changelog");
+    report.output("changelog", path.display());
+    report.output("releases", log.releases.len());
+    report.json = serde_json::to_value(&log).unwrap_or_default();
+    report.human = format!(
+        "{} {} ({} release(s))",
+        if ctx.dry_run { "would write" } else { "wrote" },
+        path.display(),
+        log.releases.iter().filter(|n| n.tag.is_some()).count()
+    );
+    Ok(report)
+}
+
+fn write_file(ctx: &Ctx, path: &std::path::Path, text: &str) -> Result<(), Failure> {
+    if ctx.dry_run {
+        ctx.console
+            .info(format!("dry run: would write {}", path.display()));
+        return Ok(());
+    }
+    std::fs::write(ctx.path(path), text).map_err(|e| {
+        Failure::new(
+            Exit::Internal,
+            anyhow::anyhow!("cannot write {}: {e}", path.display()),
+        )
+    })
+}
+
+/// `https://github.com/owner/name` from the GitHub context (or the config's `repository`).
+pub fn repo_url(ctx: &Ctx) -> Option<String> {
+    let repo = ctx
+        .github
+        .repository
+        .as_deref()
+        .or(ctx.config.repository.as_deref())?;
+    Some(format!(
+        "{}/{repo}",
+        ctx.github.server_url.trim_end_matches('/')
+    ))
+}
+
+/// Malformed tags and unknown revisions are bad input (2); missing history names the fetch.
+pub fn failure(e: NotesError) -> Failure {
+    match e {
+        NotesError::Tag(_) | NotesError::Pattern(_) | NotesError::Skip { .. } => {
+            Failure::new(Exit::InvalidInput, e)
+        }
+        NotesError::Git(
+            GitError::MissingTag { .. }
+            | GitError::UnknownRevision { .. }
+            | GitError::Shallow { .. }
+            | GitError::NotARepo { .. },
+        ) => Failure::new(Exit::InvalidInput, e),
+        NotesError::Git(_) => Failure::new(Exit::Internal, e),
+    }
+}

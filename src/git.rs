@@ -1,0 +1,568 @@
+//! Git access, by running the `git` binary (no git library: the build stays lean and the
+//! behaviour is exactly the user's git). This module owns every git subprocess: tags, ancestry,
+//! branches, shallow/missing-history detection and the one-pass history read.
+//!
+//! It must not guess: when history or tags are missing it says which fetch is needed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What went wrong talking to git.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("cannot run `git`: {0} (is git installed and on PATH?)")]
+    Spawn(#[source] std::io::Error),
+    #[error("{root} is not a git repository (run stage-gate after actions/checkout)")]
+    NotARepo { root: PathBuf },
+    #[error("`git {args}` failed: {stderr}")]
+    Failed { args: String, stderr: String },
+    #[error("this is a shallow clone, so {what} cannot be decided; fetch the full history: actions/checkout with `fetch-depth: 0` (or `git fetch --unshallow --tags`)")]
+    Shallow { what: String },
+    #[error("tag `{tag}` does not exist in this clone; fetch tags: actions/checkout with `fetch-depth: 0` (or `git fetch --tags`)")]
+    MissingTag { tag: String },
+    #[error("`{rev}` is not a commit in this clone (a typo, or history not fetched: actions/checkout with `fetch-depth: 0`)")]
+    UnknownRevision { rev: String },
+    #[error("unexpected output from `git {args}`: {detail}")]
+    Parse { args: String, detail: String },
+}
+
+/// A tag with the commit it points to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRef {
+    pub name: String,
+    /// The commit (annotated tags are peeled).
+    pub target: String,
+    pub annotated: bool,
+    /// Creation date (the tagger date for annotated tags, else the commit date), Unix seconds.
+    pub date: i64,
+}
+
+/// One commit as read from `git log`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Commit {
+    pub sha: String,
+    pub parents: Vec<String>,
+    pub author: String,
+    pub email: String,
+    /// Author date, Unix seconds.
+    pub date: i64,
+    pub subject: String,
+    /// The message after the subject line, trimmed.
+    pub body: String,
+    /// `Key: value` trailers of the last paragraph (continuation lines unfolded), including
+    /// the conventional-commits `BREAKING CHANGE:` footer that git's own parser rejects for
+    /// its space.
+    pub trailers: Vec<(String, String)>,
+}
+
+impl Commit {
+    pub fn short_sha(&self) -> &str {
+        &self.sha[..self.sha.len().min(7)]
+    }
+    pub fn is_merge(&self) -> bool {
+        self.parents.len() > 1
+    }
+}
+
+/// A repository on disk.
+#[derive(Debug, Clone)]
+pub struct Git {
+    root: PathBuf,
+}
+
+// Field and record separators for machine-read output: never in refnames, vanishingly rare
+// in commit messages (and harmless there: a stray one only splits a body).
+const FS: char = '\x1f';
+const RS: char = '\x1e';
+
+impl Git {
+    /// Open the repository at `root`, failing when it is not one.
+    pub fn open(root: &Path) -> Result<Git, GitError> {
+        let git = Git {
+            root: root.to_path_buf(),
+        };
+        match git.run(&["rev-parse", "--git-dir"]) {
+            Ok(_) => Ok(git),
+            Err(GitError::Failed { .. }) => Err(GitError::NotARepo {
+                root: root.to_path_buf(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.args(args)
+            .current_dir(&self.root)
+            // Never page, never prompt, never localise the output we parse.
+            .env("GIT_PAGER", "cat")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("LC_ALL", "C");
+        cmd
+    }
+
+    /// Run git, returning stdout; a non-zero exit is an error carrying stderr.
+    fn run(&self, args: &[&str]) -> Result<String, GitError> {
+        let out = self.command(args).output().map_err(GitError::Spawn)?;
+        if !out.status.success() {
+            return Err(GitError::Failed {
+                args: args.join(" "),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Run git with `input` on stdin.
+    fn run_stdin(&self, args: &[&str], input: &str) -> Result<String, GitError> {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(GitError::Spawn)?;
+        // Write from a thread: git starts printing before it has read all of stdin, and a full
+        // stdout pipe would otherwise deadlock both sides.
+        let mut stdin = child.stdin.take().ok_or_else(|| GitError::Parse {
+            args: args.join(" "),
+            detail: "no stdin".into(),
+        })?;
+        let input = input.to_string();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out = child.wait_with_output().map_err(GitError::Spawn)?;
+        let _ = writer.join();
+        if !out.status.success() {
+            return Err(GitError::Failed {
+                args: args.join(" "),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Every tag with its commit, kind and date, in one `git for-each-ref`.
+    pub fn tags(&self) -> Result<Vec<TagRef>, GitError> {
+        let format = "%(refname:strip=2)%1f%(objecttype)%1f%(objectname)%1f%(*objectname)%1f%(creatordate:unix)%1e";
+        let args = ["for-each-ref", "--format", format, "refs/tags"];
+        let out = self.run(&args)?;
+        parse_tags(&out).map_err(|detail| GitError::Parse {
+            args: args.join(" "),
+            detail,
+        })
+    }
+
+    /// The commit `rev` names, or None when it names nothing here.
+    pub fn resolve(&self, rev: &str) -> Result<Option<String>, GitError> {
+        let spec = format!("{rev}^{{commit}}");
+        let out = self
+            .command(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &spec,
+            ])
+            .output()
+            .map_err(GitError::Spawn)?;
+        Ok(out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()))
+    }
+
+    /// The commit `rev` names, or an error saying what fetch would bring it.
+    pub fn commit_of(&self, rev: &str) -> Result<String, GitError> {
+        self.resolve(rev)?.ok_or_else(|| GitError::UnknownRevision {
+            rev: rev.to_string(),
+        })
+    }
+
+    /// Whether the clone is shallow (history cut off).
+    pub fn is_shallow(&self) -> Result<bool, GitError> {
+        Ok(self
+            .run(&["rev-parse", "--is-shallow-repository"])?
+            .trim()
+            .eq("true"))
+    }
+
+    /// Fail with the fetch that is needed when the clone is shallow.
+    pub fn require_full_history(&self, what: &str) -> Result<(), GitError> {
+        if self.is_shallow()? {
+            return Err(GitError::Shallow {
+                what: what.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `ancestor` is reachable from `descendant`.
+    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> Result<bool, GitError> {
+        let args = ["merge-base", "--is-ancestor", ancestor, descendant];
+        let out = self.command(&args).output().map_err(GitError::Spawn)?;
+        match out.status.code() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(GitError::Failed {
+                args: args.join(" "),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            }),
+        }
+    }
+
+    /// Local and remote-tracking branches that contain `commit`, as short names
+    /// (`main`, `origin/main`). CI checkouts often only have the remote-tracking ones.
+    pub fn branches_containing(&self, commit: &str) -> Result<Vec<String>, GitError> {
+        let out = self.run(&[
+            "for-each-ref",
+            "--format=%(refname)",
+            "--contains",
+            commit,
+            "refs/heads",
+            "refs/remotes",
+        ])?;
+        Ok(out.lines().filter_map(short_branch).collect())
+    }
+
+    /// Every local and remote-tracking branch, as short names.
+    pub fn branches(&self) -> Result<Vec<String>, GitError> {
+        let out = self.run(&[
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/heads",
+            "refs/remotes",
+        ])?;
+        Ok(out.lines().filter_map(short_branch).collect())
+    }
+
+    /// The commits of `range` (e.g. `v1.0.0..v1.1.0`, or a single rev for all its history),
+    /// newest first, in one `git log`.
+    pub fn log(&self, range: &str) -> Result<Vec<Commit>, GitError> {
+        self.log_revs(&[range.to_string()], false)
+    }
+
+    /// The commits reachable from any of `revs` (which may include `^excluded`), read in one
+    /// `git log` with the revisions on stdin. `topo` orders children before parents.
+    pub fn log_revs(&self, revs: &[String], topo: bool) -> Result<Vec<Commit>, GitError> {
+        let format = format!("--format=%H{FS}%P{FS}%an{FS}%ae{FS}%at{FS}%s{FS}%b{RS}");
+        let mut args = vec!["log", "--no-color", "--stdin", format.as_str()];
+        if topo {
+            args.push("--topo-order");
+        }
+        let mut input = revs.join("\n");
+        input.push('\n');
+        let out = self.run_stdin(&args, &input)?;
+        parse_log(&out).map_err(|detail| GitError::Parse {
+            args: args.join(" "),
+            detail,
+        })
+    }
+
+    /// Run git with owned arguments (tests and fixtures build repositories with this).
+    pub fn exec(&self, args: &[&str]) -> Result<String, GitError> {
+        self.run(args)
+    }
+}
+
+fn short_branch(refname: &str) -> Option<String> {
+    if let Some(b) = refname.strip_prefix("refs/heads/") {
+        return Some(b.to_string());
+    }
+    let r = refname.strip_prefix("refs/remotes/")?;
+    // `origin/HEAD` is a symbolic pointer, not a branch.
+    (!r.ends_with("/HEAD")).then(|| r.to_string())
+}
+
+fn parse_tags(out: &str) -> Result<Vec<TagRef>, String> {
+    let mut tags = Vec::new();
+    for record in out.split(RS) {
+        let record = record.trim_start_matches('\n');
+        if record.is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = record.split(FS).collect();
+        let [name, kind, object, peeled, date] = f[..] else {
+            return Err(format!("expected 5 fields, got {}: {record:?}", f.len()));
+        };
+        let annotated = kind == "tag";
+        // Tags of trees or blobs (rare, e.g. git.git's early `v2.6.11-tree`) release nothing.
+        if !annotated && kind != "commit" {
+            continue;
+        }
+        let target = if annotated && !peeled.is_empty() {
+            peeled
+        } else {
+            object
+        };
+        tags.push(TagRef {
+            name: name.to_string(),
+            target: target.to_string(),
+            annotated,
+            date: date.trim().parse().unwrap_or(0),
+        });
+    }
+    Ok(tags)
+}
+
+fn parse_log(out: &str) -> Result<Vec<Commit>, String> {
+    let mut commits = Vec::new();
+    for record in out.split(RS) {
+        let record = record.trim_start_matches('\n');
+        if record.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = record.splitn(7, FS).collect();
+        let [sha, parents, author, email, date, subject, body] = f[..] else {
+            return Err(format!("expected 7 fields, got {}", f.len()));
+        };
+        commits.push(Commit {
+            sha: sha.to_string(),
+            parents: parents.split_whitespace().map(str::to_string).collect(),
+            author: author.to_string(),
+            email: email.to_string(),
+            date: date.parse().unwrap_or(0),
+            subject: subject.to_string(),
+            body: body.trim().to_string(),
+            trailers: parse_trailers(body),
+        });
+    }
+    Ok(commits)
+}
+
+/// Trailers of a commit body: the last paragraph, when it consists of `Token: value` lines
+/// (continuation lines start with whitespace).
+pub fn parse_trailers(body: &str) -> Vec<(String, String)> {
+    let body = body.trim_end();
+    let last = body.rsplit("\n\n").next().unwrap_or("");
+    let mut trailers: Vec<(String, String)> = Vec::new();
+    for line in last.lines() {
+        if line.starts_with([' ', '\t']) {
+            match trailers.last_mut() {
+                Some((_, v)) => {
+                    v.push(' ');
+                    v.push_str(line.trim());
+                    continue;
+                }
+                None => return Vec::new(),
+            }
+        }
+        match line.split_once(':') {
+            Some((k, v)) if is_trailer_token(k) => {
+                trailers.push((k.to_string(), v.trim().to_string()))
+            }
+            // A paragraph that is not all trailers is prose, not a trailer block.
+            _ => return Vec::new(),
+        }
+    }
+    trailers
+}
+
+fn is_trailer_token(k: &str) -> bool {
+    k == "BREAKING CHANGE"
+        || (!k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+}
+
+/// Build git repositories in tests: commit, tag, branch, with fixed identities and dates.
+#[cfg(test)]
+pub mod testrepo {
+    use super::Git;
+    use std::path::Path;
+
+    pub struct Repo {
+        pub dir: tempfile::TempDir,
+        pub git: Git,
+        clock: std::cell::Cell<i64>,
+    }
+
+    impl Default for Repo {
+        fn default() -> Self {
+            Repo::new()
+        }
+    }
+
+    impl Repo {
+        pub fn new() -> Repo {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let git = Git {
+                root: dir.path().to_path_buf(),
+            };
+            let repo = Repo {
+                dir,
+                git,
+                clock: std::cell::Cell::new(1_700_000_000),
+            };
+            repo.sh(&["init", "-q", "-b", "main"]);
+            repo.sh(&["config", "user.name", "Test Author"]);
+            repo.sh(&["config", "user.email", "test@example.com"]);
+            repo.sh(&["config", "commit.gpgsign", "false"]);
+            repo.sh(&["config", "tag.gpgsign", "false"]);
+            repo
+        }
+
+        pub fn path(&self) -> &Path {
+            self.dir.path()
+        }
+
+        pub fn sh(&self, args: &[&str]) -> String {
+            let t = self.clock.get() + 60;
+            self.clock.set(t);
+            let date = format!("@{t} +0000");
+            let out = self
+                .git
+                .command(args)
+                .env("GIT_AUTHOR_DATE", &date)
+                .env("GIT_COMMITTER_DATE", &date)
+                .output()
+                .expect("git runs");
+            assert!(
+                out.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        }
+
+        /// An empty commit with `message`; returns its sha.
+        pub fn commit(&self, message: &str) -> String {
+            self.sh(&["commit", "-q", "--allow-empty", "-m", message]);
+            self.sh(&["rev-parse", "HEAD"])
+        }
+
+        pub fn tag(&self, name: &str) {
+            self.sh(&["tag", name]);
+        }
+
+        pub fn annotated(&self, name: &str) {
+            self.sh(&["tag", "-a", name, "-m", name]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testrepo::Repo;
+    use super::*;
+
+    #[test]
+    fn tags_report_target_kind_and_date_in_one_call() {
+        let r = Repo::new();
+        let c1 = r.commit("one");
+        r.tag("v1.0.0");
+        let c2 = r.commit("two");
+        r.annotated("v1.1.0");
+        let mut tags = r.git.tags().unwrap();
+        tags.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(tags.len(), 2);
+        assert_eq!(
+            (
+                tags[0].name.as_str(),
+                tags[0].target.as_str(),
+                tags[0].annotated
+            ),
+            ("v1.0.0", c1.as_str(), false)
+        );
+        // The annotated tag is peeled to its commit, not the tag object.
+        assert_eq!(
+            (
+                tags[1].name.as_str(),
+                tags[1].target.as_str(),
+                tags[1].annotated
+            ),
+            ("v1.1.0", c2.as_str(), true)
+        );
+        assert!(tags[1].date > tags[0].date);
+    }
+
+    #[test]
+    fn log_parses_subject_body_parents_and_trailers() {
+        let r = Repo::new();
+        let base = r.commit("feat(api)!: new endpoint\n\nLonger text.\n\nBREAKING CHANGE: old one removed\nCo-authored-by: Ann <ann@example.com>");
+        r.sh(&["checkout", "-q", "-b", "topic"]);
+        let side = r.commit("fix: side");
+        r.sh(&["checkout", "-q", "main"]);
+        r.commit("chore: main");
+        r.sh(&[
+            "merge",
+            "-q",
+            "--no-ff",
+            "topic",
+            "-m",
+            "Merge pull request #12 from a/topic",
+        ]);
+        let log = r.git.log("HEAD").unwrap();
+        assert_eq!(log.len(), 4);
+        assert_eq!(log[0].subject, "Merge pull request #12 from a/topic");
+        assert_eq!(log[0].parents.len(), 2);
+        assert!(log[0].is_merge());
+        let first = log.iter().find(|c| c.sha == base).unwrap();
+        assert_eq!(first.subject, "feat(api)!: new endpoint");
+        assert!(first.body.starts_with("Longer text."));
+        assert_eq!(
+            first.trailers,
+            vec![
+                ("BREAKING CHANGE".to_string(), "old one removed".to_string()),
+                (
+                    "Co-authored-by".to_string(),
+                    "Ann <ann@example.com>".to_string()
+                )
+            ]
+        );
+        assert_eq!(first.author, "Test Author");
+        assert!(log.iter().any(|c| c.sha == side));
+    }
+
+    #[test]
+    fn ancestry_and_branches_containing() {
+        let r = Repo::new();
+        let a = r.commit("a");
+        r.sh(&["checkout", "-q", "-b", "release/1.x"]);
+        let b = r.commit("b");
+        r.sh(&["checkout", "-q", "main"]);
+        assert!(r.git.is_ancestor(&a, &b).unwrap());
+        assert!(!r.git.is_ancestor(&b, &a).unwrap());
+        assert_eq!(r.git.branches_containing(&b).unwrap(), vec!["release/1.x"]);
+        let mut on = r.git.branches_containing(&a).unwrap();
+        on.sort();
+        assert_eq!(on, vec!["main", "release/1.x"]);
+    }
+
+    #[test]
+    fn shallow_clone_is_detected_and_named() {
+        let r = Repo::new();
+        r.commit("a");
+        r.commit("b");
+        let clone = tempfile::tempdir().unwrap();
+        let url = format!("file://{}", r.path().display());
+        let status = std::process::Command::new("git")
+            .args(["clone", "-q", "--depth", "1", &url])
+            .arg(clone.path().join("c"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let shallow = Git::open(&clone.path().join("c")).unwrap();
+        assert!(shallow.is_shallow().unwrap());
+        let err = shallow.require_full_history("ancestry").unwrap_err();
+        assert!(err.to_string().contains("fetch-depth: 0"), "{err}");
+        assert!(!r.git.is_shallow().unwrap());
+    }
+
+    #[test]
+    fn not_a_repository_and_unknown_revisions_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Git::open(dir.path()),
+            Err(GitError::NotARepo { .. })
+        ));
+        let r = Repo::new();
+        r.commit("a");
+        assert_eq!(r.git.resolve("v9.9.9").unwrap(), None);
+        let err = r.git.commit_of("v9.9.9").unwrap_err();
+        assert!(err.to_string().contains("fetch-depth: 0"));
+    }
+}

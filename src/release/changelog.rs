@@ -1,0 +1,172 @@
+//! A full CHANGELOG.md over every release, from ONE `git log` of all history.
+//!
+//! Each commit belongs to the lowest version whose tag contains it (the release that first
+//! shipped it); commits no tag contains are "Unreleased". Reading history children-first
+//! (`--topo-order`), every commit passes its label down to its parents, so the assignment is
+//! a single linear pass: no walk per tag, no `git log` per tag.
+
+use super::notes::{self, Notes, NotesError, Rules};
+use crate::config::Config;
+use crate::git::{Commit, Git};
+use crate::tag::{Releases, TagPattern};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The changelog document and the notes of each release in it (newest first).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Changelog {
+    pub releases: Vec<Notes>,
+    pub markdown: String,
+}
+
+/// Every release of `app` (by the config's tag pattern), plus unreleased work on HEAD.
+pub fn changelog(
+    root: &Path,
+    config: &Config,
+    app: Option<&str>,
+    repo_url: Option<&str>,
+) -> Result<Changelog, NotesError> {
+    let git = Git::open(root)?;
+    git.require_full_history("the changelog")?;
+    let rules = Rules::new(&config.notes)?;
+    let pattern = TagPattern::new(&config.tag_pattern(app), app)?;
+    let releases = Releases::from_git(&git, &pattern)?;
+    let rel = &releases.releases; // ascending precedence: index order = version order
+
+    let mut revs: Vec<String> = rel.iter().filter_map(|r| r.target.clone()).collect();
+    if git.resolve("HEAD")?.is_some() {
+        revs.push("HEAD".into());
+    }
+    let commits = if revs.is_empty() {
+        Vec::new()
+    } else {
+        git.log_revs(&revs, true)?
+    };
+    let labels = assign(&commits, rel.iter().map(|r| r.target.as_deref()));
+
+    // Group in history order; `usize::MAX` is unreleased.
+    let mut groups: HashMap<usize, Vec<Commit>> = HashMap::new();
+    for (c, label) in commits.into_iter().zip(labels) {
+        groups.entry(label).or_default().push(c);
+    }
+
+    let mut out = Vec::new();
+    if let Some(unreleased) = groups.remove(&usize::MAX) {
+        let mut n = notes::build(&unreleased, &rules, &config.notes);
+        n.to = "HEAD".into();
+        n.previous_tag = releases.latest_stable("").map(|r| r.tag.clone());
+        n.markdown = notes::render(&n, repo_url, config.notes.contributors);
+        out.push(n);
+    }
+    for (i, r) in rel.iter().enumerate().rev() {
+        let group = groups.remove(&i).unwrap_or_default();
+        let mut n = notes::build(&group, &rules, &config.notes);
+        let previous = releases.previous(&r.version);
+        n.tag = Some(r.tag.clone());
+        n.version = Some(r.version.to_string());
+        n.previous_tag = previous.map(|p| p.tag.clone());
+        n.previous_version = previous.map(|p| p.version.to_string());
+        n.from = n.previous_tag.clone();
+        n.to = r.tag.clone();
+        n.date = Some(notes::ymd(r.date));
+        n.markdown = notes::render(&n, repo_url, config.notes.contributors);
+        out.push(n);
+    }
+    let mut markdown = String::from("# Changelog\n\n");
+    for n in &out {
+        markdown.push_str(&n.markdown);
+    }
+    Ok(Changelog {
+        releases: out,
+        markdown: format!("{}\n", markdown.trim_end()),
+    })
+}
+
+/// For commits in topological order (children first), the index of the lowest release whose
+/// tag contains each commit, or `usize::MAX`. `targets[i]` is release i's commit; lower
+/// index = lower version.
+pub fn assign<'a>(
+    commits: &[Commit],
+    targets: impl Iterator<Item = Option<&'a str>>,
+) -> Vec<usize> {
+    let index: HashMap<&str, usize> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.sha.as_str(), i))
+        .collect();
+    let mut best = vec![usize::MAX; commits.len()];
+    for (release, target) in targets.enumerate() {
+        if let Some(&i) = target.and_then(|t| index.get(t)) {
+            best[i] = best[i].min(release);
+        }
+    }
+    for i in 0..commits.len() {
+        let label = best[i];
+        if label == usize::MAX {
+            continue;
+        }
+        for p in &commits[i].parents {
+            if let Some(&j) = index.get(p.as_str()) {
+                best[j] = best[j].min(label);
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::testrepo::Repo;
+
+    #[test]
+    fn every_commit_goes_to_the_lowest_release_containing_it() {
+        let r = Repo::new();
+        r.commit("feat: one");
+        r.tag("v1.0.0");
+        r.commit("fix: two");
+        r.sh(&["checkout", "-q", "-b", "topic"]);
+        r.commit("feat: on a branch");
+        r.sh(&["checkout", "-q", "main"]);
+        r.commit("perf: three");
+        r.tag("v1.1.0-rc.1");
+        r.sh(&[
+            "merge",
+            "-q",
+            "--no-ff",
+            "topic",
+            "-m",
+            "Merge pull request #5 from o/topic",
+        ]);
+        r.tag("v1.1.0");
+        r.commit("docs: unreleased");
+        let mut config = Config::empty();
+        config.notes.contributors = false;
+        let log = changelog(r.path(), &config, None, None).unwrap();
+        let names: Vec<Option<&str>> = log.releases.iter().map(|n| n.tag.as_deref()).collect();
+        assert_eq!(
+            names,
+            vec![None, Some("v1.1.0"), Some("v1.1.0-rc.1"), Some("v1.0.0")]
+        );
+        let subjects = |n: &Notes| -> Vec<String> {
+            n.sections
+                .iter()
+                .flat_map(|s| s.entries.iter().map(|e| e.description.clone()))
+                .collect()
+        };
+        assert_eq!(subjects(&log.releases[0]), vec!["unreleased"]);
+        assert_eq!(subjects(&log.releases[1]), vec!["on a branch"]);
+        assert_eq!(
+            log.releases[1].sections[0].entries[0].pull_requests,
+            vec![5]
+        );
+        assert_eq!(subjects(&log.releases[2]), vec!["two", "three"]);
+        assert_eq!(subjects(&log.releases[3]), vec!["one"]);
+        assert!(
+            log.markdown.starts_with("# Changelog\n\n## Unreleased\n"),
+            "{}",
+            log.markdown
+        );
+        assert_eq!(log.releases[1].previous_tag.as_deref(), Some("v1.0.0"));
+    }
+}

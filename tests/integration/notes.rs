@@ -1,0 +1,156 @@
+//! `stage-gate notes`: the golden fixtures in `tests/fixtures/notes/`, plus error cases.
+
+use crate::common::Run;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notes")
+}
+
+/// Build a fixture's repository in a fresh temp dir.
+fn build(case: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("sh")
+        .arg(case.join("build.sh"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .status()
+        .expect("sh runs");
+    assert!(
+        status.success(),
+        "{} failed",
+        case.join("build.sh").display()
+    );
+    dir
+}
+
+#[test]
+fn golden_fixtures() {
+    let bless = std::env::var("STAGE_GATE_BLESS").is_ok_and(|v| v == "1");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("build.sh").is_file())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 4, "fixtures missing: {cases:?}");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let repo = build(case);
+        let args = std::fs::read_to_string(case.join("args")).unwrap();
+        let args: Vec<&str> = args.split_whitespace().collect();
+        let out = Run::new(repo.path())
+            .args(["notes"])
+            .args(&args)
+            .env("GITHUB_REPOSITORY", "acme/widget")
+            .run();
+        assert_eq!(out.code, 0, "{}: {}", case.display(), out.all());
+        let actual = match args.iter().position(|a| *a == "--output") {
+            Some(i) => std::fs::read_to_string(repo.path().join(args[i + 1])).unwrap(),
+            None => out.stdout.clone(),
+        };
+        let expected_path = case.join("expected.md");
+        if bless {
+            std::fs::write(&expected_path, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if actual != expected {
+            failures.push(format!(
+                "== {}\n-- expected\n{expected}\n-- actual\n{actual}",
+                case.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn json_format_carries_the_range_and_sections() {
+    let repo = build(&fixtures().join("prerelease-channel"));
+    let out = Run::new(repo.path())
+        .args(["notes", "v1.1.0", "--format", "json"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["previous_tag"], "v1.0.0");
+    assert_eq!(doc["version"], "1.1.0");
+    assert_eq!(doc["commits"], 3);
+    assert_eq!(doc["sections"][0]["title"], "Features");
+    assert_eq!(doc["sections"][1]["entries"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn from_and_to_override_the_range() {
+    let repo = build(&fixtures().join("prerelease-channel"));
+    let out = Run::new(repo.path())
+        .args([
+            "notes",
+            "--from",
+            "v1.1.0-rc.2",
+            "--to",
+            "v1.1.0",
+            "--format",
+            "json",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["commits"], 1);
+    assert_eq!(
+        doc["sections"][0]["entries"][0]["description"],
+        "empty query"
+    );
+}
+
+#[test]
+fn prerelease_notes_start_at_the_previous_prerelease() {
+    let repo = build(&fixtures().join("prerelease-channel"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Run::new(repo.path())
+        .args(["notes", "v1.1.0-rc.2"])
+        .actions(tmp.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.output("previous-tag").as_deref(), Some("v1.1.0-rc.1"));
+    assert!(
+        out.summary.contains("- search ranking ("),
+        "{}",
+        out.summary
+    );
+}
+
+#[test]
+fn a_missing_tag_or_a_shallow_clone_names_the_fetch() {
+    let repo = build(&fixtures().join("basic"));
+    let out = Run::new(repo.path()).args(["notes", "v9.0.0"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("fetch-depth: 0"), "{}", out.stderr);
+
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", repo.path().display());
+    let ok = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "1", &url, "c"])
+        .current_dir(clone.path())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = Run::new(clone.path().join("c")).args(["notes"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("shallow clone"), "{}", out.stderr);
+    assert!(out.stderr.contains("fetch-depth: 0"), "{}", out.stderr);
+}
+
+#[test]
+fn a_malformed_tag_exits_2_with_the_nearest_valid_tag() {
+    let repo = build(&fixtures().join("basic"));
+    let out = Run::new(repo.path()).args(["notes", "v1.1"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("nearest valid tag: `v1.1.0`"),
+        "{}",
+        out.stderr
+    );
+}
