@@ -251,6 +251,29 @@ impl HttpClient {
     }
 }
 
+/// The client of a health probe: no retries of its own (the probe loop is the retry), the
+/// probe's redirect policy, extra trusted CAs, and no idle connections kept, so every attempt
+/// connects afresh like a new visitor would (DNS, TCP, TLS), and a stale keep-alive connection
+/// to an old instance cannot answer for the new one. Timeouts are set per request.
+pub fn probe_client(
+    follow_redirects: bool,
+    extra_roots: &[reqwest::Certificate],
+) -> Result<reqwest::Client, reqwest::Error> {
+    let redirect = if follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .redirect(redirect)
+        .pool_max_idle_per_host(0);
+    for cert in extra_roots {
+        builder = builder.add_root_certificate(cert.clone());
+    }
+    builder.build()
+}
+
 pub fn retryable_status(status: StatusCode) -> bool {
     status == StatusCode::REQUEST_TIMEOUT
         || status == StatusCode::TOO_MANY_REQUESTS

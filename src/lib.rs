@@ -12,6 +12,7 @@ pub mod context;
 pub mod exit;
 pub mod git;
 pub mod github;
+pub mod health;
 pub mod http;
 pub mod inputs;
 pub mod notify;

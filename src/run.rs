@@ -93,11 +93,11 @@ async fn run_cli(cli: Cli, env: Env, stdout: &mut dyn Write) -> Exit {
 
     match crate::commands::dispatch(&ctx, &command).await {
         Ok(mut report) => {
-            let exit = if report.has_errors() {
+            let exit = report.exit.unwrap_or(if report.has_errors() {
                 Exit::InvalidInput
             } else {
                 Exit::Success
-            };
+            });
             if let Err(e) = report::emit(&mut report, format, &files, &console, stdout) {
                 console.error(format!("cannot write the report: {e}"));
                 return Exit::Internal;

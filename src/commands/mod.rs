@@ -2,6 +2,7 @@
 //! returns a [`Report`]; none of them prints the final result itself.
 
 pub mod check;
+pub mod health;
 pub mod notes;
 pub mod plan;
 
@@ -15,6 +16,7 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> Result<Report, Failure> {
         Command::Check(a) => check::run(ctx, a).await,
         Command::Plan(a) => plan::run(ctx, a).await,
         Command::Notes(a) => notes::run(ctx, a).await,
+        Command::Health(a) => health::run(ctx, a).await,
         other => Err(not_built(other.name())),
     }
 }

@@ -46,6 +46,9 @@ pub struct Report {
     pub json: serde_json::Value,
     /// Human text printed on stdout for `--format human`.
     pub human: String,
+    /// The exit code when the command finished its report but failed (a health gate said
+    /// unhealthy): the report is still emitted in full. None: decided by the diagnostics.
+    pub exit: Option<crate::exit::Exit>,
 }
 
 impl Report {
