@@ -36,7 +36,11 @@ pub struct Scenario {
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
     /// Answer 503 until this long after the endpoint was (re)configured.
-    #[serde(default, skip_serializing_if = "Option::is_none", alias = "healthy-after-ms")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "healthy-after-ms"
+    )]
     pub healthy_after_ms: Option<u64>,
     /// Once healthy, cycle through this pattern one letter per request: `u` up, `d` down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,9 +52,17 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha: Option<String>,
     /// Report `new_version`/`new_sha` instead once this long has passed since (re)configuration.
-    #[serde(default, skip_serializing_if = "Option::is_none", alias = "switch-after-ms")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "switch-after-ms"
+    )]
     pub switch_after_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", alias = "new-version")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "new-version"
+    )]
     pub new_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none", alias = "new-sha")]
     pub new_sha: Option<String>,
@@ -284,10 +296,7 @@ mod tests {
 
     #[tokio::test]
     async fn reports_its_version_and_switches_when_told() {
-        let base = serve(scenario(
-            "endpoints:\n  web: {version: 1.0.0, sha: aaa}\n",
-        ))
-        .await;
+        let base = serve(scenario("endpoints:\n  web: {version: 1.0.0, sha: aaa}\n")).await;
         let (code, body) = get(&format!("{base}/health/web")).await;
         assert_eq!(code, 200);
         assert_eq!(

@@ -19,7 +19,8 @@ pub async fn run(ctx: &Ctx, args: &HealthArgs) -> Result<Report, Failure> {
     }
     let env = pick(args.environment.clone(), &ctx.inputs, "environment");
     let app = pick(args.app.clone(), &ctx.inputs, "app");
-    let version = pick(args.version.clone(), &ctx.inputs, "version").or_else(|| version_of_tag(ctx));
+    let version =
+        pick(args.version.clone(), &ctx.inputs, "version").or_else(|| version_of_tag(ctx));
     let sha = ctx.head_sha();
     let gates = gates(ctx, env.as_deref(), app.as_deref(), &args.urls)?;
 
@@ -52,8 +53,10 @@ fn gates(
 ) -> Result<Vec<(String, String, HealthConfig)>, Failure> {
     if !urls.is_empty() {
         // Ad-hoc URLs get the default schedule: they are not tied to any configured target.
-        let mut cfg = HealthConfig::default();
-        cfg.probes = urls.iter().map(|u| health::default_probe(u)).collect();
+        let cfg = HealthConfig {
+            probes: urls.iter().map(|u| health::default_probe(u)).collect(),
+            ..HealthConfig::default()
+        };
         return Ok(vec![(
             app.unwrap_or("-").to_string(),
             env.unwrap_or("-").to_string(),
@@ -61,7 +64,9 @@ fn gates(
         )]);
     }
     let env = env.ok_or_else(|| {
-        Failure::input("health needs an environment (--env ENV or the `environment` input) or --url")
+        Failure::input(
+            "health needs an environment (--env ENV or the `environment` input) or --url",
+        )
     })?;
     let targets = ctx.config.targets(env, app);
     if targets.is_empty() {

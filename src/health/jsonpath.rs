@@ -86,7 +86,10 @@ impl fmt::Display for JsonPath {
         f.write_str("$")?;
         for step in &self.steps {
             match step {
-                Step::Key(k) if k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') => {
+                Step::Key(k)
+                    if k.chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-') =>
+                {
                     write!(f, ".{k}")?
                 }
                 Step::Key(k) => write!(f, "['{k}']")?,
@@ -122,11 +125,17 @@ mod tests {
 
     #[test]
     fn bad_paths_say_what_is_wrong() {
-        assert!(JsonPath::parse("version").unwrap_err().contains("starts with `$`"));
-        assert!(JsonPath::parse("$.a[").unwrap_err().contains("never closed"));
+        assert!(JsonPath::parse("version")
+            .unwrap_err()
+            .contains("starts with `$`"));
+        assert!(JsonPath::parse("$.a[")
+            .unwrap_err()
+            .contains("never closed"));
         assert!(JsonPath::parse("$.a[x]").unwrap_err().contains("neither"));
         assert!(JsonPath::parse("$..a").unwrap_err().contains("empty key"));
-        assert!(JsonPath::parse("$a").unwrap_err().contains("unexpected `a`"));
+        assert!(JsonPath::parse("$a")
+            .unwrap_err()
+            .contains("unexpected `a`"));
     }
 
     #[test]

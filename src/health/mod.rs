@@ -13,7 +13,9 @@ pub mod probe;
 pub mod schedule;
 pub mod verdict;
 
-pub use verdict::{GateReport, Latency, Problem, ProblemKind, ProbeEvidence, ProbeVerdict, Verdict};
+pub use verdict::{
+    GateReport, Latency, ProbeEvidence, ProbeVerdict, Problem, ProblemKind, Verdict,
+};
 
 use crate::config::{HealthConfig, Probe, StatusRange, Target};
 use crate::inputs::Env;
@@ -358,7 +360,10 @@ impl Watcher<'_> {
         };
         self.console.info(format!(
             "health: {} {}: {} ({})",
-            evidence.method, evidence.url, verdict.as_str(), evidence.reason
+            evidence.method,
+            evidence.url,
+            verdict.as_str(),
+            evidence.reason
         ));
         evidence
     }
@@ -420,8 +425,14 @@ mod tests {
             vec![StatusRange { from: 200, to: 399 }]
         );
         // Configured probes win over the URL.
-        target.health.probes.push(default_probe("https://other.example.com/"));
-        assert_eq!(config_for(&target).probes[0].url, "https://other.example.com/");
+        target
+            .health
+            .probes
+            .push(default_probe("https://other.example.com/"));
+        assert_eq!(
+            config_for(&target).probes[0].url,
+            "https://other.example.com/"
+        );
     }
 
     #[test]

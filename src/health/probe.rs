@@ -83,16 +83,21 @@ impl Prepared {
             let what = format!("the header `{name}`");
             let had_env = template.contains("${");
             let value = vars.expand(&expand_env(template, env, console, &what)?, &what)?;
-            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| HealthError::Invalid {
-                url: shown_url.clone(),
-                what: format!("`{name}` is not a header name"),
-            })?;
+            let header =
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| HealthError::Invalid {
+                    url: shown_url.clone(),
+                    what: format!("`{name}` is not a header name"),
+                })?;
             let mut value = HeaderValue::from_str(&value).map_err(|_| HealthError::Invalid {
                 url: shown_url.clone(),
                 what: format!("{what} has characters a header cannot carry"),
             })?;
             if had_env || is_sensitive(&header) {
-                console.mask(value.to_str().unwrap_or_default());
+                // `${ENV}` values were masked as they were expanded; a literal credential in
+                // the config is masked whole.
+                if !had_env {
+                    console.mask(value.to_str().unwrap_or_default());
+                }
                 value.set_sensitive(true);
             }
             headers.insert(header, value);
@@ -161,7 +166,11 @@ impl Prepared {
 
     /// The first assertion the answer fails, if any.
     fn judge(&self, status: u16, body: &str, latency: Duration) -> Option<Problem> {
-        if !self.expect.iter().any(|r| (r.from..=r.to).contains(&status)) {
+        if !self
+            .expect
+            .iter()
+            .any(|r| (r.from..=r.to).contains(&status))
+        {
             return Some(Problem {
                 kind: ProblemKind::Status,
                 message: format!("status {status}, expected {}", show_ranges(&self.expect)),
@@ -388,6 +397,15 @@ mod tests {
     }
 
     #[test]
+    fn literal_credentials_are_masked_whole() {
+        let mut p = probe("https://x.example.com/");
+        p.headers = vec![("Authorization".into(), "Basic dXNlcjpwYXNz".into())];
+        let (prepared, console) = prepare(&p, &Env::default());
+        assert!(prepared.unwrap().headers["authorization"].is_sensitive());
+        assert_eq!(console.redactor.redact("Basic dXNlcjpwYXNz"), "***");
+    }
+
+    #[test]
     fn a_missing_env_var_or_version_is_a_clear_error() {
         let mut p = probe("https://x.example.com/");
         p.headers = vec![("Authorization".into(), "${NOPE}".into())];
@@ -404,8 +422,14 @@ mod tests {
             version: None,
             ..vars()
         };
-        let err = Prepared::new(&p, &no_version, &Env::default(), &console, reqwest::Client::new())
-            .unwrap_err();
+        let err = Prepared::new(
+            &p,
+            &no_version,
+            &Env::default(),
+            &console,
+            reqwest::Client::new(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("`{version}`"), "{err}");
     }
 
@@ -442,14 +466,19 @@ mod tests {
         assert!(!prepared.judge(404, good, fast).unwrap().hard);
         assert!(!prepared.judge(503, good, fast).unwrap().hard);
 
-        let slow = prepared.judge(200, good, Duration::from_millis(150)).unwrap();
+        let slow = prepared
+            .judge(200, good, Duration::from_millis(150))
+            .unwrap();
         assert_eq!(slow.kind, ProblemKind::Latency);
 
         let old = r#"{"status":"ok","version":"1.2.2","build":42}"#;
         let problem = prepared.judge(200, old, fast).unwrap();
         assert_eq!(
             (problem.kind, problem.message.as_str()),
-            (ProblemKind::Json, r#"$.version is "1.2.2", expected "1.2.3""#)
+            (
+                ProblemKind::Json,
+                r#"$.version is "1.2.2", expected "1.2.3""#
+            )
         );
         assert_eq!(
             prepared.judge(200, "down", fast).unwrap().kind,

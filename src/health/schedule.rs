@@ -204,7 +204,10 @@ mod tests {
     #[test]
     fn one_pass_without_soak_is_healthy_at_once() {
         let mut t = Tracker::new(schedule());
-        assert_eq!(t.record(PASS, ms(0), ms(20), 0.0), Decision::Done(End::Healthy));
+        assert_eq!(
+            t.record(PASS, ms(0), ms(20), 0.0),
+            Decision::Done(End::Healthy)
+        );
         assert_eq!(t.healthy_at(), Some(ms(20)));
     }
 
@@ -213,7 +216,10 @@ mod tests {
         let mut t = Tracker::new(schedule());
         assert_eq!(t.record(SOFT, ms(0), ms(300), 0.0), Decision::Wait(ms(700)));
         // A slow answer eats into the wait; one slower than the interval means "go now".
-        assert_eq!(t.record(SOFT, ms(1000), ms(2500), 0.0), Decision::Wait(ms(0)));
+        assert_eq!(
+            t.record(SOFT, ms(1000), ms(2500), 0.0),
+            Decision::Wait(ms(0))
+        );
     }
 
     #[test]
@@ -229,12 +235,30 @@ mod tests {
             success_threshold: 3,
             ..schedule()
         });
-        assert!(matches!(t.record(PASS, ms(0), ms(1), 0.0), Decision::Wait(_)));
-        assert!(matches!(t.record(PASS, ms(1000), ms(1001), 0.0), Decision::Wait(_)));
-        assert!(matches!(t.record(SOFT, ms(2000), ms(2001), 0.0), Decision::Wait(_)));
-        assert!(matches!(t.record(PASS, ms(3000), ms(3001), 0.0), Decision::Wait(_)));
-        assert!(matches!(t.record(PASS, ms(4000), ms(4001), 0.0), Decision::Wait(_)));
-        assert_eq!(t.record(PASS, ms(5000), ms(5001), 0.0), Decision::Done(End::Healthy));
+        assert!(matches!(
+            t.record(PASS, ms(0), ms(1), 0.0),
+            Decision::Wait(_)
+        ));
+        assert!(matches!(
+            t.record(PASS, ms(1000), ms(1001), 0.0),
+            Decision::Wait(_)
+        ));
+        assert!(matches!(
+            t.record(SOFT, ms(2000), ms(2001), 0.0),
+            Decision::Wait(_)
+        ));
+        assert!(matches!(
+            t.record(PASS, ms(3000), ms(3001), 0.0),
+            Decision::Wait(_)
+        ));
+        assert!(matches!(
+            t.record(PASS, ms(4000), ms(4001), 0.0),
+            Decision::Wait(_)
+        ));
+        assert_eq!(
+            t.record(PASS, ms(5000), ms(5001), 0.0),
+            Decision::Done(End::Healthy)
+        );
     }
 
     #[test]
@@ -268,9 +292,18 @@ mod tests {
         assert_eq!(t.request_timeout(ms(2200)), ms(300));
         assert!(t.may_start(ms(2499)));
         assert!(!t.may_start(ms(2500)));
-        assert!(matches!(t.record(SOFT, ms(0), ms(1), 0.0), Decision::Wait(_)));
-        assert!(matches!(t.record(SOFT, ms(1000), ms(1001), 0.0), Decision::Wait(_)));
-        assert_eq!(t.record(SOFT, ms(2000), ms(2001), 0.0), Decision::Done(End::Deadline));
+        assert!(matches!(
+            t.record(SOFT, ms(0), ms(1), 0.0),
+            Decision::Wait(_)
+        ));
+        assert!(matches!(
+            t.record(SOFT, ms(1000), ms(1001), 0.0),
+            Decision::Wait(_)
+        ));
+        assert_eq!(
+            t.record(SOFT, ms(2000), ms(2001), 0.0),
+            Decision::Done(End::Deadline)
+        );
     }
 
     #[test]
@@ -285,10 +318,19 @@ mod tests {
         // The soak runs past the deadline: the deadline only bounds reaching health.
         assert!(t.may_start(ms(5000)));
         assert_eq!(t.request_timeout(ms(2000)), ms(500));
-        assert_eq!(t.record(PASS, ms(1000), ms(1100), 0.0), Decision::Wait(ms(900)));
+        assert_eq!(
+            t.record(PASS, ms(1000), ms(1100), 0.0),
+            Decision::Wait(ms(900))
+        );
         // The last attempt is pulled onto the window's end (2600), not the next interval.
-        assert_eq!(t.record(PASS, ms(2000), ms(2100), 0.0), Decision::Wait(ms(500)));
-        assert_eq!(t.record(PASS, ms(2600), ms(2650), 0.0), Decision::Done(End::Healthy));
+        assert_eq!(
+            t.record(PASS, ms(2000), ms(2100), 0.0),
+            Decision::Wait(ms(500))
+        );
+        assert_eq!(
+            t.record(PASS, ms(2600), ms(2650), 0.0),
+            Decision::Done(End::Healthy)
+        );
 
         let mut t = Tracker::new(soaking);
         t.record(PASS, ms(0), ms(100), 0.0);

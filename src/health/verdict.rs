@@ -200,12 +200,10 @@ impl GateReport {
     /// One line naming the verdict and, when it failed, the first failing probe's reason.
     pub fn headline(&self) -> String {
         let who = format!("{} in {}", self.app, self.env);
-        let failing = self.probes.iter().find(|p| {
-            matches!(
-                p.verdict,
-                ProbeVerdict::Unhealthy | ProbeVerdict::Timeout
-            )
-        });
+        let failing = self
+            .probes
+            .iter()
+            .find(|p| matches!(p.verdict, ProbeVerdict::Unhealthy | ProbeVerdict::Timeout));
         match failing {
             None => format!(
                 "{who}: {} ({} probe(s))",
@@ -325,7 +323,11 @@ mod tests {
 
     #[test]
     fn latency_percentiles() {
-        let ms = |v: &[u64]| v.iter().map(|n| Duration::from_millis(*n)).collect::<Vec<_>>();
+        let ms = |v: &[u64]| {
+            v.iter()
+                .map(|n| Duration::from_millis(*n))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(Latency::of(&[]), None);
         assert_eq!(
             Latency::of(&ms(&[30, 10, 20, 40])),
@@ -375,7 +377,10 @@ mod tests {
             probes: vec![evidence(ProbeVerdict::Timeout)],
         };
         let s = report.summary();
-        assert!(s.starts_with("#### health: web in staging: timeout\n"), "{s}");
+        assert!(
+            s.starts_with("#### health: web in staging: timeout\n"),
+            "{s}"
+        );
         assert!(
             s.contains("| GET http://127.0.0.1:1/healthz | timeout | 2 | 503 | 3/3/9 ms | r | `{\"status\":\"down\"}` |"),
             "{s}"

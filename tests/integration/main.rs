@@ -4,4 +4,5 @@
 mod cli;
 mod common;
 mod docs;
+mod health;
 mod notes;
