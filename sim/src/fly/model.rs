@@ -1,0 +1,472 @@
+//! The simulated Fly world: apps, machines, leases, versions and events, advanced lazily by
+//! the clock (a machine "starting" becomes "started" the first time anyone looks after its
+//! start time has passed — no background tasks).
+//!
+//! This module holds state and rules; `routes.rs` turns HTTP into calls on it.
+
+use super::scenario::{Knobs, MachineSpec, Scenario};
+use crate::faults::glob_match;
+use rand::Rng;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub nonce: String,
+    pub owner: String,
+    pub description: String,
+    pub expires: Instant,
+    pub expires_at: u64,
+    pub version: String,
+}
+
+impl Lease {
+    pub fn data(&self) -> Value {
+        json!({
+            "nonce": self.nonce,
+            "expires_at": self.expires_at,
+            "owner": self.owner,
+            "description": self.description,
+            "version": self.version,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    to: &'static str,
+    at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub state: &'static str,
+    pub config: Value,
+    pub version: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub cordoned: bool,
+    pub lease: Option<Lease>,
+    /// Every version this machine has had, oldest first.
+    pub versions: Vec<(String, Value)>,
+    events: Vec<Value>,
+    pending: Option<Pending>,
+    started_at: Option<Instant>,
+    /// Restarts already recorded as events during a restart loop.
+    loops_recorded: u64,
+    pub knobs: Knobs,
+    private_ip: String,
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn random_hex(n: usize) -> String {
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+/// A 26-character ULID-looking version id (Crockford base32).
+pub fn new_version() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rng();
+    let tail: String = (0..24)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("01{tail}")
+}
+
+/// A seeded machine's config: image, env, process group and one HTTP service with a check.
+pub fn seed_config(
+    image: &str,
+    group: &str,
+    env: &BTreeMap<String, String>,
+    checks: bool,
+) -> Value {
+    let mut service = json!({
+        "protocol": "tcp",
+        "internal_port": 8080,
+        "autostop": "off",
+        "autostart": true,
+        "ports": [
+            {"port": 80, "handlers": ["http"], "force_https": true},
+            {"port": 443, "handlers": ["tls", "http"]}
+        ],
+        "concurrency": {"type": "connections", "hard_limit": 25, "soft_limit": 20}
+    });
+    if checks {
+        service["checks"] = json!([{
+            "type": "http", "interval": "15s", "timeout": "2s", "grace_period": "5s",
+            "method": "GET", "path": "/healthz", "protocol": "http"
+        }]);
+    }
+    json!({
+        "image": image,
+        "env": env,
+        "init": {},
+        "guest": {"cpu_kind": "shared", "cpus": 1, "memory_mb": 256},
+        "metadata": {"fly_platform_version": "v2", "fly_process_group": group, "fly_release_version": "1"},
+        "services": [service],
+        "restart": {"policy": "on-failure", "max_retries": 10},
+        "stop_config": {"timeout": "5s", "signal": "SIGINT"}
+    })
+}
+
+impl Machine {
+    pub fn new(id: String, name: String, region: String, config: Value, knobs: Knobs) -> Machine {
+        let version = new_version();
+        let now = now_rfc3339();
+        Machine {
+            id,
+            name,
+            region,
+            state: "created",
+            versions: vec![(version.clone(), config.clone())],
+            config,
+            version,
+            created_at: now.clone(),
+            updated_at: now,
+            cordoned: false,
+            lease: None,
+            events: Vec::new(),
+            pending: None,
+            started_at: None,
+            loops_recorded: 0,
+            knobs,
+            private_ip: format!("fdaa:0:1:a7b:{}::2", random_hex(3)),
+        }
+    }
+
+    pub fn image(&self) -> &str {
+        self.config["image"].as_str().unwrap_or("")
+    }
+
+    fn event(&mut self, kind: &str, status: &str, source: &str) {
+        self.events.push(json!({
+            "id": new_version(),
+            "type": kind,
+            "status": status,
+            "source": source,
+            "timestamp": unix_ms(),
+            "request": {}
+        }));
+    }
+
+    /// Put the machine in `state` right now (seeding).
+    pub fn force_state(&mut self, state: &'static str, now: Instant) {
+        self.state = state;
+        self.pending = None;
+        self.started_at = (state == "started").then_some(now);
+    }
+
+    /// Start the machine: `via` now, then `started` (or `failed`) after the start time.
+    pub fn begin_start(&mut self, via: &'static str, now: Instant) {
+        let fails = self
+            .knobs
+            .fail_on_image
+            .as_deref()
+            .is_some_and(|p| glob_match(p, self.image()));
+        self.state = via;
+        self.started_at = None;
+        self.loops_recorded = 0;
+        self.pending = Some(Pending {
+            to: if fails { "failed" } else { "started" },
+            at: now + Duration::from_millis(self.knobs.start_ms),
+        });
+        self.event(
+            if via == "replacing" {
+                "update"
+            } else {
+                "start"
+            },
+            via,
+            "user",
+        );
+    }
+
+    pub fn begin_stop(&mut self, now: Instant) {
+        self.state = "stopping";
+        self.started_at = None;
+        self.pending = Some(Pending {
+            to: "stopped",
+            at: now + Duration::from_millis(self.knobs.start_ms / 4),
+        });
+        self.event("stop", "stopping", "user");
+    }
+
+    /// Advance transitions whose time has come.
+    pub fn settle(&mut self, now: Instant) {
+        if let Some(p) = self.pending.clone() {
+            if now >= p.at {
+                self.state = p.to;
+                self.pending = None;
+                match p.to {
+                    "started" => {
+                        self.started_at = Some(p.at);
+                        self.event("start", "started", "flyd");
+                    }
+                    "failed" => self.event("exit", "failed", "flyd"),
+                    other => self.event("state", other, "flyd"),
+                }
+            }
+        }
+        if self.knobs.restart_loop && self.state == "started" {
+            if let Some(since) = self.started_at {
+                // The process exits every `start_ms` (at least 10 ms) and flyd restarts it.
+                let period = self.knobs.start_ms.max(10) as u128;
+                let loops = (now.saturating_duration_since(since).as_millis() / period) as u64 + 1;
+                while self.loops_recorded < loops.min(self.loops_recorded + 50) {
+                    self.loops_recorded += 1;
+                    self.event("exit", "stopped", "flyd");
+                    self.event("restart", "starting", "flyd");
+                    self.event("start", "started", "flyd");
+                }
+            }
+        }
+        if self.lease.as_ref().is_some_and(|l| now >= l.expires) {
+            self.lease = None;
+        }
+    }
+
+    /// The names of the checks Fly would run for this config.
+    fn check_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.config["checks"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        for svc in self.config["services"].as_array().into_iter().flatten() {
+            let port = svc["internal_port"].as_u64().unwrap_or(0);
+            for (i, c) in svc["checks"].as_array().into_iter().flatten().enumerate() {
+                let kind = c["type"].as_str().unwrap_or("tcp");
+                names.push(format!("servicecheck-{i:02}-{kind}-{port}"));
+            }
+        }
+        names
+    }
+
+    fn checks_passing(&self, now: Instant) -> bool {
+        if self.knobs.restart_loop || self.state != "started" {
+            return false;
+        }
+        match (self.started_at, self.knobs.checks_pass_after_ms) {
+            (Some(since), Some(after)) => now >= since + Duration::from_millis(after),
+            _ => false,
+        }
+    }
+
+    pub fn checks(&self, now: Instant) -> Vec<Value> {
+        let passing = self.checks_passing(now);
+        let updated_at = now_rfc3339();
+        self.check_names()
+            .into_iter()
+            .map(|name| {
+                let (status, output) = if passing {
+                    ("passing", "HTTP GET http://172.19.0.2:8080/healthz: 200 OK")
+                } else if self.state == "started" {
+                    (
+                        "critical",
+                        "HTTP GET http://172.19.0.2:8080/healthz: 503 Service Unavailable",
+                    )
+                } else {
+                    ("warning", "the machine hasn't started")
+                };
+                json!({"name": name, "status": status, "output": output, "updated_at": updated_at})
+            })
+            .collect()
+    }
+
+    /// The `Machine` JSON the API answers with.
+    pub fn view(&self, now: Instant) -> Value {
+        let image = self.image();
+        let (repo_part, tag) = match image.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r, t),
+            _ => (image, "latest"),
+        };
+        let (registry, repository) = repo_part
+            .split_once('/')
+            .unwrap_or(("docker.io", repo_part));
+        let mut v = json!({
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "region": self.region,
+            "instance_id": self.version,
+            "version": self.version,
+            "private_ip": self.private_ip,
+            "config": self.config,
+            "incomplete_config": null,
+            "image_ref": {
+                "registry": registry,
+                "repository": repository,
+                "tag": tag,
+                "digest": format!("sha256:{}", sha_like(image)),
+                "labels": {}
+            },
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "events": self.events.iter().rev().take(10).cloned().collect::<Vec<_>>(),
+            "checks": self.checks(now),
+            "host_status": "ok",
+            "cordoned": self.cordoned,
+        });
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("incomplete_config");
+        }
+        v
+    }
+
+    pub fn events(&self, limit: usize) -> Vec<Value> {
+        self.events.iter().rev().take(limit).cloned().collect()
+    }
+
+    /// Replace the config: a new version, recorded in the history.
+    pub fn set_config(&mut self, config: Value) {
+        self.version = new_version();
+        self.config = config;
+        self.versions
+            .push((self.version.clone(), self.config.clone()));
+        self.updated_at = now_rfc3339();
+    }
+}
+
+/// A stable fake digest for an image name (64 hex chars).
+fn sha_like(image: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in image.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}").repeat(4)
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub id: String,
+    pub name: String,
+    pub org: String,
+    pub knobs: Knobs,
+    /// In creation order.
+    pub machines: Vec<Machine>,
+}
+
+impl App {
+    pub fn view(&self) -> Value {
+        let count = self
+            .machines
+            .iter()
+            .filter(|m| m.state != "destroyed")
+            .count();
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "status": "deployed",
+            "organization": {"name": self.org, "slug": self.org, "internal_numeric_id": 1},
+            "machine_count": count,
+            "volume_count": 0,
+            "network": "default",
+            "network_cidr": "fdaa:0:1::/48",
+            "internal_numeric_id": 1,
+        })
+    }
+
+    pub fn machine_mut(&mut self, id: &str) -> Option<&mut Machine> {
+        self.machines.iter_mut().find(|m| m.id == id)
+    }
+}
+
+/// All apps.
+#[derive(Debug, Default)]
+pub struct World {
+    pub token: Option<String>,
+    pub apps: BTreeMap<String, App>,
+}
+
+impl World {
+    pub fn seed(s: &Scenario) -> World {
+        let now = Instant::now();
+        let mut apps = BTreeMap::new();
+        for a in &s.apps {
+            let knobs = Knobs::for_app(s, Some(a));
+            let image = a
+                .image
+                .clone()
+                .unwrap_or_else(|| format!("registry.fly.io/{}:v1", a.name));
+            let mut machines = Vec::new();
+            for spec in &a.machines {
+                for i in 0..spec.count.unwrap_or(1) {
+                    machines.push(seed_machine(spec, i, &image, knobs.clone(), now));
+                }
+            }
+            apps.insert(
+                a.name.clone(),
+                App {
+                    id: random_hex(12),
+                    name: a.name.clone(),
+                    org: a.org.clone().unwrap_or_else(|| "personal".into()),
+                    knobs,
+                    machines,
+                },
+            );
+        }
+        World {
+            token: s.token.clone(),
+            apps,
+        }
+    }
+}
+
+fn seed_machine(spec: &MachineSpec, i: u32, image: &str, knobs: Knobs, now: Instant) -> Machine {
+    let group = spec.process_group.as_deref().unwrap_or("app");
+    let config = seed_config(
+        spec.image.as_deref().unwrap_or(image),
+        group,
+        &spec.env,
+        spec.checks.unwrap_or(true),
+    );
+    let id = match (&spec.id, spec.count.unwrap_or(1)) {
+        (Some(id), 1) => id.clone(),
+        _ => random_hex(14),
+    };
+    let name = spec
+        .name
+        .clone()
+        .map(|n| if i == 0 { n } else { format!("{n}-{i}") })
+        .unwrap_or_else(|| format!("{group}-{}", random_hex(4)));
+    let region = spec.region.clone().unwrap_or_else(|| "iad".into());
+    let mut m = Machine::new(id, name, region, config, knobs.for_machine(spec));
+    let state: &'static str = match spec.state.as_deref().unwrap_or("started") {
+        "stopped" => "stopped",
+        "suspended" => "suspended",
+        "failed" => "failed",
+        "destroyed" => "destroyed",
+        "created" => "created",
+        _ => "started",
+    };
+    m.force_state(state, now);
+    if let Some(owner) = &spec.leased_by {
+        let ms = spec.leased_for_ms.unwrap_or(3_600_000);
+        m.lease = Some(Lease {
+            nonce: random_hex(12),
+            owner: owner.clone(),
+            description: "held by the scenario".into(),
+            expires: now + Duration::from_millis(ms),
+            expires_at: unix_ms() / 1000 + ms / 1000,
+            version: m.version.clone(),
+        });
+    }
+    m
+}

@@ -1,0 +1,728 @@
+//! HTTP for the Fly simulator: auth (`Bearer` and `FlyV1`), `ErrorResponse` errors, the
+//! `fly-request-id` header, and one handler per operation.
+
+use super::model::{new_version, random_hex, App, Lease, Machine, World};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+type Shared = Arc<Mutex<World>>;
+type Params = Query<Vec<(String, String)>>;
+
+const NONCE: &str = "fly-machine-lease-nonce";
+const LEASE_OWNER: &str = "deployer@example.com";
+
+fn lock(w: &Shared) -> MutexGuard<'_, World> {
+    w.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `ErrorResponse {error}` with a status.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn truthy(q: &[(String, String)], key: &str) -> bool {
+    matches!(param(q, key), Some("true" | "1"))
+}
+
+pub fn router(world: World) -> Router {
+    let state: Shared = Arc::new(Mutex::new(world));
+    let m = "/v1/apps/{app}/machines/{id}";
+    Router::new()
+        .route("/v1/apps/{app}", get(show_app).delete(delete_app))
+        .route("/v1/apps/{app}/machines", get(list).post(create))
+        .route(m, get(show).post(update).delete(destroy))
+        .route(&format!("{m}/cordon"), post(cordon))
+        .route(&format!("{m}/uncordon"), post(uncordon))
+        .route(&format!("{m}/events"), get(events))
+        .route(
+            &format!("{m}/lease"),
+            get(lease_show).post(lease_acquire).delete(lease_release),
+        )
+        .route(&format!("{m}/restart"), post(restart))
+        .route(&format!("{m}/start"), post(start))
+        .route(&format!("{m}/stop"), post(stop))
+        .route(&format!("{m}/suspend"), post(suspend))
+        .route(&format!("{m}/versions"), get(versions))
+        .route(&format!("{m}/wait"), get(wait))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not found") })
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .with_state(state)
+}
+
+/// Accept `Bearer <t>` and `FlyV1 <macaroons>`; stamp every answer with `fly-request-id`.
+async fn auth(State(w): State<Shared>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("FlyV1 "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    let expected = lock(&w).token.clone();
+    let ok = match (&given, &expected) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(g), Some(e)) => g == e,
+    };
+    let mut resp = if ok {
+        next.run(req).await
+    } else if given.is_none() {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "You must be authenticated to view this.",
+        )
+    } else {
+        error(StatusCode::UNAUTHORIZED, "unauthorized: invalid token")
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!("{}-iad", random_hex(20))) {
+        resp.headers_mut().insert("fly-request-id", v);
+    }
+    resp
+}
+
+fn with_app<F: FnOnce(&mut App, Instant) -> Response>(w: &Shared, app: &str, f: F) -> Response {
+    let mut world = lock(w);
+    let now = Instant::now();
+    match world.apps.get_mut(app) {
+        Some(a) => {
+            for m in &mut a.machines {
+                m.settle(now);
+            }
+            f(a, now)
+        }
+        None => error(StatusCode::NOT_FOUND, format!("app not found: {app}")),
+    }
+}
+
+fn with_machine<F: FnOnce(&mut Machine, Instant) -> Response>(
+    w: &Shared,
+    app: &str,
+    id: &str,
+    f: F,
+) -> Response {
+    with_app(w, app, |a, now| match a.machine_mut(id) {
+        Some(m) => f(m, now),
+        None => error(StatusCode::NOT_FOUND, "machine not found"),
+    })
+}
+
+fn lease_conflict_message(id: &str, l: &Lease) -> String {
+    let expires = chrono::DateTime::from_timestamp(l.expires_at as i64, 0)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    format!(
+        "machine ID {} lease currently held by {}, expires at {}",
+        id, l.owner, expires
+    )
+}
+
+/// A lease-aware call on a leased machine must carry that lease's nonce.
+fn lease_blocks(m: &Machine, headers: &HeaderMap) -> Option<Response> {
+    let lease = m.lease.as_ref()?;
+    let given = headers.get(NONCE).and_then(|v| v.to_str().ok());
+    if given == Some(lease.nonce.as_str()) {
+        return None;
+    }
+    Some(error(
+        StatusCode::CONFLICT,
+        lease_conflict_message(&m.id, lease),
+    ))
+}
+
+fn is_running(state: &str) -> bool {
+    matches!(state, "started" | "starting" | "replacing" | "updating")
+}
+
+async fn show_app(State(w): State<Shared>, Path(app): Path<String>) -> Response {
+    with_app(&w, &app, |a, _| Json(a.view()).into_response())
+}
+
+async fn delete_app(State(w): State<Shared>, Path(app): Path<String>) -> Response {
+    match lock(&w).apps.remove(&app) {
+        Some(_) => StatusCode::ACCEPTED.into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("app not found: {app}")),
+    }
+}
+
+fn with_lease(m: &Machine, mut v: Value) -> Value {
+    if let Some(l) = &m.lease {
+        v["lease"] =
+            json!({"owner": l.owner, "expires_at": l.expires_at, "description": l.description});
+    }
+    v
+}
+
+async fn list(State(w): State<Shared>, Path(app): Path<String>, Query(q): Params) -> Response {
+    let states: Vec<String> = q
+        .iter()
+        .filter(|(k, _)| k == "state")
+        .flat_map(|(_, v)| v.split(',').map(str::to_string))
+        .collect();
+    let limit = match param(&q, "limit").map(str::parse::<usize>) {
+        None => 1000,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return error(StatusCode::BAD_REQUEST, "limit must be between 1 and 1000"),
+    };
+    let skip = match param(&q, "cursor").map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "invalid cursor"),
+    };
+    with_app(&w, &app, |a, now| {
+        let matching: Vec<Value> = a
+            .machines
+            .iter()
+            .filter(|m| m.state != "destroyed" || truthy(&q, "include_deleted"))
+            .filter(|m| param(&q, "region").is_none_or(|r| r == m.region))
+            .filter(|m| states.is_empty() || states.iter().any(|s| s == m.state))
+            .filter(|m| {
+                q.iter().all(|(k, v)| match k.strip_prefix("metadata.") {
+                    Some(key) => m.config["metadata"][key].as_str() == Some(v.as_str()),
+                    None => true,
+                })
+            })
+            .map(|m| match truthy(&q, "include_leases") {
+                true => with_lease(m, m.view(now)),
+                false => m.view(now),
+            })
+            .collect();
+        let page: Vec<Value> = matching.iter().skip(skip).take(limit).cloned().collect();
+        let mut resp = Json(page).into_response();
+        if skip + limit < matching.len() {
+            if let Ok(v) = HeaderValue::from_str(&(skip + limit).to_string()) {
+                resp.headers_mut().insert("fly-next-cursor", v);
+            }
+        }
+        resp
+    })
+}
+
+async fn show(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    Query(q): Params,
+) -> Response {
+    with_machine(&w, &app, &id, |m, now| {
+        let v = m.view(now);
+        Json(if truthy(&q, "include_leases") {
+            with_lease(m, v)
+        } else {
+            v
+        })
+        .into_response()
+    })
+}
+
+/// Parse a JSON body into an object (empty → `{}`).
+fn json_body(body: &Bytes) -> Result<Value, (StatusCode, String)> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) if v.is_object() => Ok(v),
+        Ok(_) => Err((
+            StatusCode::BAD_REQUEST,
+            "request body must be a JSON object".into(),
+        )),
+        Err(e) => Err((StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"))),
+    }
+}
+
+/// The whole config is required; the API has no partial update.
+fn require_config(body: &Value) -> Result<Value, (StatusCode, String)> {
+    let config = &body["config"];
+    if !config.is_object() {
+        return Err((StatusCode::BAD_REQUEST, "config is required".into()));
+    }
+    if config["image"].as_str().is_none_or(str::is_empty) {
+        return Err((StatusCode::BAD_REQUEST, "image is required".into()));
+    }
+    Ok(config.clone())
+}
+
+fn new_lease(ttl: u64, description: String, version: String, now: Instant) -> Lease {
+    let unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Lease {
+        nonce: random_hex(12),
+        owner: LEASE_OWNER.into(),
+        description,
+        expires: now + Duration::from_secs(ttl),
+        expires_at: unix + ttl,
+        version,
+    }
+}
+
+async fn update(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err((status, message)) => return error(status, message),
+    };
+    let config = match require_config(&body) {
+        Ok(c) => c,
+        Err((status, message)) => return error(status, message),
+    };
+    with_machine(&w, &app, &id, |m, now| {
+        if m.state == "destroyed" {
+            return error(StatusCode::NOT_FOUND, "machine not found");
+        }
+        if let Some(r) = lease_blocks(m, &headers) {
+            return r;
+        }
+        if let Some(cv) = body["current_version"].as_str() {
+            if cv != m.version {
+                return error(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "current version {cv} does not match the machine's version {}",
+                        m.version
+                    ),
+                );
+            }
+        }
+        if let Some(region) = body["region"].as_str() {
+            m.region = region.to_string();
+        }
+        if let Some(name) = body["name"].as_str() {
+            m.name = name.to_string();
+        }
+        let was_running = is_running(m.state);
+        m.set_config(config);
+        if let Some(l) = &mut m.lease {
+            l.version = m.version.clone();
+        }
+        if body["skip_launch"].as_bool() == Some(true) {
+            m.force_state("stopped", now);
+        } else {
+            m.begin_start(if was_running { "replacing" } else { "updating" }, now);
+        }
+        Json(m.view(now)).into_response()
+    })
+}
+
+async fn create(State(w): State<Shared>, Path(app): Path<String>, body: Bytes) -> Response {
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err((status, message)) => return error(status, message),
+    };
+    let config = match require_config(&body) {
+        Ok(c) => c,
+        Err((status, message)) => return error(status, message),
+    };
+    with_app(&w, &app, |a, now| {
+        let name = body["name"].as_str().map(str::to_string);
+        if let Some(n) = &name {
+            if a.machines
+                .iter()
+                .any(|m| &m.name == n && m.state != "destroyed")
+            {
+                return (
+                    StatusCode::CONFLICT,
+                    Json(json!({"error": format!("machine name {n} is already taken"), "status": "name_taken"})),
+                )
+                    .into_response();
+            }
+        }
+        let group = config["metadata"]["fly_process_group"]
+            .as_str()
+            .unwrap_or("app")
+            .to_string();
+        let name = name.unwrap_or_else(|| format!("{group}-{}", random_hex(4)));
+        let region = body["region"].as_str().unwrap_or("iad").to_string();
+        let mut m = Machine::new(random_hex(14), name, region, config, a.knobs.clone());
+        m.cordoned = body["skip_service_registration"].as_bool() == Some(true);
+        if body["skip_launch"].as_bool() == Some(true) {
+            m.force_state("created", now);
+        } else {
+            m.begin_start("created", now);
+        }
+        let mut v;
+        if let Some(ttl) = body["lease_ttl"].as_u64().filter(|t| *t > 0) {
+            let lease = new_lease(ttl, String::new(), m.version.clone(), now);
+            v = m.view(now);
+            v["nonce"] = json!(lease.nonce);
+            m.lease = Some(lease);
+        } else {
+            v = m.view(now);
+        }
+        a.machines.push(m);
+        Json(v).into_response()
+    })
+}
+
+async fn destroy(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    with_machine(&w, &app, &id, |m, _| {
+        if m.state == "destroyed" {
+            return error(StatusCode::NOT_FOUND, "machine not found");
+        }
+        if let Some(r) = lease_blocks(m, &headers) {
+            return r;
+        }
+        if is_running(m.state) && !truthy(&q, "force") && !truthy(&q, "kill") {
+            return error(
+                StatusCode::PRECONDITION_FAILED,
+                "failed_precondition: unable to destroy machine, not currently stopped, suspended or failed",
+            );
+        }
+        m.state = "destroyed";
+        m.lease = None;
+        Json(json!({"ok": true})).into_response()
+    })
+}
+
+/// Shared shape of start/stop/suspend/restart/cordon/uncordon: lease check, then `act`.
+fn lease_aware<F: FnOnce(&mut Machine, Instant) -> Response>(
+    w: &Shared,
+    app: &str,
+    id: &str,
+    headers: &HeaderMap,
+    act: F,
+) -> Response {
+    with_machine(w, app, id, |m, now| {
+        if m.state == "destroyed" {
+            return error(StatusCode::NOT_FOUND, "machine not found");
+        }
+        match lease_blocks(m, headers) {
+            Some(r) => r,
+            None => act(m, now),
+        }
+    })
+}
+
+fn ok() -> Response {
+    Json(json!({"ok": true})).into_response()
+}
+
+async fn start(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    lease_aware(&w, &app, &id, &headers, |m, now| {
+        let previous = m.state;
+        if is_running(previous) {
+            return error(
+                StatusCode::PRECONDITION_FAILED,
+                format!(
+                    "failed_precondition: unable to start machine from current state: '{previous}'"
+                ),
+            );
+        }
+        m.begin_start("starting", now);
+        // The body the docs show, although the spec gives none (NOTES.md §1.2).
+        Json(json!({"previous_state": previous, "migrated": false, "new_host": ""})).into_response()
+    })
+}
+
+async fn stop(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err((status, message)) => return error(status, message),
+    };
+    const SIGNALS: [&str; 7] = [
+        "SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM",
+    ];
+    if let Some(sig) = body.get("signal") {
+        if !sig.as_str().is_some_and(|s| SIGNALS.contains(&s)) {
+            return error(StatusCode::BAD_REQUEST, format!("invalid signal: {sig}"));
+        }
+    }
+    lease_aware(&w, &app, &id, &headers, |m, now| {
+        if is_running(m.state) {
+            m.begin_stop(now);
+        }
+        ok()
+    })
+}
+
+async fn suspend(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    lease_aware(&w, &app, &id, &headers, |m, now| {
+        m.force_state("suspended", now);
+        ok()
+    })
+}
+
+async fn restart(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    lease_aware(&w, &app, &id, &headers, |m, now| {
+        m.begin_start("starting", now);
+        ok()
+    })
+}
+
+async fn cordon(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    lease_aware(&w, &app, &id, &headers, |m, _| {
+        m.cordoned = true;
+        ok()
+    })
+}
+
+async fn uncordon(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    lease_aware(&w, &app, &id, &headers, |m, _| {
+        m.cordoned = false;
+        ok()
+    })
+}
+
+async fn events(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    Query(q): Params,
+) -> Response {
+    let limit = param(&q, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(20)
+        .clamp(1, 50);
+    with_machine(&w, &app, &id, |m, _| Json(m.events(limit)).into_response())
+}
+
+async fn versions(State(w): State<Shared>, Path((app, id)): Path<(String, String)>) -> Response {
+    with_machine(&w, &app, &id, |m, _| {
+        let list: Vec<Value> = m
+            .versions
+            .iter()
+            .rev()
+            .map(|(v, c)| json!({"version": v, "user_config": c}))
+            .collect();
+        Json(list).into_response()
+    })
+}
+
+fn envelope(data: Value) -> Value {
+    json!({"status": "success", "data": data})
+}
+
+async fn lease_show(State(w): State<Shared>, Path((app, id)): Path<(String, String)>) -> Response {
+    with_machine(&w, &app, &id, |m, _| match &m.lease {
+        Some(l) => Json(envelope(l.data())).into_response(),
+        None => error(StatusCode::NOT_FOUND, "lease not found"),
+    })
+}
+
+/// Acquire (or, with the nonce header, refresh). TTL from `?ttl=` (flyctl) or the JSON body
+/// `{ttl, description}` (the spec): both are real.
+async fn lease_acquire(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    Query(q): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err((status, message)) => return error(status, message),
+    };
+    let ttl = match (param(&q, "ttl"), body.get("ttl")) {
+        (Some(t), _) => match t.parse::<u64>() {
+            Ok(t) => t,
+            Err(_) => return error(StatusCode::BAD_REQUEST, format!("invalid ttl: {t}")),
+        },
+        (None, Some(t)) => match t.as_u64() {
+            Some(t) => t,
+            None => return error(StatusCode::BAD_REQUEST, format!("invalid ttl: {t}")),
+        },
+        (None, None) => 30,
+    };
+    let description = body["description"].as_str().unwrap_or("").to_string();
+    let nonce = headers
+        .get(NONCE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    with_machine(&w, &app, &id, |m, now| {
+        if m.state == "destroyed" {
+            return error(StatusCode::NOT_FOUND, "machine not found");
+        }
+        match &mut m.lease {
+            Some(l) if nonce.as_deref() == Some(l.nonce.as_str()) => {
+                let fresh = new_lease(ttl, description, m.version.clone(), now);
+                l.expires = fresh.expires;
+                l.expires_at = fresh.expires_at;
+            }
+            Some(l) => {
+                let message = lease_conflict_message(&m.id, l);
+                return (
+                    StatusCode::CONFLICT,
+                    Json(json!({"status": "error", "message": message, "code": "invalid"})),
+                )
+                    .into_response();
+            }
+            None => m.lease = Some(new_lease(ttl, description, m.version.clone(), now)),
+        }
+        let data = m.lease.as_ref().map(Lease::data).unwrap_or(Value::Null);
+        (StatusCode::CREATED, Json(envelope(data))).into_response()
+    })
+}
+
+async fn lease_release(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(nonce) = headers
+        .get(NONCE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "fly-machine-lease-nonce header is required",
+        );
+    };
+    with_machine(&w, &app, &id, |m, _| match &m.lease {
+        None => error(StatusCode::NOT_FOUND, "lease not found"),
+        Some(l) if l.nonce != nonce => {
+            let message = lease_conflict_message(&m.id, l);
+            (
+                StatusCode::CONFLICT,
+                Json(json!({"status": "error", "message": message, "code": "invalid"})),
+            )
+                .into_response()
+        }
+        Some(_) => {
+            m.lease = None;
+            Json(envelope(json!({"ok": true}))).into_response()
+        }
+    })
+}
+
+const WAIT_STATES: [&str; 6] = [
+    "started",
+    "stopped",
+    "suspended",
+    "destroyed",
+    "failed",
+    "settled",
+];
+
+fn state_matches(wanted: &[String], state: &str) -> bool {
+    wanted.iter().any(|s| {
+        s == state
+            || (s == "settled"
+                && matches!(
+                    state,
+                    "started" | "stopped" | "suspended" | "failed" | "destroyed"
+                ))
+    })
+}
+
+/// Long-poll until the machine is in one of `state` (at `version`, if given), or answer 408
+/// after `timeout` seconds (1–60, default 60).
+async fn wait(
+    State(w): State<Shared>,
+    Path((app, id)): Path<(String, String)>,
+    Query(q): Params,
+) -> Response {
+    let mut wanted: Vec<String> = q
+        .iter()
+        .filter(|(k, _)| k == "state")
+        .flat_map(|(_, v)| v.split(',').map(str::to_string))
+        .collect();
+    if wanted.is_empty() {
+        wanted.push("started".into());
+    }
+    if let Some(bad) = wanted.iter().find(|s| !WAIT_STATES.contains(&s.as_str())) {
+        return error(StatusCode::BAD_REQUEST, format!("invalid state: {bad}"));
+    }
+    let timeout = match param(&q, "timeout").map(str::parse::<u64>) {
+        None => 60,
+        Some(Ok(t)) => t.clamp(1, 60),
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "timeout must be an integer number of seconds",
+            )
+        }
+    };
+    let version = param(&q, "version")
+        .or_else(|| param(&q, "instance_id"))
+        .map(str::to_string);
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    loop {
+        let answer = {
+            let mut world = lock(&w);
+            let now = Instant::now();
+            let Some(m) = world.apps.get_mut(&app).and_then(|a| a.machine_mut(&id)) else {
+                return error(StatusCode::NOT_FOUND, "machine not found");
+            };
+            m.settle(now);
+            let at_version = version.as_deref().is_none_or(|v| v == m.version);
+            (state_matches(&wanted, m.state) && at_version).then(|| {
+                json!({"ok": true, "state": m.state, "version": m.version, "event_id": new_version()})
+            })
+        };
+        if let Some(v) = answer {
+            return Json(v).into_response();
+        }
+        if Instant::now() >= deadline {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "deadline_exceeded: timed out waiting for machine {id} to reach {}",
+                    wanted.join(",")
+                ),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settled_covers_persistent_states() {
+        let wanted = vec!["settled".to_string()];
+        assert!(state_matches(&wanted, "failed"));
+        assert!(!state_matches(&wanted, "replacing"));
+        assert!(state_matches(&["started".into()], "started"));
+    }
+}
