@@ -216,29 +216,28 @@ impl Git {
         }
     }
 
-    /// Local and remote-tracking branches that contain `commit`, as short names
-    /// (`main`, `origin/main`). CI checkouts often only have the remote-tracking ones.
-    pub fn branches_containing(&self, commit: &str) -> Result<Vec<String>, GitError> {
-        let out = self.run(&[
-            "for-each-ref",
-            "--format=%(refname)",
-            "--contains",
-            commit,
-            "refs/heads",
-            "refs/remotes",
-        ])?;
-        Ok(out.lines().filter_map(short_branch).collect())
+    /// Local and remote-tracking branches that contain `commit`. CI checkouts often have
+    /// only the remote-tracking ones (`origin/main`).
+    pub fn branches_containing(&self, commit: &str) -> Result<Vec<Branch>, GitError> {
+        self.branch_refs(&["--contains", commit])
     }
 
-    /// Every local and remote-tracking branch, as short names.
-    pub fn branches(&self) -> Result<Vec<String>, GitError> {
-        let out = self.run(&[
-            "for-each-ref",
-            "--format=%(refname)",
-            "refs/heads",
-            "refs/remotes",
-        ])?;
-        Ok(out.lines().filter_map(short_branch).collect())
+    /// Every local and remote-tracking branch.
+    pub fn branches(&self) -> Result<Vec<Branch>, GitError> {
+        self.branch_refs(&[])
+    }
+
+    fn branch_refs(&self, filter: &[&str]) -> Result<Vec<Branch>, GitError> {
+        let mut args = vec!["for-each-ref", "--format=%(refname)%1f%(symref)"];
+        args.extend_from_slice(filter);
+        args.extend(["refs/heads", "refs/remotes"]);
+        let out = self.run(&args)?;
+        Ok(out
+            .lines()
+            // Symbolic refs (`origin/HEAD`) point at a branch that is listed anyway.
+            .filter_map(|l| l.split_once(FS).filter(|(_, sym)| sym.is_empty()))
+            .filter_map(|(r, _)| Branch::from_refname(r))
+            .collect())
     }
 
     /// The commits of `range` (e.g. `v1.0.0..v1.1.0`, or a single rev for all its history),
@@ -270,13 +269,36 @@ impl Git {
     }
 }
 
-fn short_branch(refname: &str) -> Option<String> {
-    if let Some(b) = refname.strip_prefix("refs/heads/") {
-        return Some(b.to_string());
+/// A branch: local (`main`) or remote-tracking (`origin/main` → remote `origin`, name `main`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    pub name: String,
+    pub remote: Option<String>,
+}
+
+impl Branch {
+    fn from_refname(refname: &str) -> Option<Branch> {
+        if let Some(b) = refname.strip_prefix("refs/heads/") {
+            return Some(Branch {
+                name: b.to_string(),
+                remote: None,
+            });
+        }
+        let (remote, name) = refname.strip_prefix("refs/remotes/")?.split_once('/')?;
+        Some(Branch {
+            name: name.to_string(),
+            remote: Some(remote.to_string()),
+        })
     }
-    let r = refname.strip_prefix("refs/remotes/")?;
-    // `origin/HEAD` is a symbolic pointer, not a branch.
-    (!r.ends_with("/HEAD")).then(|| r.to_string())
+}
+
+impl std::fmt::Display for Branch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.remote {
+            Some(r) => write!(f, "{r}/{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
 }
 
 fn parse_tags(out: &str) -> Result<Vec<TagRef>, String> {
@@ -526,10 +548,32 @@ mod tests {
         r.sh(&["checkout", "-q", "main"]);
         assert!(r.git.is_ancestor(&a, &b).unwrap());
         assert!(!r.git.is_ancestor(&b, &a).unwrap());
-        assert_eq!(r.git.branches_containing(&b).unwrap(), vec!["release/1.x"]);
-        let mut on = r.git.branches_containing(&a).unwrap();
-        on.sort();
-        assert_eq!(on, vec!["main", "release/1.x"]);
+        let names = |bs: Vec<Branch>| {
+            let mut v: Vec<String> = bs.iter().map(|b| b.to_string()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(r.git.branches_containing(&b).unwrap()), vec!["release/1.x"]);
+        assert_eq!(names(r.git.branches_containing(&a).unwrap()), vec!["main", "release/1.x"]);
+        // A clone has the branches as remote-tracking refs, and origin/HEAD is not one.
+        let clone = tempfile::tempdir().unwrap();
+        let url = format!("file://{}", r.path().display());
+        let ok = std::process::Command::new("git")
+            .args(["clone", "-q", &url])
+            .arg(clone.path().join("c"))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let c = Git::open(&clone.path().join("c")).unwrap();
+        let on = c.branches_containing(&b).unwrap();
+        assert_eq!(
+            on,
+            vec![Branch {
+                name: "release/1.x".into(),
+                remote: Some("origin".into())
+            }]
+        );
+        assert_eq!(names(c.branches().unwrap()), vec!["main", "origin/main", "origin/release/1.x"]);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use crate::cli::{NotesArgs, NotesSource};
 use crate::context::Ctx;
 use crate::exit::{Exit, Failure};
-use crate::git::GitError;
+use crate::git::{Git, GitError};
+use crate::github::GitHub;
 use crate::inputs::pick;
 use crate::release::changelog;
 use crate::release::notes::{self, NotesError, NotesRequest};
@@ -19,9 +20,10 @@ pub async fn run(ctx: &Ctx, args: &NotesArgs) -> Result<Report, Failure> {
     let tag =
         pick(args.tag.clone(), &ctx.inputs, "tag").or_else(|| ctx.github.tag().map(str::to_string));
     if args.source == Some(NotesSource::Github) {
-        return Err(Failure::internal(
-            "`--source github` needs the GitHub client, which is not in this build yet; use the default `--source git`",
-        ));
+        let tag = tag.ok_or_else(|| {
+            Failure::input("`--source github` needs a tag: `stage-gate notes TAG` or GITHUB_REF")
+        })?;
+        return github_notes(ctx, args, &tag, app.as_deref()).await;
     }
     let request = NotesRequest {
         tag: tag.as_deref(),
@@ -50,6 +52,47 @@ pub async fn run(ctx: &Ctx, args: &NotesArgs) -> Result<Report, Failure> {
         Format::Json => String::new(),
         _ => notes.markdown.clone(),
     };
+    Ok(report)
+}
+
+/// GitHub's generate-notes API, given OUR previous tag (semver order, same channel) so it
+/// cannot pick the wrong one by ancestry.
+async fn github_notes(
+    ctx: &Ctx,
+    args: &NotesArgs,
+    tag: &str,
+    app: Option<&str>,
+) -> Result<Report, Failure> {
+    let git = Git::open(&ctx.root).map_err(|e| failure(e.into()))?;
+    let previous = match &args.from {
+        Some(f) => Some(f.clone()),
+        None => notes::previous_release(&git, &ctx.config, tag, app)
+            .map_err(failure)?
+            .1
+            .map(|r| r.tag),
+    };
+    let gh = GitHub::from_ctx(ctx).map_err(Failure::input)?;
+    let generated = gh
+        .generate_notes(tag, args.to.as_deref(), previous.as_deref())
+        .await
+        .map_err(|e| Failure::new(Exit::Internal, e))?;
+    if let Some(path) = &args.output {
+        write_file(ctx, path, &generated.body)?;
+    }
+    let mut report = Report::new("notes");
+    report.output("notes", &generated.body);
+    report.output("previous-tag", previous.as_deref().unwrap_or(""));
+    report.summary = generated.body.clone();
+    report.json = serde_json::json!({
+        "source": "github",
+        "tag": tag,
+        "previous_tag": previous,
+        "name": generated.name,
+        "markdown": generated.body,
+    });
+    if ctx.format != Format::Json {
+        report.human = generated.body;
+    }
     Ok(report)
 }
 

@@ -5,8 +5,13 @@
 //! conventional commits. Git facts come from [`crate::git`]; nothing here runs git itself
 //! except [`Releases::from_git`].
 
+pub mod next;
 pub mod pattern;
+pub mod policy;
 pub mod version;
+
+#[cfg(test)]
+mod corpus_tests;
 
 pub use pattern::{PatternError, TagPattern};
 pub use version::VersionError;

@@ -1,0 +1,352 @@
+//! The release policy applied to one tag: prerelease and build-metadata rules, monotonic
+//! versions, the release branch, annotated tags. Pure: the facts come in (read from git and
+//! GitHub by the `tag` command), the verdict goes out — every refusal with its reason.
+
+use super::{version, Release};
+use crate::config::{EnvironmentPolicy, PrereleasePolicy, ReleasePolicy};
+use crate::git::Branch;
+use globset::{Glob, GlobSetBuilder};
+use std::cmp::Ordering;
+
+/// A version already released, and where we learnt it.
+#[derive(Debug, Clone)]
+pub struct Released {
+    pub tag: String,
+    pub version: semver::Version,
+    /// `git tag` or `GitHub release`.
+    pub source: &'static str,
+}
+
+/// What the policy looks at.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    pub release: &'a Release,
+    /// Every other release of the same app (this tag excluded).
+    pub released: Vec<Released>,
+    /// Branches that contain the tagged commit.
+    pub branches: Vec<Branch>,
+    /// The environment the tag is for, when given.
+    pub environment: Option<&'a EnvironmentPolicy>,
+    /// An explicit rollback (`--rollback`).
+    pub rollback: bool,
+}
+
+/// One rule that refused the tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub rule: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Verdict {
+    pub refusals: Vec<Refusal>,
+    pub warnings: Vec<String>,
+}
+
+impl Verdict {
+    pub fn allowed(&self) -> bool {
+        self.refusals.is_empty()
+    }
+    fn refuse(&mut self, rule: &'static str, reason: String) {
+        self.refusals.push(Refusal { rule, reason });
+    }
+}
+
+/// The branches a release may be cut from, as globs: `release.branch` plus `release.branches`.
+pub fn release_branches(policy: &ReleasePolicy) -> Vec<String> {
+    let mut all = vec![policy.branch.clone()];
+    all.extend(policy.branches.iter().cloned());
+    all
+}
+
+/// Whether `branch` (local or remote-tracking) is a release branch under `globs`.
+pub fn is_release_branch(globs: &[String], branch: &Branch) -> bool {
+    let mut set = GlobSetBuilder::new();
+    for g in globs {
+        // Invalid globs are reported by config validation; here they simply match nothing.
+        if let Ok(glob) = Glob::new(g) {
+            set.add(glob);
+        }
+    }
+    set.build().is_ok_and(|s| s.is_match(&branch.name))
+}
+
+pub fn evaluate(policy: &ReleasePolicy, facts: &Facts) -> Verdict {
+    let mut verdict = Verdict::default();
+    let r = facts.release;
+    let v = &r.version;
+    prerelease_rules(policy, facts, &mut verdict);
+    if !policy.build_metadata && !v.build.is_empty() {
+        verdict.refuse(
+            "build-metadata",
+            format!(
+                "build metadata `+{}` is not allowed (release.build-metadata: false); tag `{}` without it",
+                v.build,
+                r.tag.split('+').next().unwrap_or(&r.tag)
+            ),
+        );
+    }
+    monotonic(policy, facts, &mut verdict);
+    let globs = release_branches(policy);
+    if !facts.branches.iter().any(|b| is_release_branch(&globs, b)) {
+        let on = if facts.branches.is_empty() {
+            "no branch".to_string()
+        } else {
+            facts
+                .branches
+                .iter()
+                .map(|b| format!("`{b}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        verdict.refuse(
+            "release-branch",
+            format!(
+                "the commit of `{}` is not on a release branch ({}); it is on {on}",
+                r.tag,
+                globs.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    if policy.annotated_tags && !r.annotated {
+        verdict.refuse(
+            "annotated-tag",
+            format!(
+                "`{}` is a lightweight tag; release.annotated-tags requires `git tag -a {} -m ...`",
+                r.tag, r.tag
+            ),
+        );
+    }
+    verdict
+}
+
+fn prerelease_rules(policy: &ReleasePolicy, facts: &Facts, verdict: &mut Verdict) {
+    let r = facts.release;
+    if !r.is_prerelease() {
+        return;
+    }
+    match (policy.prerelease, facts.environment) {
+        (PrereleasePolicy::Refuse, _) => verdict.refuse(
+            "prerelease",
+            format!("prerelease tags are refused (release.prerelease: refuse): `{}`", r.tag),
+        ),
+        (PrereleasePolicy::StagingOnly, Some(env)) if env.production => verdict.refuse(
+            "prerelease",
+            format!(
+                "prerelease `{}` may not release to production environment `{}` (release.prerelease: staging-only)",
+                r.tag, env.name
+            ),
+        ),
+        (PrereleasePolicy::StagingOnly, None) => verdict.warnings.push(format!(
+            "prerelease `{}` is staging-only: the production gate refuses it",
+            r.tag
+        )),
+        _ => {}
+    }
+    if let Some(env) = facts.environment {
+        if env.prerelease == PrereleasePolicy::Refuse {
+            verdict.refuse(
+                "prerelease",
+                format!(
+                    "environment `{}` refuses prerelease tags: `{}`",
+                    env.name, r.tag
+                ),
+            );
+        }
+    }
+}
+
+fn monotonic(policy: &ReleasePolicy, facts: &Facts, verdict: &mut Verdict) {
+    let v = &facts.release.version;
+    let tag = &facts.release.tag;
+    if let Some(same) = facts
+        .released
+        .iter()
+        .find(|o| version::precedence(&o.version, v) == Ordering::Equal)
+    {
+        verdict.refuse(
+            "monotonic",
+            format!(
+                "version {v} was already released as `{}` ({}); a re-release needs a new version",
+                same.tag, same.source
+            ),
+        );
+        return;
+    }
+    let Some(highest) = facts
+        .released
+        .iter()
+        .filter(|o| version::precedence(&o.version, v) == Ordering::Greater)
+        .max_by(|a, b| version::precedence(&a.version, &b.version))
+    else {
+        return;
+    };
+    let what = format!(
+        "`{tag}` ({v}) is lower than the released `{}` ({}, {})",
+        highest.tag, highest.version, highest.source
+    );
+    match (facts.rollback, policy.allow_downgrade) {
+        (true, true) => verdict
+            .warnings
+            .push(format!("{what}: allowed as an explicit rollback")),
+        (true, false) => verdict.refuse(
+            "monotonic",
+            format!("{what}; a rollback to a lower version needs release.allow-downgrade: true"),
+        ),
+        (false, _) => verdict.refuse(
+            "monotonic",
+            format!("{what}; versions must increase (a deliberate downgrade needs --rollback and release.allow-downgrade: true)"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use semver::Version;
+
+    fn release(tag: &str, annotated: bool) -> Release {
+        Release {
+            tag: tag.into(),
+            app: None,
+            version: Version::parse(tag.trim_start_matches('v')).unwrap(),
+            target: None,
+            annotated,
+            date: 0,
+        }
+    }
+
+    fn released(tags: &[&str]) -> Vec<Released> {
+        tags.iter()
+            .map(|t| Released {
+                tag: t.to_string(),
+                version: Version::parse(t.trim_start_matches('v')).unwrap(),
+                source: "git tag",
+            })
+            .collect()
+    }
+
+    fn main_branch() -> Vec<Branch> {
+        vec![Branch {
+            name: "main".into(),
+            remote: Some("origin".into()),
+        }]
+    }
+
+    fn verdict(policy: &ReleasePolicy, tag: &str, others: &[&str], rollback: bool) -> Verdict {
+        let r = release(tag, false);
+        evaluate(
+            policy,
+            &Facts {
+                release: &r,
+                released: released(others),
+                branches: main_branch(),
+                environment: None,
+                rollback,
+            },
+        )
+    }
+
+    fn rules(v: &Verdict) -> Vec<&'static str> {
+        v.refusals.iter().map(|r| r.rule).collect()
+    }
+
+    #[test]
+    fn a_higher_version_on_origin_main_is_allowed() {
+        let v = verdict(&ReleasePolicy::default(), "v1.3.0", &["v1.2.0", "v1.3.0-rc.1"], false);
+        assert!(v.allowed(), "{:?}", v.refusals);
+    }
+
+    #[test]
+    fn lower_and_equal_versions_are_refused() {
+        let p = ReleasePolicy::default();
+        let v = verdict(&p, "v1.2.0", &["v1.3.0"], false);
+        assert_eq!(rules(&v), vec!["monotonic"]);
+        assert!(v.refusals[0].reason.contains("lower than the released `v1.3.0`"));
+        let v = verdict(&p, "v1.3.0", &["v1.3.0+build.7"], false);
+        assert!(v.refusals[0].reason.contains("already released as `v1.3.0+build.7`"));
+        // A prerelease of a released version is lower than it.
+        assert_eq!(rules(&verdict(&p, "v1.3.0-rc.9", &["v1.3.0"], false)), vec!["monotonic"]);
+    }
+
+    #[test]
+    fn downgrade_only_for_an_explicit_rollback_when_allowed() {
+        let mut p = ReleasePolicy::default();
+        assert_eq!(rules(&verdict(&p, "v1.2.0", &["v1.3.0"], true)), vec!["monotonic"]);
+        p.allow_downgrade = true;
+        assert_eq!(rules(&verdict(&p, "v1.2.0", &["v1.3.0"], false)), vec!["monotonic"]);
+        let v = verdict(&p, "v1.2.0", &["v1.3.0"], true);
+        assert!(v.allowed());
+        assert_eq!(v.warnings.len(), 1);
+        // Equal is never a rollback.
+        assert_eq!(rules(&verdict(&p, "v1.3.0", &["v1.3.0"], true)), vec!["monotonic"]);
+    }
+
+    #[test]
+    fn prerelease_and_build_metadata_policies() {
+        let mut p = ReleasePolicy {
+            prerelease: PrereleasePolicy::Refuse,
+            ..ReleasePolicy::default()
+        };
+        assert_eq!(rules(&verdict(&p, "v2.0.0-rc.1", &[], false)), vec!["prerelease"]);
+        assert_eq!(rules(&verdict(&p, "v2.0.0+b1", &[], false)), vec!["build-metadata"]);
+        p.build_metadata = true;
+        assert!(verdict(&p, "v2.0.0+b1", &[], false).allowed());
+
+        p.prerelease = PrereleasePolicy::StagingOnly;
+        let r = release("v2.0.0-rc.1", false);
+        let prod = EnvironmentPolicy::default_for("production");
+        let staging = EnvironmentPolicy::default_for("staging");
+        let with_env = |env| {
+            evaluate(
+                &p,
+                &Facts {
+                    release: &r,
+                    released: vec![],
+                    branches: main_branch(),
+                    environment: env,
+                    rollback: false,
+                },
+            )
+        };
+        assert_eq!(rules(&with_env(Some(&prod))), vec!["prerelease"]);
+        assert!(with_env(Some(&staging)).allowed());
+        let none = with_env(None);
+        assert!(none.allowed());
+        assert_eq!(none.warnings.len(), 1);
+    }
+
+    #[test]
+    fn branch_globs_and_annotated_tags() {
+        let p = ReleasePolicy {
+            branches: vec!["release/*".into(), "hotfix/*".into()],
+            annotated_tags: true,
+            ..ReleasePolicy::default()
+        };
+        let r = release("v1.0.1", false);
+        let on = |name: &str| {
+            evaluate(
+                &p,
+                &Facts {
+                    release: &r,
+                    released: vec![],
+                    branches: vec![Branch {
+                        name: name.into(),
+                        remote: None,
+                    }],
+                    environment: None,
+                    rollback: false,
+                },
+            )
+        };
+        assert_eq!(rules(&on("hotfix/login")), vec!["annotated-tag"]);
+        let v = on("feature/x");
+        assert_eq!(rules(&v), vec!["release-branch", "annotated-tag"]);
+        assert!(
+            v.refusals[0].reason.contains("not on a release branch (`main`, `release/*`, `hotfix/*`); it is on `feature/x`"),
+            "{}",
+            v.refusals[0].reason
+        );
+    }
+}
