@@ -553,8 +553,14 @@ mod tests {
             v.sort();
             v
         };
-        assert_eq!(names(r.git.branches_containing(&b).unwrap()), vec!["release/1.x"]);
-        assert_eq!(names(r.git.branches_containing(&a).unwrap()), vec!["main", "release/1.x"]);
+        assert_eq!(
+            names(r.git.branches_containing(&b).unwrap()),
+            vec!["release/1.x"]
+        );
+        assert_eq!(
+            names(r.git.branches_containing(&a).unwrap()),
+            vec!["main", "release/1.x"]
+        );
         // A clone has the branches as remote-tracking refs, and origin/HEAD is not one.
         let clone = tempfile::tempdir().unwrap();
         let url = format!("file://{}", r.path().display());
@@ -573,7 +579,10 @@ mod tests {
                 remote: Some("origin".into())
             }]
         );
-        assert_eq!(names(c.branches().unwrap()), vec!["main", "origin/main", "origin/release/1.x"]);
+        assert_eq!(
+            names(c.branches().unwrap()),
+            vec!["main", "origin/main", "origin/release/1.x"]
+        );
     }
 
     #[test]

@@ -7,10 +7,19 @@ use std::path::Path;
 
 /// The patterns of each repository, tried in order; the first that claims a tag decides.
 const REPOS: &[(&str, &[&str])] = &[
-    ("conventional-changelog__conventional-changelog", &["{app}@{version}", "{app}-v{version}", "v{version}"]),
+    (
+        "conventional-changelog__conventional-changelog",
+        &["{app}@{version}", "{app}-v{version}", "v{version}"],
+    ),
     ("hashicorp__terraform", &["v{version}"]),
-    ("npm__cli", &["{app}-v{version}", "{app}@{version}", "v{version}"]),
-    ("open-telemetry__opentelemetry-go", &["{app}/v{version}", "v{version}"]),
+    (
+        "npm__cli",
+        &["{app}-v{version}", "{app}@{version}", "v{version}"],
+    ),
+    (
+        "open-telemetry__opentelemetry-go",
+        &["{app}/v{version}", "v{version}"],
+    ),
     ("orhun__git-cliff", &["v{version}"]),
     ("rust-lang__rust-analyzer", &["{version}"]),
     ("semantic-release__semantic-release", &["v{version}"]),
@@ -75,7 +84,10 @@ fn counts(repo: &str) -> (usize, usize, usize) {
 fn every_tag_of_every_repository_is_classified() {
     // (releases, malformed, foreign) per repository; their sum is the corpus size.
     let expected: BTreeMap<&str, (usize, usize, usize)> = [
-        ("conventional-changelog__conventional-changelog", (878, 0, 0)),
+        (
+            "conventional-changelog__conventional-changelog",
+            (878, 0, 0),
+        ),
         ("hashicorp__terraform", (466, 0, 2)),
         ("npm__cli", (1340, 16, 11)),
         ("open-telemetry__opentelemetry-go", (2051, 1, 0)),
@@ -99,17 +111,27 @@ fn every_tag_of_every_repository_is_classified() {
 }
 
 fn release_of<'a>(t: &'a Tally, tag: &str) -> &'a Release {
-    t.releases.iter().find(|r| r.tag == tag).unwrap_or_else(|| panic!("{tag} not a release"))
+    t.releases
+        .iter()
+        .find(|r| r.tag == tag)
+        .unwrap_or_else(|| panic!("{tag} not a release"))
 }
 
 #[test]
 fn monorepo_tags_carry_their_app() {
     let t = classify_repo("conventional-changelog__conventional-changelog");
     let r = release_of(&t, "@marionebl/conventional-commits-parser@3.0.0");
-    assert_eq!(r.app.as_deref(), Some("@marionebl/conventional-commits-parser"));
+    assert_eq!(
+        r.app.as_deref(),
+        Some("@marionebl/conventional-commits-parser")
+    );
     let r = release_of(&t, "conventional-changelog-conventionalcommits-v7.0.1");
-    assert_eq!(r.app.as_deref(), Some("conventional-changelog-conventionalcommits"));
-    let apps: std::collections::BTreeSet<_> = t.releases.iter().filter_map(|r| r.app.clone()).collect();
+    assert_eq!(
+        r.app.as_deref(),
+        Some("conventional-changelog-conventionalcommits")
+    );
+    let apps: std::collections::BTreeSet<_> =
+        t.releases.iter().filter_map(|r| r.app.clone()).collect();
     assert!(apps.len() > 20, "{apps:?}");
 
     let t = classify_repo("open-telemetry__opentelemetry-go");
@@ -120,13 +142,25 @@ fn monorepo_tags_carry_their_app() {
     assert_eq!(release_of(&t, "v1.0.0").app, None);
 
     let t = classify_repo("tokio-rs__tokio");
-    assert_eq!(release_of(&t, "tokio-util-0.7.0").app.as_deref(), Some("tokio-util"));
+    assert_eq!(
+        release_of(&t, "tokio-util-0.7.0").app.as_deref(),
+        Some("tokio-util")
+    );
     assert_eq!(release_of(&t, "tokio-1.0.0").app.as_deref(), Some("tokio"));
 
     let t = classify_repo("npm__cli");
-    assert_eq!(release_of(&t, "@npmcli/arborist-v5.0.0").app.as_deref(), Some("@npmcli/arborist"));
-    assert_eq!(release_of(&t, "libnpmexec-v8.1.0").app.as_deref(), Some("libnpmexec"));
-    assert_eq!(release_of(&t, "@npmcli/arborist@4.3.1").app.as_deref(), Some("@npmcli/arborist"));
+    assert_eq!(
+        release_of(&t, "@npmcli/arborist-v5.0.0").app.as_deref(),
+        Some("@npmcli/arborist")
+    );
+    assert_eq!(
+        release_of(&t, "libnpmexec-v8.1.0").app.as_deref(),
+        Some("libnpmexec")
+    );
+    assert_eq!(
+        release_of(&t, "@npmcli/arborist@4.3.1").app.as_deref(),
+        Some("@npmcli/arborist")
+    );
 }
 
 #[test]
@@ -134,12 +168,36 @@ fn odd_tags_are_refused_with_the_nearest_valid_tag() {
     let npm = classify_repo("npm__cli");
     let m: Vec<String> = npm.malformed.iter().map(|e| e.to_string()).collect();
     assert!(m.contains(&"tag `v1.0.0rc5` is not SemVer 2.0.0: `rc5` must follow the numbers after `-` (a prerelease) or `+` (build metadata); nearest valid tag: `v1.0.0-rc5`".to_string()));
-    assert!(npm.malformed.iter().any(|e| e.suggestion() == Some("v1.0.1-rcFINAL")));
-    assert_eq!(npm.foreign, ["0.1.27", "1.0.0rc3", "1.0.7", "1.1.0-1", "1.1.0-alpha-1", "1.1.0-alpha-2", "1.1.22", "1.1.25", "ls", "rm", "rplockfix"]);
+    assert!(npm
+        .malformed
+        .iter()
+        .any(|e| e.suggestion() == Some("v1.0.1-rcFINAL")));
+    assert_eq!(
+        npm.foreign,
+        [
+            "0.1.27",
+            "1.0.0rc3",
+            "1.0.7",
+            "1.1.0-1",
+            "1.1.0-alpha-1",
+            "1.1.0-alpha-2",
+            "1.1.22",
+            "1.1.25",
+            "ls",
+            "rm",
+            "rplockfix"
+        ]
+    );
 
     let v = TagPattern::new("v{version}", None).unwrap();
-    assert_eq!(validate(&v, "1.0.0rc3").unwrap_err().suggestion(), Some("v1.0.0-rc3"));
-    assert_eq!(validate(&v, "0.7.7").unwrap_err().suggestion(), Some("v0.7.7"));
+    assert_eq!(
+        validate(&v, "1.0.0rc3").unwrap_err().suggestion(),
+        Some("v1.0.0-rc3")
+    );
+    assert_eq!(
+        validate(&v, "0.7.7").unwrap_err().suggestion(),
+        Some("v0.7.7")
+    );
     // Tags named `list`, `ls`, `nightly`: refused, and no version is invented for them.
     for word in ["list", "ls", "rm", "nightly"] {
         let e = validate(&v, word).unwrap_err();
@@ -153,7 +211,11 @@ fn odd_tags_are_refused_with_the_nearest_valid_tag() {
 
     // rust-analyzer tags releases by date: every one is refused as a date, none repaired.
     let ra = classify_repo("rust-lang__rust-analyzer");
-    let dates = ra.malformed.iter().filter(|e| e.to_string().contains("is a date, not a version")).count();
+    let dates = ra
+        .malformed
+        .iter()
+        .filter(|e| e.to_string().contains("is a date, not a version"))
+        .count();
     assert_eq!(dates, 356);
     assert!(ra.malformed.iter().all(|e| e.suggestion().is_none()));
 
@@ -168,13 +230,22 @@ fn odd_tags_are_refused_with_the_nearest_valid_tag() {
 
 /// All releases of one app from a tally, as `Releases` orders them.
 fn releases_of(t: &Tally, app: Option<&str>) -> Releases {
-    let mut rs: Vec<Release> = t.releases.iter().filter(|r| app.is_none() || r.app.as_deref() == app || r.app.is_none()).cloned().collect();
+    let mut rs: Vec<Release> = t
+        .releases
+        .iter()
+        .filter(|r| app.is_none() || r.app.as_deref() == app || r.app.is_none())
+        .cloned()
+        .collect();
     rs.sort_by(|a, b| version::precedence(&a.version, &b.version).then(a.tag.cmp(&b.tag)));
-    Releases { releases: rs, malformed: vec![] }
+    Releases {
+        releases: rs,
+        malformed: vec![],
+    }
 }
 
 fn prev(rs: &Releases, t: &Tally, tag: &str) -> Option<String> {
-    rs.previous(&release_of(t, tag).version).map(|r| r.tag.clone())
+    rs.previous(&release_of(t, tag).version)
+        .map(|r| r.tag.clone())
 }
 
 #[test]
@@ -200,7 +271,10 @@ fn previous_versions_on_interleaved_prerelease_and_stable_lines() {
     // svelte@4.2.20 shipped after 5.0.0, yet 5.0.0's previous stable is the last 4.x.
     assert_eq!(p("svelte@5.0.0").as_deref(), Some("svelte@4.2.20"));
     assert_eq!(p("svelte@4.2.20").as_deref(), Some("svelte@4.2.19"));
-    assert_eq!(p("svelte@5.0.0-next.2").as_deref(), Some("svelte@5.0.0-next.1"));
+    assert_eq!(
+        p("svelte@5.0.0-next.2").as_deref(),
+        Some("svelte@5.0.0-next.1")
+    );
     // The monorepo-style tags continue the old `v` line.
     assert_eq!(p("svelte@4.0.0").as_deref(), Some("v3.59.2"));
     assert_eq!(p("svelte@4.2.2").as_deref(), Some("svelte@4.2.1"));

@@ -144,7 +144,13 @@ mod tests {
         Version::parse(s).unwrap()
     }
 
-    fn nx(stable: Option<&str>, latest: Option<&str>, s: Bump, l: Bump, pre: Option<&str>) -> String {
+    fn nx(
+        stable: Option<&str>,
+        latest: Option<&str>,
+        s: Bump,
+        l: Bump,
+        pre: Option<&str>,
+    ) -> String {
         let stable = stable.map(v);
         let latest = latest.map(v);
         match next(stable.as_ref(), latest.as_ref(), s, l, pre) {
@@ -168,11 +174,23 @@ mod tests {
 
     #[test]
     fn bumps_from_conventional_commits() {
-        assert_eq!(bump_of(&[commit("docs: x", ""), commit("chore: y", "")]), Bump::None);
-        assert_eq!(bump_of(&[commit("fix: x", ""), commit("perf: y", "")]), Bump::Patch);
-        assert_eq!(bump_of(&[commit("fix: x", ""), commit("feat(a): y", "")]), Bump::Minor);
+        assert_eq!(
+            bump_of(&[commit("docs: x", ""), commit("chore: y", "")]),
+            Bump::None
+        );
+        assert_eq!(
+            bump_of(&[commit("fix: x", ""), commit("perf: y", "")]),
+            Bump::Patch
+        );
+        assert_eq!(
+            bump_of(&[commit("fix: x", ""), commit("feat(a): y", "")]),
+            Bump::Minor
+        );
         assert_eq!(bump_of(&[commit("feat!: x", "")]), Bump::Major);
-        assert_eq!(bump_of(&[commit("refactor: x", "BREAKING CHANGE: gone")]), Bump::Major);
+        assert_eq!(
+            bump_of(&[commit("refactor: x", "BREAKING CHANGE: gone")]),
+            Bump::Major
+        );
         assert_eq!(bump_of(&[commit("Update readme", "")]), Bump::None);
     }
 
@@ -180,13 +198,28 @@ mod tests {
     fn stable_steps() {
         use Bump::{Major, Minor, Patch};
         const B0: Bump = Bump::None;
-        assert_eq!(nx(Some("1.2.3"), Some("1.2.3"), Patch, Patch, None), "1.2.4");
-        assert_eq!(nx(Some("1.2.3"), Some("1.2.3"), Minor, Minor, None), "1.3.0");
-        assert_eq!(nx(Some("1.2.3"), Some("1.2.3"), Major, Major, None), "2.0.0");
+        assert_eq!(
+            nx(Some("1.2.3"), Some("1.2.3"), Patch, Patch, None),
+            "1.2.4"
+        );
+        assert_eq!(
+            nx(Some("1.2.3"), Some("1.2.3"), Minor, Minor, None),
+            "1.3.0"
+        );
+        assert_eq!(
+            nx(Some("1.2.3"), Some("1.2.3"), Major, Major, None),
+            "2.0.0"
+        );
         assert_eq!(nx(Some("1.2.3"), Some("1.2.3"), B0, B0, None), "nothing");
         // 0.x: a breaking change is a minor step.
-        assert_eq!(nx(Some("0.4.1"), Some("0.4.1"), Major, Major, None), "0.5.0");
-        assert_eq!(nx(Some("0.4.1"), Some("0.4.1"), Minor, Minor, None), "0.5.0");
+        assert_eq!(
+            nx(Some("0.4.1"), Some("0.4.1"), Major, Major, None),
+            "0.5.0"
+        );
+        assert_eq!(
+            nx(Some("0.4.1"), Some("0.4.1"), Minor, Minor, None),
+            "0.5.0"
+        );
         assert_eq!(nx(None, None, Minor, Minor, None), "0.1.0");
         assert_eq!(nx(None, None, Patch, Patch, None), "0.0.1");
     }
@@ -195,18 +228,48 @@ mod tests {
     fn prerelease_series_continue_and_graduate() {
         use Bump::{Major, Minor, Patch};
         const B0: Bump = Bump::None;
-        assert_eq!(nx(Some("1.2.3"), Some("1.2.3"), Minor, Minor, Some("rc")), "1.3.0-rc.1");
-        assert_eq!(nx(Some("1.2.3"), Some("1.3.0-rc.1"), Minor, Patch, Some("rc")), "1.3.0-rc.2");
-        assert_eq!(nx(Some("1.2.3"), Some("1.3.0-rc.9"), Minor, Patch, Some("rc")), "1.3.0-rc.10");
+        assert_eq!(
+            nx(Some("1.2.3"), Some("1.2.3"), Minor, Minor, Some("rc")),
+            "1.3.0-rc.1"
+        );
+        assert_eq!(
+            nx(Some("1.2.3"), Some("1.3.0-rc.1"), Minor, Patch, Some("rc")),
+            "1.3.0-rc.2"
+        );
+        assert_eq!(
+            nx(Some("1.2.3"), Some("1.3.0-rc.9"), Minor, Patch, Some("rc")),
+            "1.3.0-rc.10"
+        );
         // Nothing new since rc.2: no rc.3.
-        assert_eq!(nx(Some("1.2.3"), Some("1.3.0-rc.2"), Minor, B0, Some("rc")), "nothing");
+        assert_eq!(
+            nx(Some("1.2.3"), Some("1.3.0-rc.2"), Minor, B0, Some("rc")),
+            "nothing"
+        );
         // A beta series moves on to rc.1.
-        assert_eq!(nx(Some("1.2.3"), Some("1.3.0-beta.4"), Minor, Patch, Some("rc")), "1.3.0-rc.1");
+        assert_eq!(
+            nx(
+                Some("1.2.3"),
+                Some("1.3.0-beta.4"),
+                Minor,
+                Patch,
+                Some("rc")
+            ),
+            "1.3.0-rc.1"
+        );
         // A breaking change during the rc series raises the target.
-        assert_eq!(nx(Some("1.2.3"), Some("1.3.0-rc.2"), Major, Major, Some("rc")), "2.0.0-rc.1");
+        assert_eq!(
+            nx(Some("1.2.3"), Some("1.3.0-rc.2"), Major, Major, Some("rc")),
+            "2.0.0-rc.1"
+        );
         // Graduation: no --pre releases the series' stable version.
-        assert_eq!(nx(Some("1.2.3"), Some("1.3.0-rc.2"), Minor, B0, None), "1.3.0");
+        assert_eq!(
+            nx(Some("1.2.3"), Some("1.3.0-rc.2"), Minor, B0, None),
+            "1.3.0"
+        );
         // Fixes only since stable, but a 2.0.0 series is open: it continues there.
-        assert_eq!(nx(Some("1.2.3"), Some("2.0.0-rc.1"), Patch, Patch, Some("rc")), "2.0.0-rc.2");
+        assert_eq!(
+            nx(Some("1.2.3"), Some("2.0.0-rc.1"), Patch, Patch, Some("rc")),
+            "2.0.0-rc.2"
+        );
     }
 }

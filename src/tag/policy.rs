@@ -105,7 +105,11 @@ pub fn evaluate(policy: &ReleasePolicy, facts: &Facts) -> Verdict {
             format!(
                 "the commit of `{}` is not on a release branch ({}); it is on {on}",
                 r.tag,
-                globs.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+                globs
+                    .iter()
+                    .map(|g| format!("`{g}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
     }
@@ -254,7 +258,12 @@ mod tests {
 
     #[test]
     fn a_higher_version_on_origin_main_is_allowed() {
-        let v = verdict(&ReleasePolicy::default(), "v1.3.0", &["v1.2.0", "v1.3.0-rc.1"], false);
+        let v = verdict(
+            &ReleasePolicy::default(),
+            "v1.3.0",
+            &["v1.2.0", "v1.3.0-rc.1"],
+            false,
+        );
         assert!(v.allowed(), "{:?}", v.refusals);
     }
 
@@ -263,24 +272,40 @@ mod tests {
         let p = ReleasePolicy::default();
         let v = verdict(&p, "v1.2.0", &["v1.3.0"], false);
         assert_eq!(rules(&v), vec!["monotonic"]);
-        assert!(v.refusals[0].reason.contains("lower than the released `v1.3.0`"));
+        assert!(v.refusals[0]
+            .reason
+            .contains("lower than the released `v1.3.0`"));
         let v = verdict(&p, "v1.3.0", &["v1.3.0+build.7"], false);
-        assert!(v.refusals[0].reason.contains("already released as `v1.3.0+build.7`"));
+        assert!(v.refusals[0]
+            .reason
+            .contains("already released as `v1.3.0+build.7`"));
         // A prerelease of a released version is lower than it.
-        assert_eq!(rules(&verdict(&p, "v1.3.0-rc.9", &["v1.3.0"], false)), vec!["monotonic"]);
+        assert_eq!(
+            rules(&verdict(&p, "v1.3.0-rc.9", &["v1.3.0"], false)),
+            vec!["monotonic"]
+        );
     }
 
     #[test]
     fn downgrade_only_for_an_explicit_rollback_when_allowed() {
         let mut p = ReleasePolicy::default();
-        assert_eq!(rules(&verdict(&p, "v1.2.0", &["v1.3.0"], true)), vec!["monotonic"]);
+        assert_eq!(
+            rules(&verdict(&p, "v1.2.0", &["v1.3.0"], true)),
+            vec!["monotonic"]
+        );
         p.allow_downgrade = true;
-        assert_eq!(rules(&verdict(&p, "v1.2.0", &["v1.3.0"], false)), vec!["monotonic"]);
+        assert_eq!(
+            rules(&verdict(&p, "v1.2.0", &["v1.3.0"], false)),
+            vec!["monotonic"]
+        );
         let v = verdict(&p, "v1.2.0", &["v1.3.0"], true);
         assert!(v.allowed());
         assert_eq!(v.warnings.len(), 1);
         // Equal is never a rollback.
-        assert_eq!(rules(&verdict(&p, "v1.3.0", &["v1.3.0"], true)), vec!["monotonic"]);
+        assert_eq!(
+            rules(&verdict(&p, "v1.3.0", &["v1.3.0"], true)),
+            vec!["monotonic"]
+        );
     }
 
     #[test]
@@ -289,8 +314,14 @@ mod tests {
             prerelease: PrereleasePolicy::Refuse,
             ..ReleasePolicy::default()
         };
-        assert_eq!(rules(&verdict(&p, "v2.0.0-rc.1", &[], false)), vec!["prerelease"]);
-        assert_eq!(rules(&verdict(&p, "v2.0.0+b1", &[], false)), vec!["build-metadata"]);
+        assert_eq!(
+            rules(&verdict(&p, "v2.0.0-rc.1", &[], false)),
+            vec!["prerelease"]
+        );
+        assert_eq!(
+            rules(&verdict(&p, "v2.0.0+b1", &[], false)),
+            vec!["build-metadata"]
+        );
         p.build_metadata = true;
         assert!(verdict(&p, "v2.0.0+b1", &[], false).allowed());
 
@@ -344,7 +375,9 @@ mod tests {
         let v = on("feature/x");
         assert_eq!(rules(&v), vec!["release-branch", "annotated-tag"]);
         assert!(
-            v.refusals[0].reason.contains("not on a release branch (`main`, `release/*`, `hotfix/*`); it is on `feature/x`"),
+            v.refusals[0].reason.contains(
+                "not on a release branch (`main`, `release/*`, `hotfix/*`); it is on `feature/x`"
+            ),
             "{}",
             v.refusals[0].reason
         );
