@@ -242,6 +242,9 @@ fn parse_next_link(header: &str) -> Option<Url> {
 }
 
 #[cfg(test)]
+mod sim_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;

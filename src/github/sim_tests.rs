@@ -1,0 +1,313 @@
+//! The client against the GitHub simulator: every resource, GitHub's awkward answers, and the
+//! retry policy on rate limits.
+
+use super::*;
+use crate::http::RetryPolicy;
+use stage_gate_sim::github::{RateLimit, RateLimitKind, Scenario};
+use std::time::Duration;
+
+const SHA1: &str = "1111111111111111111111111111111111111111";
+const SHA2: &str = "2222222222222222222222222222222222222222";
+
+fn seeded() -> Scenario {
+    let yaml = format!(
+        r#"
+repos:
+  - name: acme/shop
+    commits:
+      - {{ sha: "{SHA1}", message: "feat: one" }}
+      - {{ sha: "{SHA2}", message: "fix: two (#4)", login: dana }}
+    tags: {{ v1.0.0: "{SHA1}" }}
+    workflows: [ deploy.yml ]
+    pulls: [ {{ number: 4, title: "Fix two", user: dana, head: fix, commits: ["{SHA2}"], merge_commit: "{SHA2}" }} ]
+"#
+    );
+    serde_yaml::from_str(&yaml).expect("scenario")
+}
+
+/// The simulator on loopback; a client for its `acme/shop`.
+async fn client(scenario: Scenario) -> GitHub {
+    let urls = stage_gate_sim::github::serve(scenario).await.unwrap();
+    let http = HttpClient::new(Duration::from_secs(10), RetryPolicy::fast()).unwrap();
+    GitHub::new(
+        http,
+        &urls.github,
+        &urls.uploads,
+        Secret::new("ghs_clienttoken"),
+        "acme/shop",
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn release_lifecycle_finds_drafts_by_listing() {
+    let gh = client(seeded()).await;
+    assert!(gh.release_by_tag("v1.1.0").await.unwrap().is_none());
+    let draft = gh
+        .create_release(&ReleaseFields {
+            tag_name: Some("v1.1.0".into()),
+            name: Some("v1.1.0".into()),
+            body: Some("notes".into()),
+            draft: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // get-by-tag hides the draft; listing finds it.
+    assert!(gh
+        .published_release_by_tag("v1.1.0")
+        .await
+        .unwrap()
+        .is_none());
+    let found = gh.release_by_tag("v1.1.0").await.unwrap().unwrap();
+    assert_eq!(found.id, draft.id);
+
+    let asset = gh
+        .upload_asset(
+            &draft,
+            "app.tar.gz",
+            Some("App"),
+            "application/gzip",
+            b"abc".to_vec(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(asset.size, 3);
+    assert_eq!(asset.label.as_deref(), Some("App"));
+    assert!(asset.digest.as_deref().unwrap().starts_with("sha256:"));
+    let again = gh
+        .upload_asset(
+            &draft,
+            "app.tar.gz",
+            None,
+            "application/gzip",
+            b"abc".to_vec(),
+        )
+        .await
+        .unwrap_err();
+    assert!(again.is_already_exists(), "{again}");
+
+    let published = gh
+        .update_release(
+            draft.id.0,
+            &ReleaseFields {
+                draft: Some(false),
+                make_latest: Some(MakeLatest::True),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!published.draft);
+    assert_eq!(published.assets.len(), 1);
+    assert_eq!(gh.latest_release().await.unwrap().unwrap().id, draft.id);
+    assert_eq!(gh.get_release(draft.id.0).await.unwrap().tag_name, "v1.1.0");
+
+    gh.delete_asset(asset.id.0).await.unwrap();
+    gh.delete_release(draft.id.0).await.unwrap();
+    // Deleting twice is fine (a retried DELETE).
+    gh.delete_release(draft.id.0).await.unwrap();
+    assert!(gh.list_releases().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn duplicate_create_is_recognisable() {
+    let gh = client(seeded()).await;
+    let fields = ReleaseFields {
+        tag_name: Some("v2.0.0".into()),
+        draft: Some(true),
+        ..Default::default()
+    };
+    gh.create_release(&fields).await.unwrap();
+    let e = gh.create_release(&fields).await.unwrap_err();
+    assert!(e.is_already_exists(), "{e}");
+    assert!(e.to_string().contains("tag_name"), "{e}");
+    let e = gh
+        .create_release(&ReleaseFields::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, GithubError::Invalid(_)));
+}
+
+#[tokio::test]
+async fn primary_rate_limit_is_waited_out_when_it_resets_soon() {
+    let mut sc = seeded();
+    sc.rate_limits = vec![RateLimit {
+        path: Some("/releases".into()),
+        reset_in_secs: 0,
+        ..Default::default()
+    }];
+    let gh = client(sc).await;
+    // 403 + x-ratelimit-remaining: 0 + a reset in the past-or-now: retried, then answered.
+    let releases = gh.list_releases().await.unwrap();
+    assert!(releases.is_empty());
+}
+
+#[tokio::test]
+async fn rate_limit_resetting_later_than_the_bound_fails_clearly() {
+    let mut sc = seeded();
+    sc.rate_limits = vec![RateLimit {
+        reset_in_secs: 3600,
+        times: 0,
+        ..Default::default()
+    }];
+    let gh = client(sc).await;
+    let e = gh.list_tags().await.unwrap_err();
+    assert!(
+        matches!(e, GithubError::RateLimited { status: 403, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("rate limit"), "{e}");
+}
+
+#[tokio::test]
+async fn secondary_limit_on_a_post_is_retried_because_nothing_happened() {
+    let mut sc = seeded();
+    sc.rate_limits = vec![RateLimit {
+        status: 429,
+        kind: RateLimitKind::Secondary,
+        method: Some("POST".into()),
+        retry_after: Some(0),
+        ..Default::default()
+    }];
+    let gh = client(sc).await;
+    let created = gh
+        .create_release(&ReleaseFields {
+            tag_name: Some("v3".into()),
+            draft: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(gh.releases_for_tag("v3").await.unwrap().len(), 1);
+    assert_eq!(created.tag_name, "v3");
+}
+
+#[tokio::test]
+async fn bad_token_is_an_api_error_naming_the_operation() {
+    let mut sc = seeded();
+    sc.tokens = vec!["another".into()];
+    let gh = client(sc).await;
+    let e = gh.list_releases().await.unwrap_err();
+    assert_eq!(e.status(), Some(401));
+    assert_eq!(
+        e.to_string(),
+        "list releases: GitHub answered 401: Bad credentials"
+    );
+}
+
+#[tokio::test]
+async fn tag_refs_are_created_once_and_never_moved() {
+    let gh = client(seeded()).await;
+    assert!(matches!(
+        gh.ensure_tag_ref("v2.0.0", SHA2).await.unwrap(),
+        TagRef::Created(_)
+    ));
+    let again = gh.ensure_tag_ref("v2.0.0", SHA2).await.unwrap();
+    assert!(matches!(again, TagRef::Existed(_)));
+    assert_eq!(object_sha(&again.git_ref().object), SHA2);
+    let e = gh.ensure_tag_ref("v1.0.0", SHA2).await.unwrap_err();
+    assert!(e.to_string().contains("never moves a tag"), "{e}");
+    assert!(gh.get_ref("tags/nope").await.unwrap().is_none());
+    let moved = gh.update_ref("tags/v2.0.0", SHA1, true).await.unwrap();
+    assert_eq!(object_sha(&moved.object), SHA1);
+    let tags: Vec<String> = gh
+        .list_tags()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(tags, vec!["v2.0.0", "v1.0.0"]);
+}
+
+#[tokio::test]
+async fn lists_follow_link_paging() {
+    let mut sc = seeded();
+    for i in 0..130 {
+        sc.repos[0]
+            .tags
+            .insert(format!("t{i:03}"), SHA1.to_string());
+    }
+    let gh = client(sc).await;
+    assert_eq!(gh.list_tags().await.unwrap().len(), 131);
+}
+
+#[tokio::test]
+async fn deployments_with_statuses() {
+    let gh = client(seeded()).await;
+    let mut new = NewDeployment::new(SHA2, "staging");
+    new.payload = serde_json::json!({"app": "web"});
+    let d = gh.create_deployment(&new).await.unwrap();
+    assert_eq!(d.environment, "staging");
+    assert_eq!(d.sha, SHA2);
+    let mut status = NewDeploymentStatus::new(DeploymentStatusState::Success);
+    status.description = Some("x".repeat(200));
+    status.environment_url = Some("https://staging.example.com".into());
+    let st = gh.create_deployment_status(d.id.0, &status).await.unwrap();
+    assert_eq!(st.state, DeploymentStatusState::Success);
+    assert_eq!(st.description.unwrap().chars().count(), 140);
+    let listed = gh
+        .list_deployments(
+            &DeploymentFilter {
+                environment: Some("staging".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(gh.get_deployment(d.id.0).await.unwrap().id, d.id);
+    assert_eq!(gh.list_deployment_statuses(d.id.0).await.unwrap().len(), 1);
+    let e = gh
+        .create_deployment(&NewDeployment::new("no-such-ref", "staging"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("No ref found"), "{e}");
+}
+
+#[tokio::test]
+async fn dispatch_reports_the_run() {
+    let gh = client(seeded()).await;
+    let mut inputs = std::collections::BTreeMap::new();
+    inputs.insert("version".to_string(), "1.0.0".to_string());
+    let run = gh
+        .dispatch_workflow("deploy.yml", "main", &inputs)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(run.html_url.contains("/actions/runs/"));
+    let e = gh
+        .dispatch_workflow("missing.yml", "main", &inputs)
+        .await
+        .unwrap_err();
+    assert!(e.is_not_found());
+    let many = (0..26)
+        .map(|i| (format!("k{i}"), "v".to_string()))
+        .collect();
+    let e = gh
+        .dispatch_workflow("deploy.yml", "main", &many)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, GithubError::Invalid(_)), "{e}");
+}
+
+#[tokio::test]
+async fn commits_compare_pulls_and_notes() {
+    let gh = client(seeded()).await;
+    let c = gh.get_commit("v1.0.0").await.unwrap();
+    assert_eq!(c.sha, SHA1);
+    let cmp = gh.compare("v1.0.0", SHA2).await.unwrap();
+    assert_eq!((cmp.status.as_str(), cmp.ahead_by), ("ahead", 1));
+    assert_eq!(cmp.commits[0].commit.message, "fix: two (#4)");
+    let pulls = gh.pulls_for_commit(SHA2).await.unwrap();
+    assert_eq!(pulls[0].number, 4);
+    assert_eq!(pulls[0].user.as_ref().unwrap().login, "dana");
+    let notes = gh
+        .generate_notes("v1.1.0", Some("main"), Some("v1.0.0"))
+        .await
+        .unwrap();
+    assert_eq!(notes.name, "v1.1.0");
+    assert!(notes.body.contains("Fix two by @dana"), "{}", notes.body);
+}
