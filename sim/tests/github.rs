@@ -6,7 +6,7 @@
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
-use stage_gate_sim::github::{self, RateLimit, RateLimitKind, Scenario};
+use stage_gate_sim::github::{RateLimit, RateLimitKind, Scenario};
 use std::sync::{Arc, Mutex};
 
 const TOKEN: &str = "ghs_simtoken123";
@@ -24,25 +24,24 @@ struct Gh {
     uploads: String,
     client: Client,
     seen: Arc<Mutex<Vec<Answer>>>,
+    /// Keeps the servers running.
+    _sim: stage_gate_sim::Sim,
 }
 
 impl Gh {
     async fn start(scenario: Scenario) -> Gh {
-        let api_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let up_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let urls = stage_gate_sim::Urls {
-            github: format!("http://{}", api_l.local_addr().unwrap()),
-            uploads: format!("http://{}", up_l.local_addr().unwrap()),
+        let sim = stage_gate_sim::start(stage_gate_sim::Scenario {
+            github: scenario,
             ..Default::default()
-        };
-        let (api, uploads) = github::routers(scenario, &urls);
-        tokio::spawn(async move { axum::serve(api_l, api).await.unwrap() });
-        tokio::spawn(async move { axum::serve(up_l, uploads).await.unwrap() });
+        })
+        .await
+        .unwrap();
         Gh {
-            api: urls.github,
-            uploads: urls.uploads,
+            api: sim.urls.github.clone(),
+            uploads: sim.urls.uploads.clone(),
             client: Client::new(),
             seen: Arc::new(Mutex::new(Vec::new())),
+            _sim: sim,
         }
     }
 

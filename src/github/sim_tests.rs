@@ -25,23 +25,29 @@ repos:
     serde_yaml::from_str(&yaml).expect("scenario")
 }
 
-/// The simulator on loopback; a client for its `acme/shop`.
-async fn client(scenario: Scenario) -> GitHub {
-    let urls = stage_gate_sim::github::serve(scenario).await.unwrap();
+/// The simulators on loopback (kept alive by the returned `Sim`); a client for `acme/shop`.
+async fn client(scenario: Scenario) -> (stage_gate_sim::Sim, GitHub) {
+    let sim = stage_gate_sim::start(stage_gate_sim::Scenario {
+        github: scenario,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let http = HttpClient::new(Duration::from_secs(10), RetryPolicy::fast()).unwrap();
-    GitHub::new(
+    let gh = GitHub::new(
         http,
-        &urls.github,
-        &urls.uploads,
+        &sim.urls.github,
+        &sim.urls.uploads,
         Secret::new("ghs_clienttoken"),
         "acme/shop",
     )
-    .unwrap()
+    .unwrap();
+    (sim, gh)
 }
 
 #[tokio::test]
 async fn release_lifecycle_finds_drafts_by_listing() {
-    let gh = client(seeded()).await;
+    let (_sim, gh) = client(seeded()).await;
     assert!(gh.release_by_tag("v1.1.0").await.unwrap().is_none());
     let draft = gh
         .create_release(&ReleaseFields {
@@ -112,7 +118,7 @@ async fn release_lifecycle_finds_drafts_by_listing() {
 
 #[tokio::test]
 async fn duplicate_create_is_recognisable() {
-    let gh = client(seeded()).await;
+    let (_sim, gh) = client(seeded()).await;
     let fields = ReleaseFields {
         tag_name: Some("v2.0.0".into()),
         draft: Some(true),
@@ -137,7 +143,7 @@ async fn primary_rate_limit_is_waited_out_when_it_resets_soon() {
         reset_in_secs: 0,
         ..Default::default()
     }];
-    let gh = client(sc).await;
+    let (_sim, gh) = client(sc).await;
     // 403 + x-ratelimit-remaining: 0 + a reset in the past-or-now: retried, then answered.
     let releases = gh.list_releases().await.unwrap();
     assert!(releases.is_empty());
@@ -151,7 +157,7 @@ async fn rate_limit_resetting_later_than_the_bound_fails_clearly() {
         times: 0,
         ..Default::default()
     }];
-    let gh = client(sc).await;
+    let (_sim, gh) = client(sc).await;
     let e = gh.list_tags().await.unwrap_err();
     assert!(
         matches!(e, GithubError::RateLimited { status: 403, .. }),
@@ -170,7 +176,7 @@ async fn secondary_limit_on_a_post_is_retried_because_nothing_happened() {
         retry_after: Some(0),
         ..Default::default()
     }];
-    let gh = client(sc).await;
+    let (_sim, gh) = client(sc).await;
     let created = gh
         .create_release(&ReleaseFields {
             tag_name: Some("v3".into()),
@@ -187,7 +193,7 @@ async fn secondary_limit_on_a_post_is_retried_because_nothing_happened() {
 async fn bad_token_is_an_api_error_naming_the_operation() {
     let mut sc = seeded();
     sc.tokens = vec!["another".into()];
-    let gh = client(sc).await;
+    let (_sim, gh) = client(sc).await;
     let e = gh.list_releases().await.unwrap_err();
     assert_eq!(e.status(), Some(401));
     assert_eq!(
@@ -198,7 +204,7 @@ async fn bad_token_is_an_api_error_naming_the_operation() {
 
 #[tokio::test]
 async fn tag_refs_are_created_once_and_never_moved() {
-    let gh = client(seeded()).await;
+    let (_sim, gh) = client(seeded()).await;
     assert!(matches!(
         gh.ensure_tag_ref("v2.0.0", SHA2).await.unwrap(),
         TagRef::Created(_)
@@ -229,13 +235,13 @@ async fn lists_follow_link_paging() {
             .tags
             .insert(format!("t{i:03}"), SHA1.to_string());
     }
-    let gh = client(sc).await;
+    let (_sim, gh) = client(sc).await;
     assert_eq!(gh.list_tags().await.unwrap().len(), 131);
 }
 
 #[tokio::test]
 async fn deployments_with_statuses() {
-    let gh = client(seeded()).await;
+    let (_sim, gh) = client(seeded()).await;
     let mut new = NewDeployment::new(SHA2, "staging");
     new.payload = serde_json::json!({"app": "web"});
     let d = gh.create_deployment(&new).await.unwrap();
@@ -269,7 +275,7 @@ async fn deployments_with_statuses() {
 
 #[tokio::test]
 async fn dispatch_reports_the_run() {
-    let gh = client(seeded()).await;
+    let (_sim, gh) = client(seeded()).await;
     let mut inputs = std::collections::BTreeMap::new();
     inputs.insert("version".to_string(), "1.0.0".to_string());
     let run = gh
@@ -295,7 +301,7 @@ async fn dispatch_reports_the_run() {
 
 #[tokio::test]
 async fn commits_compare_pulls_and_notes() {
-    let gh = client(seeded()).await;
+    let (_sim, gh) = client(seeded()).await;
     let c = gh.get_commit("v1.0.0").await.unwrap();
     assert_eq!(c.sha, SHA1);
     let cmp = gh.compare("v1.0.0", SHA2).await.unwrap();
@@ -310,4 +316,73 @@ async fn commits_compare_pulls_and_notes() {
         .unwrap();
     assert_eq!(notes.name, "v1.1.0");
     assert!(notes.body.contains("Fix two by @dana"), "{}", notes.body);
+}
+
+#[tokio::test]
+async fn every_call_sends_githubs_headers_and_a_masked_token() {
+    let (sim, gh) = client(seeded()).await;
+    gh.list_releases().await.unwrap();
+    let draft = gh
+        .create_release(&ReleaseFields {
+            tag_name: Some("v9".into()),
+            draft: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    gh.upload_asset(&draft, "a.txt", None, "text/plain", b"a".to_vec())
+        .await
+        .unwrap();
+    let log = sim.log();
+    let lines: Vec<String> = log.iter().map(|e| e.line()).collect();
+    assert_eq!(
+        lines,
+        vec![
+            "GET /repos/acme/shop/releases?per_page=100".to_string(),
+            "POST /repos/acme/shop/releases".to_string(),
+            format!(
+                "POST /repos/acme/shop/releases/{}/assets?name=a.txt",
+                draft.id
+            ),
+        ]
+    );
+    for e in &log {
+        assert_eq!(e.headers["accept"], MEDIA_TYPE);
+        assert_eq!(e.headers["x-github-api-version"], API_VERSION);
+        assert_eq!(e.headers["authorization"], "Bearer ***");
+    }
+    assert_eq!(log[1].body.as_ref().unwrap()["draft"], true);
+    assert_eq!(log[2].headers["content-type"], "text/plain");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_for_reads_only() {
+    let (sim, gh) = client(seeded()).await;
+    let fault = |method: &str, path: &str, times| stage_gate_sim::Fault {
+        vendor: Some("github".into()),
+        method: Some(method.into()),
+        path: path.into(),
+        status: Some(502),
+        times: Some(times),
+        ..Default::default()
+    };
+    sim.inject(fault("GET", "/repos/acme/shop/tags", 2));
+    assert_eq!(gh.list_tags().await.unwrap().len(), 1);
+    // A create that may have reached GitHub is never repeated: a second one could make a
+    // second release.
+    sim.inject(fault("POST", "/repos/acme/shop/releases", 1));
+    let e = gh
+        .create_release(&ReleaseFields {
+            tag_name: Some("v5".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(502));
+    let posts = sim
+        .calls("github")
+        .into_iter()
+        .filter(|c| c.starts_with("POST"))
+        .count();
+    assert_eq!(posts, 1);
 }

@@ -306,22 +306,6 @@ pub fn routers(scenario: Scenario, urls: &crate::Urls) -> (Router, Router) {
     (api, uploads)
 }
 
-/// Serve only the GitHub simulator (API and uploads) on loopback ports, without the core's
-/// fault layer and log; for tests that need nothing else. Returns the base URLs.
-pub async fn serve(scenario: Scenario) -> std::io::Result<crate::Urls> {
-    let api = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let uploads = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let urls = crate::Urls {
-        github: format!("http://{}", api.local_addr()?),
-        uploads: format!("http://{}", uploads.local_addr()?),
-        ..Default::default()
-    };
-    let (api_router, uploads_router) = routers(scenario, &urls);
-    tokio::spawn(async move { axum::serve(api, api_router).await });
-    tokio::spawn(async move { axum::serve(uploads, uploads_router).await });
-    Ok(urls)
-}
-
 async fn fallback() -> Response {
     not_found()
 }
