@@ -5,6 +5,7 @@
 //! → `providers` (fly, coolify, webhook, command) → `health` gate → `github`
 //! (deployments, releases) → `report` (outputs, summary, annotations, SARIF, JSON) → `exit`.
 
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,0 +1,13 @@
+//! `stage-gate check` beyond the stage-gate config: fly.toml files, parity between the
+//! environments of one app, deploy workflows and production Dockerfiles. Offline only —
+//! fork PRs have no Fly token. Each checker returns diagnostics; this module decides
+//! which files to check and runs them.
+
+pub mod fly_schema;
+pub mod fly_toml;
+pub mod parity;
+pub mod secrets;
+pub mod tree;
+
+#[cfg(test)]
+mod corpus_tests;
