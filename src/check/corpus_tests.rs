@@ -271,3 +271,126 @@ fn flyctl_edge_cases() {
         .any(|e| e.contains("`http_service.concurrency.type` = \"donuts\"")));
     assert!(full.iter().any(|e| e.contains("process group `app`")));
 }
+
+/// Findings (`line rule`) for one file of `corpus/workflows/`.
+fn workflow_findings(corpus: &Path, name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(corpus.join("workflows").join(name)).expect("workflow");
+    super::workflows::check(Path::new(name), &text)
+        .into_iter()
+        .map(|d| format!("{} {} {}", d.location.line, d.severity.as_str(), d.rule))
+        .collect()
+}
+
+#[test]
+fn real_deploy_workflows_give_specific_findings() {
+    let Some(corpus) = corpus() else { return };
+    let has = |name: &str, finding: &str| {
+        let all = workflow_findings(&corpus, name);
+        assert!(
+            all.iter().any(|f| f == finding),
+            "{name}: no `{finding}` in {all:#?}"
+        );
+        all
+    };
+    // The Fly template: every push to main deploys production with no gate; this copy
+    // kept the template's `concurrency: deploy-group`.
+    let nebu = has(
+        "0000nebu__tarbot__.github_workflows_fly-deploy.yml",
+        "16 error workflow/ungated-production",
+    );
+    assert!(
+        !nebu.iter().any(|f| f.contains("deploy-concurrency")),
+        "{nebu:#?}"
+    );
+    // … and this one dropped it.
+    has(
+        "01100100__goatforms__.github_workflows_deploy.yml",
+        "9 warning workflow/deploy-concurrency",
+    );
+    // Production from a tag: gated, so no ungated-production finding.
+    for gated in [
+        "DashFloat__dashfloat__.github_workflows_deploy_production.yml",
+        "GrottoPress__penny__.github_workflows_deploy.yml",
+        // staging → testing → production, each behind an environment.
+        "SebastianGarces__ci_foundation__.github_workflows_build-and-deploy.yml",
+    ] {
+        let all = workflow_findings(&corpus, gated);
+        assert!(
+            !all.iter().any(|f| f.contains("ungated-production")),
+            "{gated}: {all:#?}"
+        );
+    }
+    // One job deploys staging from `dev` and production from `main` (step-level `if`):
+    // production is ungated, but the two never run on the same push.
+    let indie = has(
+        "remix-run__indie-stack__.github_workflows_deploy.yml",
+        "140 error workflow/ungated-production",
+    );
+    assert!(!indie.iter().any(|f| f.contains("simultaneous")));
+    // `flyctl deploy --build-only` builds; only the real deploy job counts.
+    let epic = workflow_findings(
+        &corpus,
+        "epicweb-dev__epic-stack__.github_workflows_deploy.yml",
+    );
+    let ungated: Vec<&String> = epic.iter().filter(|f| f.contains("ungated")).collect();
+    assert_eq!(ungated, vec!["223 error workflow/ungated-production"]);
+    // workflow_dispatch inputs pasted into shell: script injection (a warning: only people
+    // who may run the workflow set them).
+    has(
+        "Cwegeleben__rod-builder-pro__.github_workflows_deploy.yml",
+        "33 warning workflow/script-injection",
+    );
+    // A staging deploy on pull_request with the deploy token in workflow-level env.
+    has(
+        "0ptim__JellyChat__.github_workflows_fly_staging.yml",
+        "19 warning workflow/pr-secrets",
+    );
+    // Workflow-wide `actions: write`.
+    has(
+        "remix-run__indie-stack__.github_workflows_deploy.yml",
+        "14 warning workflow/permissions",
+    );
+}
+
+#[test]
+fn staging_on_main_plus_ungated_production_across_two_files_is_simultaneous() {
+    let Some(corpus) = corpus() else { return };
+    // Ubeydu deploys staging on main and production on the `prod` branch: not simultaneous.
+    let files: Vec<(String, String)> = [
+        "Ubeydu__akluma-your-smart-piggy-bank__.github_workflows_fly-staging.yml",
+        "Ubeydu__akluma-your-smart-piggy-bank__.github_workflows_fly-prod.yml",
+    ]
+    .iter()
+    .map(|n| {
+        (
+            n.to_string(),
+            std::fs::read_to_string(corpus.join("workflows").join(n)).unwrap(),
+        )
+    })
+    .collect();
+    let refs: Vec<(&Path, &str)> = files
+        .iter()
+        .map(|(n, t)| (Path::new(n.as_str()), t.as_str()))
+        .collect();
+    let d = super::workflows::check_all(&refs);
+    assert!(
+        !d.iter().any(|d| d.rule == "workflow/simultaneous-deploy"),
+        "{d:#?}"
+    );
+    // The same staging workflow beside a production workflow that also runs on main is.
+    let prod_on_main = files[1].1.replace("      - prod", "      - main");
+    let refs = vec![refs[0], (Path::new("prod.yml"), prod_on_main.as_str())];
+    let d = super::workflows::check_all(&refs);
+    let sim = d
+        .iter()
+        .find(|d| d.rule == "workflow/simultaneous-deploy")
+        .expect("simultaneous");
+    assert_eq!(sim.location.file, Path::new("prod.yml"));
+    assert!(sim
+        .related
+        .as_ref()
+        .unwrap()
+        .file
+        .to_string_lossy()
+        .contains("fly-staging"));
+}
