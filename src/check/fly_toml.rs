@@ -301,15 +301,19 @@ impl Walker<'_> {
                     }
                 };
                 if let Some(finding) = secrets::check(name, &text) {
-                    self.push(
-                        Severity::Error,
-                        "fly/plaintext-secret",
-                        format!(
-                            "{} in `[env]`: anyone who can read the repository can read it",
-                            finding.describe(name)
-                        ),
-                        value.pos,
-                        Some(format!(
+                    let mut location = self.file.location(value.pos);
+                    // Report the secret, never repeat it (logs, SARIF snippets).
+                    location.source_line = location.source_line.map(|l| l.replace(&text, "***"));
+                    self.diags.push(
+                        Diagnostic::error(
+                            "fly/plaintext-secret",
+                            format!(
+                                "{} in `[env]`: anyone who can read the repository can read it",
+                                finding.describe(name)
+                            ),
+                            location,
+                        )
+                        .with_help(format!(
                             "remove it from fly.toml, rotate it, and set it with `fly secrets set {name}=…`"
                         )),
                     );

@@ -71,7 +71,20 @@ pub fn compare(a: &Side, b: &Side, rules: &Rules) -> Vec<Diagnostic> {
             Verdict::MustMatch => Severity::Error,
             Verdict::Unlisted => Severity::Warning,
         };
-        let show = |leaf: Option<&Leaf>| leaf.map_or("not set".to_string(), Leaf::render);
+        let secret = path.strip_prefix("env.").is_some_and(|name| {
+            super::secrets::is_secret_name(name)
+                || [va, vb].iter().flatten().any(|l| {
+                    l.values
+                        .iter()
+                        .any(|v| super::secrets::check(name, v.trim_matches('"')).is_some())
+                })
+        });
+        let show = |leaf: Option<&Leaf>| match leaf {
+            None => "not set".to_string(),
+            // A secret's value is never repeated, even when it differs.
+            Some(_) if secret => "a secret value".to_string(),
+            Some(l) => l.render(),
+        };
         let message = format!(
             "`{path}` differs between {} ({}) and {} ({})",
             a.env,
@@ -91,9 +104,26 @@ pub fn compare(a: &Side, b: &Side, rules: &Rules) -> Vec<Diagnostic> {
         } else {
             format!("if intended, add `{path}` to check.parity-may-differ; if it matters, to check.parity-must-match")
         };
+        let (mut loc_a, mut loc_b) = (a.file.location(pos_a), b.file.location(pos_b));
+        if secret {
+            let values: Vec<String> = [va, vb]
+                .iter()
+                .flatten()
+                .flat_map(|l| l.values.iter().map(|v| v.trim_matches('"').to_string()))
+                .filter(|v| !v.is_empty())
+                .collect();
+            for loc in [&mut loc_a, &mut loc_b] {
+                loc.source_line = loc.source_line.take().map(|mut line| {
+                    for v in &values {
+                        line = line.replace(v.as_str(), "***");
+                    }
+                    line
+                });
+            }
+        }
         out.push(
-            Diagnostic::new(severity, rule, message, a.file.location(pos_a))
-                .with_related(b.file.location(pos_b))
+            Diagnostic::new(severity, rule, message, loc_a)
+                .with_related(loc_b)
                 .with_help(help),
         );
     }

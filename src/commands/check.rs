@@ -1,70 +1,152 @@
-//! `stage-gate check`: validates the stage-gate config (fly.toml, parity, workflow and
-//! Dockerfile checks land in `check/`).
+//! `stage-gate check`: the stage-gate config (validated while the context was built —
+//! reaching here means it loaded), then every fly.toml, parity between environments,
+//! deploy workflows and production Dockerfiles (`crate::check`). Builds the report:
+//! annotations errors first, everything in the step summary, SARIF, JSON, human text.
 
+use crate::check::{self, Kind};
 use crate::cli::CheckArgs;
 use crate::context::Ctx;
 use crate::exit::Failure;
-use crate::report::{summary, Report, Severity};
+use crate::report::{sarif, summary, Report, Severity};
+use std::path::PathBuf;
 
-pub async fn run(ctx: &Ctx, _args: &CheckArgs) -> Result<Report, Failure> {
-    // The config was loaded (and its errors reported) while building the context; reaching
-    // here means it is valid.
+pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
+    // Tests (and users who want only our findings) turn the external linters off.
+    let linters_off = ctx.env.get("STAGE_GATE_EXTERNAL_LINTERS") == Some("off");
+    let outcome = check::run(&check::Request {
+        root: &ctx.root,
+        config: &ctx.config,
+        paths: &args.paths,
+        linter_path: if linters_off {
+            None
+        } else {
+            ctx.env.get("PATH")
+        },
+    })
+    .await;
+
     let mut report = Report::new("check");
-    let errors = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-        .count();
-    report.output("errors", errors);
-    report.output("warnings", warnings);
+    report.diagnostics = outcome.diagnostics;
+    // Errors first: GitHub shows only the first 10 annotations of a step.
+    report.diagnostics.sort_by(|a, b| {
+        (
+            a.severity,
+            &a.location.file,
+            a.location.line,
+            a.location.column,
+        )
+            .cmp(&(
+                b.severity,
+                &b.location.file,
+                b.location.line,
+                b.location.column,
+            ))
+    });
+    let errors = count(&report, Severity::Error);
+    let warnings = count(&report, Severity::Warning);
+
+    let sarif_path = args.sarif.clone().or_else(|| {
+        ctx.inputs
+            .get("sarif-file")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    });
+    if let Some(path) = &sarif_path {
+        sarif::write(path, &report.diagnostics, env!("CARGO_PKG_VERSION")).map_err(|e| {
+            Failure::internal(format!("cannot write SARIF to {}: {e}", path.display()))
+        })?;
+    }
+
     let config = ctx
         .config
         .path
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(none found)".into());
-    report.summary = format!(
-        "### stage-gate check\n\n{}",
-        summary::table(
-            &["what", "result"],
-            &[vec![format!("config `{config}`"), "valid".into()]]
-        )
+    let files_of = |k: Kind| {
+        outcome
+            .checked
+            .iter()
+            .filter(|(kind, _)| *kind == k)
+            .count()
+    };
+    let (fly, wf, docker) = (
+        files_of(Kind::FlyToml),
+        files_of(Kind::Workflow),
+        files_of(Kind::Dockerfile),
     );
-    report.human = format!("{config}: valid ({} app(s))", ctx.config.apps.len());
-    report.json = serde_json::json!({"config": config, "valid": true, "errors": errors, "warnings": warnings});
+
+    report.output("result", if errors > 0 { "failure" } else { "success" });
+    report.output("errors", errors);
+    report.output("warnings", warnings);
+    if let Some(p) = &sarif_path {
+        report.output("sarif-file", p.display());
+    }
+
+    let mut rows = vec![vec![format!("config `{config}`"), "valid".to_string()]];
+    rows.push(vec!["fly.toml files".into(), fly.to_string()]);
+    rows.push(vec!["parity pairs".into(), outcome.pairs.len().to_string()]);
+    rows.push(vec!["workflows".into(), wf.to_string()]);
+    rows.push(vec!["Dockerfiles".into(), docker.to_string()]);
+    rows.extend(
+        outcome
+            .notes
+            .iter()
+            .map(|n| vec!["note".to_string(), n.clone()]),
+    );
+    report.summary = format!(
+        "{}\n{}",
+        summary_of(&report),
+        summary::table(&["checked", "result"], &rows)
+    );
+    report.human = format!(
+        "checked {config}, {fly} fly.toml, {} parity pair(s), {wf} workflow(s), {docker} Dockerfile(s): {errors} error(s), {warnings} warning(s){}",
+        outcome.pairs.len(),
+        outcome.notes.iter().map(|n| format!("\nnote: {n}")).collect::<String>()
+    );
+    report.json = serde_json::json!({
+        "config": config,
+        "valid": errors == 0,
+        "errors": errors,
+        "warnings": warnings,
+        "files": outcome.checked.iter().map(|(k, p)| serde_json::json!({"kind": k, "path": p})).collect::<Vec<_>>(),
+        "pairs": outcome.pairs,
+        "sarif": sarif_path,
+        "notes": outcome.notes,
+        "diagnostics": report.diagnostics,
+    });
     Ok(report)
+}
+
+fn count(report: &Report, severity: Severity) -> usize {
+    report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == severity)
+        .count()
 }
 
 /// The step summary of a check: counts, then every finding as a table (GitHub shows only
 /// 10 annotations per step, so the summary carries them all).
 pub fn summary_of(report: &Report) -> String {
-    let errors = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-        .count();
+    let errors = count(report, Severity::Error);
+    let warnings = count(report, Severity::Warning);
     let rows: Vec<Vec<String>> = report
         .diagnostics
         .iter()
         .map(|d| {
+            let mut place = format!(
+                "{}:{}:{}",
+                d.location.file.display(),
+                d.location.line,
+                d.location.column
+            );
+            if let Some(r) = &d.related {
+                place.push_str(&format!(" ↔ {}:{}", r.file.display(), r.line));
+            }
             vec![
                 d.severity.as_str().to_string(),
-                format!(
-                    "{}:{}:{}",
-                    d.location.file.display(),
-                    d.location.line,
-                    d.location.column
-                ),
+                place,
                 d.rule.clone(),
                 match &d.help {
                     Some(h) => format!("{} ({h})", d.message),

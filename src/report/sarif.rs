@@ -1,0 +1,222 @@
+//! SARIF 2.1.0 for `github/codeql-action/upload-sarif`: one run, one rule per distinct
+//! rule id, one result per diagnostic, repo-relative URIs, related locations for parity.
+//! Only this module knows the SARIF shape.
+
+use super::diagnostic::{Diagnostic, Location, Severity};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/os/schemas/sarif-schema-2.1.0.json";
+const INFORMATION_URI: &str = "https://github.com/stage-gate/stage-gate";
+
+/// The SARIF document for `diagnostics`.
+pub fn document(diagnostics: &[Diagnostic], version: &str) -> Value {
+    let mut rule_index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut rules = Vec::new();
+    for d in diagnostics {
+        if !rule_index.contains_key(d.rule.as_str()) {
+            rule_index.insert(&d.rule, rules.len());
+            rules.push(json!({
+                "id": d.rule,
+                "name": rule_name(&d.rule),
+                "shortDescription": {"text": rule_description(&d.rule)},
+                "defaultConfiguration": {"level": level(d.severity)},
+                "helpUri": format!("{INFORMATION_URI}#{}", d.rule.replace('/', "-")),
+            }));
+        }
+    }
+    let results: Vec<Value> = diagnostics
+        .iter()
+        .map(|d| {
+            let mut text = d.message.clone();
+            if let Some(help) = &d.help {
+                text.push_str("\nhelp: ");
+                text.push_str(help);
+            }
+            let mut result = json!({
+                "ruleId": d.rule,
+                "ruleIndex": rule_index[d.rule.as_str()],
+                "level": level(d.severity),
+                "message": {"text": text},
+                "locations": [location(&d.location, None)],
+            });
+            if let Some(rel) = &d.related {
+                result["relatedLocations"] = json!([location(rel, Some(1))]);
+            }
+            result
+        })
+        .collect();
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "stage-gate",
+                "informationUri": INFORMATION_URI,
+                "version": version,
+                "semanticVersion": version,
+                "rules": rules,
+            }},
+            "results": results,
+        }]
+    })
+}
+
+/// Write the document to `path`.
+pub fn write(path: &Path, diagnostics: &[Diagnostic], version: &str) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(&document(diagnostics, version))
+        .map_err(std::io::Error::other)?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text)
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Notice => "note",
+    }
+}
+
+fn location(loc: &Location, id: Option<usize>) -> Value {
+    // SARIF URIs use forward slashes and are relative to the repository root.
+    let uri = loc.file.to_string_lossy().replace('\\', "/");
+    let uri = uri.trim_start_matches("./").to_string();
+    let mut v = json!({
+        "physicalLocation": {
+            "artifactLocation": {"uri": uri},
+            "region": {"startLine": loc.line.max(1), "startColumn": loc.column.max(1)},
+        }
+    });
+    if let Some(src) = &loc.source_line {
+        v["physicalLocation"]["region"]["snippet"] = json!({"text": src});
+    }
+    if let Some(id) = id {
+        v["id"] = json!(id);
+        v["message"] = json!({"text": "the other environment"});
+    }
+    v
+}
+
+/// `fly/unknown-key` → `FlyUnknownKey` (SARIF's `name` is an identifier-like label).
+fn rule_name(rule: &str) -> String {
+    rule.split(['/', '-'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn rule_description(rule: &str) -> String {
+    match rule.split_once('/') {
+        Some((area, what)) => format!("{}: {}", area, what.replace('-', " ")),
+        None => rule.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<Diagnostic> {
+        vec![
+            Diagnostic::error(
+                "fly/value",
+                "bad port",
+                Location::new("apps/fly.toml", 3, 5).with_source("a\nb\n  internal_port = 0\n"),
+            )
+            .with_help("1–65535"),
+            Diagnostic::warning(
+                "parity/difference",
+                "differs",
+                Location::new("fly.staging.toml", 2, 1),
+            )
+            .with_related(Location::new("fly.toml", 4, 3)),
+            Diagnostic::error("fly/value", "another", Location::new("fly.toml", 1, 0)),
+        ]
+    }
+
+    #[test]
+    fn document_has_the_required_shape() {
+        let doc = document(&sample(), "0.1.0");
+        assert_eq!(doc["version"], "2.1.0");
+        assert_eq!(doc["$schema"], SCHEMA);
+        let run = &doc["runs"][0];
+        let driver = &run["tool"]["driver"];
+        assert_eq!(driver["name"], "stage-gate");
+        assert!(driver["informationUri"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"));
+        let rules = driver["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 2, "one rule per distinct id");
+        let results = run["results"].as_array().unwrap();
+        assert_eq!(results.len(), 3);
+        let r0 = &results[0];
+        assert_eq!(r0["ruleId"], "fly/value");
+        assert_eq!(r0["level"], "error");
+        assert_eq!(r0["message"]["text"], "bad port\nhelp: 1–65535");
+        let phys = &r0["locations"][0]["physicalLocation"];
+        assert_eq!(phys["artifactLocation"]["uri"], "apps/fly.toml");
+        assert_eq!(phys["region"]["startLine"], 3);
+        assert_eq!(phys["region"]["startColumn"], 5);
+        assert_eq!(phys["region"]["snippet"]["text"], "  internal_port = 0");
+        // Rule indexes point at the right rule.
+        for r in results {
+            let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(rules[idx]["id"], r["ruleId"]);
+        }
+        let rel = &results[1]["relatedLocations"][0];
+        assert_eq!(
+            rel["physicalLocation"]["artifactLocation"]["uri"],
+            "fly.toml"
+        );
+        assert_eq!(rel["physicalLocation"]["region"]["startLine"], 4);
+        assert_eq!(results[1]["level"], "warning");
+        // Column 0 (unknown) becomes 1: SARIF columns are 1-based.
+        assert_eq!(
+            results[2]["locations"][0]["physicalLocation"]["region"]["startColumn"],
+            1
+        );
+    }
+
+    /// Validates against the official schema when `STAGE_GATE_SARIF_SCHEMA` names a copy of
+    /// `sarif-schema-2.1.0.json` and python3 has `jsonschema`; says loudly when it cannot.
+    #[test]
+    fn validates_against_the_official_schema_when_available() {
+        let Ok(schema) = std::env::var("STAGE_GATE_SARIF_SCHEMA") else {
+            eprintln!("\n*** SKIPPED: set STAGE_GATE_SARIF_SCHEMA=path/to/sarif-schema-2.1.0.json to validate SARIF ***\n");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let doc = dir.path().join("doc.sarif");
+        write(&doc, &sample(), "0.1.0").unwrap();
+        let script = "import json,sys,jsonschema\nschema=json.load(open(sys.argv[1]))\njsonschema.validate(json.load(open(sys.argv[2])), schema)\nprint('valid')";
+        let out = std::process::Command::new("python3")
+            .args(["-c", script, &schema, doc.to_str().unwrap()])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "SARIF invalid:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "valid");
+    }
+
+    #[test]
+    fn writes_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/check.sarif");
+        write(&path, &sample(), "0.1.0").unwrap();
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(doc["runs"][0]["results"].as_array().unwrap().len(), 3);
+    }
+}

@@ -1,0 +1,201 @@
+//! `stage-gate check` on whole repositories: fly.toml errors as annotations on the right
+//! file:line, SARIF written, parity differences with both locations, workflow injection.
+
+use crate::common::Run;
+use std::path::Path;
+
+const CONFIG: &str = "version: 1
+apps:
+  web:
+    environments:
+      staging:
+        fly: {config: fly.staging.toml}
+      production:
+        fly: {config: fly.toml}
+";
+
+const PRODUCTION: &str = "app = \"web\"
+primary_region = \"ams\"
+
+[http_service]
+  internal_port = 8080
+  auto_stop_machines = \"stop\"
+
+[[vm]]
+  memory = \"1gb\"
+";
+
+/// A repo with the config, both fly.toml files and the given extra files.
+fn repo(staging: &str, extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(".github/stage-gate.yml", CONFIG);
+    write("fly.toml", PRODUCTION);
+    write("fly.staging.toml", staging);
+    for (rel, text) in extra {
+        write(rel, text);
+    }
+    dir
+}
+
+/// Our findings only: external linters differ between machines.
+fn run(dir: &Path) -> Run {
+    Run::new(dir).env("STAGE_GATE_EXTERNAL_LINTERS", "off")
+}
+
+const STAGING_OK: &str = "app = \"web-staging\"\nprimary_region = \"ams\"\n\n[http_service]\n  internal_port = 8080\n  auto_stop_machines = \"stop\"\n\n[[vm]]\n  memory = \"256mb\"\n";
+
+#[test]
+fn a_clean_repo_passes() {
+    let dir = repo(STAGING_OK, &[]);
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("2 fly.toml, 1 parity pair(s)")
+            && out.stdout.contains("0 error(s), 0 warning(s)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn broken_fly_toml_exits_2_with_an_annotation_on_its_line() {
+    let staging = STAGING_OK.replace(
+        "auto_stop_machines = \"stop\"",
+        "auto_stop_machines = \"sometimes\"",
+    );
+    let dir = repo(&staging, &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(dir.path()).args(["check"]).actions(tmp.path()).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout.contains("::error file=fly.staging.toml,line=6,col=3,title=fly/value::`http_service.auto_stop_machines` = \"sometimes\""),
+        "{}",
+        out.stdout
+    );
+    // Errors come before warnings in the annotations (GitHub shows only 10 per step).
+    let first_warning = out.stdout.find("::warning").unwrap_or(usize::MAX);
+    assert!(out.stdout.find("::error").unwrap() < first_warning);
+    assert_eq!(out.output("errors").as_deref(), Some("1"));
+    assert_eq!(out.output("result").as_deref(), Some("failure"));
+    assert!(
+        out.summary
+            .contains("| error | fly.staging.toml:6:3 | fly/value |"),
+        "{}",
+        out.summary
+    );
+}
+
+#[test]
+fn toml_syntax_errors_have_line_and_caret() {
+    let dir = repo("app = \"web-staging\"\n[http_service\n", &[]);
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stdout.contains("fly.staging.toml:2:"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("error[fly/syntax]: invalid TOML"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("2 | [http_service\n"), "{}", out.stdout);
+}
+
+#[test]
+fn parity_difference_points_at_both_files() {
+    let staging = STAGING_OK.replace("internal_port = 8080", "internal_port = 3000");
+    let dir = repo(&staging, &[]);
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout.contains("fly.staging.toml:5:3: error[parity/must-match]: `http_service.internal_port` differs between staging (3000) and production (8080)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("= see also fly.toml:5:3"),
+        "{}",
+        out.stdout
+    );
+    // The smaller staging VM is an allowed difference: no finding about vm.
+    assert!(!out.stdout.contains("vm.memory"), "{}", out.stdout);
+}
+
+#[test]
+fn workflow_script_injection_is_found() {
+    let wf = "name: PR\non: pull_request\npermissions: {}\njobs:\n  greet:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${{ github.event.pull_request.title }}\"\n";
+    let dir = repo(STAGING_OK, &[(".github/workflows/pr.yml", wf)]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(dir.path()).args(["check"]).actions(tmp.path()).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout.contains(
+            "::error file=.github/workflows/pr.yml,line=8,col=20,title=workflow/script-injection::"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn sarif_is_written_from_the_flag_and_the_input() {
+    let staging = STAGING_OK.replace("internal_port = 8080", "internal_port = 3000");
+    let dir = repo(&staging, &[]);
+    let sarif = dir.path().join("out/check.sarif");
+    let out = run(dir.path())
+        .args(["check", "--sarif", sarif.to_str().unwrap()])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let result = &doc["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "parity/must-match");
+    let phys = &result["locations"][0]["physicalLocation"];
+    assert_eq!(phys["artifactLocation"]["uri"], "fly.staging.toml");
+    assert_eq!(phys["region"]["startLine"], 5);
+    assert_eq!(
+        result["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "fly.toml"
+    );
+
+    // The `sarif-file` input, under Actions, also sets the `sarif-file` output.
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("results.sarif");
+    let out = run(dir.path())
+        .args(["check"])
+        .actions(tmp.path())
+        .env("INPUT_SARIF-FILE", target.to_str().unwrap())
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(target.is_file());
+    assert_eq!(out.output("sarif-file").as_deref(), target.to_str());
+}
+
+#[test]
+fn plaintext_secret_in_env_is_an_error_and_json_lists_it() {
+    let staging = format!("{STAGING_OK}\n[env]\n  DATABASE_URL = \"postgres://app:hunter22@db.internal/app\"\n  PASSWORD_MIN_LENGTH = 12\n");
+    let dir = repo(&staging, &[]);
+    let out = run(dir.path()).args(["check", "--format", "json"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let rules: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| d["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, vec!["fly/plaintext-secret"], "{}", out.stdout);
+    // The secret is reported, never echoed: not in the source line, not in the parity
+    // difference that names the same variable.
+    assert!(!out.stdout.contains("hunter22"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("DATABASE_URL = \\\"***\\\""),
+        "{}",
+        out.stdout
+    );
+}
