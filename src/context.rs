@@ -148,6 +148,30 @@ impl Ctx {
         }
     }
 
+    /// A context for tests that drive a module through its Rust API: the given environment
+    /// (INPUT_* included), an empty config, a capturing console and fast retries.
+    /// Returns the context and what its console printed.
+    pub fn for_test(
+        root: impl Into<PathBuf>,
+        env: Env,
+    ) -> (Self, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+        let (console, printed) = Console::capture(crate::secret::Redactor::new());
+        let github = GithubContext::from_env(&env, None);
+        let ctx = Ctx {
+            inputs: Inputs::new(env.clone()),
+            env,
+            console,
+            config: Config::empty(),
+            root: root.into(),
+            dry_run: false,
+            format: Format::default(),
+            files: ActionsFiles::default(),
+            github,
+            http: Ctx::default_http(true),
+        };
+        (ctx, printed)
+    }
+
     pub fn default_http(retry_fast: bool) -> HttpClient {
         let policy = if retry_fast {
             RetryPolicy::fast()

@@ -35,6 +35,8 @@ pub struct Scenario {
     pub applications: Vec<AppSeed>,
     /// Deployments queued or in progress at once before deploys answer 429 (default: no limit).
     pub queue_capacity: Option<usize>,
+    /// `Retry-After` of the queue-full 429, in seconds (default 60, as Coolify sends).
+    pub queue_retry_after: Option<u64>,
     /// What `GET /api/v1/version` answers (default `4.3.11`).
     pub version: Option<String>,
 }
@@ -367,7 +369,7 @@ async fn deploy(
                 "message": "Deployment already queued for this commit.",
                 "resource_uuid": uuid,
             })),
-            Err(Refusal::QueueFull) => return queue_full(),
+            Err(Refusal::QueueFull) => return queue_full(sim.queue_retry_after),
         }
     }
     if resolved == 0 {
@@ -396,7 +398,7 @@ fn deploy_by_tags(sim: &mut Sim, tags: &str, force: bool, now: Instant) -> Respo
                 Err(Refusal::AlreadyQueued) => messages.push(format!(
                     "{name}: Deployment already queued for this commit."
                 )),
-                Err(Refusal::QueueFull) => return queue_full(),
+                Err(Refusal::QueueFull) => return queue_full(sim.queue_retry_after),
             }
         }
     }
@@ -406,13 +408,13 @@ fn deploy_by_tags(sim: &mut Sim, tags: &str, force: bool, now: Instant) -> Respo
     Json(json!({ "message": messages, "details": details })).into_response()
 }
 
-fn queue_full() -> Response {
+fn queue_full(retry_after: u64) -> Response {
     let mut resp = message(
         StatusCode::TOO_MANY_REQUESTS,
         "Deployment queue is full. Please wait for existing deployments to complete.",
     );
     resp.headers_mut()
-        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
     resp
 }
 
@@ -636,7 +638,7 @@ async fn rollback(
             "deployment_uuid": deployment_uuid,
         }))
         .into_response(),
-        Err(Refusal::QueueFull) => queue_full(),
+        Err(Refusal::QueueFull) => queue_full(sim.queue_retry_after),
         Err(Refusal::AlreadyQueued) => Json(json!({
             "message": "Deployment already queued for this commit.",
         }))

@@ -1,16 +1,469 @@
-//! The `coolify` provider. Not built yet: every call says so and fails.
+//! The `coolify` provider: start a deployment through Coolify's v4 API (or its deploy
+//! webhook) and follow it until Coolify says how it ended (NOTES.md §2.3).
+//!
+//! Trigger: `POST /api/v1/deploy` by uuid(s) or tag, never GET (405 since v4.2). With
+//! `set-image-tag`, the application's image tag is PATCHed first so the deployed version is
+//! known (coollabsio/coolify#5951). A full queue (429) is waited out per `Retry-After`
+//! within the deadline; "already queued for this commit" answers carry no deployment uuid,
+//! so the in-flight deployment is found in the application's history and followed instead.
+//! Rollback queues `POST /applications/{uuid}/rollback` to the previous image or commit.
+
+mod api;
 
 use super::*;
 use crate::config::CoolifyConfig;
+use crate::http::HttpClient;
+use crate::report::Console;
+use crate::secret::Secret;
+use api::{Api, QueueRow, Triggered};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Log lines shown when a deployment fails.
+const LOG_TAIL: usize = 30;
 
 pub struct CoolifyProvider {
-    #[allow(dead_code)]
     config: CoolifyConfig,
+    /// `<instance>/api/v1`: env `STAGE_GATE_COOLIFY_URL` > config `url` > the webhook's host.
+    api_base: Option<String>,
+    token: Option<Secret>,
+    token_source: String,
+    http: HttpClient,
+    console: Console,
+}
+
+/// The API base for an instance URL, whether or not it already ends in `/api/v1`.
+fn api_base(instance: &str) -> String {
+    let trimmed = instance.trim().trim_end_matches('/');
+    if trimmed.ends_with("/api/v1") {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}/api/v1")
+    }
+}
+
+/// Uuids go into paths and queries unescaped, so they must be plain ids.
+fn valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 impl CoolifyProvider {
-    pub fn new(config: CoolifyConfig, _ctx: &Ctx) -> Result<Self, ProviderError> {
-        Ok(CoolifyProvider { config })
+    pub fn new(config: CoolifyConfig, ctx: &Ctx) -> Result<Self, ProviderError> {
+        if let Some(bad) = config.uuids.iter().find(|u| !valid_id(u)) {
+            return Err(ProviderError::Config(format!(
+                "coolify uuid `{bad}` is not a Coolify id (letters, digits, `-`, `_`)"
+            )));
+        }
+        let from_webhook = config
+            .webhook
+            .as_deref()
+            .and_then(|w| w.split_once("/api/v1").map(|(host, _)| host.to_string()));
+        let api_base = ctx
+            .env
+            .get("STAGE_GATE_COOLIFY_URL")
+            .map(str::to_string)
+            .or_else(|| config.url.clone())
+            .or(from_webhook)
+            .map(|u| api_base(&u));
+        let token = ctx
+            .secret(Some("coolify-token"), &config.token_env)
+            .filter(|t| !t.is_empty());
+        let token_source = format!("the `coolify-token` input or ${}", config.token_env);
+        Ok(CoolifyProvider {
+            config,
+            api_base,
+            token,
+            token_source,
+            http: ctx.http.clone(),
+            console: ctx.console.clone(),
+        })
+    }
+
+    fn api(&self) -> Result<Api, ProviderError> {
+        let base = self.api_base.clone().ok_or_else(|| {
+            ProviderError::Config(
+                "coolify needs `url` (the instance, e.g. https://coolify.example.com)".into(),
+            )
+        })?;
+        let token = self.token.clone().ok_or_else(|| {
+            ProviderError::Auth(format!(
+                "no Coolify token: set {} to an API token with the `deploy` and `read` \
+                 abilities (Keys & Tokens → API tokens)",
+                self.token_source
+            ))
+        })?;
+        Ok(Api {
+            base,
+            token,
+            http: self.http.clone(),
+            token_source: self.token_source.clone(),
+        })
+    }
+
+    fn base_display(&self) -> String {
+        self.api_base
+            .clone()
+            .unwrap_or_else(|| "<coolify url>/api/v1".into())
+    }
+
+    /// The URL that starts the deployment(s) of `uuids` (all configured ones at first).
+    fn trigger_url(&self, base: &str, uuids: &[String]) -> String {
+        if let Some(webhook) = &self.config.webhook {
+            return webhook.clone();
+        }
+        let mut url = format!("{base}/deploy?");
+        match &self.config.tag {
+            Some(tag) if uuids.is_empty() => {
+                url.push_str("tag=");
+                url.extend(url::form_urlencoded::byte_serialize(tag.as_bytes()));
+            }
+            _ => url.push_str(&format!("uuid={}", uuids.join(","))),
+        }
+        url.push_str(&format!("&force={}", self.config.force));
+        url
+    }
+
+    /// The image tag to set: the requested image's tag, else the release version.
+    fn image_tag(req: &DeployRequest) -> Option<String> {
+        let from_image = req.image.as_deref().and_then(|i| {
+            let last = i.rsplit('/').next().unwrap_or(i);
+            let (_, tag) = last.split_once(':')?;
+            (!last.contains('@')).then(|| tag.to_string())
+        });
+        from_image.or_else(|| req.version.clone())
+    }
+
+    /// Uuids named by the webhook URL's query, when the config names none.
+    fn webhook_uuids(&self) -> Vec<String> {
+        let Some(query) = self
+            .config
+            .webhook
+            .as_deref()
+            .and_then(|w| w.split_once('?'))
+        else {
+            return Vec::new();
+        };
+        url::form_urlencoded::parse(query.1.as_bytes())
+            .filter(|(k, _)| k == "uuid")
+            .flat_map(|(_, v)| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|s| valid_id(s))
+            .collect()
+    }
+
+    fn uuids(&self) -> Vec<String> {
+        if self.config.uuids.is_empty() {
+            self.webhook_uuids()
+        } else {
+            self.config.uuids.clone()
+        }
+    }
+
+    /// Start the deployment(s): wait out a full queue, adopt duplicates. Returns
+    /// (application uuid or name, deployment uuid) pairs to follow.
+    async fn trigger(
+        &self,
+        api: &Api,
+        deadline: Instant,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        let mut pending = self.uuids();
+        let mut followed = Vec::new();
+        loop {
+            let url = self.trigger_url(&api.base, &pending);
+            self.console.info(format!("coolify: POST {url}"));
+            let entries = match api.trigger(&url).await {
+                Ok(entries) => entries,
+                Err(e) if e.status() == Some(reqwest::StatusCode::TOO_MANY_REQUESTS) => {
+                    let wait = Duration::from_secs(match &e {
+                        crate::http::HttpError::Status { retry_after, .. } => {
+                            retry_after.unwrap_or(60)
+                        }
+                        _ => 60,
+                    });
+                    if Instant::now() + wait > deadline {
+                        return Err(failed(format!(
+                            "Coolify's deployment queue is full (429) and asks to retry in {}s, \
+                             after this deploy's deadline; nothing was deployed",
+                            wait.as_secs()
+                        )));
+                    }
+                    self.console.warn(format!(
+                        "Coolify's deployment queue is full; retrying in {}s (Retry-After)",
+                        wait.as_secs()
+                    ));
+                    tokio::time::sleep(wait).await;
+                    // A multi-uuid call may have queued some before the queue filled up.
+                    let mut still = Vec::new();
+                    for uuid in pending {
+                        match self.in_flight(api, &uuid).await? {
+                            Some(row) => followed.push((uuid, row.deployment_uuid)),
+                            None => still.push(uuid),
+                        }
+                    }
+                    if still.is_empty() && !followed.is_empty() {
+                        return Ok(followed);
+                    }
+                    pending = still;
+                    continue;
+                }
+                Err(e) => return Err(api.explain(e, "deploy")),
+            };
+            for (i, entry) in entries.iter().enumerate() {
+                let app = entry
+                    .resource_uuid
+                    .clone()
+                    .or_else(|| entry.resource_name.clone())
+                    .or_else(|| pending.get(i).cloned())
+                    .unwrap_or_else(|| "?".into());
+                followed.push((app.clone(), self.follow(api, &app, entry).await?));
+            }
+            if followed.is_empty() {
+                return Err(failed("Coolify queued no deployment".into()));
+            }
+            return Ok(followed);
+        }
+    }
+
+    /// The deployment uuid to follow for one answer entry.
+    async fn follow(
+        &self,
+        api: &Api,
+        app: &str,
+        entry: &Triggered,
+    ) -> Result<String, ProviderError> {
+        if let Some(uuid) = &entry.deployment_uuid {
+            return Ok(uuid.clone());
+        }
+        if entry.already_queued() {
+            let row = match &entry.resource_name {
+                Some(name) if entry.resource_uuid.is_none() => {
+                    let running = api.running().await.map_err(|e| api.explain(e, "read"))?;
+                    running
+                        .into_iter()
+                        .find(|r| r.application_name.as_deref() == Some(name.as_str()))
+                }
+                _ => self.in_flight(api, app).await?,
+            };
+            if let Some(row) = row {
+                self.console.info(format!(
+                    "coolify: {app}: a deployment of this commit is already {} ({}); following it",
+                    row.status, row.deployment_uuid
+                ));
+                return Ok(row.deployment_uuid);
+            }
+            return Err(failed(format!(
+                "Coolify says a deployment of {app} is already queued for this commit, but its \
+                 history shows none in flight"
+            )));
+        }
+        let msg = &entry.message;
+        if msg.contains("not found") {
+            Err(ProviderError::Config(format!(
+                "Coolify did not deploy {app}: {msg} Check the uuid (it is in the resource's URL)."
+            )))
+        } else if msg.contains("Unauthorized") {
+            Err(ProviderError::Auth(format!(
+                "Coolify did not deploy {app}: {msg} The token's team must own the resource."
+            )))
+        } else {
+            Err(failed(format!("Coolify did not deploy {app}: {msg}")))
+        }
+    }
+
+    /// The newest queued or running deployment of an application, from its history.
+    async fn in_flight(&self, api: &Api, app: &str) -> Result<Option<QueueRow>, ProviderError> {
+        let history = api
+            .history(app, 10)
+            .await
+            .map_err(|e| api.explain(e, "read"))?;
+        Ok(history.deployments.into_iter().find(QueueRow::is_active))
+    }
+
+    /// Poll every followed deployment until each is terminal or the deadline passes.
+    async fn wait(
+        &self,
+        api: &Api,
+        followed: &[(String, String)],
+        deadline: Instant,
+    ) -> Result<Vec<QueueRow>, ProviderError> {
+        let mut last: BTreeMap<&str, QueueRow> = BTreeMap::new();
+        loop {
+            for (app, uuid) in followed {
+                if last.get(uuid.as_str()).is_some_and(QueueRow::is_terminal) {
+                    continue;
+                }
+                let row = api
+                    .deployment(uuid)
+                    .await
+                    .map_err(|e| api.explain(e, "read"))?;
+                if last.get(uuid.as_str()).map(|r| &r.status) != Some(&row.status) {
+                    self.console.info(format!(
+                        "coolify: {app}: deployment {uuid} is {}",
+                        row.status
+                    ));
+                }
+                last.insert(uuid, row);
+            }
+            if last.values().all(QueueRow::is_terminal) {
+                return Ok(followed
+                    .iter()
+                    .filter_map(|(_, u)| last.remove(u.as_str()))
+                    .collect());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let open: Vec<String> = last
+                    .values()
+                    .filter(|r| !r.is_terminal())
+                    .map(|r| {
+                        format!(
+                            "{} is still {} ({})",
+                            r.deployment_uuid,
+                            r.status,
+                            r.deployment_url.as_deref().unwrap_or("see Coolify")
+                        )
+                    })
+                    .collect();
+                return Err(failed(format!(
+                    "the Coolify deployment did not finish before the deadline: {}. It keeps \
+                     running in Coolify; cancel it there or raise `timeout`.",
+                    open.join("; ")
+                )));
+            }
+            tokio::time::sleep(self.config.poll_interval.min(deadline - now)).await;
+        }
+    }
+
+    /// Print the tail of a failed deployment's log in a group; returns the excerpt.
+    fn log_excerpt(&self, row: &QueueRow) -> String {
+        let excerpt = match &row.logs {
+            Some(logs) => {
+                let lines = api::log_lines(logs);
+                let tail = &lines[lines.len().saturating_sub(LOG_TAIL)..];
+                self.console.redactor.redact(&tail.join("\n"))
+            }
+            None => "(the log is hidden: reading it needs a token with `root` or \
+                     `read:sensitive`)"
+                .to_string(),
+        };
+        let _group = self.console.group(format!(
+            "Coolify log of deployment {} (last {LOG_TAIL} lines)",
+            row.deployment_uuid
+        ));
+        for line in excerpt.lines() {
+            self.console.info(line);
+        }
+        excerpt
+    }
+
+    /// Record what runs now, for rollback, and set the new image tag when asked.
+    async fn prepare(
+        &self,
+        api: &Api,
+        req: &DeployRequest,
+    ) -> Result<(serde_json::Value, Option<String>, Option<String>), ProviderError> {
+        let mut previous = serde_json::Map::new();
+        let mut image_name = None;
+        for uuid in self.uuids() {
+            let app = api.application(&uuid).await.map_err(|e| match e.status() {
+                Some(reqwest::StatusCode::NOT_FOUND) => ProviderError::Config(format!(
+                    "Coolify has no application `{uuid}` (check the uuid in the config)"
+                )),
+                _ => api.explain(e, "read"),
+            })?;
+            image_name = image_name.or(app.docker_registry_image_name.clone());
+            previous.insert(
+                uuid.clone(),
+                serde_json::json!({
+                    "ref": app.current_ref(),
+                    "status": app.status,
+                    "name": app.name,
+                }),
+            );
+        }
+        let tag = Self::image_tag(req);
+        if self.config.set_image_tag {
+            match &tag {
+                Some(tag) => {
+                    for uuid in self.uuids() {
+                        self.console
+                            .info(format!("coolify: {uuid}: image tag → {tag}"));
+                        api.set_image_tag(&uuid, tag)
+                            .await
+                            .map_err(|e| api.explain(e, "write"))?;
+                    }
+                }
+                None => self.console.warn(
+                    "coolify: set-image-tag is on but this deploy names no version or image tag",
+                ),
+            }
+        }
+        let image = match (&image_name, &tag) {
+            (Some(n), Some(t)) if self.config.set_image_tag => Some(format!("{n}:{t}")),
+            _ => req.image.clone(),
+        };
+        let point = serde_json::json!({ "apps": previous });
+        Ok((point, tag.filter(|_| self.config.set_image_tag), image))
+    }
+
+    /// What to roll one application back to: named > recorded > Coolify's images > history.
+    async fn rollback_target(
+        &self,
+        api: &Api,
+        uuid: &str,
+        req: &RollbackRequest,
+    ) -> Result<String, ProviderError> {
+        if let Some(to) = &req.to {
+            return Ok(to.clone());
+        }
+        let recorded = req
+            .point
+            .as_ref()
+            .and_then(|p| p["apps"][uuid]["ref"].as_str())
+            .map(str::to_string);
+        if let Some(r) = recorded {
+            return Ok(r);
+        }
+        let images = api
+            .rollback_images(uuid)
+            .await
+            .map_err(|e| api.explain(e, "read"))?;
+        if let Some(img) = images.images.iter().find(|i| !i.is_current()) {
+            return Ok(img.tag.clone());
+        }
+        let history = api
+            .history(uuid, 20)
+            .await
+            .map_err(|e| api.explain(e, "read"))?;
+        let good: Vec<String> = history
+            .deployments
+            .iter()
+            .filter(|d| d.status == "finished")
+            .filter_map(|d| d.commit.clone())
+            .filter(|c| c != "HEAD")
+            .collect();
+        let current = images.current.clone();
+        good.into_iter()
+            .find(|c| Some(c) != current.as_ref())
+            .ok_or_else(|| {
+                failed(format!(
+                    "no earlier image or commit of {uuid} to roll back to (Coolify lists none); \
+                     name one with `--to`"
+                ))
+            })
+    }
+}
+
+fn failed(message: String) -> ProviderError {
+    ProviderError::Failed {
+        message,
+        rolled_back: None,
+        log_excerpt: None,
     }
 }
 
@@ -19,17 +472,172 @@ impl Provider for CoolifyProvider {
     fn kind(&self) -> &'static str {
         "coolify"
     }
-    fn planned_calls(&self, _req: &DeployRequest) -> Vec<String> {
-        vec!["(coolify provider not built yet)".into()]
+
+    fn planned_calls(&self, req: &DeployRequest) -> Vec<String> {
+        let base = self.base_display();
+        let mut calls = Vec::new();
+        for uuid in self.uuids() {
+            calls.push(format!(
+                "GET {base}/applications/{uuid} (record the running version for rollback)"
+            ));
+        }
+        if self.config.set_image_tag {
+            let tag = Self::image_tag(req).unwrap_or_else(|| "<version>".into());
+            for uuid in self.uuids() {
+                calls.push(format!(
+                    "PATCH {base}/applications/{uuid} {{\"docker_registry_image_tag\":\"{tag}\"}}"
+                ));
+            }
+        }
+        calls.push(format!("POST {}", self.trigger_url(&base, &self.uuids())));
+        calls.push(format!(
+            "GET {base}/deployments/{{deployment_uuid}} every {} until finished, failed or \
+             cancelled-by-user (timeout {})",
+            humantime::format_duration(self.config.poll_interval),
+            humantime::format_duration(req.target.timeout)
+        ));
+        calls
     }
-    async fn deploy(&self, _req: &DeployRequest) -> Result<DeployOutcome, ProviderError> {
-        Err(ProviderError::Other(
-            "the coolify provider is not built yet".into(),
-        ))
+
+    async fn deploy(&self, req: &DeployRequest) -> Result<DeployOutcome, ProviderError> {
+        let started = Instant::now();
+        let api = self.api()?;
+        let (point, tag, image) = self.prepare(&api, req).await?;
+        let followed = self.trigger(&api, req.deadline).await?;
+        let rows = self.wait(&api, &followed, req.deadline).await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.deployment_uuid.clone()).collect();
+        let duration = humantime::format_duration(Duration::from_secs(started.elapsed().as_secs()));
+        let commits: Vec<String> = rows.iter().filter_map(|r| r.commit.clone()).collect();
+        if let Some(bad) = rows.iter().find(|r| r.status != "finished") {
+            let excerpt = self.log_excerpt(bad);
+            let name = bad.application_name.as_deref().unwrap_or("the application");
+            return Err(ProviderError::Failed {
+                message: format!(
+                    "Coolify deployment {} of {name} ended {} after {duration}",
+                    bad.deployment_uuid, bad.status
+                ),
+                rolled_back: None,
+                log_excerpt: Some(excerpt),
+            });
+        }
+        let mut details = vec![
+            ("coolify-deployments".to_string(), ids.join(",")),
+            ("status".to_string(), "finished".to_string()),
+            ("duration".to_string(), duration.to_string()),
+        ];
+        if !commits.is_empty() {
+            details.push(("commit".to_string(), commits.join(",")));
+        }
+        if let Some(t) = &tag {
+            details.push(("image-tag".to_string(), t.clone()));
+        }
+        Ok(DeployOutcome {
+            provider_ids: ids,
+            image,
+            version: tag,
+            rollback_point: Some(point),
+            details,
+        })
     }
-    async fn rollback(&self, _req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError> {
-        Err(ProviderError::Other(
-            "the coolify provider is not built yet".into(),
-        ))
+
+    async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError> {
+        let api = self.api()?;
+        let uuids = self.uuids();
+        if uuids.is_empty() {
+            return Err(ProviderError::Config(
+                "coolify rollback needs `uuid` (a tag names no single application)".into(),
+            ));
+        }
+        let deadline = Instant::now() + req.target.timeout;
+        let mut restored = Vec::new();
+        let mut followed = Vec::new();
+        for uuid in &uuids {
+            let to = self.rollback_target(&api, uuid, req).await?;
+            if self.config.set_image_tag {
+                api.set_image_tag(uuid, &to)
+                    .await
+                    .map_err(|e| api.explain(e, "write"))?;
+            }
+            self.console
+                .info(format!("coolify: {uuid}: rolling back to {to}"));
+            let entry = api
+                .rollback(uuid, &to)
+                .await
+                .map_err(|e| api.explain(e, "deploy"))?;
+            followed.push((uuid.clone(), self.follow(&api, uuid, &entry).await?));
+            restored.push(format!("{uuid} → {to}"));
+        }
+        let rows = self.wait(&api, &followed, deadline).await?;
+        if let Some(bad) = rows.iter().find(|r| r.status != "finished") {
+            let excerpt = self.log_excerpt(bad);
+            return Err(ProviderError::Failed {
+                message: format!(
+                    "Coolify rollback deployment {} ended {}",
+                    bad.deployment_uuid, bad.status
+                ),
+                rolled_back: None,
+                log_excerpt: Some(excerpt),
+            });
+        }
+        Ok(RollbackOutcome {
+            restored: format!("Coolify rolled back {}", restored.join(", ")),
+            details: vec![(
+                "coolify-deployments".into(),
+                rows.iter()
+                    .map(|r| r.deployment_uuid.clone())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_base_is_found_with_or_without_the_prefix() {
+        assert_eq!(
+            api_base("https://c.example.com/"),
+            "https://c.example.com/api/v1"
+        );
+        assert_eq!(
+            api_base("https://c.example.com/api/v1"),
+            "https://c.example.com/api/v1"
+        );
+    }
+
+    #[test]
+    fn the_image_tag_comes_from_the_image_then_the_version() {
+        let mut req = DeployRequest {
+            target: test_target(),
+            sha: "abc".into(),
+            version: Some("v1.2.3".into()),
+            image: Some("registry:5000/acme/web:v1.2.4".into()),
+            deadline: Instant::now(),
+        };
+        assert_eq!(CoolifyProvider::image_tag(&req).as_deref(), Some("v1.2.4"));
+        req.image = Some("ghcr.io/acme/web@sha256:abc".into());
+        assert_eq!(CoolifyProvider::image_tag(&req).as_deref(), Some("v1.2.3"));
+        req.image = Some("registry:5000/acme/web".into());
+        assert_eq!(CoolifyProvider::image_tag(&req).as_deref(), Some("v1.2.3"));
+    }
+
+    fn test_target() -> Target {
+        Target {
+            app: "web".into(),
+            env: "staging".into(),
+            provider: ProviderConfig::Command(crate::config::CommandConfig {
+                run: "true".into(),
+                rollback: None,
+                working_directory: None,
+                secret_env: Vec::new(),
+            }),
+            url: None,
+            health: Default::default(),
+            rollback_on_failure: false,
+            timeout: Duration::from_secs(60),
+        }
     }
 }

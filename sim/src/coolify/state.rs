@@ -179,6 +179,7 @@ pub struct Sim {
     pub apps: Vec<App>,
     pub deployments: Vec<Deployment>,
     pub queue_capacity: Option<usize>,
+    pub queue_retry_after: u64,
     pub version: String,
     next_id: u64,
 }
@@ -211,6 +212,7 @@ impl Sim {
             apps: Vec::new(),
             deployments: Vec::new(),
             queue_capacity: scenario.queue_capacity,
+            queue_retry_after: scenario.queue_retry_after.unwrap_or(60),
             version: scenario.version.unwrap_or_else(|| "4.3.11".into()),
             next_id: 1,
         };
