@@ -153,6 +153,15 @@ impl HttpClient {
         Ok(HttpClient { inner, policy })
     }
 
+    /// The same client, never sleeping longer than `max` on a server's `Retry-After`: a
+    /// caller with a deadline passes what is left of it, and a caller that waits out
+    /// `Retry-After` itself passes zero to get the answer at once.
+    pub fn with_max_retry_after(&self, max: Duration) -> HttpClient {
+        let mut c = self.clone();
+        c.policy.max_retry_after = c.policy.max_retry_after.min(max);
+        c
+    }
+
     /// Send the request built by `build` (called once per attempt), retrying per the policy.
     /// `idempotent` says whether repeating it after the server may have seen it is safe.
     /// A non-2xx final answer becomes [`HttpError::Status`].

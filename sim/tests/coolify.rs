@@ -3,7 +3,7 @@
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
-use stage_gate_sim::coolify::{self, Scenario};
+use stage_gate_sim::coolify::Scenario;
 use std::time::Duration;
 
 const ROOT: &str = "root-token-0123";
@@ -39,21 +39,22 @@ fn scenario(extra_apps: Value, capacity: Option<usize>) -> Scenario {
 struct Sim {
     base: String,
     http: Client,
+    /// Keeps the simulators running.
+    _sim: stage_gate_sim::Sim,
 }
 
 impl Sim {
     async fn start(scenario: Scenario) -> Sim {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let urls = stage_gate_sim::Urls {
-            coolify: base.clone(),
+        let sim = stage_gate_sim::start(stage_gate_sim::Scenario {
+            coolify: scenario,
             ..Default::default()
-        };
-        let app = coolify::router(scenario, &urls);
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        })
+        .await
+        .unwrap();
         Sim {
-            base,
+            base: sim.urls.coolify.clone(),
             http: Client::new(),
+            _sim: sim,
         }
     }
 

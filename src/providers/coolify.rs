@@ -171,6 +171,7 @@ impl CoolifyProvider {
         api: &Api,
         deadline: Instant,
     ) -> Result<Vec<(String, String)>, ProviderError> {
+        let api = &api.until(deadline);
         let mut pending = self.uuids();
         let mut followed = Vec::new();
         loop {
@@ -293,6 +294,7 @@ impl CoolifyProvider {
     ) -> Result<Vec<QueueRow>, ProviderError> {
         let mut last: BTreeMap<&str, QueueRow> = BTreeMap::new();
         loop {
+            let api = api.until(deadline);
             for (app, uuid) in followed {
                 if last.get(uuid.as_str()).is_some_and(QueueRow::is_terminal) {
                     continue;

@@ -3,7 +3,9 @@
 
 mod check;
 mod cli;
+mod command_webhook;
 mod common;
+mod coolify;
 mod docs;
 mod health;
 mod notes;

@@ -167,6 +167,7 @@ pub fn log_lines(logs: &str) -> Vec<String> {
     }
 }
 
+#[derive(Clone)]
 pub struct Api {
     /// `<instance>/api/v1`, no trailing slash.
     pub base: String,
@@ -177,9 +178,22 @@ pub struct Api {
 }
 
 impl Api {
+    /// The same API whose retries never sleep past `deadline`.
+    pub fn until(&self, deadline: std::time::Instant) -> Api {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        Api {
+            http: self.http.with_max_retry_after(left),
+            ..self.clone()
+        }
+    }
+
+    /// `POST /deploy` (or the deploy webhook). A 429 comes back at once: the caller waits
+    /// out `Retry-After` itself, because a multi-uuid call may have queued some uuids
+    /// before the queue filled, and repeating it blindly with `force` would queue them twice.
     pub async fn trigger(&self, url: &str) -> Result<Vec<Triggered>, HttpError> {
         let body: Value = self
             .http
+            .with_max_retry_after(std::time::Duration::ZERO)
             .json(|c| c.post(url).bearer_auth(self.token.expose()), false)
             .await?;
         Ok(parse_trigger(&body))

@@ -1,0 +1,502 @@
+//! The `coolify` provider through its Rust API against the Coolify simulator: success,
+//! failure with logs, cancel, queue full, duplicates, tokens, several uuids, deadlines,
+//! webhook mode and rollback.
+
+use serde_json::{json, Value};
+use stage_gate::config::{CoolifyConfig, HealthConfig, ProviderConfig, Target};
+use stage_gate::context::Ctx;
+use stage_gate::inputs::Env;
+use stage_gate::providers::{
+    coolify::CoolifyProvider, DeployRequest, Provider, ProviderError, RollbackRequest,
+};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const ROOT: &str = "root-token-0123456";
+const DEPLOY_ONLY: &str = "deploy-only-token-1";
+const READ_ONLY: &str = "read-only-token-22";
+const MEMBER: &str = "member-token-333";
+
+fn scenario(
+    apps: Value,
+    capacity: Option<usize>,
+    retry_after: Option<u64>,
+) -> stage_gate_sim::Scenario {
+    let coolify = serde_json::from_value(json!({
+        "tokens": [
+            {"token": ROOT, "abilities": ["root"]},
+            {"token": DEPLOY_ONLY, "abilities": ["deploy"]},
+            {"token": READ_ONLY, "abilities": ["read"]},
+            {"token": MEMBER, "abilities": ["deploy", "read"], "team_admin": false},
+        ],
+        "applications": apps,
+        "queue_capacity": capacity,
+        "queue_retry_after": retry_after,
+    }))
+    .expect("coolify scenario");
+    stage_gate_sim::Scenario {
+        coolify,
+        ..Default::default()
+    }
+}
+
+fn web(extra: Value) -> Value {
+    let mut app = json!({
+        "uuid": "web-uuid", "name": "web", "image": "ghcr.io/acme/web", "image_tag": "v1.0.0",
+        "queue_ms": 10, "build_ms": 80,
+        "history": [{"commit": "HEAD", "image_tag": "v0.9.0"}, {"commit": "HEAD", "image_tag": "v1.0.0"}],
+    });
+    if let (Value::Object(a), Value::Object(e)) = (&mut app, extra) {
+        a.extend(e);
+    }
+    app
+}
+
+struct Setup {
+    sim: stage_gate_sim::Sim,
+    ctx: Ctx,
+    printed: Arc<Mutex<Vec<u8>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn new(scenario: stage_gate_sim::Scenario, token: &str) -> Setup {
+        let sim = stage_gate_sim::start(scenario).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = Env::default();
+        env.set("COOLIFY_TOKEN", token);
+        env.set("STAGE_GATE_COOLIFY_URL", sim.urls.coolify.clone());
+        let (ctx, printed) = Ctx::for_test(dir.path(), env);
+        Setup {
+            sim,
+            ctx,
+            printed,
+            _dir: dir,
+        }
+    }
+
+    fn printed(&self) -> String {
+        String::from_utf8_lossy(&self.printed.lock().unwrap()).to_string()
+    }
+
+    fn provider(&self, config: CoolifyConfig) -> CoolifyProvider {
+        CoolifyProvider::new(config, &self.ctx).unwrap()
+    }
+
+    /// A Coolify API call made by the test itself (root token).
+    async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}/api/v1{path}", self.sim.urls.coolify))
+            .bearer_auth(ROOT);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap().json().await.unwrap()
+    }
+}
+
+fn config(uuids: &[&str]) -> CoolifyConfig {
+    CoolifyConfig {
+        url: None,
+        uuids: uuids.iter().map(|s| s.to_string()).collect(),
+        tag: None,
+        force: false,
+        webhook: None,
+        set_image_tag: false,
+        token_env: "COOLIFY_TOKEN".into(),
+        poll_interval: Duration::from_millis(15),
+    }
+}
+
+fn target(config: &CoolifyConfig, timeout: Duration) -> Target {
+    Target {
+        app: "web".into(),
+        env: "staging".into(),
+        provider: ProviderConfig::Coolify(config.clone()),
+        url: None,
+        health: HealthConfig::default(),
+        rollback_on_failure: false,
+        timeout,
+    }
+}
+
+fn request(config: &CoolifyConfig, version: Option<&str>, within: Duration) -> DeployRequest {
+    DeployRequest {
+        target: target(config, within),
+        sha: "0123456789abcdef0123456789abcdef01234567".into(),
+        version: version.map(str::to_string),
+        image: None,
+        deadline: Instant::now() + within,
+    }
+}
+
+fn detail<'a>(details: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    details
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+const LONG: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn a_deploy_sets_the_image_tag_and_waits_until_finished() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    let mut c = config(&["web-uuid"]);
+    c.set_image_tag = true;
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, Some("v1.1.0"), LONG))
+        .await
+        .unwrap();
+
+    assert_eq!(out.provider_ids.len(), 1);
+    assert_eq!(out.version.as_deref(), Some("v1.1.0"));
+    assert_eq!(out.image.as_deref(), Some("ghcr.io/acme/web:v1.1.0"));
+    assert_eq!(detail(&out.details, "status"), Some("finished"));
+    assert_eq!(
+        detail(&out.details, "coolify-deployments"),
+        Some(out.provider_ids[0].as_str())
+    );
+    assert_eq!(
+        out.rollback_point.as_ref().unwrap()["apps"]["web-uuid"]["ref"],
+        "v1.0.0"
+    );
+    let app = s
+        .api(reqwest::Method::GET, "/applications/web-uuid", None)
+        .await;
+    assert_eq!(app["docker_registry_image_tag"], "v1.1.0");
+
+    let calls = s.sim.calls("coolify");
+    let posts: Vec<&String> = calls.iter().filter(|c| c.starts_with("POST")).collect();
+    assert_eq!(posts.len(), 1, "{calls:?}");
+    assert_eq!(posts[0], "POST /api/v1/deploy?uuid=web-uuid&force=false");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c == "PATCH /api/v1/applications/web-uuid"),
+        "{calls:?}"
+    );
+    assert!(!calls.iter().any(|c| c.starts_with("GET /api/v1/deploy?")));
+    let printed = s.printed();
+    assert!(printed.contains("is finished"), "{printed}");
+    assert!(!printed.contains(ROOT), "{printed}");
+}
+
+#[tokio::test]
+async fn a_failed_deploy_reports_the_masked_log_tail() {
+    let app = web(json!({
+        "outcomes": ["failed"],
+        "log_lines": ["pulling image", format!("auth with {ROOT}"), "Error: exited with code 137"],
+    }));
+    let s = Setup::new(scenario(json!([app]), None, None), ROOT).await;
+    let c = config(&["web-uuid"]);
+    let err = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap_err();
+    let ProviderError::Failed {
+        message,
+        log_excerpt,
+        ..
+    } = err
+    else {
+        panic!("expected Failed, got {err:?}");
+    };
+    assert!(message.contains("ended failed"), "{message}");
+    let excerpt = log_excerpt.unwrap();
+    assert!(excerpt.contains("Error: exited with code 137"), "{excerpt}");
+    assert!(excerpt.contains("auth with ***"), "{excerpt}");
+    let printed = s.printed();
+    assert!(printed.contains("Coolify log of deployment"), "{printed}");
+    assert!(!printed.contains(ROOT) && !excerpt.contains(ROOT));
+}
+
+#[tokio::test]
+async fn a_cancelled_deploy_is_a_failure() {
+    let app = web(json!({"outcomes": ["cancelled-by-user"]}));
+    let s = Setup::new(scenario(json!([app]), None, None), ROOT).await;
+    let c = config(&["web-uuid"]);
+    let err = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ProviderError::Failed { message, .. } if message.contains("cancelled-by-user")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_is_waited_out_per_retry_after() {
+    let busy = json!({"uuid": "busy", "name": "busy", "queue_ms": 0, "build_ms": 400});
+    let s = Setup::new(
+        scenario(json!([web(json!({})), busy]), Some(1), Some(1)),
+        ROOT,
+    )
+    .await;
+    s.api(reqwest::Method::POST, "/deploy?uuid=busy", None)
+        .await;
+    let c = config(&["web-uuid"]);
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap();
+    assert_eq!(detail(&out.details, "status"), Some("finished"));
+    let posts = s
+        .sim
+        .calls("coolify")
+        .into_iter()
+        .filter(|c| c.starts_with("POST /api/v1/deploy?uuid=web-uuid"))
+        .count();
+    assert_eq!(posts, 2, "one 429, then the retry");
+    let printed = s.printed();
+    assert!(printed.contains("queue is full"), "{printed}");
+}
+
+#[tokio::test]
+async fn a_full_queue_past_the_deadline_fails_without_deploying() {
+    let busy = json!({"uuid": "busy", "name": "busy", "queue_ms": 0, "build_ms": 60000});
+    let s = Setup::new(scenario(json!([web(json!({})), busy]), Some(1), None), ROOT).await;
+    s.api(reqwest::Method::POST, "/deploy?uuid=busy", None)
+        .await;
+    let c = config(&["web-uuid"]);
+    let err = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, Duration::from_secs(5)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ProviderError::Failed { message, .. } if message.contains("queue is full") && message.contains("60s")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_already_queued_deploy_is_followed_through_the_history() {
+    let s = Setup::new(
+        scenario(json!([web(json!({"queue_ms": 300}))]), None, None),
+        ROOT,
+    )
+    .await;
+    let first = s
+        .api(reqwest::Method::POST, "/deploy?uuid=web-uuid", None)
+        .await;
+    let first_uuid = first["deployments"][0]["deployment_uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let c = config(&["web-uuid"]);
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap();
+    assert_eq!(out.provider_ids, vec![first_uuid]);
+    let calls = s.sim.calls("coolify");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("GET /api/v1/deployments/applications/web-uuid")),
+        "{calls:?}"
+    );
+    assert!(s.printed().contains("already queued"));
+}
+
+async fn auth_error(token: &str) -> String {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), token).await;
+    let c = config(&["web-uuid"]);
+    match s.provider(c.clone()).deploy(&request(&c, None, LONG)).await {
+        Err(ProviderError::Auth(m)) => {
+            assert!(!m.contains(token), "{m}");
+            m
+        }
+        other => panic!("expected an auth error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn refused_tokens_name_the_missing_ability() {
+    let m = auth_error("not-a-token").await;
+    assert!(m.contains("401") && m.contains("$COOLIFY_TOKEN"), "{m}");
+
+    let m = auth_error(DEPLOY_ONLY).await;
+    assert!(
+        m.contains("lacks the `read` ability") && m.contains("team admin"),
+        "{m}"
+    );
+
+    let m = auth_error(READ_ONLY).await;
+    assert!(m.contains("lacks the `deploy` ability"), "{m}");
+
+    let m = auth_error(MEMBER).await;
+    assert!(m.contains("team admin") && m.contains("team member"), "{m}");
+}
+
+#[tokio::test]
+async fn several_uuids_deploy_in_one_call() {
+    let api = json!({"uuid": "api-uuid", "name": "api", "build_ms": 120});
+    let s = Setup::new(scenario(json!([web(json!({})), api]), None, None), ROOT).await;
+    let c = config(&["web-uuid", "api-uuid"]);
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap();
+    assert_eq!(out.provider_ids.len(), 2);
+    let calls = s.sim.calls("coolify");
+    assert!(
+        calls.contains(&"POST /api/v1/deploy?uuid=web-uuid,api-uuid&force=false".to_string()),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_deploy_that_ends_before_the_deadline_succeeds() {
+    let s = Setup::new(
+        scenario(json!([web(json!({"build_ms": 400}))]), None, None),
+        ROOT,
+    )
+    .await;
+    let c = config(&["web-uuid"]);
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(detail(&out.details, "status"), Some("finished"));
+}
+
+#[tokio::test]
+async fn a_slow_deploy_that_ends_after_the_deadline_fails_and_says_so() {
+    let s = Setup::new(
+        scenario(json!([web(json!({"build_ms": 30000}))]), None, None),
+        ROOT,
+    )
+    .await;
+    let c = config(&["web-uuid"]);
+    let err = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, Duration::from_millis(500)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ProviderError::Failed { message, .. } if message.contains("did not finish before the deadline") && message.contains("in_progress")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn webhook_mode_posts_the_deploy_webhook_and_follows_it() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    let mut c = config(&[]);
+    c.webhook = Some(format!(
+        "{}/api/v1/deploy?uuid=web-uuid&force=false",
+        s.sim.urls.coolify
+    ));
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap();
+    assert_eq!(out.provider_ids.len(), 1);
+    let calls = s.sim.calls("coolify");
+    assert!(
+        calls.contains(&"POST /api/v1/deploy?uuid=web-uuid&force=false".to_string()),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn rollback_goes_back_to_the_recorded_version() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    let mut c = config(&["web-uuid"]);
+    c.set_image_tag = true;
+    let provider = s.provider(c.clone());
+    let out = provider
+        .deploy(&request(&c, Some("v1.1.0"), LONG))
+        .await
+        .unwrap();
+    let rolled = provider
+        .rollback(&RollbackRequest {
+            target: target(&c, LONG),
+            point: out.rollback_point.clone(),
+            to: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        rolled.restored.contains("web-uuid → v1.0.0"),
+        "{}",
+        rolled.restored
+    );
+    let app = s
+        .api(reqwest::Method::GET, "/applications/web-uuid", None)
+        .await;
+    assert_eq!(app["docker_registry_image_tag"], "v1.0.0");
+    let calls = s.sim.calls("coolify");
+    assert!(calls.contains(&"POST /api/v1/applications/web-uuid/rollback".to_string()));
+}
+
+#[tokio::test]
+async fn rollback_without_a_record_uses_coolifys_previous_image() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    let c = config(&["web-uuid"]);
+    let rolled = s
+        .provider(c.clone())
+        .rollback(&RollbackRequest {
+            target: target(&c, LONG),
+            point: None,
+            to: None,
+        })
+        .await
+        .unwrap();
+    assert!(rolled.restored.contains("v0.9.0"), "{}", rolled.restored);
+    let app = s
+        .api(reqwest::Method::GET, "/applications/web-uuid", None)
+        .await;
+    assert_eq!(app["docker_registry_image_tag"], "v0.9.0");
+}
+
+#[tokio::test]
+async fn planned_calls_show_every_call_without_making_one() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    let mut c = config(&["web-uuid"]);
+    c.set_image_tag = true;
+    let calls = s
+        .provider(c.clone())
+        .planned_calls(&request(&c, Some("v2.0.0"), LONG));
+    let text = calls.join("\n");
+    assert!(
+        text.contains("PATCH") && text.contains("\"docker_registry_image_tag\":\"v2.0.0\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("POST ") && text.contains("/api/v1/deploy?uuid=web-uuid&force=false"),
+        "{text}"
+    );
+    assert!(s.sim.calls("coolify").is_empty());
+}
+
+#[tokio::test]
+async fn transient_errors_while_polling_are_retried() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    s.sim.inject(stage_gate_sim::Fault {
+        vendor: Some("coolify".into()),
+        method: Some("GET".into()),
+        path: "/api/v1/deployments/*".into(),
+        status: Some(503),
+        times: Some(2),
+        ..Default::default()
+    });
+    let c = config(&["web-uuid"]);
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap();
+    assert_eq!(detail(&out.details, "status"), Some("finished"));
+}
