@@ -275,7 +275,8 @@ pub struct RawHealth {
     /// Successes in a row needed (default 1).
     #[serde(default)]
     pub success_threshold: Option<u32>,
-    /// Stop early after this many hard failures (4xx other than 404/408/429, TLS) (default 5).
+    /// Stop early after this many hard failures since the last pass: answers waiting will not
+    /// change (4xx other than 404/408/425/429, TLS and DNS errors) (default 5).
     #[serde(default)]
     pub failure_threshold: Option<u32>,
     /// Once healthy, stay healthy this long (default `0s`).

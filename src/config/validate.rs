@@ -522,6 +522,18 @@ fn probe(v: &mut Validator, base: &[&str], i: usize, p: &RawProbe) -> Probe {
             v.error(&rp, format!("invalid regex: {e}"), None);
         }
     }
+    for key in p.json.keys() {
+        if let Err(e) = crate::health::jsonpath::JsonPath::parse(key) {
+            let mut jp = path.clone();
+            jp.push("json");
+            jp.push(key);
+            v.error(
+                &jp,
+                e,
+                Some("e.g. `$.version` or `$.build.checks[0].status`".into()),
+            );
+        }
+    }
     let mut lp = path.clone();
     lp.push("max-latency");
     let max_latency = p
@@ -756,6 +768,23 @@ apps:
         let err = parse(text, Path::new("c.yml")).unwrap_err();
         assert!(err.0[0].message.contains("2 providers"));
         assert_eq!(err.0[0].location.line, 5);
+    }
+
+    #[test]
+    fn a_bad_json_assertion_path_points_at_its_key() {
+        let text = GOOD.replace(
+            "              expect-status: \"200-299\"",
+            "              json: {\"version\": \"{version}\"}",
+        );
+        let err = parse(&text, Path::new("c.yml")).unwrap_err();
+        let d = &err.0[0];
+        assert!(d.message.contains("starts with `$`"), "{}", d.message);
+        assert!(
+            d.message.contains("health.probes.0.json.version"),
+            "{}",
+            d.message
+        );
+        assert!(d.location.line >= 21, "{d:?}");
     }
 
     #[test]
