@@ -33,6 +33,14 @@ pub async fn run(ctx: &Ctx, args: &HealthArgs) -> Result<Report, Failure> {
     if ctx.dry_run {
         return dry_run(&gates, &vars_of);
     }
+    let _group = ctx.console.group(format!(
+        "health gate: {}",
+        gates
+            .iter()
+            .map(|(app, env, cfg)| format!("{app} in {env} ({} probe(s))", cfg.probes.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     let runs = gates.iter().map(|(app, env, cfg)| {
         let vars = vars_of(app, env);
         async move { health::gate(cfg, &vars, ctx.into()).await }

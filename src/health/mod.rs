@@ -155,6 +155,8 @@ pub fn default_probe(url: &str) -> Probe {
 
 /// Run every probe of `cfg` until each has a verdict. Errors only for probes that cannot run
 /// as written (a missing variable, an unreadable CA file); a failing endpoint is a verdict.
+/// Progress lines go to the console; callers wrap them in a log group if they want one
+/// (gates may run concurrently, and Actions groups do not nest).
 pub async fn gate(
     cfg: &HealthConfig,
     vars: &Vars,
@@ -165,12 +167,6 @@ pub async fn gate(
     let limiter = Semaphore::new(MAX_IN_FLIGHT);
     let (stop_tx, stop_rx) = watch::channel(false);
     let start = Instant::now();
-    let _group = deps.console.group(format!(
-        "health gate: {} in {} ({} probe(s))",
-        vars.app,
-        vars.env,
-        prepared.len()
-    ));
     let runs = prepared.iter().map(|p| {
         let watcher = Watcher {
             probe: p,
@@ -298,22 +294,45 @@ impl Watcher<'_> {
                 None => Outcome::Pass,
                 Some(p) => Outcome::Fail { hard: p.hard },
             };
-            self.console.debug(format!(
-                "health: {} {} attempt {}: {}",
-                self.probe.method,
-                self.probe.shown_url,
-                seen.attempts,
-                attempt
-                    .problem
-                    .as_ref()
-                    .map(|p| p.message.clone())
-                    .unwrap_or_else(|| "pass".into())
-            ));
+            let was_healthy = tracker.healthy_at().is_some();
+            let decision = tracker.record(outcome, started, now, rand::random::<f64>());
+            let turned_healthy = !was_healthy && tracker.healthy_at().is_some();
+            self.narrate(&attempt, seen.last.as_ref(), seen.attempts, turned_healthy);
             seen.last = Some(attempt);
-            match tracker.record(outcome, started, now, rand::random::<f64>()) {
+            match decision {
                 Decision::Wait(d) => wait = d,
                 Decision::Done(end) => return Some(end),
             }
+        }
+    }
+
+    /// Progress on the console: every attempt when verbose; otherwise only changes (a new
+    /// problem, the start of the soak window), so a five-minute gate is neither silent nor noisy.
+    fn narrate(&self, attempt: &Attempt, previous: Option<&Attempt>, n: u32, turned_healthy: bool) {
+        let what = |a: &Attempt| {
+            a.problem
+                .as_ref()
+                .map(|p| format!("{} ({})", p.message, p.kind.as_str()))
+        };
+        let now = what(attempt);
+        let line = format!(
+            "health: {} {} attempt {n}: {}",
+            self.probe.method,
+            self.probe.shown_url,
+            now.as_deref().unwrap_or("pass")
+        );
+        if now.is_some() && now != previous.and_then(what) {
+            self.console.info(line);
+        } else {
+            self.console.debug(line);
+        }
+        if turned_healthy && !self.schedule.soak.is_zero() {
+            self.console.info(format!(
+                "health: {} {}: healthy; it must stay healthy for the {} soak",
+                self.probe.method,
+                self.probe.shown_url,
+                humantime::format_duration(self.schedule.soak)
+            ));
         }
     }
 
