@@ -11,37 +11,62 @@ use stage_gate::secret::Redactor;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn scenario(yaml: &str) -> stage_gate_sim::health::Scenario {
-    serde_yaml::from_str(yaml).expect("a valid scenario")
+fn scenario(health_json: &str) -> stage_gate_sim::Scenario {
+    stage_gate_sim::Scenario {
+        health: serde_yaml::from_str(health_json).expect("a valid health scenario"),
+        ..Default::default()
+    }
 }
 
-fn sim_router(json: &str) -> axum::Router {
-    stage_gate_sim::health::router(scenario(json), &stage_gate_sim::Urls::default())
+/// The simulators, started on the current runtime (they stop when dropped).
+async fn sim(health_json: &str) -> stage_gate_sim::Sim {
+    stage_gate_sim::start(scenario(health_json)).await.unwrap()
 }
 
-/// Serve `app` on 127.0.0.1:0 on the current runtime; the base URL.
-async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
+/// The health router alone, for serving it another way (TLS).
+fn sim_router(health_json: &str) -> axum::Router {
+    stage_gate_sim::health::router(
+        scenario(health_json).health,
+        &stage_gate_sim::Urls::default(),
+    )
 }
 
-/// Serve `app` from a background thread, for tests that run the (blocking) CLI.
-fn serve_in_background(app: axum::Router) -> String {
+/// Run `serve` on a runtime in a background thread, for tests that run the (blocking) CLI;
+/// whatever it starts lives as long as the test process. Returns what `serve` hands back.
+fn in_background<F, Fut>(serve: F) -> String
+where
+    F: FnOnce(std::sync::mpsc::Sender<String>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
+        rt.block_on(serve(tx));
     });
-    format!("http://{}", rx.recv().unwrap())
+    rx.recv().unwrap()
+}
+
+/// The simulators in a background thread; the health base URL.
+fn sim_in_background(health_json: &str) -> String {
+    let scenario = scenario(health_json);
+    in_background(move |tx| async move {
+        let sim = stage_gate_sim::start(scenario).await.unwrap();
+        tx.send(sim.urls.health.clone()).unwrap();
+        std::future::pending::<()>().await;
+    })
+}
+
+/// Any router in a background thread; its base URL.
+fn serve_in_background(app: axum::Router) -> String {
+    in_background(move |tx| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        tx.send(format!("http://{}", listener.local_addr().unwrap()))
+            .unwrap();
+        axum::serve(listener, app).await.unwrap();
+    })
 }
 
 async fn admin(base: &str, name: &str, patch: serde_json::Value) {
@@ -120,7 +145,8 @@ impl Surroundings {
 
 #[tokio::test]
 async fn turns_healthy_after_the_service_starts() {
-    let base = serve(sim_router(r#"{"endpoints": {}}"#)).await;
+    let sim = sim(r#"{"endpoints": {}}"#).await;
+    let base = sim.urls.health.clone();
     admin(&base, "web", serde_json::json!({"healthy_after_ms": 400})).await;
     let s = Surroundings::new();
     let report = s
@@ -134,8 +160,15 @@ async fn turns_healthy_after_the_service_starts() {
     assert_eq!(p.last_status, Some(200));
     assert!(p.healthy_after_ms.is_some());
     assert!(p.latency.is_some());
-    // The gate made exactly the requests it reports.
+    // The gate made exactly the requests it reports, all plain GETs of the endpoint.
     assert_eq!(hits(&base, "web").await, u64::from(p.attempts));
+    let probes: Vec<String> = sim
+        .calls("health")
+        .into_iter()
+        .filter(|c| !c.contains("/__health/"))
+        .collect();
+    assert_eq!(probes.len(), p.attempts as usize);
+    assert!(probes.iter().all(|c| c == "GET /health/web"), "{probes:?}");
     assert!(
         s.log()
             .contains(&format!("health: GET {base}/health/web: healthy")),
@@ -146,7 +179,8 @@ async fn turns_healthy_after_the_service_starts() {
 
 #[tokio::test]
 async fn a_flap_inside_the_soak_window_fails_the_gate() {
-    let base = serve(sim_router(r#"{"endpoints": {"web": {"flap": "uuud"}}}"#)).await;
+    let sim = sim(r#"{"endpoints": {"web": {"flap": "uuud"}}}"#).await;
+    let base = sim.urls.health.clone();
     let s = Surroundings::new();
     let mut cfg = schedule(vec![health::default_probe(&format!("{base}/health/web"))]);
     cfg.soak = Duration::from_secs(60);
@@ -163,7 +197,8 @@ async fn a_flap_inside_the_soak_window_fails_the_gate() {
 
 #[tokio::test]
 async fn a_steady_endpoint_passes_the_soak_window() {
-    let base = serve(sim_router(r#"{"endpoints": {"web": {}}}"#)).await;
+    let sim = sim(r#"{"endpoints": {"web": {}}}"#).await;
+    let base = sim.urls.health.clone();
     let s = Surroundings::new();
     let mut cfg = schedule(vec![health::default_probe(&format!("{base}/health/web"))]);
     cfg.soak = Duration::from_millis(200);
@@ -178,7 +213,8 @@ async fn a_steady_endpoint_passes_the_soak_window() {
 
 #[tokio::test]
 async fn a_hanging_endpoint_hits_the_request_timeout_and_the_verdict_is_timeout() {
-    let base = serve(sim_router(r#"{"endpoints": {"web": {"hang": true}}}"#)).await;
+    let sim = sim(r#"{"endpoints": {"web": {"hang": true}}}"#).await;
+    let base = sim.urls.health.clone();
     let s = Surroundings::new();
     let mut cfg = schedule(vec![health::default_probe(&format!("{base}/health/web"))]);
     cfg.timeout = Duration::from_millis(150);
@@ -205,10 +241,8 @@ fn version_probe(base: &str) -> Probe {
 
 #[tokio::test]
 async fn waits_for_the_new_version_to_replace_the_old_one() {
-    let base = serve(sim_router(
-        r#"{"endpoints": {"web": {"version": "1.0.0", "sha": "aaaa"}}}"#,
-    ))
-    .await;
+    let sim = sim(r#"{"endpoints": {"web": {"version": "1.0.0", "sha": "aaaa"}}}"#).await;
+    let base = sim.urls.health.clone();
     // The rollout reaches the endpoint after it has answered the old version three times.
     let flip = {
         let base = base.clone();
@@ -236,10 +270,8 @@ async fn waits_for_the_new_version_to_replace_the_old_one() {
 
 #[tokio::test]
 async fn the_old_version_alone_never_passes() {
-    let base = serve(sim_router(
-        r#"{"endpoints": {"web": {"version": "1.0.0", "sha": "aaaa"}}}"#,
-    ))
-    .await;
+    let sim = sim(r#"{"endpoints": {"web": {"version": "1.0.0", "sha": "aaaa"}}}"#).await;
+    let base = sim.urls.health.clone();
     let s = Surroundings::new();
     let mut cfg = schedule(vec![version_probe(&base)]);
     cfg.deadline = Duration::from_millis(300);
@@ -252,7 +284,8 @@ async fn the_old_version_alone_never_passes() {
 
 #[tokio::test]
 async fn hard_failures_stop_the_gate_early() {
-    let base = serve(sim_router(r#"{"endpoints": {"web": {"status": 401}}}"#)).await;
+    let sim = sim(r#"{"endpoints": {"web": {"status": 401}}}"#).await;
+    let base = sim.urls.health.clone();
     let s = Surroundings::new();
     let report = s
         .gate(&schedule(vec![health::default_probe(&format!(
@@ -285,11 +318,38 @@ async fn a_refused_connection_is_retried_and_named() {
 }
 
 #[tokio::test]
+async fn connection_resets_are_retried_and_named() {
+    let sim = sim(r#"{"endpoints": {"web": {}}}"#).await;
+    sim.inject(stage_gate_sim::Fault {
+        vendor: Some("health".into()),
+        path: "/health/*".into(),
+        reset: true,
+        ..Default::default()
+    });
+    let s = Surroundings::new();
+    let mut cfg = schedule(vec![health::default_probe(&format!(
+        "{}/health/web",
+        sim.urls.health
+    ))]);
+    cfg.deadline = Duration::from_millis(250);
+    let report = s.gate(&cfg).await;
+    assert_eq!(report.verdict, Verdict::Timeout);
+    let p = &report.probes[0];
+    assert!(p.attempts >= 2, "{p:?}");
+    assert_eq!(p.last_problem.as_ref().unwrap().kind, ProblemKind::Reset);
+
+    // Once the resets stop, the same gate passes: resets are never hard.
+    sim.clear_faults();
+    let report = s.gate(&cfg).await;
+    assert_eq!(report.verdict, Verdict::Healthy, "{}", report.human());
+}
+
+#[tokio::test]
 async fn one_failing_probe_stops_the_others() {
-    let base = serve(sim_router(
+    let sim = sim(
         r#"{"endpoints": {"a": {"healthy_after_ms": 3600000}, "b": {"hang": true}, "c": {"status": 403}}}"#,
-    ))
-    .await;
+    ).await;
+    let base = sim.urls.health.clone();
     let s = Surroundings::new();
     let mut cfg = schedule(
         ["a", "b", "c"]
@@ -319,10 +379,10 @@ async fn one_failing_probe_stops_the_others() {
 
 #[tokio::test]
 async fn redirects_are_followed_or_judged_as_answers() {
-    let base = serve(sim_router(
-        r#"{"endpoints": {"moved": {"redirect": "/health/gone"}, "gone": {"status": 410}}}"#,
-    ))
-    .await;
+    let sim =
+        sim(r#"{"endpoints": {"moved": {"redirect": "/health/gone"}, "gone": {"status": 410}}}"#)
+            .await;
+    let base = sim.urls.health.clone();
     let s = Surroundings::new();
     let mut stay = health::default_probe(&format!("{base}/health/moved"));
     stay.follow_redirects = false;
@@ -448,9 +508,7 @@ fn health_config(url: &str, extra: &str) -> String {
 
 #[test]
 fn the_cli_reports_a_healthy_gate_in_outputs_summary_and_json() {
-    let base = serve_in_background(sim_router(
-        r#"{"endpoints": {"web": {"version": "2.0.0"}}}"#,
-    ));
+    let base = sim_in_background(r#"{"endpoints": {"web": {"version": "2.0.0"}}}"#);
     let repo = repo_with_config(&health_config(&format!("{base}/health/web"), ""));
     let tmp = tempfile::tempdir().unwrap();
     let out = Run::new(repo.path())
@@ -565,7 +623,7 @@ fn a_missing_secret_variable_is_an_input_error() {
 
 #[test]
 fn ad_hoc_urls_and_nothing_to_probe() {
-    let base = serve_in_background(sim_router(r#"{"endpoints": {}}"#));
+    let base = sim_in_background(r#"{"endpoints": {}}"#);
     let repo = repo_with_config("version: 1\n");
     let out = Run::new(repo.path())
         .args(["health", "--url", &format!("{base}/healthz")])
