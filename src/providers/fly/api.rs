@@ -1,0 +1,456 @@
+//! The Fly Machines API as stage-gate uses it: DTOs and one method per call
+//! (`../shared/specs/fly-machines.openapi.json`, NOTES.md §1). Every call goes through
+//! [`HttpClient`]; only `wait` uses a no-retry client, because its own loop owns the deadline.
+//!
+//! What this module must not do: decide strategy, order or rollback (`rollout.rs`).
+
+use crate::http::{HttpClient, HttpError, RetryPolicy};
+use crate::providers::ProviderError;
+use crate::secret::Secret;
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+pub const NONCE_HEADER: &str = "fly-machine-lease-nonce";
+
+/// A machine as the API describes it (the fields a deployer reads).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Machine {
+    pub id: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub region: String,
+    /// Kept whole: an update must send the full config back (no partial updates).
+    #[serde(default)]
+    pub config: Value,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub instance_id: String,
+    #[serde(default)]
+    pub checks: Vec<CheckStatus>,
+    #[serde(default)]
+    pub events: Vec<MachineEvent>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckStatus {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub output: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MachineEvent {
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// Unix milliseconds.
+    #[serde(default)]
+    pub timestamp: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MachineVersion {
+    pub version: String,
+    #[serde(default)]
+    pub user_config: Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct WaitResponse {
+    #[serde(default)]
+    state: String,
+}
+
+impl Machine {
+    /// `version`, or the deprecated `instance_id` older answers carry instead.
+    pub fn version(&self) -> &str {
+        if self.version.is_empty() {
+            &self.instance_id
+        } else {
+            &self.version
+        }
+    }
+    pub fn image(&self) -> &str {
+        self.config["image"].as_str().unwrap_or("")
+    }
+    pub fn group(&self) -> &str {
+        self.config["metadata"]["fly_process_group"]
+            .as_str()
+            .unwrap_or("app")
+    }
+    /// Running or on its way there: a machine that must be started after an update.
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "started" | "starting" | "replacing" | "updating"
+        )
+    }
+    /// Whether the config defines any check Fly will report in `checks[]`.
+    pub fn has_checks(&self) -> bool {
+        let top = self.config["checks"]
+            .as_object()
+            .is_some_and(|c| !c.is_empty());
+        let services = self.config["services"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["checks"].as_array().is_some_and(|c| !c.is_empty()));
+        top || services
+    }
+    /// How many times the machine exited since `since_ms`: two or more is a restart loop.
+    pub fn exits_since(&self, since_ms: i64) -> usize {
+        self.events
+            .iter()
+            .filter(|e| e.kind == "exit" && e.timestamp >= since_ms)
+            .count()
+    }
+}
+
+/// A lease as either wire form gives it: the real `{"status":"success","data":{…}}` envelope
+/// or the spec's flat `Lease`.
+pub fn parse_lease(body: &Value) -> Result<String, String> {
+    if let Some(status) = body["status"].as_str() {
+        if status != "success" {
+            return Err(body["message"]
+                .as_str()
+                .unwrap_or("lease refused")
+                .to_string());
+        }
+    }
+    body["data"]["nonce"]
+        .as_str()
+        .or_else(|| body["nonce"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| format!("the lease answer has no nonce: {body}"))
+}
+
+/// One app's Machines API. Cheap to clone (lease guards keep a copy for their release).
+#[derive(Clone)]
+pub struct Api {
+    http: HttpClient,
+    /// Same connection pool, no retries: for `wait`, whose loop owns the deadline.
+    once: HttpClient,
+    base: String,
+    pub app: String,
+    auth: Secret,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("base", &self.base)
+            .field("app", &self.app)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `FlyV1 <macaroons>` for macaroon tokens (what `fly tokens deploy` prints), `Bearer` for the
+/// rest — as flyctl does (fly-go tokens.go). A token pasted with its scheme keeps it.
+pub fn auth_header(token: &str) -> String {
+    let token = token.trim();
+    if token.starts_with("FlyV1 ") || token.starts_with("Bearer ") {
+        return token.to_string();
+    }
+    let macaroon = ["fm1r_", "fm1a_", "fm2_"]
+        .iter()
+        .any(|p| token.starts_with(p));
+    if macaroon {
+        format!("FlyV1 {token}")
+    } else {
+        format!("Bearer {token}")
+    }
+}
+
+impl Api {
+    pub fn new(http: HttpClient, base: &str, app: &str, token: &Secret) -> Api {
+        let once = HttpClient {
+            inner: http.inner.clone(),
+            policy: RetryPolicy {
+                max_retries: 0,
+                ..http.policy.clone()
+            },
+        };
+        Api {
+            http,
+            once,
+            base: base.trim_end_matches('/').to_string(),
+            app: app.to_string(),
+            auth: Secret::new(auth_header(token.expose())),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/v1/apps/{}{path}", self.base, self.app)
+    }
+
+    fn request(&self, c: &reqwest::Client, method: Method, path: &str) -> RequestBuilder {
+        let mut auth = HeaderValue::from_str(self.auth.expose())
+            .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
+        auth.set_sensitive(true);
+        c.request(method, self.url(path))
+            .header(AUTHORIZATION, auth)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        nonce: Option<&str>,
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<Value, ProviderError> {
+        let build = |c: &reqwest::Client| {
+            let mut r = self.request(c, method.clone(), path);
+            if let Some(n) = nonce {
+                r = r.header(NONCE_HEADER, n);
+            }
+            if let Some(b) = body {
+                r = r.json(b);
+            }
+            r
+        };
+        let text = match self.http.send(build, idempotent).await {
+            Ok(resp) => resp.text().await.unwrap_or_default(),
+            Err(e) => return Err(classify(e)),
+        };
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| {
+            ProviderError::Other(format!(
+                "{method} {} answered a body that is not JSON ({e}): {}",
+                self.url(path),
+                crate::http::truncate(&text, 200)
+            ))
+        })
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        v: Value,
+    ) -> Result<T, ProviderError> {
+        serde_json::from_value(v)
+            .map_err(|e| ProviderError::Other(format!("unexpected {what} from the Fly API: {e}")))
+    }
+
+    pub async fn list_machines(&self) -> Result<Vec<Machine>, ProviderError> {
+        let v = self
+            .call(Method::GET, "/machines", None, None, true)
+            .await?;
+        self.decode("machine list", v)
+    }
+
+    pub async fn get_machine(&self, id: &str) -> Result<Machine, ProviderError> {
+        let v = self
+            .call(Method::GET, &format!("/machines/{id}"), None, None, true)
+            .await?;
+        self.decode("machine", v)
+    }
+
+    pub async fn versions(&self, id: &str) -> Result<Vec<MachineVersion>, ProviderError> {
+        let path = format!("/machines/{id}/versions");
+        let v = self.call(Method::GET, &path, None, None, true).await?;
+        self.decode("version list", v)
+    }
+
+    /// Acquire a lease (spec form: JSON body). Answers the nonce; a 409 is returned as is,
+    /// for the caller's bounded retry.
+    pub async fn acquire_lease(&self, id: &str, ttl: u64) -> Result<String, ProviderError> {
+        let body = json!({"ttl": ttl, "description": "stage-gate deploy"});
+        let path = format!("/machines/{id}/lease");
+        // Not retried after a reset: a lease that was granted but whose answer was lost
+        // would then look "held by someone else" until it expires.
+        let v = self
+            .call(Method::POST, &path, None, Some(&body), false)
+            .await?;
+        parse_lease(&v).map_err(ProviderError::Other)
+    }
+
+    pub async fn refresh_lease(
+        &self,
+        id: &str,
+        nonce: &str,
+        ttl: u64,
+    ) -> Result<(), ProviderError> {
+        let body = json!({"ttl": ttl});
+        let path = format!("/machines/{id}/lease");
+        self.call(Method::POST, &path, Some(nonce), Some(&body), true)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn release_lease(&self, id: &str, nonce: &str) -> Result<(), ProviderError> {
+        let path = format!("/machines/{id}/lease");
+        self.call(Method::DELETE, &path, Some(nonce), None, true)
+            .await
+            .map(|_| ())
+    }
+
+    /// POST the full config. Repeating it is safe: `current_version` makes a second copy a 409.
+    pub async fn update(
+        &self,
+        id: &str,
+        config: &Value,
+        current_version: &str,
+        nonce: Option<&str>,
+        skip_launch: bool,
+    ) -> Result<Machine, ProviderError> {
+        let mut body = json!({"config": config, "current_version": current_version});
+        if skip_launch {
+            body["skip_launch"] = json!(true);
+        }
+        let path = format!("/machines/{id}");
+        let v = self
+            .call(Method::POST, &path, nonce, Some(&body), true)
+            .await?;
+        self.decode("machine", v)
+    }
+
+    /// Create a machine outside the proxy's routing (bluegreen's green machines).
+    pub async fn create_unrouted(
+        &self,
+        config: &Value,
+        region: &str,
+    ) -> Result<Machine, ProviderError> {
+        let body = json!({"config": config, "region": region, "skip_service_registration": true});
+        let v = self
+            .call(Method::POST, "/machines", None, Some(&body), false)
+            .await?;
+        self.decode("machine", v)
+    }
+
+    /// `cordon`, `uncordon`, `stop`: lease-aware actions without an answer we need.
+    pub async fn action(
+        &self,
+        id: &str,
+        action: &str,
+        nonce: Option<&str>,
+    ) -> Result<(), ProviderError> {
+        let path = format!("/machines/{id}/{action}");
+        self.call(Method::POST, &path, nonce, None, true)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn destroy(&self, id: &str, nonce: Option<&str>) -> Result<(), ProviderError> {
+        let path = format!("/machines/{id}?kill=true");
+        self.call(Method::DELETE, &path, nonce, None, true)
+            .await
+            .map(|_| ())
+    }
+
+    /// Wait until the machine is in one of `states` (csv) at `version`, looping on 408 (and on
+    /// transient failures) until `deadline`. Answers the state reached, or None at the deadline.
+    pub async fn wait(
+        &self,
+        id: &str,
+        states: &str,
+        version: Option<&str>,
+        deadline: Instant,
+        pause: Duration,
+    ) -> Result<Option<String>, ProviderError> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            // Below the client's 30 s request timeout, and never past our deadline.
+            let secs = left.as_secs().clamp(1, 25);
+            let mut path = format!("/machines/{id}/wait?state={states}&timeout={secs}");
+            if let Some(v) = version {
+                path.push_str(&format!("&version={v}"));
+            }
+            let build = |c: &reqwest::Client| self.request(c, Method::GET, &path);
+            match self.once.send(build, true).await {
+                Ok(resp) => {
+                    let text = resp.text().await.unwrap_or_default();
+                    let parsed: Result<WaitResponse, _> = serde_json::from_str(&text);
+                    match parsed {
+                        Ok(w) => return Ok(Some(w.state)),
+                        // A garbled answer is transient: ask again.
+                        Err(_) => tokio::time::sleep(pause).await,
+                    }
+                }
+                Err(e) if transient(&e) => {
+                    if e.status() != Some(StatusCode::REQUEST_TIMEOUT) {
+                        tokio::time::sleep(pause).await;
+                    }
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
+    }
+}
+
+/// 408, 429, 5xx and transport failures: worth asking again.
+fn transient(e: &HttpError) -> bool {
+    match e.status() {
+        Some(s) => crate::http::retryable_status(s),
+        None => true,
+    }
+}
+
+/// 401/403 are credential problems with a fix; the rest keeps the API's own text.
+pub fn classify(e: HttpError) -> ProviderError {
+    match e.status() {
+        Some(StatusCode::UNAUTHORIZED) | Some(StatusCode::FORBIDDEN) => ProviderError::Auth(format!(
+            "the Fly API refused the token ({e}); create one with `fly tokens deploy` and put it in FLY_API_TOKEN or the fly-api-token input"
+        )),
+        _ => ProviderError::Http(e),
+    }
+}
+
+/// Whether a provider error is the API's 409 (lease held, or a stale `current_version`).
+pub fn is_conflict(e: &ProviderError) -> bool {
+    matches!(e, ProviderError::Http(h) if h.status() == Some(StatusCode::CONFLICT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macaroons_use_flyv1_and_others_bearer() {
+        assert_eq!(auth_header("fm2_abc,fm2_def"), "FlyV1 fm2_abc,fm2_def");
+        assert_eq!(auth_header("fm1r_x"), "FlyV1 fm1r_x");
+        assert_eq!(auth_header("fm1a_x"), "FlyV1 fm1a_x");
+        assert_eq!(auth_header("plain"), "Bearer plain");
+        assert_eq!(auth_header(" FlyV1 fm2_x "), "FlyV1 fm2_x");
+    }
+
+    #[test]
+    fn both_lease_wire_forms_are_read() {
+        let envelope = json!({"status":"success","data":{"nonce":"n1","expires_at":1,"owner":"o"}});
+        assert_eq!(parse_lease(&envelope), Ok("n1".into()));
+        let flat = json!({"nonce":"n2","expires_at":1,"owner":"o"});
+        assert_eq!(parse_lease(&flat), Ok("n2".into()));
+        let refused =
+            json!({"status":"error","message":"lease currently held by x","code":"invalid"});
+        assert!(parse_lease(&refused).unwrap_err().contains("held by x"));
+        assert!(parse_lease(&json!({})).is_err());
+    }
+
+    #[test]
+    fn machine_helpers_read_the_config() {
+        let m: Machine = serde_json::from_value(json!({
+            "id": "m1", "state": "started", "instance_id": "01OLD",
+            "config": {"image": "img:1", "metadata": {"fly_process_group": "web"},
+                       "services": [{"checks": [{"type": "http"}]}]},
+            "events": [{"type": "exit", "timestamp": 10}, {"type": "exit", "timestamp": 20},
+                       {"type": "start", "timestamp": 30}]
+        }))
+        .expect("a machine");
+        assert_eq!(m.version(), "01OLD");
+        assert_eq!((m.image(), m.group()), ("img:1", "web"));
+        assert!(m.has_checks() && m.is_running());
+        assert_eq!(m.exits_since(15), 1);
+    }
+}

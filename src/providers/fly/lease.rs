@@ -1,0 +1,109 @@
+//! Machine leases: acquire with a bounded retry on 409, keep alive while held, and ALWAYS
+//! release — explicitly on success or failure, and from `Drop` when the future holding the
+//! guard is cancelled (a sibling machine failed, or the run was interrupted).
+
+use super::api::{is_conflict, Api};
+use super::Tuning;
+use crate::providers::ProviderError;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+pub struct LeaseGuard {
+    api: Api,
+    id: String,
+    nonce: String,
+    refresher: Option<JoinHandle<()>>,
+    released: bool,
+}
+
+impl LeaseGuard {
+    /// Acquire the lease of machine `id`. A lease held by someone else (409) is retried with
+    /// backoff a bounded number of times, then reported with the API's own message.
+    pub async fn acquire(
+        api: &Api,
+        id: &str,
+        tuning: &Tuning,
+    ) -> Result<LeaseGuard, ProviderError> {
+        let mut delay = tuning.lease_retry;
+        let mut attempt = 1;
+        let nonce = loop {
+            match api.acquire_lease(id, tuning.lease_ttl).await {
+                Ok(nonce) => break nonce,
+                Err(e) if is_conflict(&e) && attempt < tuning.lease_attempts => {
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(8));
+                }
+                Err(e) if is_conflict(&e) => {
+                    return Err(ProviderError::Failed {
+                        message: format!(
+                            "machine {id} is leased by someone else after {attempt} attempts \
+                             (another deploy or a `fly` command is running?): {e}"
+                        ),
+                        rolled_back: None,
+                        log_excerpt: None,
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let refresher = {
+            let (api, id, nonce, ttl) =
+                (api.clone(), id.to_string(), nonce.clone(), tuning.lease_ttl);
+            // Refresh at half the TTL so a long wait never outlives the lease.
+            tokio::spawn(async move {
+                let every = Duration::from_secs((ttl / 2).max(1));
+                loop {
+                    tokio::time::sleep(every).await;
+                    let _ = api.refresh_lease(&id, &nonce, ttl).await;
+                }
+            })
+        };
+        Ok(LeaseGuard {
+            api: api.clone(),
+            id: id.to_string(),
+            nonce,
+            refresher: Some(refresher),
+            released: false,
+        })
+    }
+
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+
+    /// Release now. A failed release only costs the lease's TTL, so it warns, never fails.
+    pub async fn release(mut self) -> Result<(), ProviderError> {
+        self.released = true;
+        if let Some(r) = self.refresher.take() {
+            r.abort();
+        }
+        self.api.release_lease(&self.id, &self.nonce).await
+    }
+
+    /// The machine is gone (destroyed): there is nothing left to release.
+    pub fn forget(mut self) {
+        self.released = true;
+        if let Some(r) = self.refresher.take() {
+            r.abort();
+        }
+    }
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        if let Some(r) = self.refresher.take() {
+            r.abort();
+        }
+        if self.released {
+            return;
+        }
+        // Cancelled mid-flight: release in the background, on the runtime still running us.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (api, id, nonce) = (self.api.clone(), self.id.clone(), self.nonce.clone());
+            rt.spawn(async move {
+                let _ = api.release_lease(&id, &nonce).await;
+            });
+        }
+    }
+}

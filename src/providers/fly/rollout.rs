@@ -1,0 +1,493 @@
+//! In-place updates of existing machines — `rolling`, `canary`, `immediate` — and the
+//! restore of snapshots that rollback uses.
+//!
+//! Per machine (NOTES.md §1.4): lease → read config and version (snapshot) → set image and env
+//! → POST the full config with `current_version` and the nonce → wait `started` at the new
+//! version → wait for checks → release. A machine that reaches `failed` or restart-loops
+//! stops the deploy at once; the first failure in a wave cancels its siblings (their lease
+//! guards release on drop).
+
+use super::api::{is_conflict, Api, Machine};
+use super::lease::LeaseGuard;
+use super::Tuning;
+use crate::config::FlyStrategy;
+use crate::providers::ProviderError;
+use crate::report::Console;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A machine as it was before we touched it: enough to put it back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub id: String,
+    pub region: String,
+    pub version: String,
+    pub image: String,
+    #[serde(skip)]
+    pub config: Value,
+    pub was_running: bool,
+}
+
+/// One machine this deploy updated.
+#[derive(Debug, Clone, Serialize)]
+pub struct Updated {
+    pub id: String,
+    pub region: String,
+    pub old_version: String,
+    pub new_version: String,
+}
+
+/// Machines updated together; `verify` waits for start and checks (not for `immediate`, nor
+/// for stopped machines, which stay stopped).
+#[derive(Debug, Clone)]
+pub struct Wave {
+    pub machines: Vec<Machine>,
+    pub verify: bool,
+}
+
+/// How many started machines may be down at once: a fraction (`0.33` → ceil(33 %)) or, from
+/// 1 up, a count — flyctl's `--max-unavailable`.
+pub fn wave_size(started: usize, max_unavailable: f64) -> usize {
+    let n = if max_unavailable < 1.0 {
+        (started as f64 * max_unavailable).ceil() as usize
+    } else {
+        max_unavailable.floor() as usize
+    };
+    n.max(1)
+}
+
+/// The order of the update, per strategy (flyctl's meaning): machines sorted by id and grouped
+/// by process group; stopped machines in chunks of 30; `rolling` sends each group's first
+/// started machine alone, then waves; `canary` sends one machine of the app alone, then waves;
+/// `immediate` updates everything at once without waiting.
+pub fn plan_waves(strategy: FlyStrategy, machines: &[Machine], max_unavailable: f64) -> Vec<Wave> {
+    let mut sorted = machines.to_vec();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    if strategy == FlyStrategy::Immediate {
+        return vec![Wave {
+            machines: sorted,
+            verify: false,
+        }];
+    }
+    let mut groups: BTreeMap<String, Vec<Machine>> = BTreeMap::new();
+    for m in sorted {
+        groups.entry(m.group().to_string()).or_default().push(m);
+    }
+    let mut waves = Vec::new();
+    let mut canary_done = strategy != FlyStrategy::Canary;
+    for machines in groups.values() {
+        let (mut started, stopped): (Vec<Machine>, Vec<Machine>) =
+            machines.iter().cloned().partition(Machine::is_running);
+        for chunk in stopped.chunks(30) {
+            waves.push(Wave {
+                machines: chunk.to_vec(),
+                verify: false,
+            });
+        }
+        let size = wave_size(started.len(), max_unavailable);
+        if !started.is_empty() && (strategy == FlyStrategy::Rolling || !canary_done) {
+            canary_done = true;
+            waves.push(Wave {
+                machines: vec![started.remove(0)],
+                verify: true,
+            });
+        }
+        for chunk in started.chunks(size) {
+            waves.push(Wave {
+                machines: chunk.to_vec(),
+                verify: true,
+            });
+        }
+    }
+    waves
+}
+
+/// `config` with the new image and the env the environment's fly.toml declares.
+pub fn new_config(config: &Value, image: &str, env: &BTreeMap<String, String>) -> Value {
+    let mut c = config.clone();
+    c["image"] = Value::String(image.to_string());
+    if !env.is_empty() {
+        if !c["env"].is_object() {
+            c["env"] = Value::Object(Default::default());
+        }
+        for (k, v) in env {
+            c["env"][k] = Value::String(v.clone());
+        }
+    }
+    c
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn failed(message: impl Into<String>) -> ProviderError {
+    ProviderError::Failed {
+        message: message.into(),
+        rolled_back: None,
+        log_excerpt: None,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub struct Rollout<'a> {
+    pub api: &'a Api,
+    pub tuning: &'a Tuning,
+    pub console: &'a Console,
+    pub image: String,
+    pub env: BTreeMap<String, String>,
+    pub wait_timeout: Duration,
+    /// The whole deploy's deadline; no single wait goes past it.
+    pub deadline: Instant,
+    pub snapshots: Mutex<Vec<Snapshot>>,
+    pub updated: Mutex<Vec<Updated>>,
+}
+
+impl<'a> Rollout<'a> {
+    pub fn new(
+        api: &'a Api,
+        tuning: &'a Tuning,
+        console: &'a Console,
+        image: &str,
+        env: BTreeMap<String, String>,
+        wait_timeout: Duration,
+        deadline: Instant,
+    ) -> Self {
+        Rollout {
+            api,
+            tuning,
+            console,
+            image: image.to_string(),
+            env,
+            wait_timeout,
+            deadline,
+            snapshots: Mutex::new(Vec::new()),
+            updated: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn snapshots(&self) -> Vec<Snapshot> {
+        lock(&self.snapshots).clone()
+    }
+
+    pub fn updated(&self) -> Vec<Updated> {
+        lock(&self.updated).clone()
+    }
+
+    fn machine_deadline(&self) -> Instant {
+        (Instant::now() + self.wait_timeout).min(self.deadline)
+    }
+
+    pub async fn run(&self, waves: &[Wave]) -> Result<(), ProviderError> {
+        for (i, wave) in waves.iter().enumerate() {
+            let ids: Vec<&str> = wave.machines.iter().map(|m| m.id.as_str()).collect();
+            self.console.info(format!(
+                "wave {}/{}: {}",
+                i + 1,
+                waves.len(),
+                ids.join(", ")
+            ));
+            let updates = wave
+                .machines
+                .iter()
+                .map(|m| self.update_one(m, wave.verify));
+            futures::future::try_join_all(updates).await?;
+        }
+        Ok(())
+    }
+
+    async fn update_one(&self, m: &Machine, verify: bool) -> Result<(), ProviderError> {
+        let lease = LeaseGuard::acquire(self.api, &m.id, self.tuning).await?;
+        let result = self.update_leased(&m.id, lease.nonce(), verify).await;
+        if let Err(e) = lease.release().await {
+            self.console.warn(format!(
+                "could not release the lease on machine {}: {e}",
+                m.id
+            ));
+        }
+        result
+    }
+
+    async fn update_leased(
+        &self,
+        id: &str,
+        nonce: &str,
+        verify: bool,
+    ) -> Result<(), ProviderError> {
+        let current = self.api.get_machine(id).await?;
+        let was_running = current.is_running();
+        lock(&self.snapshots).push(Snapshot {
+            id: id.to_string(),
+            region: current.region.clone(),
+            version: current.version().to_string(),
+            image: current.image().to_string(),
+            config: current.config.clone(),
+            was_running,
+        });
+        let config = new_config(&current.config, &self.image, &self.env);
+        let since = now_ms();
+        let update = self
+            .api
+            .update(id, &config, current.version(), Some(nonce), !was_running)
+            .await;
+        let new = match update {
+            Ok(m) => m,
+            Err(e) if is_conflict(&e) => {
+                // A retried POST whose first copy landed answers 409: check before failing.
+                let now = self.api.get_machine(id).await?;
+                if now.version() != current.version() && now.config == config {
+                    now
+                } else {
+                    return Err(failed(format!(
+                        "machine {id} changed while we held its lease (version {} is stale): {e}",
+                        current.version()
+                    )));
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        lock(&self.updated).push(Updated {
+            id: id.to_string(),
+            region: current.region.clone(),
+            old_version: current.version().to_string(),
+            new_version: new.version().to_string(),
+        });
+        if verify && was_running {
+            self.verify(id, new.version(), since).await?;
+        }
+        Ok(())
+    }
+
+    /// Wait for `started` at `version`, then for the checks; fail fast on `failed` and
+    /// restart loops instead of waiting out the timeout (superfly/flyctl#2653).
+    pub async fn verify(
+        &self,
+        id: &str,
+        version: &str,
+        since_ms: i64,
+    ) -> Result<(), ProviderError> {
+        let deadline = self.machine_deadline();
+        let reached = self
+            .api
+            .wait(
+                id,
+                "started,failed",
+                Some(version),
+                deadline,
+                self.tuning.poll,
+            )
+            .await?;
+        match reached.as_deref() {
+            Some("started") => {}
+            Some(state) => {
+                return Err(failed(format!(
+                    "machine {id} went `{state}` with {}; stopping the deploy",
+                    self.image
+                )))
+            }
+            None => {
+                return Err(failed(format!(
+                    "timeout reached waiting for machine {id} to start at version {version} \
+                     (waited {}); raise fly.wait-timeout if it needs longer",
+                    humantime::format_duration(self.wait_timeout)
+                )))
+            }
+        }
+        loop {
+            let m = self.api.get_machine(id).await?;
+            if m.state == "failed" {
+                return Err(failed(format!(
+                    "machine {id} failed after starting with {}",
+                    self.image
+                )));
+            }
+            let exits = m.exits_since(since_ms);
+            if exits >= self.tuning.restart_exits {
+                return Err(failed(format!(
+                    "machine {id} is restart-looping ({exits} exits since the update to {}); stopping the deploy",
+                    self.image
+                )));
+            }
+            if !m.has_checks() {
+                return Ok(());
+            }
+            if !m.checks.is_empty() && m.checks.iter().all(|c| c.status == "passing") {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let states: Vec<String> = m
+                    .checks
+                    .iter()
+                    .map(|c| format!("{} {} ({})", c.name, c.status, c.output))
+                    .collect();
+                return Err(failed(format!(
+                    "the checks of machine {id} did not pass within {}: {}",
+                    humantime::format_duration(self.wait_timeout),
+                    states.join("; ")
+                )));
+            }
+            tokio::time::sleep(self.tuning.poll).await;
+        }
+    }
+
+    /// Put machines back as the snapshots describe, each under its own lease. Answers the ids
+    /// restored and the problems met (one machine failing does not stop the others).
+    pub async fn restore(&self, snapshots: &[Snapshot]) -> (Vec<String>, Vec<String>) {
+        let mut restored = Vec::new();
+        let mut problems = Vec::new();
+        for s in snapshots {
+            match self.restore_one(s).await {
+                Ok(true) => restored.push(s.id.clone()),
+                Ok(false) => {}
+                Err(e) => problems.push(format!("{}: {e}", s.id)),
+            }
+        }
+        (restored, problems)
+    }
+
+    async fn restore_one(&self, s: &Snapshot) -> Result<bool, ProviderError> {
+        let lease = LeaseGuard::acquire(self.api, &s.id, self.tuning).await?;
+        let result = async {
+            let current = self.api.get_machine(&s.id).await?;
+            if current.version() == s.version {
+                return Ok(false); // never changed
+            }
+            let since = now_ms();
+            let m = self
+                .api
+                .update(
+                    &s.id,
+                    &s.config,
+                    current.version(),
+                    Some(lease.nonce()),
+                    !s.was_running,
+                )
+                .await?;
+            if s.was_running {
+                let deadline = self.machine_deadline();
+                let reached = self
+                    .api
+                    .wait(
+                        &s.id,
+                        "started,failed",
+                        Some(m.version()),
+                        deadline,
+                        self.tuning.poll,
+                    )
+                    .await?;
+                if reached.as_deref() != Some("started") {
+                    return Err(failed(format!(
+                        "restored to {} but did not start (since {since})",
+                        s.image
+                    )));
+                }
+            }
+            Ok(true)
+        }
+        .await;
+        if let Err(e) = lease.release().await {
+            self.console.warn(format!(
+                "could not release the lease on machine {}: {e}",
+                s.id
+            ));
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(id: &str, group: &str, state: &str) -> Machine {
+        serde_json::from_value(json!({
+            "id": id, "state": state,
+            "config": {"image": "i:1", "metadata": {"fly_process_group": group}}
+        }))
+        .expect("machine")
+    }
+
+    fn ids(waves: &[Wave]) -> Vec<(Vec<&str>, bool)> {
+        waves
+            .iter()
+            .map(|w| (w.machines.iter().map(|m| m.id.as_str()).collect(), w.verify))
+            .collect()
+    }
+
+    #[test]
+    fn wave_size_is_a_fraction_or_a_count() {
+        assert_eq!(wave_size(10, 0.33), 4);
+        assert_eq!(wave_size(3, 0.33), 1);
+        assert_eq!(wave_size(10, 2.0), 2);
+        assert_eq!(wave_size(0, 0.5), 1);
+    }
+
+    #[test]
+    fn rolling_sends_a_spearhead_per_group_then_waves() {
+        let ms = [
+            m("e", "app", "started"),
+            m("a", "app", "started"),
+            m("c", "app", "started"),
+            m("d", "app", "stopped"),
+            m("b", "app", "started"),
+            m("w", "worker", "started"),
+        ];
+        let waves = plan_waves(FlyStrategy::Rolling, &ms, 0.5);
+        assert_eq!(
+            ids(&waves),
+            vec![
+                (vec!["d"], false),
+                (vec!["a"], true),
+                (vec!["b", "c"], true),
+                (vec!["e"], true),
+                (vec!["w"], true),
+            ]
+        );
+    }
+
+    #[test]
+    fn canary_sends_one_machine_of_the_app_alone() {
+        let ms = [
+            m("a", "app", "started"),
+            m("b", "app", "started"),
+            m("w", "worker", "started"),
+        ];
+        let waves = plan_waves(FlyStrategy::Canary, &ms, 2.0);
+        assert_eq!(
+            ids(&waves),
+            vec![(vec!["a"], true), (vec!["b"], true), (vec!["w"], true)]
+        );
+    }
+
+    #[test]
+    fn immediate_is_one_unverified_wave() {
+        let ms = [m("b", "app", "started"), m("a", "worker", "stopped")];
+        assert_eq!(
+            ids(&plan_waves(FlyStrategy::Immediate, &ms, 0.33)),
+            vec![(vec!["a", "b"], false)]
+        );
+    }
+
+    #[test]
+    fn new_config_sets_image_and_merges_env() {
+        let env = BTreeMap::from([("A".to_string(), "1".to_string())]);
+        let c = new_config(
+            &json!({"image": "old", "env": {"B": "2"}, "guest": {"cpus": 1}}),
+            "new",
+            &env,
+        );
+        assert_eq!(
+            c,
+            json!({"image": "new", "env": {"A": "1", "B": "2"}, "guest": {"cpus": 1}})
+        );
+        let c = new_config(&json!({"image": "old"}), "new", &env);
+        assert_eq!(c["env"], json!({"A": "1"}));
+    }
+}
