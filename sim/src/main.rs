@@ -39,11 +39,13 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(args)
 }
 
+/// The variables `stage-gate` itself reads to find each service (fly and coolify providers,
+/// the GitHub context), for a shell to export so that `stage-gate` talks to the simulators.
 fn env_lines(urls: &Urls) -> String {
     [
         ("STAGE_GATE_FLY_API_URL", &urls.fly),
-        ("STAGE_GATE_COOLIFY_API_URL", &urls.coolify),
-        ("STAGE_GATE_GITHUB_API_URL", &urls.github),
+        ("STAGE_GATE_COOLIFY_URL", &urls.coolify),
+        ("GITHUB_API_URL", &urls.github),
         ("STAGE_GATE_GITHUB_UPLOADS_URL", &urls.uploads),
         ("STAGE_GATE_HEALTH_URL", &urls.health),
     ]
@@ -112,6 +114,22 @@ mod tests {
         assert_eq!(a.scenario, Some(PathBuf::from("s.yaml")));
         assert_eq!(a.port_file, Some(PathBuf::from("p.json")));
         assert!(a.env);
+    }
+
+    #[test]
+    fn env_lines_name_what_stage_gate_reads() {
+        let urls = Urls {
+            fly: "http://f".into(),
+            coolify: "http://c".into(),
+            github: "http://g".into(),
+            uploads: "http://u".into(),
+            health: "http://h".into(),
+        };
+        let text = env_lines(&urls);
+        assert!(text.contains("export STAGE_GATE_FLY_API_URL=http://f\n"));
+        assert!(text.contains("export STAGE_GATE_COOLIFY_URL=http://c\n"));
+        assert!(text.contains("export GITHUB_API_URL=http://g\n"));
+        assert!(text.contains("export STAGE_GATE_GITHUB_UPLOADS_URL=http://u\n"));
     }
 
     #[test]
