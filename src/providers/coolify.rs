@@ -9,13 +9,15 @@
 //! Rollback queues `POST /applications/{uuid}/rollback` to the previous image or commit.
 
 mod api;
+mod rollback;
+mod trigger;
 
 use super::*;
 use crate::config::CoolifyConfig;
 use crate::http::HttpClient;
 use crate::report::Console;
 use crate::secret::Secret;
-use api::{Api, QueueRow, Triggered};
+use api::{Api, QueueRow};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -108,23 +110,6 @@ impl CoolifyProvider {
             .unwrap_or_else(|| "<coolify url>/api/v1".into())
     }
 
-    /// The URL that starts the deployment(s) of `uuids` (all configured ones at first).
-    fn trigger_url(&self, base: &str, uuids: &[String]) -> String {
-        if let Some(webhook) = &self.config.webhook {
-            return webhook.clone();
-        }
-        let mut url = format!("{base}/deploy?");
-        match &self.config.tag {
-            Some(tag) if uuids.is_empty() => {
-                url.push_str("tag=");
-                url.extend(url::form_urlencoded::byte_serialize(tag.as_bytes()));
-            }
-            _ => url.push_str(&format!("uuid={}", uuids.join(","))),
-        }
-        url.push_str(&format!("&force={}", self.config.force));
-        url
-    }
-
     /// The image tag to set: the requested image's tag, else the release version.
     fn image_tag(req: &DeployRequest) -> Option<String> {
         let from_image = req.image.as_deref().and_then(|i| {
@@ -162,127 +147,6 @@ impl CoolifyProvider {
         } else {
             self.config.uuids.clone()
         }
-    }
-
-    /// Start the deployment(s): wait out a full queue, adopt duplicates. Returns
-    /// (application uuid or name, deployment uuid) pairs to follow.
-    async fn trigger(
-        &self,
-        api: &Api,
-        deadline: Instant,
-    ) -> Result<Vec<(String, String)>, ProviderError> {
-        let api = &api.until(deadline);
-        let mut pending = self.uuids();
-        let mut followed = Vec::new();
-        loop {
-            let url = self.trigger_url(&api.base, &pending);
-            self.console.info(format!("coolify: POST {url}"));
-            let entries = match api.trigger(&url).await {
-                Ok(entries) => entries,
-                Err(e) if e.status() == Some(reqwest::StatusCode::TOO_MANY_REQUESTS) => {
-                    let wait = Duration::from_secs(match &e {
-                        crate::http::HttpError::Status { retry_after, .. } => {
-                            retry_after.unwrap_or(60)
-                        }
-                        _ => 60,
-                    });
-                    if Instant::now() + wait > deadline {
-                        return Err(failed(format!(
-                            "Coolify's deployment queue is full (429) and asks to retry in {}s, \
-                             after this deploy's deadline; nothing was deployed",
-                            wait.as_secs()
-                        )));
-                    }
-                    self.console.warn(format!(
-                        "Coolify's deployment queue is full; retrying in {}s (Retry-After)",
-                        wait.as_secs()
-                    ));
-                    tokio::time::sleep(wait).await;
-                    // A multi-uuid call may have queued some before the queue filled up.
-                    let mut still = Vec::new();
-                    for uuid in pending {
-                        match self.in_flight(api, &uuid).await? {
-                            Some(row) => followed.push((uuid, row.deployment_uuid)),
-                            None => still.push(uuid),
-                        }
-                    }
-                    if still.is_empty() && !followed.is_empty() {
-                        return Ok(followed);
-                    }
-                    pending = still;
-                    continue;
-                }
-                Err(e) => return Err(api.explain(e, "deploy")),
-            };
-            for (i, entry) in entries.iter().enumerate() {
-                let app = entry
-                    .resource_uuid
-                    .clone()
-                    .or_else(|| entry.resource_name.clone())
-                    .or_else(|| pending.get(i).cloned())
-                    .unwrap_or_else(|| "?".into());
-                followed.push((app.clone(), self.follow(api, &app, entry).await?));
-            }
-            if followed.is_empty() {
-                return Err(failed("Coolify queued no deployment".into()));
-            }
-            return Ok(followed);
-        }
-    }
-
-    /// The deployment uuid to follow for one answer entry.
-    async fn follow(
-        &self,
-        api: &Api,
-        app: &str,
-        entry: &Triggered,
-    ) -> Result<String, ProviderError> {
-        if let Some(uuid) = &entry.deployment_uuid {
-            return Ok(uuid.clone());
-        }
-        if entry.already_queued() {
-            let row = match &entry.resource_name {
-                Some(name) if entry.resource_uuid.is_none() => {
-                    let running = api.running().await.map_err(|e| api.explain(e, "read"))?;
-                    running
-                        .into_iter()
-                        .find(|r| r.application_name.as_deref() == Some(name.as_str()))
-                }
-                _ => self.in_flight(api, app).await?,
-            };
-            if let Some(row) = row {
-                self.console.info(format!(
-                    "coolify: {app}: a deployment of this commit is already {} ({}); following it",
-                    row.status, row.deployment_uuid
-                ));
-                return Ok(row.deployment_uuid);
-            }
-            return Err(failed(format!(
-                "Coolify says a deployment of {app} is already queued for this commit, but its \
-                 history shows none in flight"
-            )));
-        }
-        let msg = &entry.message;
-        if msg.contains("not found") {
-            Err(ProviderError::Config(format!(
-                "Coolify did not deploy {app}: {msg} Check the uuid (it is in the resource's URL)."
-            )))
-        } else if msg.contains("Unauthorized") {
-            Err(ProviderError::Auth(format!(
-                "Coolify did not deploy {app}: {msg} The token's team must own the resource."
-            )))
-        } else {
-            Err(failed(format!("Coolify did not deploy {app}: {msg}")))
-        }
-    }
-
-    /// The newest queued or running deployment of an application, from its history.
-    async fn in_flight(&self, api: &Api, app: &str) -> Result<Option<QueueRow>, ProviderError> {
-        let history = api
-            .history(app, 10)
-            .await
-            .map_err(|e| api.explain(e, "read"))?;
-        Ok(history.deployments.into_iter().find(QueueRow::is_active))
     }
 
     /// Poll every followed deployment until each is terminal or the deadline passes.
@@ -412,53 +276,6 @@ impl CoolifyProvider {
         let point = serde_json::json!({ "apps": previous });
         Ok((point, tag.filter(|_| self.config.set_image_tag), image))
     }
-
-    /// What to roll one application back to: named > recorded > Coolify's images > history.
-    async fn rollback_target(
-        &self,
-        api: &Api,
-        uuid: &str,
-        req: &RollbackRequest,
-    ) -> Result<String, ProviderError> {
-        if let Some(to) = &req.to {
-            return Ok(to.clone());
-        }
-        let recorded = req
-            .point
-            .as_ref()
-            .and_then(|p| p["apps"][uuid]["ref"].as_str())
-            .map(str::to_string);
-        if let Some(r) = recorded {
-            return Ok(r);
-        }
-        let images = api
-            .rollback_images(uuid)
-            .await
-            .map_err(|e| api.explain(e, "read"))?;
-        if let Some(img) = images.images.iter().find(|i| !i.is_current()) {
-            return Ok(img.tag.clone());
-        }
-        let history = api
-            .history(uuid, 20)
-            .await
-            .map_err(|e| api.explain(e, "read"))?;
-        let good: Vec<String> = history
-            .deployments
-            .iter()
-            .filter(|d| d.status == "finished")
-            .filter_map(|d| d.commit.clone())
-            .filter(|c| c != "HEAD")
-            .collect();
-        let current = images.current.clone();
-        good.into_iter()
-            .find(|c| Some(c) != current.as_ref())
-            .ok_or_else(|| {
-                failed(format!(
-                    "no earlier image or commit of {uuid} to roll back to (Coolify lists none); \
-                     name one with `--to`"
-                ))
-            })
-    }
 }
 
 fn failed(message: String) -> ProviderError {
@@ -505,18 +322,35 @@ impl Provider for CoolifyProvider {
         let started = Instant::now();
         let api = self.api()?;
         let (point, tag, image) = self.prepare(&api, req).await?;
-        let followed = self.trigger(&api, req.deadline).await?;
+        let mut followed = self.trigger(&api, req.deadline).await?;
+        // Two entries may lead to one deployment (a duplicate adopted twice): follow it once.
+        let mut seen = std::collections::BTreeSet::new();
+        followed.retain(|(_, uuid)| seen.insert(uuid.clone()));
         let rows = self.wait(&api, &followed, req.deadline).await?;
         let ids: Vec<String> = rows.iter().map(|r| r.deployment_uuid.clone()).collect();
         let duration = humantime::format_duration(Duration::from_secs(started.elapsed().as_secs()));
-        let commits: Vec<String> = rows.iter().filter_map(|r| r.commit.clone()).collect();
-        if let Some(bad) = rows.iter().find(|r| r.status != "finished") {
-            let excerpt = self.log_excerpt(bad);
-            let name = bad.application_name.as_deref().unwrap_or("the application");
+        // `HEAD` is Coolify's placeholder for "whatever the branch or image points at".
+        let commits: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.commit.clone())
+            .filter(|c| c != "HEAD")
+            .collect();
+        let bad: Vec<&QueueRow> = rows.iter().filter(|r| r.status != "finished").collect();
+        if let Some(first) = bad.first() {
+            let excerpt = self.log_excerpt(first);
+            let ended: Vec<String> = bad
+                .iter()
+                .map(|r| {
+                    let name = r.application_name.as_deref().unwrap_or("the application");
+                    format!("{} of {name} ended {}", r.deployment_uuid, r.status)
+                })
+                .collect();
             return Err(ProviderError::Failed {
                 message: format!(
-                    "Coolify deployment {} of {name} ended {} after {duration}",
-                    bad.deployment_uuid, bad.status
+                    "Coolify deployment {} after {duration} ({} of {} finished)",
+                    ended.join("; "),
+                    rows.len() - bad.len(),
+                    rows.len()
                 ),
                 rolled_back: None,
                 log_excerpt: Some(excerpt),
@@ -543,54 +377,7 @@ impl Provider for CoolifyProvider {
     }
 
     async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError> {
-        let api = self.api()?;
-        let uuids = self.uuids();
-        if uuids.is_empty() {
-            return Err(ProviderError::Config(
-                "coolify rollback needs `uuid` (a tag names no single application)".into(),
-            ));
-        }
-        let deadline = Instant::now() + req.target.timeout;
-        let mut restored = Vec::new();
-        let mut followed = Vec::new();
-        for uuid in &uuids {
-            let to = self.rollback_target(&api, uuid, req).await?;
-            if self.config.set_image_tag {
-                api.set_image_tag(uuid, &to)
-                    .await
-                    .map_err(|e| api.explain(e, "write"))?;
-            }
-            self.console
-                .info(format!("coolify: {uuid}: rolling back to {to}"));
-            let entry = api
-                .rollback(uuid, &to)
-                .await
-                .map_err(|e| api.explain(e, "deploy"))?;
-            followed.push((uuid.clone(), self.follow(&api, uuid, &entry).await?));
-            restored.push(format!("{uuid} → {to}"));
-        }
-        let rows = self.wait(&api, &followed, deadline).await?;
-        if let Some(bad) = rows.iter().find(|r| r.status != "finished") {
-            let excerpt = self.log_excerpt(bad);
-            return Err(ProviderError::Failed {
-                message: format!(
-                    "Coolify rollback deployment {} ended {}",
-                    bad.deployment_uuid, bad.status
-                ),
-                rolled_back: None,
-                log_excerpt: Some(excerpt),
-            });
-        }
-        Ok(RollbackOutcome {
-            restored: format!("Coolify rolled back {}", restored.join(", ")),
-            details: vec![(
-                "coolify-deployments".into(),
-                rows.iter()
-                    .map(|r| r.deployment_uuid.clone())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            )],
-        })
+        self.roll_back(req).await
     }
 }
 

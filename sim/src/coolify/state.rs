@@ -203,7 +203,7 @@ impl Sim {
             scenario.tokens
         };
         let seeds = if scenario.applications.is_empty() {
-            super::default_applications()
+            super::scenario::default_applications()
         } else {
             scenario.applications
         };

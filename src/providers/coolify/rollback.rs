@@ -1,0 +1,111 @@
+//! Coolify rollback: pick what to go back to (named > recorded at deploy > Coolify's
+//! rollback images > the history's last good commit), queue it, follow it.
+
+use super::api::Api;
+use super::{failed, CoolifyProvider};
+use crate::providers::{ProviderError, RollbackOutcome, RollbackRequest};
+use std::time::Instant;
+
+impl CoolifyProvider {
+    /// What to roll one application back to: named > recorded > Coolify's images > history.
+    async fn rollback_target(
+        &self,
+        api: &Api,
+        uuid: &str,
+        req: &RollbackRequest,
+    ) -> Result<String, ProviderError> {
+        if let Some(to) = &req.to {
+            return Ok(to.clone());
+        }
+        let recorded = req
+            .point
+            .as_ref()
+            .and_then(|p| p["apps"][uuid]["ref"].as_str())
+            .map(str::to_string);
+        if let Some(r) = recorded {
+            return Ok(r);
+        }
+        let images = api
+            .rollback_images(uuid)
+            .await
+            .map_err(|e| api.explain(e, "read"))?;
+        if let Some(img) = images.images.iter().find(|i| !i.is_current()) {
+            return Ok(img.tag.clone());
+        }
+        let history = api
+            .history(uuid, 20)
+            .await
+            .map_err(|e| api.explain(e, "read"))?;
+        let good: Vec<String> = history
+            .deployments
+            .iter()
+            .filter(|d| d.status == "finished")
+            .filter_map(|d| d.commit.clone())
+            .filter(|c| c != "HEAD")
+            .collect();
+        let current = images.current.clone();
+        good.into_iter()
+            .find(|c| Some(c) != current.as_ref())
+            .ok_or_else(|| {
+                failed(format!(
+                    "no earlier image or commit of {uuid} to roll back to (Coolify lists none); \
+                     name one with `--to`"
+                ))
+            })
+    }
+
+    /// Roll every configured application back and wait for the rollback deployments.
+    pub(super) async fn roll_back(
+        &self,
+        req: &RollbackRequest,
+    ) -> Result<RollbackOutcome, ProviderError> {
+        let api = self.api()?;
+        let uuids = self.uuids();
+        if uuids.is_empty() {
+            return Err(ProviderError::Config(
+                "coolify rollback needs `uuid` (a tag names no single application)".into(),
+            ));
+        }
+        let deadline = Instant::now() + req.target.timeout;
+        let mut restored = Vec::new();
+        let mut followed = Vec::new();
+        for uuid in &uuids {
+            let to = self.rollback_target(&api, uuid, req).await?;
+            if self.config.set_image_tag {
+                api.set_image_tag(uuid, &to)
+                    .await
+                    .map_err(|e| api.explain(e, "write"))?;
+            }
+            self.console
+                .info(format!("coolify: {uuid}: rolling back to {to}"));
+            let entry = api
+                .rollback(uuid, &to)
+                .await
+                .map_err(|e| api.explain(e, "deploy"))?;
+            followed.push((uuid.clone(), self.follow(&api, uuid, &entry).await?));
+            restored.push(format!("{uuid} → {to}"));
+        }
+        let rows = self.wait(&api, &followed, deadline).await?;
+        if let Some(bad) = rows.iter().find(|r| r.status != "finished") {
+            let excerpt = self.log_excerpt(bad);
+            return Err(ProviderError::Failed {
+                message: format!(
+                    "Coolify rollback deployment {} ended {}",
+                    bad.deployment_uuid, bad.status
+                ),
+                rolled_back: None,
+                log_excerpt: Some(excerpt),
+            });
+        }
+        Ok(RollbackOutcome {
+            restored: format!("Coolify rolled back {}", restored.join(", ")),
+            details: vec![(
+                "coolify-deployments".into(),
+                rows.iter()
+                    .map(|r| r.deployment_uuid.clone())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )],
+        })
+    }
+}

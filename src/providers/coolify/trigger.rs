@@ -1,0 +1,147 @@
+//! Starting Coolify deployments: the trigger URL, the queue-full wait, and finding the
+//! deployment to follow when Coolify answers "already queued" without a uuid.
+
+use super::api::{Api, QueueRow, Triggered};
+use super::{failed, CoolifyProvider};
+use crate::providers::ProviderError;
+use std::time::{Duration, Instant};
+
+impl CoolifyProvider {
+    /// The URL that starts the deployment(s) of `uuids` (all configured ones at first).
+    pub(super) fn trigger_url(&self, base: &str, uuids: &[String]) -> String {
+        if let Some(webhook) = &self.config.webhook {
+            return webhook.clone();
+        }
+        let mut url = format!("{base}/deploy?");
+        match &self.config.tag {
+            Some(tag) if uuids.is_empty() => {
+                url.push_str("tag=");
+                url.extend(url::form_urlencoded::byte_serialize(tag.as_bytes()));
+            }
+            _ => url.push_str(&format!("uuid={}", uuids.join(","))),
+        }
+        url.push_str(&format!("&force={}", self.config.force));
+        url
+    }
+
+    /// Start the deployment(s): wait out a full queue, adopt duplicates. Returns
+    /// (application uuid or name, deployment uuid) pairs to follow.
+    pub(super) async fn trigger(
+        &self,
+        api: &Api,
+        deadline: Instant,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        let api = &api.until(deadline);
+        let mut pending = self.uuids();
+        let mut followed = Vec::new();
+        loop {
+            let url = self.trigger_url(&api.base, &pending);
+            self.console.info(format!("coolify: POST {url}"));
+            let entries = match api.trigger(&url).await {
+                Ok(entries) => entries,
+                Err(e) if e.status() == Some(reqwest::StatusCode::TOO_MANY_REQUESTS) => {
+                    let wait = Duration::from_secs(match &e {
+                        crate::http::HttpError::Status { retry_after, .. } => {
+                            retry_after.unwrap_or(60)
+                        }
+                        _ => 60,
+                    });
+                    if Instant::now() + wait > deadline {
+                        return Err(failed(format!(
+                            "Coolify's deployment queue is full (429) and asks to retry in {}s, \
+                             after this deploy's deadline; nothing was deployed",
+                            wait.as_secs()
+                        )));
+                    }
+                    self.console.warn(format!(
+                        "Coolify's deployment queue is full; retrying in {}s (Retry-After)",
+                        wait.as_secs()
+                    ));
+                    tokio::time::sleep(wait).await;
+                    // A multi-uuid call may have queued some before the queue filled up.
+                    let mut still = Vec::new();
+                    for uuid in pending {
+                        match self.in_flight(api, &uuid).await? {
+                            Some(row) => followed.push((uuid, row.deployment_uuid)),
+                            None => still.push(uuid),
+                        }
+                    }
+                    if still.is_empty() && !followed.is_empty() {
+                        return Ok(followed);
+                    }
+                    pending = still;
+                    continue;
+                }
+                Err(e) => return Err(api.explain(e, "deploy")),
+            };
+            for (i, entry) in entries.iter().enumerate() {
+                let app = entry
+                    .resource_uuid
+                    .clone()
+                    .or_else(|| entry.resource_name.clone())
+                    .or_else(|| pending.get(i).cloned())
+                    .unwrap_or_else(|| "?".into());
+                followed.push((app.clone(), self.follow(api, &app, entry).await?));
+            }
+            if followed.is_empty() {
+                return Err(failed("Coolify queued no deployment".into()));
+            }
+            return Ok(followed);
+        }
+    }
+
+    /// The deployment uuid to follow for one answer entry.
+    pub(super) async fn follow(
+        &self,
+        api: &Api,
+        app: &str,
+        entry: &Triggered,
+    ) -> Result<String, ProviderError> {
+        if let Some(uuid) = &entry.deployment_uuid {
+            return Ok(uuid.clone());
+        }
+        if entry.already_queued() {
+            let row = match &entry.resource_name {
+                Some(name) if entry.resource_uuid.is_none() => {
+                    let running = api.running().await.map_err(|e| api.explain(e, "read"))?;
+                    running
+                        .into_iter()
+                        .find(|r| r.application_name.as_deref() == Some(name.as_str()))
+                }
+                _ => self.in_flight(api, app).await?,
+            };
+            if let Some(row) = row {
+                self.console.info(format!(
+                    "coolify: {app}: a deployment of this commit is already {} ({}); following it",
+                    row.status, row.deployment_uuid
+                ));
+                return Ok(row.deployment_uuid);
+            }
+            return Err(failed(format!(
+                "Coolify says a deployment of {app} is already queued for this commit, but its \
+                 history shows none in flight"
+            )));
+        }
+        let msg = &entry.message;
+        if msg.contains("not found") {
+            Err(ProviderError::Config(format!(
+                "Coolify did not deploy {app}: {msg} Check the uuid (it is in the resource's URL)."
+            )))
+        } else if msg.contains("Unauthorized") {
+            Err(ProviderError::Auth(format!(
+                "Coolify did not deploy {app}: {msg} The token's team must own the resource."
+            )))
+        } else {
+            Err(failed(format!("Coolify did not deploy {app}: {msg}")))
+        }
+    }
+
+    /// The newest queued or running deployment of an application, from its history.
+    async fn in_flight(&self, api: &Api, app: &str) -> Result<Option<QueueRow>, ProviderError> {
+        let history = api
+            .history(app, 10)
+            .await
+            .map_err(|e| api.explain(e, "read"))?;
+        Ok(history.deployments.into_iter().find(QueueRow::is_active))
+    }
+}
