@@ -750,3 +750,21 @@ mod contract {
             .is_none());
     }
 }
+
+#[tokio::test]
+async fn deployments_of_one_application_run_one_after_another() {
+    let apps = json!([{"uuid": "one", "name": "one", "queue_ms": 0, "build_ms": 60000}]);
+    let sim = Sim::start(scenario(apps, None)).await;
+    let (_, a) = sim.post("/deploy?uuid=one", ROOT, None).await;
+    let (_, b) = sim.post("/deploy?uuid=one&force=true", ROOT, None).await;
+    let (_, first) = sim
+        .get(&format!("/deployments/{}", deployment_uuid(&a, 0)), ROOT)
+        .await;
+    let (_, second) = sim
+        .get(&format!("/deployments/{}", deployment_uuid(&b, 0)), ROOT)
+        .await;
+    assert_eq!(first["status"], "in_progress");
+    assert_eq!(second["status"], "queued");
+    let (_, running) = sim.get("/deployments", ROOT).await;
+    assert_eq!(running.as_array().unwrap().len(), 2);
+}

@@ -110,14 +110,18 @@ impl CoolifyProvider {
             .unwrap_or_else(|| "<coolify url>/api/v1".into())
     }
 
-    /// The image tag to set: the requested image's tag, else the release version.
+    /// The image tag to set: the requested image's tag, else the release version, else the
+    /// commit (CI pipelines that push `image:<sha>` and deploy it, seed 004's staging).
     fn image_tag(req: &DeployRequest) -> Option<String> {
         let from_image = req.image.as_deref().and_then(|i| {
             let last = i.rsplit('/').next().unwrap_or(i);
             let (_, tag) = last.split_once(':')?;
             (!last.contains('@')).then(|| tag.to_string())
         });
-        from_image.or_else(|| req.version.clone())
+        from_image
+            .or_else(|| req.version.clone())
+            .or_else(|| Some(req.sha.clone()))
+            .filter(|t| !t.is_empty())
     }
 
     /// Uuids named by the webhook URL's query, when the config names none.
@@ -265,7 +269,7 @@ impl CoolifyProvider {
                     }
                 }
                 None => self.console.warn(
-                    "coolify: set-image-tag is on but this deploy names no version or image tag",
+                    "coolify: set-image-tag is on but this deploy names no image, version or commit",
                 ),
             }
         }
@@ -411,6 +415,8 @@ mod tests {
         assert_eq!(CoolifyProvider::image_tag(&req).as_deref(), Some("v1.2.3"));
         req.image = Some("registry:5000/acme/web".into());
         assert_eq!(CoolifyProvider::image_tag(&req).as_deref(), Some("v1.2.3"));
+        req.version = None;
+        assert_eq!(CoolifyProvider::image_tag(&req).as_deref(), Some("abc"));
     }
 
     fn test_target() -> Target {
