@@ -90,6 +90,14 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     ("verdict", "health: healthy, unhealthy or timeout."),
     ("release-id", "release: the GitHub Release id."),
     ("release-url", "release: the GitHub Release URL."),
+    (
+        "upload-url",
+        "release: where to upload more assets to the release (its upload_url).",
+    ),
+    (
+        "release-assets",
+        "release: JSON list of the release's assets (name, url, size, digest).",
+    ),
     ("notes", "notes: the release notes (Markdown)."),
     ("matrix", "plan --format matrix: JSON for strategy.matrix."),
     ("sarif-file", "check: path of the SARIF file."),

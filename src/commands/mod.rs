@@ -5,6 +5,7 @@ pub mod check;
 pub mod health;
 pub mod notes;
 pub mod plan;
+pub mod release;
 pub mod tag;
 
 use crate::cli::Command;
@@ -19,6 +20,7 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> Result<Report, Failure> {
         Command::Notes(a) => notes::run(ctx, a).await,
         Command::Health(a) => health::run(ctx, a).await,
         Command::Tag(a) => tag::run(ctx, a).await,
+        Command::Release(a) => release::run(ctx, a).await,
         other => Err(not_built(other.name())),
     }
 }

@@ -28,7 +28,7 @@ pub use octocrab::models::repos::{
     Asset, Deployment, DeploymentStatus, DeploymentStatusState, Object, Ref, Release, Tag,
 };
 pub use refs::{object_sha, TagRef};
-pub use releases::{GeneratedNotes, MakeLatest, ReleaseFields};
+pub use releases::{pick_release, GeneratedNotes, MakeLatest, ReleaseFields};
 
 use crate::context::Ctx;
 use crate::http::HttpClient;

@@ -10,4 +10,5 @@ mod docs;
 mod fly;
 mod health;
 mod notes;
+mod release;
 mod tag;
