@@ -16,6 +16,7 @@ const ROOT: &str = "root-token-0123456";
 const DEPLOY_ONLY: &str = "deploy-only-token-1";
 const READ_ONLY: &str = "read-only-token-22";
 const MEMBER: &str = "member-token-333";
+const DEPLOY_READ: &str = "deploy-read-token-4444";
 
 fn scenario(
     apps: Value,
@@ -28,6 +29,7 @@ fn scenario(
             {"token": DEPLOY_ONLY, "abilities": ["deploy"]},
             {"token": READ_ONLY, "abilities": ["read"]},
             {"token": MEMBER, "abilities": ["deploy", "read"], "team_admin": false},
+            {"token": DEPLOY_READ, "abilities": ["deploy", "read"]},
         ],
         "applications": apps,
         "queue_capacity": capacity,
@@ -334,6 +336,23 @@ async fn refused_tokens_name_the_missing_ability() {
 
     let m = auth_error(MEMBER).await;
     assert!(m.contains("team admin") && m.contains("team member"), "{m}");
+}
+
+#[tokio::test]
+async fn setting_the_image_tag_needs_write_and_fails_before_deploying() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), DEPLOY_READ).await;
+    let mut c = config(&["web-uuid"]);
+    c.set_image_tag = true;
+    let err = s
+        .provider(c.clone())
+        .deploy(&request(&c, Some("v1.1.0"), LONG))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ProviderError::Auth(m) if m.contains("lacks the `write` ability")),
+        "{err:?}"
+    );
+    assert!(!s.sim.calls("coolify").iter().any(|c| c.starts_with("POST")));
 }
 
 #[tokio::test]

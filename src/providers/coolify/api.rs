@@ -289,8 +289,8 @@ impl Api {
                     .to_string();
                 ProviderError::Auth(format!(
                     "Coolify refused the token (403 {message}): it lacks the `{missing}` ability. \
-                     stage-gate needs `deploy` to start a deployment and `read` to follow it \
-                     (or `root`). Ticking `deploy` in Coolify resets the token to `deploy` only: \
+                     stage-gate needs `deploy` to start a deployment, `read` to follow it and \
+                     `write` to set the image tag (set-image-tag), or `root`. Ticking `deploy` in Coolify resets the token to `deploy` only: \
                      tick `read` afterwards. The token's owner must be a team admin."
                 ))
             }
