@@ -94,7 +94,8 @@ fn analyse(path: &Path, text: &str) -> Analysis {
 
     for d in &deploys {
         let job = &wf.jobs[d.job];
-        let step_loc = loc(d.line.unwrap_or(job_line(text, &job.id)), 1);
+        let line = d.line.unwrap_or_else(|| job_line(text, &job.id));
+        let step_loc = loc(line, first_column(text, line));
         if d.env == Env::Production && !d.gated(job) && wf.triggers.runs_on_branch_push() {
             out.push(
                 Diagnostic::error(
@@ -413,10 +414,20 @@ fn main_push_deploys(
             MainPushDeploy {
                 production: d.env == Env::Production,
                 job: job.id.clone(),
-                location: loc(d.line.unwrap_or_else(|| job_line(text, &job.id)), 1),
+                location: {
+                    let line = d.line.unwrap_or_else(|| job_line(text, &job.id));
+                    loc(line, first_column(text, line))
+                },
             }
         })
         .collect()
+}
+
+/// Column of the first non-blank character of `line` (where a step's `-` sits).
+fn first_column(text: &str, line: usize) -> usize {
+    text.lines()
+        .nth(line.saturating_sub(1))
+        .map_or(1, |l| l.len() - l.trim_start().len() + 1)
 }
 
 fn job_line(text: &str, job: &str) -> usize {
@@ -578,7 +589,10 @@ fn fork_checkout(
                     Diagnostic::error(
                         "workflow/fork-secrets",
                         format!("job `{}` checks out the pull request's code under `pull_request_target`, which has secrets and a write token: a fork PR runs its code with them", job.id),
-                        loc(lines.get(i).copied().unwrap_or_else(|| job_line(text, &job.id)), 1),
+                        {
+                            let line = lines.get(i).copied().unwrap_or_else(|| job_line(text, &job.id));
+                            loc(line, first_column(text, line))
+                        },
                     )
                     .with_help("use `pull_request` for code from the PR, or never run the checked-out code"),
                 );
@@ -631,8 +645,8 @@ mod tests {
         assert_eq!(
             f,
             vec![
-                "16:1 workflow/ungated-production",
-                "16:1 workflow/simultaneous-deploy"
+                "16:7 workflow/ungated-production",
+                "16:7 workflow/simultaneous-deploy"
             ]
         );
     }
@@ -664,7 +678,7 @@ mod tests {
     #[test]
     fn pull_request_target_with_head_checkout() {
         let wf = "on: pull_request_target\npermissions: {}\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n      - run: npm test\n";
-        assert_eq!(findings(wf), vec!["7:1 workflow/fork-secrets"]);
+        assert_eq!(findings(wf), vec!["7:7 workflow/fork-secrets"]);
     }
 
     #[test]

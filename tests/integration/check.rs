@@ -199,3 +199,74 @@ fn plaintext_secret_in_env_is_an_error_and_json_lists_it() {
         out.stdout
     );
 }
+
+#[test]
+fn production_dockerfile_findings_are_warnings_or_errors_when_configured() {
+    let docker = "FROM node\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"server.js\"]\n";
+    let dir = repo(STAGING_OK, &[("Dockerfile", docker)]);
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 0, "warnings only: {}", out.all());
+    for expected in [
+        "Dockerfile:1:1: warning[docker/base-tag]",
+        "Dockerfile:1:1: warning[docker/root-user]",
+        "Dockerfile:4:1: warning[docker/no-init]",
+    ] {
+        assert!(out.stdout.contains(expected), "{expected}\n{}", out.stdout);
+    }
+    assert!(out.stdout.contains("1 Dockerfile(s)"), "{}", out.stdout);
+
+    let strict = format!("{CONFIG}check:\n  dockerfile-errors: true\n");
+    std::fs::write(dir.path().join(".github/stage-gate.yml"), strict).unwrap();
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("Dockerfile:1:1: error[docker/root-user]"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn missing_fly_toml_named_by_the_config_is_an_error_at_the_config_key() {
+    let dir = repo(STAGING_OK, &[]);
+    std::fs::remove_file(dir.path().join("fly.staging.toml")).unwrap();
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains(".github/stage-gate.yml:6:9: error[fly/missing-file]: `fly.staging.toml`"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn paths_on_the_command_line_are_checked_too() {
+    let dir = repo(
+        STAGING_OK,
+        &[(
+            "deploy/worker.toml",
+            "app = \"w\"\n[http_service]\n  internal_port = \"eighty\"\n",
+        )],
+    );
+    let out = run(dir.path()).args(["check", "deploy/worker.toml"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("deploy/worker.toml:3:3: error[fly/type]"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// The exact text a user reads for a typical broken PR.
+#[test]
+fn human_output_snapshot() {
+    let staging = "app = \"web-staging\"\nprimary_region = \"ams\"\n\n[http_service]\n  internal_port = 3000\n  auto_stop_machines = \"stop\"\n  min_machine_running = 1\n\n[[vm]]\n  memory = \"256mb\"\n";
+    let wf = "on:\n  push:\n    branches: [main]\npermissions:\n  contents: read\nconcurrency: deploy\njobs:\n  staging:\n    runs-on: ubuntu-latest\n    steps:\n      - run: flyctl deploy -c fly.staging.toml\n  production:\n    runs-on: ubuntu-latest\n    steps:\n      - run: flyctl deploy -c fly.toml\n";
+    let dir = repo(staging, &[(".github/workflows/deploy.yml", wf)]);
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 2);
+    insta::assert_snapshot!(out.stdout);
+}
