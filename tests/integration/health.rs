@@ -639,3 +639,38 @@ fn ad_hoc_urls_and_nothing_to_probe() {
         out.stderr
     );
 }
+
+#[test]
+fn the_version_comes_from_the_release_tag_and_dry_run_probes_nothing() {
+    let base = sim_in_background(r#"{"endpoints": {"web": {"version": "2.0.0"}}}"#);
+    let config = health_config(&format!("{base}/health/web?v={{version}}"), "").replace(
+        "            - url:",
+        "            - json: {\"$.version\": \"{version}\"}\n              url:",
+    );
+    let repo = repo_with_config(&config);
+    let out = Run::new(repo.path())
+        .args(["health", "--env", "staging"])
+        .env("GITHUB_REF", "refs/tags/v2.0.0")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    let out = Run::new(repo.path())
+        .args(["health", "--env", "staging", "--dry-run"])
+        .env("GITHUB_REF", "refs/tags/v2.0.0")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains(&format!(
+            "would probe GET {base}/health/web?v=2.0.0 (web in staging)"
+        )),
+        "{}",
+        out.stdout
+    );
+
+    // Without a tag or --version, the assertion cannot be checked: an input error, not a guess.
+    let out = Run::new(repo.path())
+        .args(["health", "--env", "staging"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("uses `{version}`"), "{}", out.stderr);
+}
