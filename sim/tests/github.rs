@@ -447,6 +447,30 @@ async fn auth_is_required_and_every_answer_has_rate_headers() {
     };
     assert!(used(&h2) > used(&h));
 
+    // An API version GitHub does not serve is a 400; 2026-03-10 always reports the run.
+    let resp = gh
+        .client
+        .get(format!("{}/repos/acme/shop/releases", gh.api))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("x-github-api-version", "2021-01-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = gh
+        .client
+        .post(format!(
+            "{}/repos/acme/shop/actions/workflows/deploy.yml/dispatches",
+            gh.api
+        ))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .header("x-github-api-version", "2026-03-10")
+        .json(&json!({"ref": "main"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
     let mut sc = scenario();
     sc.tokens = vec!["only-this-one".into()];
     let strict = Gh::start(sc).await;

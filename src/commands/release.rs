@@ -4,6 +4,10 @@
 //! Everything that can fail locally is done before GitHub is called — the tag is judged,
 //! the notes written, the assets read and hashed — so a failure leaves no half-made release.
 //! Then [`crate::release::publish`] does draft → assets → `SHA256SUMS` → publish.
+//!
+//! Exit codes: 2 for a bad tag, missing notes range, unmatched asset glob or missing token;
+//! 3 when the policy refuses (`on-existing: fail`, an asset that differs, an immutable
+//! release that would need new assets); 1 for GitHub or network failures.
 
 use crate::cli::ReleaseArgs;
 use crate::commands::notes::{failure as notes_failure, repo_url};
@@ -34,10 +38,14 @@ pub async fn run(ctx: &Ctx, args: &ReleaseArgs) -> Result<Report, Failure> {
     let on_existing = on_existing(ctx, args)?;
     let globs = asset_globs(ctx, args);
 
-    // 1. The tag names a release version (exit 2 with the nearest valid tag otherwise).
-    let pattern = TagPattern::new(&ctx.config.tag_pattern(app.as_deref()), app.as_deref())
-        .map_err(Failure::input)?;
-    let this = tag::validate(&pattern, &tag).map_err(Failure::input)?;
+    // 1. The tag names a release version (exit 2 with the nearest valid tag otherwise); in a
+    // monorepo the tag also names the app (`api@1.2.0`) when `--app` does not.
+    let pattern_for = |app: Option<&str>| {
+        TagPattern::new(&ctx.config.tag_pattern(app), app).map_err(Failure::input)
+    };
+    let this = tag::validate(&pattern_for(app.as_deref())?, &tag).map_err(Failure::input)?;
+    let app = app.or_else(|| this.app.clone());
+    let pattern = pattern_for(app.as_deref())?;
 
     // 2. Notes before anything else: if they fail, no release is created.
     let request = NotesRequest {

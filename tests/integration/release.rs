@@ -605,3 +605,53 @@ fn the_default_token_warns_when_a_workflow_waits_for_the_release() {
     ok(&out);
     assert!(!out.all().contains("will not start"));
 }
+
+#[test]
+fn monorepo_tags_compare_only_their_own_app() {
+    let w = World::default();
+    let p = w.repo.path();
+    git(p, &["tag", "web@3.0.0", "v1.0.0"]);
+    git(p, &["tag", "api@1.0.0", "v1.0.0"]);
+    git(p, &["tag", "api@1.1.0", "v1.1.0"]);
+    std::fs::create_dir_all(p.join(".github")).unwrap();
+    std::fs::write(
+        p.join(".github/stage-gate.yml"),
+        "version: 1\nrelease:\n  tag-pattern: '{app}@{version}'\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = w
+        .run()
+        .args(["--tag", "api@1.1.0"])
+        .actions(dir.path())
+        .run();
+    ok(&out);
+    // The highest `api` version is latest even though `web` has a higher number.
+    assert_eq!(out.output("is-latest").as_deref(), Some("true"));
+    let r = &w.releases("api@1.1.0")[0];
+    let body = r.body.as_deref().unwrap();
+    assert!(
+        body.contains("api@1.0.0...api@1.1.0"),
+        "range from the same app: {body}"
+    );
+}
+
+#[test]
+fn missing_token_or_repository_is_bad_input() {
+    let w = World::default();
+    let out = Run::new(w.repo.path())
+        .env("GITHUB_REPOSITORY", "acme/shop")
+        .env("GITHUB_API_URL", &w.sim.urls.github)
+        .args(["release", "--tag", "v1.1.0"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.all().contains("no GitHub token"), "{}", out.all());
+    let out = Run::new(w.repo.path())
+        .env("GITHUB_API_URL", &w.sim.urls.github)
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["release", "--tag", "v1.1.0"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.all().contains("no GitHub repository"), "{}", out.all());
+    assert!(w.calls().is_empty());
+}

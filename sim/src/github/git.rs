@@ -51,12 +51,18 @@ pub async fn list_workflows(
 }
 
 /// `POST …/actions/workflows/{id or file}/dispatches`: 204, or 200 with the run when
-/// `return_run_details` is true.
+/// `return_run_details` is true (always, on API version 2026-03-10).
 pub async fn dispatch(
     AxState(shared): AxState<Shared>,
     Path((owner, name, workflow_id)): OnePath,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    // From API version 2026-03-10 the run is always reported and the flag is gone.
+    let always_details = headers
+        .get("x-github-api-version")
+        .and_then(|v| v.to_str().ok())
+        == Some("2026-03-10");
     let v = match parse_body(&body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -116,7 +122,7 @@ pub async fn dispatch(
             inputs: inputs.clone(),
         });
     }
-    if v.get("return_run_details").and_then(Value::as_bool) == Some(true) {
+    if always_details || v.get("return_run_details").and_then(Value::as_bool) == Some(true) {
         return json_response(
             StatusCode::OK,
             json!({

@@ -312,6 +312,9 @@ async fn fallback() -> Response {
 
 /// Authentication, rate limits and the `x-ratelimit-*` headers, for every request.
 async fn gate(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    if let Some(refusal) = check_version(request.headers()) {
+        return refusal;
+    }
     let auth = check_auth(&shared, request.headers());
     let method = request.method().as_str().to_string();
     let path = request.uri().path().to_string();
@@ -336,6 +339,25 @@ async fn gate(State(shared): State<Shared>, request: Request, next: Next) -> Res
         }
     }
     response
+}
+
+/// API versions GitHub serves; a request without the header gets 2022-11-28.
+pub const API_VERSIONS: [&str; 2] = ["2022-11-28", "2026-03-10"];
+
+/// An unsupported `X-GitHub-Api-Version` is a 400 (docs.github.com, "API versions").
+fn check_version(headers: &HeaderMap) -> Option<Response> {
+    let v = headers.get("x-github-api-version")?.to_str().unwrap_or("");
+    if API_VERSIONS.contains(&v) {
+        return None;
+    }
+    Some(error(
+        StatusCode::BAD_REQUEST,
+        &format!(
+            "Unsupported 'X-GitHub-Api-Version' header value `{v}`; supported: {}",
+            API_VERSIONS.join(", ")
+        ),
+        "https://docs.github.com/rest/about-the-rest-api/api-versions",
+    ))
 }
 
 fn check_auth(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
