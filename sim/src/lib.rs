@@ -8,6 +8,7 @@
 //! Deserialize) plus `pub fn router(scenario, &Urls) -> axum::Router` (GitHub: `routers`, for
 //! the API and the uploads host).
 
+pub mod contract;
 pub mod coolify;
 pub mod faults;
 pub mod fly;

@@ -478,3 +478,21 @@ async fn admin_routes_add_faults_and_serve_the_log() {
         .expect("sent");
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_machine_destroyed_while_starting_stays_destroyed() {
+    let sim = sim("fly:\n  apps:\n  - name: web\n    start_ms: 30\n    machines:\n    - id: m1\n      state: stopped\n").await;
+    let fly = Fly::new(&sim);
+    let (status, _) = fly.post("/machines/m1/start", None, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let r = fly
+        .req(reqwest::Method::DELETE, "/machines/m1?force=true")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, w) = fly.get("/machines/m1/wait?state=started&timeout=1").await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{w}");
+    let (_, m) = fly.get("/machines/m1").await;
+    assert_eq!(m["state"], "destroyed");
+}

@@ -8,7 +8,7 @@
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
-use stage_gate_sim::{fly::ROUTES, start, Scenario, Sim};
+use stage_gate_sim::{contract, fly::ROUTES, start, Scenario, Sim};
 use std::path::PathBuf;
 
 fn spec() -> Value {
@@ -21,80 +21,6 @@ fn spec() -> Value {
     serde_json::from_str(&text).expect("the Fly spec is JSON")
 }
 
-fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema["$ref"].as_str() {
-        Some(r) => {
-            let name = r.trim_start_matches("#/components/schemas/");
-            resolve(spec, &spec["components"]["schemas"][name])
-        }
-        None => schema,
-    }
-}
-
-/// Every problem found, as `path: message`.
-fn check(spec: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
-    let schema = resolve(spec, schema);
-    if let Some(all) = schema["allOf"].as_array() {
-        for s in all {
-            check(spec, s, value, at, problems);
-        }
-    }
-    if value.is_null() {
-        return; // Go's encoder writes null for empty pointers/slices; the spec does not forbid it.
-    }
-    let ty = schema["type"].as_str();
-    let ok = match ty {
-        Some("string") => value.is_string(),
-        Some("integer") => value.is_i64() || value.is_u64(),
-        Some("number") => value.is_number(),
-        Some("boolean") => value.is_boolean(),
-        Some("array") => value.is_array(),
-        Some("object") => value.is_object(),
-        _ => true,
-    };
-    if !ok {
-        problems.push(format!("{at}: expected {ty:?}, got {value}"));
-        return;
-    }
-    if let (Some(options), Some(s)) = (schema["enum"].as_array(), value.as_str()) {
-        if !options.iter().any(|o| o == s) {
-            problems.push(format!("{at}: {s:?} is not one of {options:?}"));
-        }
-    }
-    if let Some(items) = schema.get("items") {
-        for (i, v) in value.as_array().into_iter().flatten().enumerate() {
-            check(spec, items, v, &format!("{at}[{i}]"), problems);
-        }
-    }
-    if let Some(obj) = value.as_object() {
-        for req in schema["required"].as_array().into_iter().flatten() {
-            if let Some(k) = req.as_str() {
-                if !obj.contains_key(k) {
-                    problems.push(format!("{at}: required field {k} missing"));
-                }
-            }
-        }
-        let props = schema["properties"].as_object();
-        let extra = schema.get("additionalProperties");
-        for (k, v) in obj {
-            match (props.and_then(|p| p.get(k)), extra) {
-                (Some(p), _) => check(spec, p, v, &format!("{at}.{k}"), problems),
-                (None, Some(Value::Object(_))) => check(
-                    spec,
-                    &schema["additionalProperties"],
-                    v,
-                    &format!("{at}.{k}"),
-                    problems,
-                ),
-                (None, _) if props.is_some() => {
-                    problems.push(format!("{at}: field {k} is not in the spec"))
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
 fn schema_of(spec: &Value, method: &str, path: &str, status: &str) -> Value {
     spec["paths"][path][method.to_lowercase()]["responses"][status]["content"]["application/json"]
         ["schema"]
@@ -103,8 +29,7 @@ fn schema_of(spec: &Value, method: &str, path: &str, status: &str) -> Value {
 
 fn assert_conforms(spec: &Value, schema: &Value, value: &Value, what: &str) {
     assert!(!schema.is_null(), "{what}: no schema in the spec");
-    let mut problems = Vec::new();
-    check(spec, schema, value, what, &mut problems);
+    let problems = contract::problems(spec, schema, value, what);
     assert!(
         problems.is_empty(),
         "{what} does not match the spec:\n{}",

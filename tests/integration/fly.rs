@@ -333,16 +333,18 @@ async fn immediate_updates_everything_without_waiting() {
         );
     }
     // Machines reach started on their own.
-    let wait = reqwest::Client::new()
-        .get(format!(
-            "{}/v1/apps/web/machines/c/wait?state=started&timeout=5",
-            h.sim.urls.fly
-        ))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .send()
-        .await
-        .expect("wait");
-    assert_eq!(wait.status(), 200);
+    for id in ["a", "b", "c", "w"] {
+        let wait = reqwest::Client::new()
+            .get(format!(
+                "{}/v1/apps/web/machines/{id}/wait?state=started&timeout=5",
+                h.sim.urls.fly
+            ))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .send()
+            .await
+            .expect("wait");
+        assert_eq!(wait.status(), 200);
+    }
     assert_eq!(h.state().await, all(V2, &["a", "b", "c", "w"]));
 }
 
@@ -607,7 +609,7 @@ async fn bluegreen_swaps_blue_for_green() {
                 format!("POST /machines/{blue}/cordon"),
                 format!("POST /machines/{blue}/stop"),
                 format!("GET /machines/{blue}/wait?state=stopped&version={{v}}"),
-                format!("DELETE /machines/{blue}?kill=true"),
+                format!("DELETE /machines/{blue}?force=true"),
             ]
         );
     }
@@ -892,4 +894,158 @@ async fn planned_calls_list_the_machines_api_sequence() {
         .iter()
         .any(|c| c == &format!("DELETE {base}/{{id}}/lease")));
     assert!(h.calls().is_empty(), "planning makes no call");
+}
+
+fn fly_spec() -> Value {
+    let candidates = [
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs/fly-machines.openapi.json"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/fly-machines.openapi.json"),
+        Path::new("/work/shared/specs/fly-machines.openapi.json").to_path_buf(),
+    ];
+    let text = candidates
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .expect("the Fly spec is readable");
+    serde_json::from_str(&text).expect("the Fly spec is JSON")
+}
+
+/// Contract, request side: every call the provider made is an operation of the spec, and every
+/// body it sent conforms to that operation's request schema.
+fn assert_requests_match_the_spec(h: &Harness) -> usize {
+    use stage_gate_sim::contract;
+    let spec = fly_spec();
+    let mut checked = 0;
+    for e in h.sim.log() {
+        if !e
+            .headers
+            .get("user-agent")
+            .is_some_and(|u| u.starts_with("stage-gate/"))
+        {
+            continue;
+        }
+        let (template, op) = contract::operation(&spec, &e.method, &e.path)
+            .unwrap_or_else(|| panic!("{} {} is not in the Fly spec", e.method, e.path));
+        for (k, _) in url::form_urlencoded::parse(e.query.as_deref().unwrap_or("").as_bytes()) {
+            let declared = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["in"] == "query" && p["name"] == k.as_ref());
+            assert!(
+                declared,
+                "{} {template}: query parameter {k} is not in the spec",
+                e.method
+            );
+        }
+        if let Some(body) = &e.body {
+            let schema = contract::request_schema(op)
+                .unwrap_or_else(|| panic!("{} {template} takes no JSON body", e.method));
+            let problems =
+                contract::problems(&spec, schema, body, &format!("{} {template}", e.method));
+            assert!(problems.is_empty(), "{}", problems.join("\n"));
+            checked += 1;
+        }
+    }
+    checked
+}
+
+#[tokio::test]
+async fn provider_requests_match_the_spec() {
+    let h = harness(&scenario("", MACHINES)).await;
+    h.deploy(&config(FlyStrategy::Rolling, 0.33), true)
+        .await
+        .expect("rolling");
+    // lease bodies and update bodies of 4 machines
+    assert_eq!(assert_requests_match_the_spec(&h), 8);
+
+    let h = harness(&scenario("", "    - {id: a}\n    - {id: b}\n")).await;
+    h.deploy(&config(FlyStrategy::Bluegreen, 0.33), true)
+        .await
+        .expect("bluegreen");
+    // 2 blue leases + 2 green creates
+    assert_eq!(assert_requests_match_the_spec(&h), 4);
+}
+
+#[tokio::test]
+async fn a_long_wait_keeps_the_lease_alive() {
+    // A 1 s lease, refreshed every 0.5 s, around a machine that takes 2.5 s to start.
+    let h = harness(&scenario("    start_ms: 2500\n", "    - {id: a}\n")).await;
+    let cfg = config(FlyStrategy::Rolling, 0.33);
+    let tuning = stage_gate::providers::fly::Tuning {
+        lease_ttl: 1,
+        ..stage_gate::providers::fly::Tuning::fast()
+    };
+    let provider = h.provider(&cfg).with_tuning(tuning);
+    provider
+        .deploy(&request(&cfg, Some(V2), true))
+        .await
+        .expect("deploy");
+    let calls = h.calls_for("a");
+    let leases = calls
+        .iter()
+        .filter(|c| *c == "POST /machines/a/lease")
+        .count();
+    assert!(leases >= 2, "acquired once and refreshed: {calls:?}");
+    assert_eq!(
+        calls.last().map(String::as_str),
+        Some("DELETE /machines/a/lease"),
+        "released while still held"
+    );
+    let refresh = h
+        .sim
+        .log()
+        .into_iter()
+        .filter(|e| e.path == "/v1/apps/web/machines/a/lease" && e.method == "POST")
+        .nth(1)
+        .expect("a refresh");
+    assert!(refresh.headers.contains_key("fly-machine-lease-nonce"));
+    assert_eq!(h.state().await, all(V2, &["a"]));
+}
+
+#[tokio::test]
+async fn rollback_to_a_named_image() {
+    let h = harness(&scenario("", "    - {id: a}\n    - {id: b}\n")).await;
+    let cfg = config(FlyStrategy::Rolling, 0.33);
+    h.deploy(&cfg, true).await.expect("deploy");
+    let back = h
+        .provider(&cfg)
+        .rollback(&RollbackRequest {
+            target: request(&cfg, None, true).target,
+            point: None,
+            to: Some("registry.fly.io/web:v0".into()),
+        })
+        .await
+        .expect("rollback");
+    assert_eq!(back.restored, "2 machine(s) back to registry.fly.io/web:v0");
+    assert_eq!(h.state().await, all("registry.fly.io/web:v0", &["a", "b"]));
+}
+
+#[tokio::test]
+async fn a_failed_machine_is_started_by_the_update() {
+    let h = harness(&scenario(
+        "",
+        "    - {id: a, state: failed}\n    - {id: b, state: stopped}\n",
+    ))
+    .await;
+    h.deploy(&config(FlyStrategy::Rolling, 0.33), true)
+        .await
+        .expect("deploy");
+    let state = h.state().await;
+    assert_eq!(state[0], ("a".into(), V2.into(), "started".into(), false));
+    assert_eq!(
+        state[1],
+        ("b".into(), V2.into(), "stopped".into(), false),
+        "stopped stays stopped"
+    );
+    assert_eq!(h.calls_for("a"), verified_update("a"));
+    let update_b = h
+        .sim
+        .log()
+        .into_iter()
+        .find(|e| e.method == "POST" && e.path == "/v1/apps/web/machines/b")
+        .expect("update of b");
+    assert_eq!(
+        update_b.body.map(|b| b["skip_launch"].clone()),
+        Some(json!(true))
+    );
 }

@@ -379,7 +379,7 @@ async fn destroy(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    with_machine(&w, &app, &id, |m, _| {
+    with_machine(&w, &app, &id, |m, now| {
         if m.state == "destroyed" {
             return error(StatusCode::NOT_FOUND, "machine not found");
         }
@@ -392,7 +392,8 @@ async fn destroy(
                 "failed_precondition: unable to destroy machine, not currently stopped, suspended or failed",
             );
         }
-        m.state = "destroyed";
+        // Also cancels a pending transition: a destroyed machine never comes back.
+        m.force_state("destroyed", now);
         m.lease = None;
         Json(json!({"ok": true})).into_response()
     })

@@ -92,6 +92,10 @@ impl Machine {
             "started" | "starting" | "replacing" | "updating"
         )
     }
+    /// Should run after the update: running now, or `failed` (a new image is its way back).
+    pub fn should_run(&self) -> bool {
+        self.is_running() || self.state == "failed"
+    }
     /// Whether the config defines any check Fly will report in `checks[]`.
     pub fn has_checks(&self) -> bool {
         let top = self.config["checks"]
@@ -341,7 +345,8 @@ impl Api {
     }
 
     pub async fn destroy(&self, id: &str, nonce: Option<&str>) -> Result<(), ProviderError> {
-        let path = format!("/machines/{id}?kill=true");
+        // `force` is the spec's parameter (flyctl sends `kill`, which the API also takes).
+        let path = format!("/machines/{id}?force=true");
         self.call(Method::DELETE, &path, nonce, None, true)
             .await
             .map(|_| ())

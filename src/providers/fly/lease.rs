@@ -52,7 +52,7 @@ impl LeaseGuard {
                 (api.clone(), id.to_string(), nonce.clone(), tuning.lease_ttl);
             // Refresh at half the TTL so a long wait never outlives the lease.
             tokio::spawn(async move {
-                let every = Duration::from_secs((ttl / 2).max(1));
+                let every = Duration::from_millis(ttl * 500);
                 loop {
                     tokio::time::sleep(every).await;
                     let _ = api.refresh_lease(&id, &nonce, ttl).await;

@@ -357,8 +357,8 @@ impl Provider for FlyProvider {
                 format!("POST {m}  (one green per blue: config.image={image}, skip_service_registration)"),
                 format!("GET {m}/{{green}}/wait?state=started,failed&version={{v}}  then GET {m}/{{green}} until checks pass"),
                 format!("POST {m}/{{green}}/uncordon"),
-                format!("POST {m}/{{blue}}/cordon, POST {m}/{{blue}}/stop, GET {m}/{{blue}}/wait?state=stopped, DELETE {m}/{{blue}}?kill=true"),
-                format!("on failure: DELETE {m}/{{green}}?kill=true"),
+                format!("POST {m}/{{blue}}/cordon, POST {m}/{{blue}}/stop, GET {m}/{{blue}}/wait?state=stopped, DELETE {m}/{{blue}}?force=true"),
+                format!("on failure: DELETE {m}/{{green}}?force=true"),
             ]),
             _ => {
                 calls.push(match strategy {

@@ -80,7 +80,7 @@ pub fn plan_waves(strategy: FlyStrategy, machines: &[Machine], max_unavailable: 
     let mut canary_done = strategy != FlyStrategy::Canary;
     for machines in groups.values() {
         let (mut started, stopped): (Vec<Machine>, Vec<Machine>) =
-            machines.iter().cloned().partition(Machine::is_running);
+            machines.iter().cloned().partition(Machine::should_run);
         for chunk in stopped.chunks(30) {
             waves.push(Wave {
                 machines: chunk.to_vec(),
@@ -221,7 +221,7 @@ impl<'a> Rollout<'a> {
         verify: bool,
     ) -> Result<(), ProviderError> {
         let current = self.api.get_machine(id).await?;
-        let was_running = current.is_running();
+        let was_running = current.should_run();
         lock(&self.snapshots).push(Snapshot {
             id: id.to_string(),
             region: current.region.clone(),
