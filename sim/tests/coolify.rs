@@ -3,7 +3,7 @@
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
-use stage_gate_sim::coolify::Scenario;
+use stage_gate_sim::coolify::{self, Scenario};
 use std::time::Duration;
 
 const ROOT: &str = "root-token-0123";
@@ -767,4 +767,20 @@ async fn deployments_of_one_application_run_one_after_another() {
     assert_eq!(second["status"], "queued");
     let (_, running) = sim.get("/deployments", ROOT).await;
     assert_eq!(running.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_bare_simulator_serves_the_demo_applications_to_the_default_token() {
+    let sim = Sim::start(Scenario::default()).await;
+    for uuid in [
+        "sim-app-staging",
+        "yoows40k844kc8w880ks48o0",
+        "k8s0ws4gco0o4c8kgw08wkcc",
+    ] {
+        let (s, app) = sim
+            .get(&format!("/applications/{uuid}"), coolify::DEFAULT_TOKEN)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{uuid}: {app}");
+        assert_eq!(app["status"], "running:healthy");
+    }
 }

@@ -519,3 +519,42 @@ async fn transient_errors_while_polling_are_retried() {
         .unwrap();
     assert_eq!(detail(&out.details, "status"), Some("finished"));
 }
+
+#[tokio::test]
+async fn a_partly_queued_multi_uuid_call_is_never_queued_twice() {
+    let api = json!({"uuid": "api-uuid", "name": "api", "build_ms": 100});
+    let busy = json!({"uuid": "busy", "name": "busy", "queue_ms": 0, "build_ms": 500});
+    let apps = json!([web(json!({"build_ms": 300})), api, busy]);
+    let s = Setup::new(scenario(apps, Some(2), Some(1)), ROOT).await;
+    s.api(reqwest::Method::POST, "/deploy?uuid=busy", None)
+        .await;
+    let mut c = config(&["web-uuid", "api-uuid"]);
+    c.force = true;
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap();
+    assert_eq!(out.provider_ids.len(), 2);
+    let posts: Vec<String> = s
+        .sim
+        .calls("coolify")
+        .into_iter()
+        .filter(|c| c.starts_with("POST /api/v1/deploy?uuid=") && !c.contains("busy"))
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            "POST /api/v1/deploy?uuid=web-uuid,api-uuid&force=true",
+            "POST /api/v1/deploy?uuid=api-uuid&force=true",
+        ]
+    );
+    let history = s
+        .api(
+            reqwest::Method::GET,
+            "/deployments/applications/web-uuid",
+            None,
+        )
+        .await;
+    assert_eq!(history["count"], 3, "two seeded, one new: {history}");
+}

@@ -118,22 +118,47 @@ pub struct PastDeployment {
     pub rollback: bool,
 }
 
+/// The demo's applications: two generic ones, tagged by environment, and the two of
+/// `examples/coolify-tags` (seed 004), so that example runs against a bare simulator.
 pub(super) fn default_applications() -> Vec<AppSeed> {
-    ["staging", "production"]
-        .into_iter()
-        .map(|env| AppSeed {
-            uuid: format!("sim-app-{env}"),
-            name: format!("demo-{env}"),
-            tags: vec![env.to_string()],
-            image: Some("ghcr.io/example/demo".into()),
+    let app = |uuid: &str, name: &str, tags: Vec<String>, image: &str| AppSeed {
+        uuid: uuid.into(),
+        name: name.into(),
+        tags,
+        image: Some(image.into()),
+        image_tag: Some("v0.9.0".into()),
+        history: vec![PastDeployment {
+            commit: "HEAD".into(),
+            status: Outcome::Finished,
             image_tag: Some("v0.9.0".into()),
-            history: vec![PastDeployment {
-                commit: "HEAD".into(),
-                status: Outcome::Finished,
-                image_tag: Some("v0.9.0".into()),
-                rollback: false,
-            }],
-            ..AppSeed::default()
+            rollback: false,
+        }],
+        ..AppSeed::default()
+    };
+    let mut apps: Vec<AppSeed> = ["staging", "production"]
+        .into_iter()
+        .map(|env| {
+            let name = format!("demo-{env}");
+            app(
+                &format!("sim-app-{env}"),
+                &name,
+                vec![env.into()],
+                "ghcr.io/example/demo",
+            )
         })
-        .collect()
+        .collect();
+    let ingestion = "ghcr.io/acme/ingestion-service";
+    apps.push(app(
+        "yoows40k844kc8w880ks48o0",
+        "ingestion-service-staging",
+        Vec::new(),
+        ingestion,
+    ));
+    apps.push(app(
+        "k8s0ws4gco0o4c8kgw08wkcc",
+        "ingestion-service-production",
+        Vec::new(),
+        ingestion,
+    ));
+    apps
 }

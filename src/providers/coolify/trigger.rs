@@ -46,10 +46,39 @@ impl CoolifyProvider {
                         }
                         _ => 60,
                     });
+                    // A multi-uuid call queues uuid by uuid and stops at the first that does
+                    // not fit: adopt what it queued now, while it is surely still in flight,
+                    // so the retry (with `force` too) never queues those twice.
+                    let mut still = Vec::new();
+                    if pending.len() > 1 {
+                        for uuid in pending {
+                            match self.in_flight(api, &uuid).await? {
+                                Some(row) => followed.push((uuid, row.deployment_uuid)),
+                                None => still.push(uuid),
+                            }
+                        }
+                    } else {
+                        still = pending;
+                    }
+                    if still.is_empty() && !followed.is_empty() {
+                        return Ok(followed);
+                    }
                     if Instant::now() + wait > deadline {
+                        let queued = if followed.is_empty() {
+                            "nothing was deployed".to_string()
+                        } else {
+                            format!(
+                                "only {} got queued",
+                                followed
+                                    .iter()
+                                    .map(|(app, _)| app.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        };
                         return Err(failed(format!(
                             "Coolify's deployment queue is full (429) and asks to retry in {}s, \
-                             after this deploy's deadline; nothing was deployed",
+                             after this deploy's deadline; {queued}",
                             wait.as_secs()
                         )));
                     }
@@ -58,17 +87,6 @@ impl CoolifyProvider {
                         wait.as_secs()
                     ));
                     tokio::time::sleep(wait).await;
-                    // A multi-uuid call may have queued some before the queue filled up.
-                    let mut still = Vec::new();
-                    for uuid in pending {
-                        match self.in_flight(api, &uuid).await? {
-                            Some(row) => followed.push((uuid, row.deployment_uuid)),
-                            None => still.push(uuid),
-                        }
-                    }
-                    if still.is_empty() && !followed.is_empty() {
-                        return Ok(followed);
-                    }
                     pending = still;
                     continue;
                 }
