@@ -496,3 +496,35 @@ async fn a_machine_destroyed_while_starting_stays_destroyed() {
     let (_, m) = fly.get("/machines/m1").await;
     assert_eq!(m["state"], "destroyed");
 }
+
+#[tokio::test]
+async fn list_filters_and_pages() {
+    let sim = sim(SCENARIO).await;
+    let fly = Fly::new(&sim);
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (_, worker) = fly.get("/machines?metadata.fly_process_group=worker").await;
+    assert_eq!(ids(&worker), ["w1"]);
+    let (_, ams) = fly.get("/machines?region=ams").await;
+    assert_eq!(ids(&ams), ["m2"]);
+    let r = fly
+        .req(reqwest::Method::GET, "/machines?limit=2")
+        .send()
+        .await
+        .expect("sent");
+    let cursor = r.headers()["fly-next-cursor"]
+        .to_str()
+        .expect("cursor")
+        .to_string();
+    let first: Value = r.json().await.expect("json");
+    assert_eq!(ids(&first), ["m1", "m2"]);
+    let (_, rest) = fly.get(&format!("/machines?limit=2&cursor={cursor}")).await;
+    assert_eq!(ids(&rest), ["w1"]);
+    let (status, _) = fly.get("/machines?limit=0").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -1049,3 +1049,130 @@ async fn a_failed_machine_is_started_by_the_update() {
         Some(json!(true))
     );
 }
+
+#[tokio::test]
+async fn wait_timeouts_408_are_waited_through() {
+    let h = harness(&scenario("", "    - {id: a}\n")).await;
+    h.sim.inject(Fault {
+        method: Some("GET".into()),
+        path: "/v1/apps/web/machines/a/wait".into(),
+        status: Some(408),
+        body: Some(r#"{"error":"deadline_exceeded"}"#.into()),
+        times: Some(2),
+        ..Fault::default()
+    });
+    h.deploy(&config(FlyStrategy::Rolling, 0.33), true)
+        .await
+        .expect("deploy");
+    let wait = "GET /machines/a/wait?state=started,failed&version={v}";
+    let mut want = verified_update("a");
+    want.splice(3..3, [format!("{wait} -> 408"), format!("{wait} -> 408")]);
+    assert_eq!(h.calls_for("a"), want);
+    assert_eq!(h.state().await, all(V2, &["a"]));
+}
+
+#[tokio::test]
+async fn immediate_survives_a_reset_and_a_500() {
+    let h = harness(&scenario("", MACHINES)).await;
+    h.sim.inject(Fault {
+        method: Some("GET".into()),
+        path: "/v1/apps/web/machines/b".into(),
+        reset: true,
+        times: Some(1),
+        ..Fault::default()
+    });
+    h.sim.inject(Fault {
+        method: Some("DELETE".into()),
+        path: "/v1/apps/web/machines/c/lease".into(),
+        status: Some(502),
+        times: Some(1),
+        ..Fault::default()
+    });
+    h.deploy(&config(FlyStrategy::Immediate, 0.33), true)
+        .await
+        .expect("deploy");
+    assert_eq!(
+        h.calls_for("b"),
+        [
+            "POST /machines/b/lease",
+            "GET /machines/b -> reset",
+            "GET /machines/b",
+            "POST /machines/b",
+            "DELETE /machines/b/lease",
+        ]
+    );
+    assert_eq!(
+        h.calls_for("c"),
+        [
+            "POST /machines/c/lease",
+            "GET /machines/c",
+            "POST /machines/c",
+            "DELETE /machines/c/lease -> 502",
+            "DELETE /machines/c/lease",
+        ]
+    );
+    let state = h.state().await;
+    assert!(
+        state
+            .iter()
+            .all(|(_, image, _, leased)| image == V2 && !leased),
+        "{state:?}"
+    );
+}
+
+#[tokio::test]
+async fn bluegreen_a_500_creating_green_destroys_the_greens_made_so_far() {
+    let h = harness(&scenario("", "    - {id: a}\n    - {id: b}\n")).await;
+    // The first create passes; the second answers 500 (a create is not repeated blindly).
+    h.sim.inject(Fault {
+        method: Some("POST".into()),
+        path: "/v1/apps/web/machines".into(),
+        delay_ms: Some(0),
+        times: Some(1),
+        ..Fault::default()
+    });
+    h.sim.inject(Fault {
+        method: Some("POST".into()),
+        path: "/v1/apps/web/machines".into(),
+        status: Some(500),
+        times: Some(1),
+        ..Fault::default()
+    });
+    let err = h
+        .deploy(&config(FlyStrategy::Bluegreen, 0.33), true)
+        .await
+        .expect_err("fails");
+    let (message, rolled_back) = failure(err);
+    assert!(message.contains("500"), "{message}");
+    let note = rolled_back.expect("cleanup reported");
+    assert!(note.starts_with("destroyed the green machines ("), "{note}");
+    assert_eq!(h.state().await, all(V1, &["a", "b"]));
+    let creates: Vec<String> = h
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            c.starts_with("POST /machines ")
+                || c == "POST /machines"
+                || c.starts_with("POST /machines -> ")
+        })
+        .collect();
+    assert_eq!(creates, ["POST /machines", "POST /machines -> 500"]);
+    let destroys = h
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("DELETE /machines/") && c.ends_with("?force=true"))
+        .count();
+    assert_eq!(destroys, 1);
+}
+
+#[tokio::test]
+async fn an_unknown_app_is_a_config_error() {
+    let h = harness(&scenario("", "    - {id: a}\n")).await;
+    let mut cfg = config(FlyStrategy::Rolling, 0.33);
+    cfg.app = Some("nope".into());
+    let err = h.deploy(&cfg, true).await.expect_err("unknown app");
+    assert!(
+        matches!(&err, ProviderError::Config(m) if m.contains("Fly app `nope` was not found")),
+        "{err:?}"
+    );
+}

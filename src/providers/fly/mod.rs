@@ -165,7 +165,7 @@ impl FlyProvider {
         let started = Instant::now();
         let token = self.token()?;
         let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token);
-        let all = self.targets(api.list_machines().await?);
+        let all = self.targets(list_or_explain(&api).await?);
         if all.is_empty() {
             return Err(ProviderError::Config(format!(
                 "app {} has no machines{} to update; create the first ones with `fly deploy` \
@@ -429,7 +429,7 @@ impl Provider for FlyProvider {
         let s = self.settings(None)?;
         let token = self.token()?;
         let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token);
-        let machines = self.targets(api.list_machines().await?);
+        let machines = self.targets(list_or_explain(&api).await?);
         let snapshots = restore_targets(&api, &machines, req).await?;
         if snapshots.is_empty() {
             return Err(ProviderError::Failed {
@@ -468,6 +468,20 @@ impl Provider for FlyProvider {
             ),
             details: vec![("machines".into(), restored.join(", "))],
         })
+    }
+}
+
+/// List the app's machines; a 404 means the app name is wrong (or the token cannot see it).
+async fn list_or_explain(api: &Api) -> Result<Vec<Machine>, ProviderError> {
+    match api.list_machines().await {
+        Err(ProviderError::Http(e)) if e.status() == Some(reqwest::StatusCode::NOT_FOUND) => {
+            Err(ProviderError::Config(format!(
+                "Fly app `{}` was not found ({e}); check `fly.app` (or `app` in fly.toml) and \
+                 that the token belongs to the app's organisation",
+                api.app
+            )))
+        }
+        other => other,
     }
 }
 
