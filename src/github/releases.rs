@@ -151,9 +151,11 @@ impl GitHub {
             url.query_pairs_mut().append_pair("label", label);
         }
         let content_type = content_type.to_string();
+        let timeout = upload_timeout(bytes.len());
         let build = |client: &reqwest::Client| {
             self.authorise(client.post(url.clone()))
                 .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                .timeout(timeout)
                 .body(bytes.clone())
         };
         let op = "upload release asset";
@@ -235,6 +237,13 @@ impl GitHub {
     }
 }
 
+/// The client's 30 s budget fits API calls, not a 500 MB binary: an upload gets 30 s plus
+/// one second per 256 KiB (a slow 2 Mbit/s runner link), at most an hour.
+pub fn upload_timeout(len: usize) -> std::time::Duration {
+    let secs = 30 + (len / (256 * 1024)) as u64;
+    std::time::Duration::from_secs(secs.min(3600))
+}
+
 /// The published release if there is one, else the oldest (lowest id).
 pub fn pick_release(mut candidates: Vec<Release>) -> Option<Release> {
     candidates.sort_by_key(|r| r.id);
@@ -247,6 +256,14 @@ pub fn pick_release(mut candidates: Vec<Release>) -> Option<Release> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uploads_get_time_in_proportion_to_their_size() {
+        use std::time::Duration;
+        assert_eq!(upload_timeout(10), Duration::from_secs(30));
+        assert_eq!(upload_timeout(100 * 1024 * 1024), Duration::from_secs(430));
+        assert_eq!(upload_timeout(usize::MAX / 2), Duration::from_secs(3600));
+    }
 
     #[test]
     fn fields_leave_out_what_is_unset() {

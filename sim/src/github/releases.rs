@@ -1,4 +1,5 @@
-//! Releases, release assets (on the uploads host) and generated notes.
+//! Releases: create, list, get (by id, by tag, latest), update and delete. Assets are in
+//! `assets.rs`, generated notes in `notes.rs`.
 //!
 //! As on GitHub: one release per tag (drafts included, so a second create is a 422
 //! `already_exists`), `get-by-tag` hides drafts, publishing creates a missing tag at
@@ -6,17 +7,16 @@
 //! takes no asset changes once published.
 
 use super::shape;
-use super::state::{AssetRec, ReleaseRec, Repo, State};
+use super::state::{ReleaseRec, Repo, State};
 use super::{
     created, invalid, lock, no_content, not_found, paged, parse_body, unprocessable, Shared,
 };
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxState};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// GitHub refuses release bodies longer than this.
@@ -361,181 +361,4 @@ pub async fn delete(AxState(shared): AxState<Shared>, Path((owner, name, id)): I
         repo.latest_release = None;
     }
     no_content()
-}
-
-/// `DELETE …/releases/assets/{asset_id}` (a real endpoint outside the saved subset).
-pub async fn delete_asset(
-    AxState(shared): AxState<Shared>,
-    Path((owner, name, asset_id)): IdPath,
-) -> Response {
-    let mut s = lock(&shared);
-    let Some(repo) = s.repo_mut(&owner, &name) else {
-        return not_found();
-    };
-    let Ok(asset_id) = asset_id.parse::<u64>() else {
-        return not_found();
-    };
-    let Some(release) = repo
-        .releases
-        .iter_mut()
-        .find(|r| r.assets.iter().any(|a| a.id == asset_id))
-    else {
-        return not_found();
-    };
-    if release.immutable {
-        return unprocessable("Cannot delete assets of an immutable release.");
-    }
-    release.assets.retain(|a| a.id != asset_id);
-    no_content()
-}
-
-/// GitHub renames special characters in asset names (and leading/trailing dots).
-pub fn sanitise_name(name: &str) -> String {
-    let replaced: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-+@~".contains(c) {
-                c
-            } else {
-                '.'
-            }
-        })
-        .collect();
-    replaced.trim_matches('.').to_string()
-}
-
-/// `POST {uploads}/repos/{o}/{r}/releases/{id}/assets?name=&label=` with a raw body.
-pub async fn upload_asset(
-    AxState(shared): AxState<Shared>,
-    Path((owner, name, id)): IdPath,
-    Query(query): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut guard = lock(&shared);
-    let s = &mut *guard;
-    let asset_id = s.id();
-    let Some(mut repo) = s.repo(&owner, &name).cloned() else {
-        return not_found();
-    };
-    let Some(mut rec) = id.parse().ok().and_then(|id| repo.release(id)).cloned() else {
-        return not_found();
-    };
-    let Some(asset_name) = query.get("name").filter(|n| !n.is_empty()) else {
-        return invalid("ReleaseAsset", "name", "missing_field", None);
-    };
-    let Some(content_type) = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-    else {
-        return invalid("ReleaseAsset", "content_type", "missing_field", None);
-    };
-    if rec.immutable {
-        return unprocessable("Cannot upload assets to an immutable release.");
-    }
-    let asset_name = sanitise_name(asset_name);
-    if rec.assets.iter().any(|a| a.name == asset_name) {
-        return invalid("ReleaseAsset", "name", "already_exists", None);
-    }
-    let asset = AssetRec {
-        id: asset_id,
-        name: asset_name,
-        label: query.get("label").cloned(),
-        content_type: content_type.to_string(),
-        size: body.len() as u64,
-        digest: format!("sha256:{}", hex::encode(Sha256::digest(&body))),
-        created_at: Utc::now(),
-    };
-    rec.assets.push(asset.clone());
-    let answer = shape::asset(s, &repo, &rec, &asset);
-    if let Some(slot) = repo.release_mut(rec.id) {
-        *slot = rec;
-    }
-    if let Some(slot) = s.repo_mut(&owner, &name) {
-        *slot = repo;
-    }
-    super::json_response(StatusCode::CREATED, answer)
-}
-
-/// `POST …/releases/generate-notes`: pull requests merged between the previous tag and this
-/// one, in GitHub's layout. Nothing is saved.
-pub async fn generate_notes(
-    AxState(shared): AxState<Shared>,
-    Path((owner, name)): RepoPath,
-    body: Bytes,
-) -> Response {
-    let v = match parse_body(&body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let s = lock(&shared);
-    let Some(repo) = s.repo(&owner, &name) else {
-        return not_found();
-    };
-    let Some(tag) = v
-        .get("tag_name")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-    else {
-        return invalid("Release", "tag_name", "missing_field", None);
-    };
-    let target = v
-        .get("target_commitish")
-        .and_then(Value::as_str)
-        .unwrap_or(&repo.default_branch);
-    let Some(head) = repo.tag(tag).cloned().or_else(|| s.resolve(repo, target)) else {
-        return not_found();
-    };
-    let previous = v.get("previous_tag_name").and_then(Value::as_str);
-    let stop = match previous {
-        Some(p) => match repo.tag(p) {
-            Some(sha) => Some(sha.clone()),
-            None => return not_found(),
-        },
-        None => None,
-    };
-    let web = shape::repo_web(&s, repo);
-    let mut lines = Vec::new();
-    let mut seen = Vec::new();
-    for c in repo.history(&head, stop.as_deref()) {
-        let pr = repo.pulls.iter().find(|p| {
-            p.merge_commit.as_deref() == Some(c.sha.as_str()) || p.commits.contains(&c.sha)
-        });
-        if let Some(p) = pr {
-            if !seen.contains(&p.number) {
-                seen.push(p.number);
-                lines.push(format!(
-                    "* {} by @{} in {web}/pull/{}",
-                    p.title, p.user, p.number
-                ));
-            }
-        }
-    }
-    let mut body = String::new();
-    if !lines.is_empty() {
-        body.push_str("## What's Changed\n");
-        body.push_str(&lines.join("\n"));
-        body.push_str("\n\n");
-    }
-    match previous {
-        Some(p) => body.push_str(&format!("**Full Changelog**: {web}/compare/{p}...{tag}")),
-        None => body.push_str(&format!("**Full Changelog**: {web}/commits/{tag}")),
-    }
-    super::json_response(StatusCode::OK, json!({"name": tag, "body": body}))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn asset_names_are_renamed_like_github() {
-        assert_eq!(
-            sanitise_name("my app (linux).tar.gz"),
-            "my.app..linux..tar.gz"
-        );
-        assert_eq!(sanitise_name(".hidden."), "hidden");
-        assert_eq!(sanitise_name("app-1.0+b@x.zip"), "app-1.0+b@x.zip");
-    }
 }
