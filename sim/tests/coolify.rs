@@ -734,7 +734,16 @@ mod contract {
                 response_schema(&spec, spec_path, method, status.as_u16())
             };
             match schema {
-                Some(schema) => problems.extend(check(&spec, schema, &value, &what, &skip)),
+                Some(schema) => {
+                    problems.extend(check(&spec, schema, &value, &what, &skip));
+                    // The shared checker adds: no field the spec does not declare, enums.
+                    // Coolify's `dockerimage` build pack is missing from the spec's enum.
+                    problems.extend(
+                        stage_gate_sim::contract::problems(&spec, schema, &value, &what)
+                            .into_iter()
+                            .filter(|p| !p.contains("\"dockerimage\" is not one of")),
+                    );
+                }
                 // NOTES.md §2.1: ApiAbility's 403 is undocumented on most routes; it carries
                 // a message like every Coolify error.
                 None if status == 403 => assert!(value["message"].is_string(), "{what}"),

@@ -558,3 +558,91 @@ async fn a_partly_queued_multi_uuid_call_is_never_queued_twice() {
         .await;
     assert_eq!(history["count"], 3, "two seeded, one new: {history}");
 }
+
+fn coolify_spec() -> Value {
+    let name = "coolify.openapi.yaml";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/specs").join(name))
+        .find(|p| p.exists())
+        .expect("the Coolify spec is in ../shared/specs");
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).expect("the spec is YAML")
+}
+
+/// Contract, request side: every call the provider made is an operation of the spec (GET on
+/// `/deploy` would not be), with declared query parameters and conforming JSON bodies.
+#[tokio::test]
+async fn provider_requests_match_the_spec() {
+    use stage_gate_sim::contract;
+    let s = Setup::new(
+        scenario(json!([web(json!({"queue_ms": 200}))]), None, None),
+        ROOT,
+    )
+    .await;
+    // A deployment in flight, so the provider also reads the history.
+    s.api(reqwest::Method::POST, "/deploy?uuid=web-uuid", None)
+        .await;
+    let mut c = config(&["web-uuid"]);
+    c.set_image_tag = true;
+    let provider = s.provider(c.clone());
+    provider
+        .deploy(&request(&c, Some("v1.1.0"), LONG))
+        .await
+        .unwrap();
+    provider
+        .rollback(&RollbackRequest {
+            target: target(&c, LONG),
+            point: None,
+            to: None,
+        })
+        .await
+        .unwrap();
+
+    let spec = coolify_spec();
+    let mut operations = std::collections::BTreeSet::new();
+    let mut bodies = 0;
+    for e in s.sim.log() {
+        if !e
+            .headers
+            .get("user-agent")
+            .is_some_and(|u| u.starts_with("stage-gate/"))
+        {
+            continue;
+        }
+        let path = e.path.strip_prefix("/api/v1").expect("under /api/v1");
+        let (template, op) = contract::operation(&spec, &e.method, path)
+            .unwrap_or_else(|| panic!("{} {path} is not in the Coolify spec", e.method));
+        operations.insert(format!("{} {template}", e.method));
+        for (k, _) in url::form_urlencoded::parse(e.query.as_deref().unwrap_or("").as_bytes()) {
+            let declared = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["in"] == "query" && p["name"] == k.as_ref());
+            assert!(
+                declared,
+                "{} {template}: query parameter {k} is not in the spec",
+                e.method
+            );
+        }
+        if let Some(body) = &e.body {
+            let schema = contract::request_schema(op)
+                .unwrap_or_else(|| panic!("{} {template} takes no JSON body", e.method));
+            let problems =
+                contract::problems(&spec, schema, body, &format!("{} {template}", e.method));
+            assert!(problems.is_empty(), "{}", problems.join("\n"));
+            bodies += 1;
+        }
+    }
+    assert_eq!(bodies, 3, "PATCH (deploy), PATCH (rollback), POST rollback");
+    let expected = [
+        "GET /applications/{uuid}",
+        "GET /applications/{uuid}/rollback-images",
+        "GET /deployments/applications/{uuid}",
+        "GET /deployments/{uuid}",
+        "PATCH /applications/{uuid}",
+        "POST /applications/{uuid}/rollback",
+        "POST /deploy",
+    ];
+    assert_eq!(operations.into_iter().collect::<Vec<_>>(), expected);
+}

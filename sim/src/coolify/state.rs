@@ -230,10 +230,6 @@ impl Sim {
             f.insert(k.to_string(), v);
         };
         set(&mut fields, "id", json!(id));
-        if let Some(Value::Object(settings)) = fields.get_mut("settings") {
-            settings.insert("id".into(), json!(id));
-            settings.insert("application_id".into(), json!(id));
-        }
         set(&mut fields, "uuid", json!(seed.uuid));
         set(&mut fields, "name", json!(seed.name));
         set(&mut fields, "fqdn", json!(seed.fqdn));

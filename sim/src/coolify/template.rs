@@ -92,8 +92,6 @@ const TEMPLATE: &str = r#"{
         "http_basic_auth_username": null,
         "http_basic_auth_password": null,
         "settings": {
-            "id": 0,
-            "application_id": 0,
             "is_static": false,
             "is_git_submodules_enabled": true,
             "is_git_lfs_enabled": true,
