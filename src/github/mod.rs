@@ -198,7 +198,10 @@ impl GitHub {
         while let Some(page_url) = next.take() {
             pages += 1;
             let response = self.send(op, Method::GET, page_url, None, true).await?;
-            next = next_link(&response).filter(|_| pages < MAX_PAGES);
+            // The token goes wherever `Link` points: only follow it on the API's own host.
+            next = next_link(&response)
+                .filter(|u| u.origin() == self.api.origin())
+                .filter(|_| pages < MAX_PAGES);
             let page: Vec<T> = decode(op, response).await?;
             items.extend(page);
             if items.len() >= max {

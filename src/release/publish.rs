@@ -192,7 +192,28 @@ async fn find_or_create(
             // It says "exists" but nothing lists it: report GitHub's own answer.
             None => Err(e.into()),
         },
+        // A 5xx or a dropped connection leaves it unknown whether GitHub made the draft
+        // (creates are never repeated blindly): look, and complete it if it is there.
+        Err(e) if ambiguous(&e) => match gh.release_by_tag(&plan.tag).await? {
+            Some(existing) if existing.draft => {
+                warnings.push(format!(
+                    "creating the release of `{}` failed ({e}), but the draft exists; completing it",
+                    plan.tag
+                ));
+                Ok((existing, Action::Joined))
+            }
+            Some(existing) => existing_policy(plan, existing, warnings),
+            None => Err(e.into()),
+        },
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A failure after which the request may or may not have taken effect.
+fn ambiguous(e: &GithubError) -> bool {
+    match e {
+        GithubError::Transport { .. } => true,
+        other => other.status().is_some_and(|s| s >= 500),
     }
 }
 

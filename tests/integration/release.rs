@@ -655,3 +655,44 @@ fn missing_token_or_repository_is_bad_input() {
     assert!(out.all().contains("no GitHub repository"), "{}", out.all());
     assert!(w.calls().is_empty());
 }
+
+#[test]
+fn a_failed_create_is_not_repeated_blindly_and_a_rerun_completes() {
+    let w = World::default();
+    // The connection drops on the create: GitHub may or may not have made the draft.
+    w.sim.inject(Fault {
+        vendor: Some("github".into()),
+        method: Some("POST".into()),
+        path: "/repos/acme/shop/releases".into(),
+        reset: true,
+        times: Some(1),
+        ..Default::default()
+    });
+    let out = w
+        .run()
+        .args(["--tag", "v1.1.0", "--asset", "dist/*.zip"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.all());
+    let posts = w
+        .sim
+        .calls("github")
+        .into_iter()
+        .filter(|c| c == "POST /repos/acme/shop/releases")
+        .count();
+    assert_eq!(
+        posts, 1,
+        "a create is never retried after it may have landed"
+    );
+    // It looked after the failure (and found nothing), so the re-run starts clean.
+    assert_eq!(
+        w.sim.calls("github").last().map(String::as_str),
+        Some("GET /repos/acme/shop/releases?per_page=100")
+    );
+    ok(&w
+        .run()
+        .args(["--tag", "v1.1.0", "--asset", "dist/*.zip"])
+        .run());
+    let all = w.releases("v1.1.0");
+    assert_eq!(all.len(), 1);
+    assert_eq!(names(&all[0]), vec!["SHA256SUMS", "app-mac.zip"]);
+}
