@@ -2,11 +2,14 @@
 //! that a deployer uses, with the real lease envelope and start-response body from NOTES.md §1.
 //!
 //! `scenario.rs` says what a scenario may seed, `model.rs` owns the state machine of apps,
-//! machines and leases, and `routes.rs` maps HTTP onto it (auth, errors, request ids).
+//! machines and leases, and `routes.rs` maps HTTP onto it (auth, errors, request ids), with
+//! the lease endpoints in `leases.rs` and the long-poll `wait` in `wait.rs`.
 
+mod leases;
 mod model;
 mod routes;
 pub mod scenario;
+mod wait;
 
 pub use scenario::{AppSpec, MachineSpec, Scenario};
 

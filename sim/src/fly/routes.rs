@@ -1,7 +1,10 @@
 //! HTTP for the Fly simulator: auth (`Bearer` and `FlyV1`), `ErrorResponse` errors, the
-//! `fly-request-id` header, and one handler per operation.
+//! `fly-request-id` header, and one handler per machine/app operation (leases in
+//! `leases.rs`, the long-poll `wait` in `wait.rs`).
 
-use super::model::{new_version, random_hex, App, Lease, Machine, World};
+use super::leases::{self, new_lease};
+use super::model::{random_hex, App, Lease, Machine, World};
+use super::wait;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -11,28 +14,27 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-type Shared = Arc<Mutex<World>>;
-type Params = Query<Vec<(String, String)>>;
+pub(super) type Shared = Arc<Mutex<World>>;
+pub(super) type Params = Query<Vec<(String, String)>>;
 
-const NONCE: &str = "fly-machine-lease-nonce";
-const LEASE_OWNER: &str = "deployer@example.com";
+pub(super) const NONCE: &str = "fly-machine-lease-nonce";
 
-fn lock(w: &Shared) -> MutexGuard<'_, World> {
+pub(super) fn lock(w: &Shared) -> MutexGuard<'_, World> {
     w.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `ErrorResponse {error}` with a status.
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-fn truthy(q: &[(String, String)], key: &str) -> bool {
+pub(super) fn truthy(q: &[(String, String)], key: &str) -> bool {
     matches!(param(q, key), Some("true" | "1"))
 }
 
@@ -48,14 +50,16 @@ pub fn router(world: World) -> Router {
         .route(&format!("{m}/events"), get(events))
         .route(
             &format!("{m}/lease"),
-            get(lease_show).post(lease_acquire).delete(lease_release),
+            get(leases::show)
+                .post(leases::acquire)
+                .delete(leases::release),
         )
         .route(&format!("{m}/restart"), post(restart))
         .route(&format!("{m}/start"), post(start))
         .route(&format!("{m}/stop"), post(stop))
         .route(&format!("{m}/suspend"), post(suspend))
         .route(&format!("{m}/versions"), get(versions))
-        .route(&format!("{m}/wait"), get(wait))
+        .route(&format!("{m}/wait"), get(wait::wait))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not found") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)
@@ -110,7 +114,7 @@ fn with_app<F: FnOnce(&mut App, Instant) -> Response>(w: &Shared, app: &str, f: 
     }
 }
 
-fn with_machine<F: FnOnce(&mut Machine, Instant) -> Response>(
+pub(super) fn with_machine<F: FnOnce(&mut Machine, Instant) -> Response>(
     w: &Shared,
     app: &str,
     id: &str,
@@ -122,7 +126,7 @@ fn with_machine<F: FnOnce(&mut Machine, Instant) -> Response>(
     })
 }
 
-fn lease_conflict_message(id: &str, l: &Lease) -> String {
+pub(super) fn lease_conflict_message(id: &str, l: &Lease) -> String {
     let expires = chrono::DateTime::from_timestamp(l.expires_at as i64, 0)
         .map(|t| t.to_rfc3339())
         .unwrap_or_default();
@@ -230,7 +234,7 @@ async fn show(
 }
 
 /// Parse a JSON body into an object (empty → `{}`).
-fn json_body(body: &Bytes) -> Result<Value, (StatusCode, String)> {
+pub(super) fn json_body(body: &Bytes) -> Result<Value, (StatusCode, String)> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
@@ -254,21 +258,6 @@ fn require_config(body: &Value) -> Result<Value, (StatusCode, String)> {
         return Err((StatusCode::BAD_REQUEST, "image is required".into()));
     }
     Ok(config.clone())
-}
-
-fn new_lease(ttl: u64, description: String, version: String, now: Instant) -> Lease {
-    let unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    Lease {
-        nonce: random_hex(12),
-        owner: LEASE_OWNER.into(),
-        description,
-        expires: now + Duration::from_secs(ttl),
-        expires_at: unix + ttl,
-        version,
-    }
 }
 
 async fn update(
@@ -535,195 +524,4 @@ async fn versions(State(w): State<Shared>, Path((app, id)): Path<(String, String
             .collect();
         Json(list).into_response()
     })
-}
-
-fn envelope(data: Value) -> Value {
-    json!({"status": "success", "data": data})
-}
-
-async fn lease_show(State(w): State<Shared>, Path((app, id)): Path<(String, String)>) -> Response {
-    with_machine(&w, &app, &id, |m, _| match &m.lease {
-        Some(l) => Json(envelope(l.data())).into_response(),
-        None => error(StatusCode::NOT_FOUND, "lease not found"),
-    })
-}
-
-/// Acquire (or, with the nonce header, refresh). TTL from `?ttl=` (flyctl) or the JSON body
-/// `{ttl, description}` (the spec): both are real.
-async fn lease_acquire(
-    State(w): State<Shared>,
-    Path((app, id)): Path<(String, String)>,
-    Query(q): Params,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = match json_body(&body) {
-        Ok(b) => b,
-        Err((status, message)) => return error(status, message),
-    };
-    let ttl = match (param(&q, "ttl"), body.get("ttl")) {
-        (Some(t), _) => match t.parse::<u64>() {
-            Ok(t) => t,
-            Err(_) => return error(StatusCode::BAD_REQUEST, format!("invalid ttl: {t}")),
-        },
-        (None, Some(t)) => match t.as_u64() {
-            Some(t) => t,
-            None => return error(StatusCode::BAD_REQUEST, format!("invalid ttl: {t}")),
-        },
-        (None, None) => 30,
-    };
-    let description = body["description"].as_str().unwrap_or("").to_string();
-    let nonce = headers
-        .get(NONCE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    with_machine(&w, &app, &id, |m, now| {
-        if m.state == "destroyed" {
-            return error(StatusCode::NOT_FOUND, "machine not found");
-        }
-        match &mut m.lease {
-            Some(l) if nonce.as_deref() == Some(l.nonce.as_str()) => {
-                let fresh = new_lease(ttl, description, m.version.clone(), now);
-                l.expires = fresh.expires;
-                l.expires_at = fresh.expires_at;
-            }
-            Some(l) => {
-                let message = lease_conflict_message(&m.id, l);
-                return (
-                    StatusCode::CONFLICT,
-                    Json(json!({"status": "error", "message": message, "code": "invalid"})),
-                )
-                    .into_response();
-            }
-            None => m.lease = Some(new_lease(ttl, description, m.version.clone(), now)),
-        }
-        let data = m.lease.as_ref().map(Lease::data).unwrap_or(Value::Null);
-        (StatusCode::CREATED, Json(envelope(data))).into_response()
-    })
-}
-
-async fn lease_release(
-    State(w): State<Shared>,
-    Path((app, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(nonce) = headers
-        .get(NONCE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-    else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "fly-machine-lease-nonce header is required",
-        );
-    };
-    with_machine(&w, &app, &id, |m, _| match &m.lease {
-        None => error(StatusCode::NOT_FOUND, "lease not found"),
-        Some(l) if l.nonce != nonce => {
-            let message = lease_conflict_message(&m.id, l);
-            (
-                StatusCode::CONFLICT,
-                Json(json!({"status": "error", "message": message, "code": "invalid"})),
-            )
-                .into_response()
-        }
-        Some(_) => {
-            m.lease = None;
-            Json(envelope(json!({"ok": true}))).into_response()
-        }
-    })
-}
-
-const WAIT_STATES: [&str; 6] = [
-    "started",
-    "stopped",
-    "suspended",
-    "destroyed",
-    "failed",
-    "settled",
-];
-
-fn state_matches(wanted: &[String], state: &str) -> bool {
-    wanted.iter().any(|s| {
-        s == state
-            || (s == "settled"
-                && matches!(
-                    state,
-                    "started" | "stopped" | "suspended" | "failed" | "destroyed"
-                ))
-    })
-}
-
-/// Long-poll until the machine is in one of `state` (at `version`, if given), or answer 408
-/// after `timeout` seconds (1–60, default 60).
-async fn wait(
-    State(w): State<Shared>,
-    Path((app, id)): Path<(String, String)>,
-    Query(q): Params,
-) -> Response {
-    let mut wanted: Vec<String> = q
-        .iter()
-        .filter(|(k, _)| k == "state")
-        .flat_map(|(_, v)| v.split(',').map(str::to_string))
-        .collect();
-    if wanted.is_empty() {
-        wanted.push("started".into());
-    }
-    if let Some(bad) = wanted.iter().find(|s| !WAIT_STATES.contains(&s.as_str())) {
-        return error(StatusCode::BAD_REQUEST, format!("invalid state: {bad}"));
-    }
-    let timeout = match param(&q, "timeout").map(str::parse::<u64>) {
-        None => 60,
-        Some(Ok(t)) => t.clamp(1, 60),
-        Some(Err(_)) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "timeout must be an integer number of seconds",
-            )
-        }
-    };
-    let version = param(&q, "version")
-        .or_else(|| param(&q, "instance_id"))
-        .map(str::to_string);
-    let deadline = Instant::now() + Duration::from_secs(timeout);
-    loop {
-        let answer = {
-            let mut world = lock(&w);
-            let now = Instant::now();
-            let Some(m) = world.apps.get_mut(&app).and_then(|a| a.machine_mut(&id)) else {
-                return error(StatusCode::NOT_FOUND, "machine not found");
-            };
-            m.settle(now);
-            let at_version = version.as_deref().is_none_or(|v| v == m.version);
-            (state_matches(&wanted, m.state) && at_version).then(|| {
-                json!({"ok": true, "state": m.state, "version": m.version, "event_id": new_version()})
-            })
-        };
-        if let Some(v) = answer {
-            return Json(v).into_response();
-        }
-        if Instant::now() >= deadline {
-            return error(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "deadline_exceeded: timed out waiting for machine {id} to reach {}",
-                    wanted.join(",")
-                ),
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settled_covers_persistent_states() {
-        let wanted = vec!["settled".to_string()];
-        assert!(state_matches(&wanted, "failed"));
-        assert!(!state_matches(&wanted, "replacing"));
-        assert!(state_matches(&["started".into()], "started"));
-    }
 }

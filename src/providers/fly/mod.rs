@@ -7,6 +7,8 @@
 //! - `bluegreen.rs` — green machines next to blue ones, then the swap
 //! - `flyctl.rs` — flyctl mode
 //! - `flytoml.rs` — app, image and env from the environment's fly.toml
+//! - `plan.rs` — the calls a deploy would make (`--dry-run`)
+//! - `restore.rs` — `stage-gate rollback`: what each machine goes back to
 //!
 //! Settings precedence: the deploy request's image > `fly.image` > fly.toml `[build] image`;
 //! `fly.app` > fly.toml `app`; API base URL: env `STAGE_GATE_FLY_API_URL` > `fly.api-url`;
@@ -17,6 +19,8 @@ mod bluegreen;
 mod flyctl;
 mod flytoml;
 mod lease;
+mod plan;
+mod restore;
 mod rollout;
 
 use super::*;
@@ -323,70 +327,7 @@ impl Provider for FlyProvider {
     }
 
     fn planned_calls(&self, req: &DeployRequest) -> Vec<String> {
-        let s = match self.settings(req.image.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return vec![format!("(cannot plan the fly deploy: {e})")],
-        };
-        let strategy = self.config.strategy;
-        let Some(image) = &s.image else {
-            let args = flyctl::args(
-                s.fly_toml.as_deref(),
-                &s.app,
-                None,
-                strategy,
-                self.config.wait_timeout,
-            );
-            return vec![format!(
-                "flyctl {} (FLY_API_TOKEN from {}; FLY_EMIT_RELEASE_JSON=1)",
-                args.join(" "),
-                self.config.token_env
-            )];
-        };
-        let m = format!(
-            "{}/v1/apps/{}/machines",
-            s.base.trim_end_matches('/'),
-            s.app
-        );
-        let mut calls = vec![format!(
-            "GET {m}  (skip destroyed{})",
-            groups_note(&self.config)
-        )];
-        match strategy {
-            FlyStrategy::Bluegreen => calls.extend([
-                format!("POST {m}/{{id}}/lease {{\"ttl\":{}}}  (every blue machine)", self.tuning.lease_ttl),
-                format!("POST {m}  (one green per blue: config.image={image}, skip_service_registration)"),
-                format!("GET {m}/{{green}}/wait?state=started,failed&version={{v}}  then GET {m}/{{green}} until checks pass"),
-                format!("POST {m}/{{green}}/uncordon"),
-                format!("POST {m}/{{blue}}/cordon, POST {m}/{{blue}}/stop, GET {m}/{{blue}}/wait?state=stopped, DELETE {m}/{{blue}}?force=true"),
-                format!("on failure: DELETE {m}/{{green}}?force=true"),
-            ]),
-            _ => {
-                calls.push(match strategy {
-                    FlyStrategy::Rolling => format!(
-                        "rolling: per process group, one machine alone, then waves of max-unavailable {}",
-                        self.config.max_unavailable
-                    ),
-                    FlyStrategy::Canary => format!(
-                        "canary: one machine, verified, then waves of max-unavailable {}",
-                        self.config.max_unavailable
-                    ),
-                    _ => "immediate: every machine at once, no waits".to_string(),
-                });
-                calls.extend([
-                    format!("POST {m}/{{id}}/lease {{\"ttl\":{}}}", self.tuning.lease_ttl),
-                    format!("GET {m}/{{id}}  (config and version, kept for rollback)"),
-                    format!("POST {m}/{{id}}  {{config (image={image}), current_version}} + fly-machine-lease-nonce"),
-                ]);
-                if strategy != FlyStrategy::Immediate {
-                    calls.push(format!(
-                        "GET {m}/{{id}}/wait?state=started,failed&version={{new}}  (until {}), then GET {m}/{{id}} until checks pass",
-                        humantime::format_duration(self.config.wait_timeout)
-                    ));
-                }
-                calls.push(format!("DELETE {m}/{{id}}/lease"));
-            }
-        }
-        calls
+        self.plan_calls(req)
     }
 
     async fn deploy(&self, req: &DeployRequest) -> Result<DeployOutcome, ProviderError> {
@@ -422,52 +363,7 @@ impl Provider for FlyProvider {
     }
 
     async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError> {
-        self.ctx.console.warn(
-            "rolling back restores machine configs and images only: Fly secrets changed since \
-             are NOT rolled back",
-        );
-        let s = self.settings(None)?;
-        let token = self.token()?;
-        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token);
-        let machines = self.targets(list_or_explain(&api).await?);
-        let snapshots = restore_targets(&api, &machines, req).await?;
-        if snapshots.is_empty() {
-            return Err(ProviderError::Failed {
-                message: format!(
-                    "nothing to roll back to for app {}: no earlier version found",
-                    s.app
-                ),
-                rolled_back: None,
-                log_excerpt: None,
-            });
-        }
-        let deadline = Instant::now() + self.config.wait_timeout;
-        let rollout = Rollout::new(
-            &api,
-            &self.tuning,
-            &self.ctx.console,
-            "",
-            BTreeMap::new(),
-            self.config.wait_timeout,
-            deadline,
-        );
-        let (restored, problems) = rollout.restore(&snapshots).await;
-        if !problems.is_empty() {
-            return Err(ProviderError::Failed {
-                message: format!("rollback incomplete: {}", problems.join("; ")),
-                rolled_back: Some(format!("restored: {}", restored.join(", "))),
-                log_excerpt: None,
-            });
-        }
-        let images = dedup(snapshots.iter().map(|s| s.image.as_str()));
-        Ok(RollbackOutcome {
-            restored: format!(
-                "{} machine(s) back to {}",
-                restored.len(),
-                images.join(", ")
-            ),
-            details: vec![("machines".into(), restored.join(", "))],
-        })
+        self.roll_back(req).await
     }
 }
 
@@ -483,88 +379,4 @@ async fn list_or_explain(api: &Api) -> Result<Vec<Machine>, ProviderError> {
         }
         other => other,
     }
-}
-
-fn groups_note(c: &FlyConfig) -> String {
-    if c.process_groups.is_empty() {
-        String::new()
-    } else {
-        format!("; process groups {}", c.process_groups.join(", "))
-    }
-}
-
-/// What each machine should go back to, as snapshots for `Rollout::restore`:
-/// an image named by the user; else the rollback point's per-machine version (its config from
-/// `/versions`); else each machine's most recent earlier version with a different image.
-async fn restore_targets(
-    api: &Api,
-    machines: &[Machine],
-    req: &RollbackRequest,
-) -> Result<Vec<Snapshot>, ProviderError> {
-    let point_versions: BTreeMap<String, String> = req
-        .point
-        .as_ref()
-        .and_then(|p| p["machines"].as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|m| {
-            Some((
-                m["id"].as_str()?.to_string(),
-                m["version"].as_str()?.to_string(),
-            ))
-        })
-        .collect();
-    let point_image = req
-        .point
-        .as_ref()
-        .and_then(|p| p["image"].as_str())
-        .map(str::to_string);
-    let wanted_image = req.to.clone().or(point_image);
-    let mut out = Vec::new();
-    for m in machines {
-        let target_config = match (&req.to, point_versions.get(&m.id)) {
-            (Some(image), _) => Some(rollout::new_config(&m.config, image, &BTreeMap::new())),
-            (None, Some(version)) => api
-                .versions(&m.id)
-                .await?
-                .into_iter()
-                .find(|v| &v.version == version)
-                .map(|v| v.user_config)
-                .or_else(|| {
-                    wanted_image
-                        .as_ref()
-                        .map(|i| rollout::new_config(&m.config, i, &BTreeMap::new()))
-                }),
-            (None, None) => match &wanted_image {
-                Some(i) => Some(rollout::new_config(&m.config, i, &BTreeMap::new())),
-                None => api
-                    .versions(&m.id)
-                    .await?
-                    .into_iter()
-                    .find(|v| {
-                        v.user_config["image"]
-                            .as_str()
-                            .is_some_and(|i| i != m.image())
-                    })
-                    .map(|v| v.user_config),
-            },
-        };
-        let Some(config) = target_config else {
-            continue;
-        };
-        if config["image"] == m.config["image"] && config == m.config {
-            continue;
-        }
-        out.push(Snapshot {
-            id: m.id.clone(),
-            region: m.region.clone(),
-            // The current version: `restore` skips machines still at their snapshot version,
-            // so mark it as "changed" by giving a version the machine is not at.
-            version: String::new(),
-            image: config["image"].as_str().unwrap_or("").to_string(),
-            config,
-            was_running: m.is_running(),
-        });
-    }
-    Ok(out)
 }

@@ -1,0 +1,140 @@
+//! `stage-gate rollback` for Fly: what each machine goes back to (an image named by the user,
+//! the deploy's rollback point read through `/versions`, or each machine's previous image),
+//! restored under leases like a deploy. Secrets are not rolled back, and it says so.
+
+use super::api::{Api, Machine};
+use super::rollout::{self, Rollout, Snapshot};
+use super::{dedup, list_or_explain, FlyProvider};
+use crate::providers::{ProviderError, RollbackOutcome, RollbackRequest};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+impl FlyProvider {
+    pub(super) async fn roll_back(
+        &self,
+        req: &RollbackRequest,
+    ) -> Result<RollbackOutcome, ProviderError> {
+        self.ctx.console.warn(
+            "rolling back restores machine configs and images only: Fly secrets changed since \
+             are NOT rolled back",
+        );
+        let s = self.settings(None)?;
+        let token = self.token()?;
+        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token);
+        let machines = self.targets(list_or_explain(&api).await?);
+        let snapshots = restore_targets(&api, &machines, req).await?;
+        if snapshots.is_empty() {
+            return Err(ProviderError::Failed {
+                message: format!(
+                    "nothing to roll back to for app {}: no earlier version found",
+                    s.app
+                ),
+                rolled_back: None,
+                log_excerpt: None,
+            });
+        }
+        let deadline = Instant::now() + self.config.wait_timeout;
+        let rollout = Rollout::new(
+            &api,
+            &self.tuning,
+            &self.ctx.console,
+            "",
+            BTreeMap::new(),
+            self.config.wait_timeout,
+            deadline,
+        );
+        let (restored, problems) = rollout.restore(&snapshots).await;
+        if !problems.is_empty() {
+            return Err(ProviderError::Failed {
+                message: format!("rollback incomplete: {}", problems.join("; ")),
+                rolled_back: Some(format!("restored: {}", restored.join(", "))),
+                log_excerpt: None,
+            });
+        }
+        let images = dedup(snapshots.iter().map(|s| s.image.as_str()));
+        Ok(RollbackOutcome {
+            restored: format!(
+                "{} machine(s) back to {}",
+                restored.len(),
+                images.join(", ")
+            ),
+            details: vec![("machines".into(), restored.join(", "))],
+        })
+    }
+}
+
+/// What each machine should go back to, as snapshots for `Rollout::restore`:
+/// an image named by the user; else the rollback point's per-machine version (its config from
+/// `/versions`); else each machine's most recent earlier version with a different image.
+async fn restore_targets(
+    api: &Api,
+    machines: &[Machine],
+    req: &RollbackRequest,
+) -> Result<Vec<Snapshot>, ProviderError> {
+    let point_versions: BTreeMap<String, String> = req
+        .point
+        .as_ref()
+        .and_then(|p| p["machines"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            Some((
+                m["id"].as_str()?.to_string(),
+                m["version"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let point_image = req
+        .point
+        .as_ref()
+        .and_then(|p| p["image"].as_str())
+        .map(str::to_string);
+    let wanted_image = req.to.clone().or(point_image);
+    let mut out = Vec::new();
+    for m in machines {
+        let target_config = match (&req.to, point_versions.get(&m.id)) {
+            (Some(image), _) => Some(rollout::new_config(&m.config, image, &BTreeMap::new())),
+            (None, Some(version)) => api
+                .versions(&m.id)
+                .await?
+                .into_iter()
+                .find(|v| &v.version == version)
+                .map(|v| v.user_config)
+                .or_else(|| {
+                    wanted_image
+                        .as_ref()
+                        .map(|i| rollout::new_config(&m.config, i, &BTreeMap::new()))
+                }),
+            (None, None) => match &wanted_image {
+                Some(i) => Some(rollout::new_config(&m.config, i, &BTreeMap::new())),
+                None => api
+                    .versions(&m.id)
+                    .await?
+                    .into_iter()
+                    .find(|v| {
+                        v.user_config["image"]
+                            .as_str()
+                            .is_some_and(|i| i != m.image())
+                    })
+                    .map(|v| v.user_config),
+            },
+        };
+        let Some(config) = target_config else {
+            continue;
+        };
+        if config["image"] == m.config["image"] && config == m.config {
+            continue;
+        }
+        out.push(Snapshot {
+            id: m.id.clone(),
+            region: m.region.clone(),
+            // The current version: `restore` skips machines still at their snapshot version,
+            // so mark it as "changed" by giving a version the machine is not at.
+            version: String::new(),
+            image: config["image"].as_str().unwrap_or("").to_string(),
+            config,
+            was_running: m.is_running(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,185 @@
+//! Settings and modes: fly.toml, tokens, unknown apps, flyctl mode, dry-run plans, and the
+//! request side of the Fly contract.
+
+use super::*;
+
+#[tokio::test]
+async fn app_image_and_env_come_from_fly_toml() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("fly.staging.toml"),
+        format!("app = 'web'\n[build]\nimage = '{V2}'\n[env]\nMODE = 'staging'\nPORT = 8080\n"),
+    )
+    .expect("write fly.toml");
+    let h = harness_in(&scenario("", "    - {id: a}\n"), dir.path(), &[]).await;
+    let mut cfg = config(FlyStrategy::Rolling, 0.33);
+    cfg.app = None;
+    cfg.config = Some("fly.staging.toml".into());
+    let outcome = h
+        .provider(&cfg)
+        .deploy(&request(&cfg, None, true))
+        .await
+        .expect("deploy");
+    assert_eq!(outcome.image.as_deref(), Some(V2));
+    let m = &h.machines().await[0];
+    assert_eq!(
+        m["config"]["env"],
+        json!({"MODE": "staging", "PORT": "8080"})
+    );
+}
+
+#[tokio::test]
+async fn missing_token_is_an_auth_error_and_wrong_token_names_the_fix() {
+    let h = harness(&scenario("", "    - {id: a}\n")).await;
+    let mut cfg = config(FlyStrategy::Rolling, 0.33);
+    cfg.token_env = "NO_SUCH_TOKEN".into();
+    let err = h.deploy(&cfg, true).await.expect_err("no token");
+    assert!(
+        matches!(&err, ProviderError::Auth(m) if m.contains("NO_SUCH_TOKEN")),
+        "{err:?}"
+    );
+    assert!(h.calls().is_empty());
+
+    let h = harness_in(
+        &scenario("", "    - {id: a}\n"),
+        Path::new("/nonexistent"),
+        &[("WRONG", "fm2_wrong")],
+    )
+    .await;
+    let mut cfg = config(FlyStrategy::Rolling, 0.33);
+    cfg.token_env = "WRONG".into();
+    let err = h.deploy(&cfg, true).await.expect_err("refused");
+    assert!(
+        matches!(&err, ProviderError::Auth(m) if m.contains("fly tokens deploy")),
+        "{err:?}"
+    );
+    assert!(!format!("{err}").contains("fm2_wrong"));
+}
+
+#[tokio::test]
+async fn an_unknown_app_is_a_config_error() {
+    let h = harness(&scenario("", "    - {id: a}\n")).await;
+    let mut cfg = config(FlyStrategy::Rolling, 0.33);
+    cfg.app = Some("nope".into());
+    let err = h.deploy(&cfg, true).await.expect_err("unknown app");
+    assert!(
+        matches!(&err, ProviderError::Config(m) if m.contains("Fly app `nope` was not found")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn flyctl_mode_runs_flyctl_and_reads_the_release() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin");
+    let script = bin.join("flyctl");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"flyctl $*\"\necho \"token=$FLY_API_TOKEN\"\necho '{\"id\":\"r1\",\"version\":12,\"image_ref\":\"registry.fly.io/web:deployment-01\"}'\n",
+    )
+    .expect("script");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    std::fs::write(
+        dir.path().join("fly.toml"),
+        "app = 'web'\n[build]\ndockerfile = 'Dockerfile'\n",
+    )
+    .expect("toml");
+    let path = bin.display().to_string();
+    let h = harness_in(
+        &scenario("", "    - {id: a}\n"),
+        dir.path(),
+        &[("PATH", &path)],
+    )
+    .await;
+    let mut cfg = config(FlyStrategy::Canary, 0.33);
+    cfg.app = None;
+    cfg.config = Some("fly.toml".into());
+    let provider = h.provider(&cfg);
+    let planned = provider.planned_calls(&request(&cfg, None, true));
+    assert_eq!(
+        planned,
+        ["flyctl deploy --config fly.toml --app web --strategy canary --wait-timeout 10s (FLY_API_TOKEN from FLY_API_TOKEN; FLY_EMIT_RELEASE_JSON=1)"]
+    );
+    let outcome = provider
+        .deploy(&request(&cfg, None, true))
+        .await
+        .expect("flyctl deploy");
+    assert_eq!(
+        outcome.image.as_deref(),
+        Some("registry.fly.io/web:deployment-01")
+    );
+    assert_eq!(outcome.version.as_deref(), Some("12"));
+    let printed = h.printed();
+    assert!(
+        printed.contains("flyctl deploy --config fly.toml --app web --strategy canary"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("token=***") && !printed.contains(TOKEN),
+        "{printed}"
+    );
+    assert!(
+        h.calls().is_empty(),
+        "flyctl mode makes no Machines API call itself"
+    );
+
+    // Without flyctl on PATH: the fix is named.
+    let h = harness_in(
+        &scenario("", "    - {id: a}\n"),
+        dir.path(),
+        &[("PATH", "/nonexistent")],
+    )
+    .await;
+    let err = h
+        .provider(&cfg)
+        .deploy(&request(&cfg, None, true))
+        .await
+        .expect_err("no flyctl");
+    assert!(
+        matches!(&err, ProviderError::Config(m) if m.contains("superfly/flyctl-actions/setup-flyctl")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn planned_calls_list_the_machines_api_sequence() {
+    let h = harness(&scenario("", "    - {id: a}\n")).await;
+    let cfg = config(FlyStrategy::Rolling, 0.33);
+    let planned = h
+        .provider(&cfg)
+        .planned_calls(&request(&cfg, Some(V2), true));
+    let base = format!("{}/v1/apps/web/machines", h.sim.urls.fly);
+    assert_eq!(planned[0], format!("GET {base}  (skip destroyed)"));
+    assert!(planned
+        .iter()
+        .any(|c| c.contains("one machine alone, then waves of max-unavailable 0.33")));
+    assert!(planned
+        .iter()
+        .any(|c| c.starts_with(&format!("POST {base}/{{id}}  {{config (image={V2})"))));
+    assert!(planned
+        .iter()
+        .any(|c| c == &format!("DELETE {base}/{{id}}/lease")));
+    assert!(h.calls().is_empty(), "planning makes no call");
+}
+
+#[tokio::test]
+async fn provider_requests_match_the_spec() {
+    let h = harness(&scenario("", MACHINES)).await;
+    h.deploy(&config(FlyStrategy::Rolling, 0.33), true)
+        .await
+        .expect("rolling");
+    // lease bodies and update bodies of 4 machines
+    assert_eq!(assert_requests_match_the_spec(&h), 8);
+
+    let h = harness(&scenario("", "    - {id: a}\n    - {id: b}\n")).await;
+    h.deploy(&config(FlyStrategy::Bluegreen, 0.33), true)
+        .await
+        .expect("bluegreen");
+    // 2 blue leases + 2 green creates
+    assert_eq!(assert_requests_match_the_spec(&h), 4);
+}
