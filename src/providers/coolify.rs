@@ -161,16 +161,28 @@ impl CoolifyProvider {
         deadline: Instant,
     ) -> Result<Vec<QueueRow>, ProviderError> {
         let mut last: BTreeMap<&str, QueueRow> = BTreeMap::new();
+        let mut garbled = 0;
         loop {
             let api = api.until(deadline);
             for (app, uuid) in followed {
                 if last.get(uuid.as_str()).is_some_and(QueueRow::is_terminal) {
                     continue;
                 }
-                let row = api
-                    .deployment(uuid)
-                    .await
-                    .map_err(|e| api.explain(e, "read"))?;
+                let row = match api.deployment(uuid).await {
+                    Ok(row) => {
+                        garbled = 0;
+                        row
+                    }
+                    // A 200 that is not the JSON we expect (a proxy's page, a cut-off body)
+                    // says nothing about the deployment: ask again, a few times.
+                    Err(e) if e.status().is_some_and(|s| s.is_success()) && garbled < 3 => {
+                        garbled += 1;
+                        self.console
+                            .warn(format!("coolify: unreadable status answer: {e}"));
+                        continue;
+                    }
+                    Err(e) => return Err(api.explain(e, "read")),
+                };
                 if last.get(uuid.as_str()).map(|r| &r.status) != Some(&row.status) {
                     self.console.info(format!(
                         "coolify: {app}: deployment {uuid} is {}",
@@ -179,7 +191,8 @@ impl CoolifyProvider {
                 }
                 last.insert(uuid, row);
             }
-            if last.values().all(QueueRow::is_terminal) {
+            let done = |u: &String| last.get(u.as_str()).is_some_and(QueueRow::is_terminal);
+            if followed.iter().all(|(_, u)| done(u)) {
                 return Ok(followed
                     .iter()
                     .filter_map(|(_, u)| last.remove(u.as_str()))

@@ -646,3 +646,63 @@ async fn provider_requests_match_the_spec() {
     ];
     assert_eq!(operations.into_iter().collect::<Vec<_>>(), expected);
 }
+
+#[tokio::test]
+async fn a_reset_deploy_call_is_not_repeated_and_a_rerun_deploys_once() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    s.sim.inject(stage_gate_sim::Fault {
+        vendor: Some("coolify".into()),
+        method: Some("POST".into()),
+        path: "/api/v1/deploy".into(),
+        reset: true,
+        times: Some(1),
+        ..Default::default()
+    });
+    let c = config(&["web-uuid"]);
+    let err = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProviderError::Http(_)), "{err:?}");
+    let posts = |s: &Setup| {
+        s.sim
+            .calls("coolify")
+            .into_iter()
+            .filter(|c| c.starts_with("POST /api/v1/deploy"))
+            .count()
+    };
+    assert_eq!(
+        posts(&s),
+        1,
+        "a POST that may have arrived is never sent blindly again"
+    );
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap();
+    assert_eq!(out.provider_ids.len(), 1);
+    assert_eq!(posts(&s), 2);
+}
+
+#[tokio::test]
+async fn garbled_status_answers_are_asked_again() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    s.sim.inject(stage_gate_sim::Fault {
+        vendor: Some("coolify".into()),
+        method: Some("GET".into()),
+        path: "/api/v1/deployments/*".into(),
+        malformed: true,
+        times: Some(2),
+        ..Default::default()
+    });
+    let c = config(&["web-uuid"]);
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .unwrap();
+    assert_eq!(detail(&out.details, "status"), Some("finished"));
+    assert!(s.printed().contains("unreadable status answer"));
+}
