@@ -528,3 +528,52 @@ async fn list_filters_and_pages() {
     let (status, _) = fly.get("/machines?limit=0").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// The scenario example in sim/README.md stays valid and seeds what it says.
+#[tokio::test]
+async fn the_readme_scenario_is_valid() {
+    let readme = include_str!("../README.md");
+    let yaml = readme
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a yaml block in the README");
+    let sim = sim(yaml).await;
+    let r = Client::new()
+        .get(format!("{}/v1/apps/web/machines", sim.urls.fly))
+        .header("authorization", "FlyV1 fm2_demo")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        r.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the README's fault fires first"
+    );
+    let r = Client::new()
+        .get(format!(
+            "{}/v1/apps/web/machines?include_leases=true",
+            sim.urls.fly
+        ))
+        .header("authorization", "FlyV1 fm2_demo")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let list: Value = Client::new()
+        .get(format!(
+            "{}/v1/apps/web/machines?include_leases=true",
+            sim.urls.fly
+        ))
+        .header("authorization", "FlyV1 fm2_demo")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let machines = list.as_array().expect("array");
+    assert_eq!(machines.len(), 5);
+    assert_eq!(machines[4]["lease"]["owner"], "alice@example.com");
+    assert_eq!(machines[4]["state"], "stopped");
+}

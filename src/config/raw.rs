@@ -178,7 +178,7 @@ pub struct RawFly {
     /// Only update machines of these process groups.
     #[serde(default)]
     pub process_groups: Vec<String>,
-    /// Machines API base URL (default `https://api.machines.dev`; `FLY_API_URL` env overrides).
+    /// Machines API base URL (default `https://api.machines.dev`; env `STAGE_GATE_FLY_API_URL` overrides).
     #[serde(default)]
     pub api_url: Option<String>,
     /// Name of the env var holding the token (default `FLY_API_TOKEN`).
