@@ -386,3 +386,146 @@ async fn server_errors_are_retried_for_reads_only() {
         .count();
     assert_eq!(posts, 1);
 }
+
+/// Both directions of the contract: every request the client sent is an operation of
+/// `../shared/specs/github-subset.openapi.json` (or the one real endpoint outside the
+/// subset), and every JSON body it sent fits that operation's request schema — required
+/// fields present, no field the spec does not declare, enum values known.
+#[tokio::test]
+async fn requests_match_the_spec() {
+    let (sim, gh) = client(seeded()).await;
+    let draft = gh
+        .create_release(&ReleaseFields {
+            tag_name: Some("v1.1.0".into()),
+            target_commitish: Some(SHA2.into()),
+            name: Some("v1.1.0".into()),
+            body: Some("notes".into()),
+            draft: Some(true),
+            prerelease: Some(false),
+            make_latest: None,
+        })
+        .await
+        .unwrap();
+    let asset = gh
+        .upload_asset(&draft, "a.zip", Some("A"), "application/zip", b"z".to_vec())
+        .await
+        .unwrap();
+    gh.delete_asset(asset.id.0).await.unwrap();
+    gh.update_release(
+        draft.id.0,
+        &ReleaseFields {
+            draft: Some(false),
+            make_latest: Some(MakeLatest::Legacy),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    gh.published_release_by_tag("v1.1.0").await.unwrap();
+    gh.latest_release().await.unwrap();
+    gh.generate_notes("v1.1.0", Some("main"), Some("v1.0.0"))
+        .await
+        .unwrap();
+    let d = gh
+        .create_deployment(&NewDeployment::new(SHA2, "staging"))
+        .await
+        .unwrap();
+    let mut st = NewDeploymentStatus::new(DeploymentStatusState::InProgress);
+    st.log_url = Some("https://example.com/log".into());
+    st.environment_url = Some("https://staging.example.com".into());
+    st.description = Some("deploying".into());
+    st.auto_inactive = Some(true);
+    gh.create_deployment_status(d.id.0, &st).await.unwrap();
+    gh.list_deployment_statuses(d.id.0).await.unwrap();
+    gh.list_deployments(
+        &DeploymentFilter {
+            sha: Some(SHA2.into()),
+            environment: Some("staging".into()),
+            ..Default::default()
+        },
+        5,
+    )
+    .await
+    .unwrap();
+    gh.get_deployment(d.id.0).await.unwrap();
+    let mut inputs = std::collections::BTreeMap::new();
+    inputs.insert("version".to_string(), "1.1.0".to_string());
+    gh.dispatch_workflow("deploy.yml", "main", &inputs)
+        .await
+        .unwrap();
+    gh.ensure_tag_ref("v2.0.0", SHA2).await.unwrap();
+    gh.update_ref("tags/v2.0.0", SHA1, true).await.unwrap();
+    gh.list_tags().await.unwrap();
+    gh.compare("v1.0.0", SHA2).await.unwrap();
+    gh.get_commit(SHA2).await.unwrap();
+    gh.pulls_for_commit(SHA2).await.unwrap();
+    gh.delete_release(draft.id.0).await.unwrap();
+
+    let spec = spec();
+    let mut problems = Vec::new();
+    let log = sim.log();
+    assert!(log.len() >= 20, "{}", log.len());
+    for e in &log {
+        let Some((template, op)) = operation(&spec, &e.method, &e.path) else {
+            if !(e.method == "DELETE" && e.path.contains("/releases/assets/")) {
+                problems.push(format!(
+                    "{} {}: not an operation of the spec",
+                    e.method, e.path
+                ));
+            }
+            continue;
+        };
+        if let (Some(schema), Some(body)) = (stage_gate_sim::contract::request_schema(op), &e.body)
+        {
+            let at = format!("{} {template}", e.method);
+            problems.extend(stage_gate_sim::contract::problems(&spec, schema, body, &at));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn spec() -> serde_json::Value {
+    let name = "github-subset.openapi.json";
+    let path = std::env::var_os("STAGE_GATE_SPECS_DIR")
+        .map(|d| std::path::PathBuf::from(d).join(name))
+        .or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .ancestors()
+                .map(|a| a.join("shared/specs").join(name))
+                .find(|p| p.exists())
+        })
+        .expect("the GitHub spec is in ../shared/specs (or set STAGE_GATE_SPECS_DIR)");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The spec operation for a concrete path; `{ref}` of the git ref routes spans slashes.
+fn operation<'a>(
+    spec: &'a serde_json::Value,
+    method: &str,
+    path: &str,
+) -> Option<(&'a str, &'a serde_json::Value)> {
+    let want: Vec<&str> = path.split('/').collect();
+    spec["paths"]
+        .as_object()?
+        .iter()
+        .find_map(|(template, item)| {
+            let parts: Vec<&str> = template.split('/').collect();
+            let slashy =
+                template.ends_with("/git/ref/{ref}") || template.ends_with("/git/refs/{ref}");
+            let same = if slashy {
+                want.len() >= parts.len()
+                    && parts[..parts.len() - 1]
+                        .iter()
+                        .zip(&want)
+                        .all(|(t, w)| t.starts_with('{') || t == w)
+            } else {
+                parts.len() == want.len()
+                    && parts
+                        .iter()
+                        .zip(&want)
+                        .all(|(t, w)| (t.starts_with('{') && !w.is_empty()) || t == w)
+            };
+            let op = &item[method.to_ascii_lowercase()];
+            (same && op.is_object()).then_some((template.as_str(), op))
+        })
+}

@@ -33,13 +33,17 @@ pub(crate) fn invalid(resource: &str, field: &str, code: &str, message: Option<&
     }
     json_response(
         StatusCode::UNPROCESSABLE_ENTITY,
-        json!({"message": "Validation Failed", "errors": [entry], "documentation_url": DOCS, "status": "422"}),
+        json!({"message": "Validation Failed", "errors": [entry], "documentation_url": DOCS}),
     )
 }
 
-/// A 422 with only a message, as GitHub answers for refs and dispatches.
+/// A 422 with only a message, as GitHub answers for refs and dispatches (`validation-error`
+/// shape: no `status` field, which only `basic-error` declares).
 pub(crate) fn unprocessable(message: &str) -> Response {
-    error(StatusCode::UNPROCESSABLE_ENTITY, message, DOCS)
+    json_response(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({"message": message, "documentation_url": DOCS}),
+    )
 }
 
 /// Parse a JSON request body the way GitHub does: 400 "Problems parsing JSON" otherwise.
