@@ -4,6 +4,7 @@
 
 use super::api::{is_conflict, Api};
 use super::Tuning;
+use crate::http::retryable_status;
 use crate::providers::ProviderError;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -16,9 +17,14 @@ pub struct LeaseGuard {
     released: bool,
 }
 
+fn is_transient_status(e: &ProviderError) -> bool {
+    matches!(e, ProviderError::Http(h) if h.status().is_some_and(retryable_status))
+}
+
 impl LeaseGuard {
-    /// Acquire the lease of machine `id`. A lease held by someone else (409) is retried with
-    /// backoff a bounded number of times, then reported with the API's own message.
+    /// Acquire the lease of machine `id`. A lease held by someone else (409) and a 5xx/429
+    /// answer are retried with backoff a bounded number of times, then reported with the API's
+    /// own message.
     pub async fn acquire(
         api: &Api,
         id: &str,
@@ -30,6 +36,13 @@ impl LeaseGuard {
             match api.acquire_lease(id, tuning.lease_ttl).await {
                 Ok(nonce) => break nonce,
                 Err(e) if is_conflict(&e) && attempt < tuning.lease_attempts => {
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(8));
+                }
+                // A 5xx/429 answer most likely granted nothing (the client does not repeat a
+                // non-idempotent POST by itself); if it did, the 409 branch above copes.
+                Err(e) if is_transient_status(&e) && attempt < tuning.lease_attempts => {
                     attempt += 1;
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(8));

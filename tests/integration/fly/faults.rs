@@ -434,3 +434,22 @@ async fn a_long_wait_keeps_the_lease_alive() {
     assert!(refresh.headers.contains_key("fly-machine-lease-nonce"));
     assert_eq!(h.state().await, all(V2, &["a"]));
 }
+
+#[tokio::test]
+async fn a_server_error_on_lease_acquire_is_retried() {
+    let h = harness(&scenario("", "    - {id: a}\n")).await;
+    h.sim.inject(Fault {
+        method: Some("POST".into()),
+        path: "/v1/apps/web/machines/a/lease".into(),
+        status: Some(503),
+        times: Some(1),
+        ..Fault::default()
+    });
+    h.deploy(&config(FlyStrategy::Rolling, 0.33), true)
+        .await
+        .expect("deploy");
+    let mut want = verified_update("a");
+    want.insert(0, "POST /machines/a/lease -> 503".into());
+    assert_eq!(h.calls_for("a"), want);
+    assert_eq!(h.state().await, all(V2, &["a"]));
+}
