@@ -954,3 +954,26 @@ fn assert_contract(gh: &Gh) {
         problems.join("\n")
     );
 }
+
+/// The GitHub part of the scenario example in sim/README.md parses and seeds what it says.
+#[tokio::test]
+async fn the_readme_scenario_seeds_github() {
+    let readme = include_str!("../README.md");
+    let yaml = readme
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a yaml block in the README");
+    let scenario = stage_gate_sim::Scenario::parse(yaml).unwrap();
+    let gh = Gh::start(scenario.github).await;
+    let (s, _, releases) = gh
+        .call(Method::GET, "/repos/acme/shop/releases", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(releases[0]["tag_name"], "v1.0.0");
+    let (_, _, wfs) = gh
+        .call(Method::GET, "/repos/acme/shop/actions/workflows", None)
+        .await;
+    assert_eq!(wfs["total_count"], 2);
+    assert_contract(&gh);
+}
