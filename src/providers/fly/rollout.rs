@@ -77,10 +77,22 @@ pub fn plan_waves(strategy: FlyStrategy, machines: &[Machine], max_unavailable: 
         groups.entry(m.group().to_string()).or_default().push(m);
     }
     let mut waves = Vec::new();
-    let mut canary_done = strategy != FlyStrategy::Canary;
+    // The canary goes before anything else: the first machine that should run, across groups.
+    let canary = (strategy == FlyStrategy::Canary)
+        .then(|| groups.values().flatten().find(|m| m.should_run()).cloned())
+        .flatten();
+    if let Some(c) = &canary {
+        waves.push(Wave {
+            machines: vec![c.clone()],
+            verify: true,
+        });
+    }
     for machines in groups.values() {
-        let (mut started, stopped): (Vec<Machine>, Vec<Machine>) =
-            machines.iter().cloned().partition(Machine::should_run);
+        let (mut started, stopped): (Vec<Machine>, Vec<Machine>) = machines
+            .iter()
+            .filter(|m| canary.as_ref().is_none_or(|c| c.id != m.id))
+            .cloned()
+            .partition(Machine::should_run);
         for chunk in stopped.chunks(30) {
             waves.push(Wave {
                 machines: chunk.to_vec(),
@@ -88,8 +100,7 @@ pub fn plan_waves(strategy: FlyStrategy, machines: &[Machine], max_unavailable: 
             });
         }
         let size = wave_size(started.len(), max_unavailable);
-        if !started.is_empty() && (strategy == FlyStrategy::Rolling || !canary_done) {
-            canary_done = true;
+        if !started.is_empty() && strategy == FlyStrategy::Rolling {
             waves.push(Wave {
                 machines: vec![started.remove(0)],
                 verify: true,
@@ -453,16 +464,22 @@ mod tests {
     }
 
     #[test]
-    fn canary_sends_one_machine_of_the_app_alone() {
+    fn canary_sends_one_machine_of_the_app_alone_first() {
         let ms = [
-            m("a", "app", "started"),
+            m("a", "app", "stopped"),
             m("b", "app", "started"),
+            m("c", "app", "started"),
             m("w", "worker", "started"),
         ];
         let waves = plan_waves(FlyStrategy::Canary, &ms, 2.0);
         assert_eq!(
             ids(&waves),
-            vec![(vec!["a"], true), (vec!["b"], true), (vec!["w"], true)]
+            vec![
+                (vec!["b"], true),
+                (vec!["a"], false),
+                (vec!["c"], true),
+                (vec!["w"], true)
+            ]
         );
     }
 
