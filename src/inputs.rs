@@ -60,6 +60,7 @@ pub const INPUTS: &[InputSpec] = &[
     input("create", "tag --next: create the computed tag through the GitHub API.", "false"),
     input("assets", "release: asset globs, one per line.", ""),
     input("on-existing", "release: fail, skip, update or update-draft.", ""),
+    input("draft", "release: leave the release a draft (matrix jobs upload; a last job publishes).", "false"),
     input("override-gate", "deploy/promote: open a closed gate (only when the config allows it).", "false"),
     input("reason", "Why the gate is overridden (required with override-gate).", ""),
     input("dispatch", "notify: workflow file to dispatch.", ""),

@@ -84,7 +84,7 @@ pub async fn run(ctx: &Ctx, args: &ReleaseArgs) -> Result<Report, Failure> {
         },
         assets: files,
         on_existing,
-        keep_draft: args.draft,
+        keep_draft: args.draft || ctx.inputs.bool("draft")?.unwrap_or(false),
     };
     warn_default_token(ctx);
 

@@ -696,3 +696,44 @@ fn a_failed_create_is_not_repeated_blindly_and_a_rerun_completes() {
     assert_eq!(all.len(), 1);
     assert_eq!(names(&all[0]), vec!["SHA256SUMS", "app-mac.zip"]);
 }
+
+#[test]
+fn as_the_action_runs_it_inputs_and_the_tag_ref_drive_it() {
+    let w = World::default();
+    let base = || {
+        Run::new(w.repo.path())
+            .env("GITHUB_REPOSITORY", "acme/shop")
+            .env("GITHUB_API_URL", &w.sim.urls.github)
+            .env("STAGE_GATE_GITHUB_UPLOADS_URL", &w.sim.urls.uploads)
+            .env("INPUT_GITHUB-TOKEN", TOKEN)
+            .env("INPUT_COMMAND", "release")
+            .env("GITHUB_REF", "refs/tags/v1.1.0")
+    };
+    // A matrix job: assets from the multi-line input, left a draft.
+    let dir = tempfile::tempdir().unwrap();
+    let out = base()
+        .env("INPUT_ASSETS", "dist/*.zip\n\n  dist/*.tar.gz \n")
+        .env("INPUT_DRAFT", "true")
+        .actions(dir.path())
+        .run();
+    ok(&out);
+    assert!(w.releases("v1.1.0")[0].draft);
+    // The last job: no assets of its own, publishes; the config's policy applies.
+    std::fs::create_dir_all(w.repo.path().join(".github")).unwrap();
+    std::fs::write(
+        w.repo.path().join(".github/stage-gate.yml"),
+        "version: 1\nrelease:\n  on-existing: update-draft\n",
+    )
+    .unwrap();
+    let out = base().run();
+    ok(&out);
+    let r = &w.releases("v1.1.0")[0];
+    assert!(!r.draft);
+    assert_eq!(
+        names(r),
+        vec!["SHA256SUMS", "app-linux.tar.gz", "app-mac.zip"]
+    );
+    let bad = base().env("INPUT_ON-EXISTING", "sometimes").run();
+    assert_eq!(bad.code, 2, "{}", bad.all());
+    assert!(bad.all().contains("INPUT_ON-EXISTING"), "{}", bad.all());
+}
