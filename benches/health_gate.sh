@@ -15,9 +15,10 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "health_gate":
         print(m["executable"])')
 
-"$bin" latency "$runs" 100
-"$bin" latency "$runs" 500
+# `bench-result:` lines are what scripts/bench.sh puts in its table.
+"$bin" latency "$runs" 100 | sed 's/^/bench-result: /'
+"$bin" latency "$runs" 500 | sed 's/^/bench-result: /'
 for n in 1 200; do
-  /usr/bin/time -v "$bin" memory "$n" 2>"${TMPDIR:-/tmp}/health_gate_time.txt"
+  /usr/bin/time -v "$bin" memory "$n" 2>"${TMPDIR:-/tmp}/health_gate_time.txt" | sed 's/^/bench-result: /'
   grep -E "Maximum resident set size" "${TMPDIR:-/tmp}/health_gate_time.txt" | sed "s/^\s*/  endpoints=$n \/usr\/bin\/time: /"
 done
