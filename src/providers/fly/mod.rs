@@ -229,7 +229,7 @@ impl FlyProvider {
             provider_ids: updated.iter().map(|u| u.id.clone()).collect(),
             image: Some(image.to_string()),
             version: None,
-            rollback_point: Some(rollback_point(&s.app, &snapshots)),
+            rollback_point: Some(rollback_point(&s.app, &snapshots, &todo)),
             details,
         })
     }
@@ -312,10 +312,16 @@ fn describe_updates(updated: &[Updated]) -> String {
         .join("; ")
 }
 
-fn rollback_point(app: &str, snapshots: &[Snapshot]) -> serde_json::Value {
+/// What `rollback` needs: per-machine versions (in-place strategies) and the image the app ran
+/// before — the only thing left after bluegreen, whose blue machines are destroyed.
+fn rollback_point(app: &str, snapshots: &[Snapshot], before: &[Machine]) -> serde_json::Value {
+    let image = snapshots
+        .first()
+        .map(|s| s.image.clone())
+        .or_else(|| before.first().map(|m| m.image().to_string()));
     json!({
         "app": app,
-        "image": snapshots.first().map(|s| s.image.clone()),
+        "image": image,
         "machines": snapshots,
     })
 }

@@ -292,3 +292,27 @@ async fn rollback_to_a_named_image() {
     assert_eq!(back.restored, "2 machine(s) back to registry.fly.io/web:v0");
     assert_eq!(h.state().await, all("registry.fly.io/web:v0", &["a", "b"]));
 }
+
+#[tokio::test]
+async fn rollback_after_bluegreen_puts_the_previous_image_on_green() {
+    let h = harness(&scenario("", "    - {id: a}\n    - {id: b}\n")).await;
+    let cfg = config(FlyStrategy::Bluegreen, 0.33);
+    let outcome = h.deploy(&cfg, true).await.expect("bluegreen");
+    let point = outcome.rollback_point.clone().expect("a rollback point");
+    assert_eq!(point["image"], V1);
+    let back = h
+        .provider(&cfg)
+        .rollback(&RollbackRequest {
+            target: request(&cfg, None, true).target,
+            point: Some(point),
+            to: None,
+        })
+        .await
+        .expect("rollback");
+    assert_eq!(back.restored, format!("2 machine(s) back to {V1}"));
+    let after = h.machines().await;
+    assert_eq!(after.len(), 2);
+    assert!(after
+        .iter()
+        .all(|m| m["config"]["image"] == V1 && m["state"] == "started"));
+}
