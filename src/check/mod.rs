@@ -335,13 +335,18 @@ fn production_dockerfiles(
         if req.root.join(&candidate).is_file() {
             out.insert(candidate);
         } else if file.dockerfile().is_some() {
+            let pos = file
+                .root
+                .as_ref()
+                .and_then(|r| r.get("build")?.get("dockerfile"))
+                .map_or(tree::Pos { line: 1, column: 1 }, |n| n.pos);
             diags.push(Diagnostic::error(
                 "fly/missing-dockerfile",
                 format!(
                     "`[build] dockerfile` names `{}`, which does not exist",
                     candidate.display()
                 ),
-                Location::new(path, 1, 1),
+                file.location(pos),
             ));
         }
     }

@@ -270,3 +270,61 @@ fn human_output_snapshot() {
     assert_eq!(out.code, 2);
     insta::assert_snapshot!(out.stdout);
 }
+
+/// A stand-in `zizmor` on PATH: its SARIF findings are merged with ours.
+#[cfg(unix)]
+#[test]
+fn external_linter_findings_are_merged() {
+    use std::os::unix::fs::PermissionsExt;
+    let wf = "on:\n  push:\n    tags: ['v*']\npermissions: {}\nconcurrency: d\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n";
+    let dir = repo(STAGING_OK, &[(".github/workflows/release.yml", wf)]);
+    let bin = tempfile::tempdir().unwrap();
+    let sarif = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"zizmor"}},"results":[{"ruleId":"zizmor/unpinned-uses","level":"warning","message":{"text":"unpinned action reference"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":".github/workflows/release.yml"},"region":{"startLine":10,"startColumn":15}}}]}]}]}"#;
+    let script = bin.path().join("zizmor");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ncat <<'JSON'\n{sarif}\nJSON\nexit 13\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let out = Run::new(dir.path())
+        .env("PATH", &path)
+        .args(["check"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains(".github/workflows/release.yml:10:15: warning[zizmor/unpinned-uses]: unpinned action reference"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("note: zizmor: 1 finding(s) merged"),
+        "{}",
+        out.stdout
+    );
+    // Switched off, nothing runs.
+    let out = Run::new(dir.path())
+        .env("PATH", &path)
+        .env("STAGE_GATE_EXTERNAL_LINTERS", "off")
+        .args(["check"])
+        .run();
+    assert!(!out.stdout.contains("zizmor"), "{}", out.stdout);
+}
+
+#[test]
+fn missing_production_dockerfile_is_an_error_at_its_key() {
+    let dir = repo(STAGING_OK, &[]);
+    let prod = PRODUCTION.replace(
+        "primary_region = \"ams\"\n",
+        "primary_region = \"ams\"\n\n[build]\n  dockerfile = \"docker/Dockerfile.prod\"\n",
+    );
+    std::fs::write(dir.path().join("fly.toml"), prod).unwrap();
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout.contains("fly.toml:5:3: error[fly/missing-dockerfile]: `[build] dockerfile` names `docker/Dockerfile.prod`"),
+        "{}",
+        out.stdout
+    );
+}
