@@ -85,6 +85,22 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     ("previous-tag", "The previous tag on the same channel."),
     ("prerelease", "true when the version is a prerelease."),
     ("is-latest", "true when this is the highest stable version."),
+    ("major", "tag: the major version number."),
+    ("minor", "tag: the minor version number."),
+    ("patch", "tag: the patch version number."),
+    (
+        "prerelease-id",
+        "tag: the prerelease series (`rc` of `1.2.0-rc.1`), empty when stable.",
+    ),
+    (
+        "app",
+        "tag: the app the tag belongs to (monorepo patterns).",
+    ),
+    (
+        "next-version",
+        "tag --next: the computed next version (empty when nothing to release).",
+    ),
+    ("next-tag", "tag --next: the tag for the next version."),
     ("image", "The image that was deployed."),
     ("deployment-id", "The GitHub Deployment id."),
     ("environment-url", "URL of the deployed environment."),

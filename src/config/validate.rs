@@ -231,13 +231,22 @@ fn notes_config(v: &mut Validator, n: RawNotes) -> NotesConfig {
         }
     }
     NotesConfig {
-        sections: n
-            .sections
-            .map(|s| s.into_iter().collect())
-            .unwrap_or(d.sections),
+        sections: n.sections.map(section_order).unwrap_or(d.sections),
         skip: if n.skip.is_empty() { d.skip } else { n.skip },
         contributors: n.contributors.unwrap_or(d.contributors),
     }
+}
+
+/// Section order. The YAML map arrives sorted by key, which would put `docs` before `feat`;
+/// the conventional types keep their usual order (features first), other keys follow.
+fn section_order(sections: BTreeMap<String, String>) -> Vec<(String, String)> {
+    const ORDER: [&str; 11] = [
+        "feat", "fix", "perf", "revert", "refactor", "docs", "style", "test", "build", "ci",
+        "chore",
+    ];
+    let mut v: Vec<(String, String)> = sections.into_iter().collect();
+    v.sort_by_key(|(k, _)| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
+    v
 }
 
 fn env_policy(v: &mut Validator, name: &str, p: &RawEnvironmentPolicy) -> EnvironmentPolicy {

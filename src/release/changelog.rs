@@ -8,7 +8,7 @@
 use super::notes::{self, Notes, NotesError, Rules};
 use crate::config::Config;
 use crate::git::{Commit, Git};
-use crate::tag::{Releases, TagPattern};
+use crate::tag::{PatternError, Releases, TagPattern};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -30,6 +30,10 @@ pub fn changelog(
     git.require_full_history("the changelog")?;
     let rules = Rules::new(&config.notes)?;
     let pattern = TagPattern::new(&config.tag_pattern(app), app)?;
+    if pattern.has_app() && app.is_none() {
+        // Interleaving every app's releases in one changelog would misassign commits.
+        return Err(PatternError::NoApp(pattern.raw().to_string()).into());
+    }
     let releases = Releases::from_git(&git, &pattern)?;
     let rel = &releases.releases; // ascending precedence: index order = version order
 

@@ -112,8 +112,10 @@ pub fn previous_release(
     tag: &str,
     app: Option<&str>,
 ) -> Result<(tag::Release, Option<tag::Release>), NotesError> {
-    let pattern = TagPattern::new(&config.tag_pattern(app), app)?;
-    let this = tag::validate(&pattern, tag)?;
+    let raw = config.tag_pattern(app);
+    let this = tag::validate(&TagPattern::new(&raw, app)?, tag)?;
+    // A monorepo tag names its app: only that app's releases are its predecessors.
+    let pattern = TagPattern::new(&raw, app.or(this.app.as_deref()))?;
     let releases = Releases::from_git(git, &pattern)?;
     let previous = releases.previous(&this.version).cloned();
     Ok((this, previous))
@@ -136,6 +138,9 @@ pub fn generate(root: &Path, config: &Config, req: &NotesRequest) -> Result<Note
         }
         None => {
             let pattern = TagPattern::new(&config.tag_pattern(req.app), req.app)?;
+            if pattern.has_app() && req.app.is_none() {
+                return Err(PatternError::NoApp(pattern.raw().to_string()).into());
+            }
             let releases = Releases::from_git(&git, &pattern)?;
             (None, releases.latest_stable("").cloned())
         }

@@ -7,6 +7,7 @@ mod command_webhook;
 mod common;
 mod coolify;
 mod docs;
+mod fake_github;
 mod fly;
 mod health;
 mod notes;

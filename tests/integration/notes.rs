@@ -154,3 +154,31 @@ fn a_malformed_tag_exits_2_with_the_nearest_valid_tag() {
         out.stderr
     );
 }
+
+#[test]
+fn source_github_asks_for_notes_from_our_previous_tag() {
+    let repo = build(&fixtures().join("prerelease-channel"));
+    let gh = crate::fake_github::FakeGithub::start(|req| {
+        if req.method == "POST" && req.path == "/repos/acme/widget/releases/generate-notes" {
+            (
+                200,
+                serde_json::json!({"name": "v1.1.0", "body": "## What's Changed\n* generated"}),
+            )
+        } else {
+            (404, serde_json::json!({"message": "Not Found"}))
+        }
+    });
+    let out = Run::new(repo.path())
+        .args(["notes", "v1.1.0", "--source", "github"])
+        .env("GITHUB_REPOSITORY", "acme/widget")
+        .env("GITHUB_API_URL", &gh.url)
+        .env("GITHUB_TOKEN", "tok")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("* generated"), "{}", out.stdout);
+    let requests = gh.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    // GitHub's own guess would be the last tag (v1.1.0-rc.2); we send the previous stable.
+    assert_eq!(requests[0].body["tag_name"], "v1.1.0");
+    assert_eq!(requests[0].body["previous_tag_name"], "v1.0.0");
+}

@@ -3,7 +3,7 @@
 //! local GitHub refs endpoint.
 
 use crate::common::Run;
-use std::io::{BufRead, BufReader, Read, Write};
+use crate::fake_github::{self, FakeGithub};
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -360,70 +360,32 @@ fn next_version_from_conventional_commits() {
     assert!(!r.git(&["tag"]).contains("v2.0.0"));
 }
 
-/// A minimal GitHub refs endpoint: `GET /repos/o/r/git/ref/tags/{t}` and
-/// `POST /repos/o/r/git/refs`, recording every request line.
-struct RefsServer {
-    url: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-fn refs_server() -> RefsServer {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let log = Arc::new(Mutex::new(Vec::new()));
+/// GitHub's refs endpoints over an in-memory list of refs.
+fn refs_server() -> FakeGithub {
     let refs: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
-    let (log2, base) = (log.clone(), url.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let mut len = 0;
-            loop {
-                let mut h = String::new();
-                reader.read_line(&mut h).unwrap();
-                if h.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).unwrap();
-            let request = line.trim().to_string();
-            log2.lock().unwrap().push(request.clone());
-            let mut parts = request.split(' ');
-            let (method, path) = (parts.next().unwrap(), parts.next().unwrap());
-            let render = |r: &str, sha: &str| {
-                serde_json::json!({"ref": r, "node_id": "n", "url": format!("{base}/x"),
-                    "object": {"type": "commit", "sha": sha, "url": format!("{base}/c")}})
-                .to_string()
-            };
-            let (status, text) = if method == "GET" {
-                let name = path.trim_start_matches("/repos/o/r/git/ref/");
-                let full = format!("refs/{name}");
-                match refs.lock().unwrap().iter().find(|(r, _)| *r == full) {
-                    Some((r, sha)) => ("200 OK", render(r, sha)),
-                    None => ("404 Not Found", r#"{"message":"Not Found"}"#.to_string()),
-                }
-            } else {
-                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                let (r, sha) = (v["ref"].as_str().unwrap(), v["sha"].as_str().unwrap());
-                refs.lock().unwrap().push((r.to_string(), sha.to_string()));
-                ("201 Created", render(r, sha))
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
-                text.len()
+    FakeGithub::start(move |req| {
+        let render = |r: &str, sha: &str| {
+            serde_json::json!({"ref": r, "node_id": "n", "url": "http://127.0.0.1/x",
+                "object": {"type": "commit", "sha": sha, "url": "http://127.0.0.1/c"}})
+        };
+        if req.method == "GET" {
+            let full = format!(
+                "refs/{}",
+                req.path.trim_start_matches("/repos/o/r/git/ref/")
             );
+            match refs.lock().unwrap().iter().find(|(r, _)| *r == full) {
+                Some((r, sha)) => (200, render(r, sha)),
+                None => (404, serde_json::json!({"message": "Not Found"})),
+            }
+        } else {
+            let (r, sha) = (
+                req.body["ref"].as_str().unwrap(),
+                req.body["sha"].as_str().unwrap(),
+            );
+            refs.lock().unwrap().push((r.to_string(), sha.to_string()));
+            (201, render(r, sha))
         }
-    });
-    RefsServer { url, log }
+    })
 }
 
 #[test]
@@ -450,12 +412,15 @@ fn next_create_makes_the_tag_through_the_refs_api_once() {
     assert_eq!(second.code, 0, "{}", second.all());
     let doc: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
     assert_eq!(doc["created"], "existed");
-    let log = server.log.lock().unwrap().clone();
+    let log = server.requests();
     let posts = log
         .iter()
-        .filter(|l| l.starts_with("POST /repos/o/r/git/refs"))
+        .filter(|r| r.method == "POST" && r.path == "/repos/o/r/git/refs")
         .count();
     assert_eq!(posts, 1, "{log:?}");
+    let post = log.iter().find(|r| r.method == "POST").unwrap();
+    assert_eq!(post.body["ref"], "refs/tags/v1.2.0");
+    assert_eq!(post.body["sha"], head.as_str());
     assert!(!first.all().contains("ghs_secret_value"));
 
     // --dry-run creates nothing.
@@ -466,5 +431,48 @@ fn next_create_makes_the_tag_through_the_refs_api_once() {
         .env("GITHUB_TOKEN", "t")
         .run();
     assert_eq!(out.code, 0, "{}", out.all());
-    assert_eq!(server.log.lock().unwrap().len(), log.len());
+    assert_eq!(server.requests().len(), log.len());
+}
+
+#[test]
+fn github_releases_count_as_released_and_reveal_missing_tags() {
+    let r = released();
+    r.commit("feat: three");
+    r.git(&["tag", "v1.2.0"]);
+    // GitHub knows v1.5.0 (its tag was not fetched here) and a draft v9.0.0 (not released).
+    let gh = FakeGithub::start(|req| {
+        if req.path.starts_with("/repos/o/r/releases") {
+            let base = "http://127.0.0.1";
+            (
+                200,
+                serde_json::json!([
+                    fake_github::release(base, 3, "v9.0.0", true),
+                    fake_github::release(base, 2, "v1.5.0", false),
+                    fake_github::release(base, 1, "v1.1.0", false),
+                ]),
+            )
+        } else {
+            (404, serde_json::json!({"message": "Not Found"}))
+        }
+    });
+    let out = Run::new(r.path())
+        .args(["tag", "v1.2.0"])
+        .env("GITHUB_REPOSITORY", "o/r")
+        .env("GITHUB_API_URL", &gh.url)
+        .env("GITHUB_TOKEN", "t0ken-value")
+        .run();
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("lower than the released `v1.5.0` (1.5.0, GitHub release)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("GitHub release `v1.5.0` has no tag in this clone"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("v9.0.0"), "{}", out.stderr);
 }
