@@ -27,8 +27,12 @@ if [ -z "$TAG" ]; then
 fi
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-# Neither tool may reach the network or read a config from here: both run in an empty dir.
-cd "$OUT"
+# Both tools run inside the clone (git-cliff needs its work tree as the current directory
+# when given a range); neither is given a config, so both use their defaults.
+cd "$CLONE"
+if [ -e cliff.toml ] || [ -e .cliff.toml ] || [ -e .github/stage-gate.yml ]; then
+  echo "note: the clone has its own config; both tools will use it" >&2
+fi
 export NO_COLOR=1 GIT_TERMINAL_PROMPT=0
 unset GITHUB_TOKEN GH_TOKEN GITHUB_ACTIONS GITHUB_REPOSITORY 2>/dev/null || true
 PREV=$("$STAGE_GATE_BIN" --root "$CLONE" notes "$TAG" --format json |
@@ -49,7 +53,7 @@ def measure(cmd):
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
-        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        r = subprocess.run(cmd, cwd=clone, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         walls.append(time.perf_counter() - t)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
@@ -59,11 +63,11 @@ def measure(cmd):
 
 cases = [
     ("full changelog",
-     [sg, "--root", clone, "notes", "--changelog", "--output", os.path.join(out, "sg-CHANGELOG.md")],
-     ["git-cliff", "-r", clone, "-o", os.path.join(out, "cliff-CHANGELOG.md")]),
+     [sg, "notes", "--changelog", "--output", os.path.join(out, "sg-CHANGELOG.md")],
+     ["git-cliff", "-o", os.path.join(out, "cliff-CHANGELOG.md")]),
     (f"one release ({prev}..{tag})",
-     [sg, "--root", clone, "notes", tag, "--output", os.path.join(out, "sg-notes.md")],
-     ["git-cliff", "-r", clone, f"{prev}..{tag}", "-o", os.path.join(out, "cliff-notes.md")]),
+     [sg, "notes", tag, "--output", os.path.join(out, "sg-notes.md")],
+     ["git-cliff", f"{prev}..{tag}", "-o", os.path.join(out, "cliff-notes.md")]),
 ]
 results = []
 print(f"{'case':<34} {'stage-gate wall/cpu':>22} {'git-cliff wall/cpu':>22} {'ratio wall':>11} {'ratio cpu':>10}")

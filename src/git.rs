@@ -68,6 +68,8 @@ impl Commit {
 #[derive(Debug, Clone)]
 pub struct Git {
     root: PathBuf,
+    /// Read once when opening (every command asks, and a subprocess costs milliseconds).
+    shallow: bool,
 }
 
 // Field and record separators for machine-read output: never in refnames, vanishingly rare
@@ -78,11 +80,15 @@ const RS: char = '\x1e';
 impl Git {
     /// Open the repository at `root`, failing when it is not one.
     pub fn open(root: &Path) -> Result<Git, GitError> {
-        let git = Git {
+        let mut git = Git {
             root: root.to_path_buf(),
+            shallow: false,
         };
-        match git.run(&["rev-parse", "--git-dir"]) {
-            Ok(_) => Ok(git),
+        match git.run(&["rev-parse", "--is-shallow-repository"]) {
+            Ok(out) => {
+                git.shallow = out.trim() == "true";
+                Ok(git)
+            }
             Err(GitError::Failed { .. }) => Err(GitError::NotARepo {
                 root: root.to_path_buf(),
             }),
@@ -186,10 +192,7 @@ impl Git {
 
     /// Whether the clone is shallow (history cut off).
     pub fn is_shallow(&self) -> Result<bool, GitError> {
-        Ok(self
-            .run(&["rev-parse", "--is-shallow-repository"])?
-            .trim()
-            .eq("true"))
+        Ok(self.shallow)
     }
 
     /// Fail with the fetch that is needed when the clone is shallow.
@@ -413,6 +416,7 @@ pub mod testrepo {
             let dir = tempfile::tempdir().expect("tempdir");
             let git = Git {
                 root: dir.path().to_path_buf(),
+                shallow: false,
             };
             let repo = Repo {
                 dir,

@@ -118,6 +118,8 @@ pub fn previous_release(
     let pattern = TagPattern::new(&raw, app.or(this.app.as_deref()))?;
     let releases = Releases::from_git(git, &pattern)?;
     let previous = releases.previous(&this.version).cloned();
+    // The tag as git has it (commit, date), when it exists here.
+    let this = releases.get(tag).cloned().unwrap_or(this);
     Ok((this, previous))
 }
 
@@ -127,11 +129,16 @@ pub fn generate(root: &Path, config: &Config, req: &NotesRequest) -> Result<Note
     // A shallow clone would silently drop commits and tags from the notes.
     git.require_full_history("the release-notes range")?;
     let rules = Rules::new(&config.notes)?;
-    let (this, previous) = match req.tag {
+    // `--to v1.2.0` without a tag: the notes are still that release's.
+    let to_release = req.to.filter(|t| {
+        TagPattern::new(&config.tag_pattern(req.app), req.app)
+            .is_ok_and(|p| tag::validate(&p, t).is_ok())
+    });
+    let (this, previous) = match req.tag.or(to_release) {
         Some(t) => {
             // Judge the name first: a malformed tag gets the nearest valid one, not "missing".
             let (this, prev) = previous_release(&git, config, t, req.app)?;
-            if git.resolve(t)?.is_none() {
+            if this.target.is_none() {
                 return Err(GitError::MissingTag { tag: t.to_string() }.into());
             }
             (Some(this), prev)
@@ -154,28 +161,31 @@ pub fn generate(root: &Path, config: &Config, req: &NotesRequest) -> Result<Note
         .from
         .map(str::to_string)
         .or_else(|| previous.as_ref().map(|p| p.tag.clone()));
-    git.commit_of(&to)?;
+    // Revisions the user named are checked (a clear error instead of git's); tags read from
+    // git a moment ago need no second look.
+    for rev in [req.from, req.to].into_iter().flatten() {
+        git.commit_of(rev)?;
+    }
     let range = match &from {
-        Some(f) => {
-            git.commit_of(f)?;
-            format!("{f}..{to}")
-        }
+        Some(f) => format!("{f}..{to}"),
         None => to.clone(),
     };
     let commits = git.log(&range)?;
-    let date = match &this {
-        Some(r) => git
-            .tags()?
-            .into_iter()
-            .find(|t| t.name == r.tag)
-            .map(|t| ymd(t.date)),
-        None => None,
-    };
+    let date = this.as_ref().map(|r| ymd(r.date));
     let mut notes = build(&commits, &rules, &config.notes);
     notes.tag = this.as_ref().map(|r| r.tag.clone());
     notes.version = this.as_ref().map(|r| r.version.to_string());
-    notes.previous_tag = previous.as_ref().map(|p| p.tag.clone());
-    notes.previous_version = previous.as_ref().map(|p| p.version.to_string());
+    // An explicit `--from` is the previous tag of these notes (its version unknown unless
+    // it is the computed one).
+    match req.from {
+        Some(f) if previous.as_ref().is_none_or(|p| p.tag != f) => {
+            notes.previous_tag = Some(f.to_string());
+        }
+        _ => {
+            notes.previous_tag = previous.as_ref().map(|p| p.tag.clone());
+            notes.previous_version = previous.as_ref().map(|p| p.version.to_string());
+        }
+    }
     notes.from = from;
     notes.to = to;
     notes.date = date;

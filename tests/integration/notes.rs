@@ -103,6 +103,10 @@ fn from_and_to_override_the_range() {
         doc["sections"][0]["entries"][0]["description"],
         "empty query"
     );
+    // `--to` a release tag: the notes are that release's, from the given start.
+    assert_eq!(doc["tag"], "v1.1.0");
+    assert_eq!(doc["previous_tag"], "v1.1.0-rc.2");
+    assert_eq!(doc["previous_version"], serde_json::Value::Null);
 }
 
 #[test]
