@@ -252,6 +252,9 @@ struct Watcher<'a> {
 struct Seen {
     attempts: u32,
     last: Option<Attempt>,
+    /// The last attempt that got an answer: when the final attempt died on the network (often
+    /// cut short by the deadline), what the server said before is the better evidence.
+    answered: Option<Attempt>,
     latencies: Vec<Duration>,
 }
 
@@ -298,6 +301,9 @@ impl Watcher<'_> {
             let decision = tracker.record(outcome, started, now, rand::random::<f64>());
             let turned_healthy = !was_healthy && tracker.healthy_at().is_some();
             self.narrate(&attempt, seen.last.as_ref(), seen.attempts, turned_healthy);
+            if attempt.status.is_some() {
+                seen.answered = Some(attempt.clone());
+            }
             seen.last = Some(attempt);
             match decision {
                 Decision::Wait(d) => wait = d,
@@ -370,9 +376,13 @@ impl Watcher<'_> {
             verdict,
             reason,
             attempts: seen.attempts,
-            last_status: last.and_then(|a| a.status),
+            last_status: seen.answered.as_ref().and_then(|a| a.status),
             last_problem: problem,
-            body_excerpt: last.and_then(|a| a.body.as_deref()).map(redact),
+            body_excerpt: seen
+                .answered
+                .as_ref()
+                .and_then(|a| a.body.as_deref())
+                .map(redact),
             latency: Latency::of(&seen.latencies),
             healthy_after_ms: tracker.healthy_at().map(|d| d.as_millis() as u64),
             elapsed_ms: self.start.elapsed().as_millis() as u64,

@@ -143,6 +143,8 @@ pub struct ProbeEvidence {
     /// One sentence: why this verdict.
     pub reason: String,
     pub attempts: u32,
+    /// The status of the last answer received (a later attempt may have got none: see
+    /// `last_problem`).
     pub last_status: Option<u16>,
     /// The last attempt's problem, if it had one.
     pub last_problem: Option<Problem>,

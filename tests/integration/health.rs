@@ -230,6 +230,33 @@ async fn a_hanging_endpoint_hits_the_request_timeout_and_the_verdict_is_timeout(
     assert!(p.reason.contains("deadline"), "{}", p.reason);
 }
 
+#[tokio::test]
+async fn the_evidence_keeps_the_last_answer_when_the_end_is_silence() {
+    let sim = sim(r#"{"endpoints": {"web": {"status": 503}}}"#).await;
+    let base = sim.urls.health.clone();
+    // After two 503s the endpoint stops answering at all.
+    let hang = {
+        let base = base.clone();
+        tokio::spawn(async move {
+            while hits(&base, "web").await < 2 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            admin(&base, "web", serde_json::json!({"hang": true})).await;
+        })
+    };
+    let s = Surroundings::new();
+    let mut cfg = schedule(vec![health::default_probe(&format!("{base}/health/web"))]);
+    cfg.timeout = Duration::from_millis(150);
+    cfg.deadline = Duration::from_millis(900);
+    let report = s.gate(&cfg).await;
+    hang.await.unwrap();
+    assert_eq!(report.verdict, Verdict::Timeout);
+    let p = &report.probes[0];
+    assert_eq!(p.last_problem.as_ref().unwrap().kind, ProblemKind::Timeout);
+    assert_eq!(p.last_status, Some(503));
+    assert!(p.body_excerpt.as_deref().unwrap().contains("503"), "{p:?}");
+}
+
 fn version_probe(base: &str) -> Probe {
     let mut p = health::default_probe(&format!("{base}/health/web"));
     p.json = vec![
@@ -502,7 +529,7 @@ mod tls {
 
 fn health_config(url: &str, extra: &str) -> String {
     format!(
-        "version: 1\napps:\n  web:\n    environments:\n      staging:\n        command: {{run: 'true'}}\n        health:\n          interval: 20ms\n          deadline: 400ms\n          timeout: 200ms\n{extra}          probes:\n            - url: '{url}'\n"
+        "version: 1\napps:\n  web:\n    environments:\n      staging:\n        command: {{run: 'true'}}\n        health:\n          interval: 20ms\n          deadline: 1s\n          timeout: 500ms\n{extra}          probes:\n            - url: '{url}'\n"
     )
 }
 
