@@ -123,7 +123,8 @@ impl Default for NotesConfig {
             ],
             skip: vec![
                 r"^chore\(release\)".into(),
-                r"^(chore: )?release v?\d".into(),
+                // `release v1.2.3`, `release: v1.2.3` (vuejs/core), `chore: release 1.2.3`.
+                r"^(chore: )?release:? v?\d".into(),
                 r"^Merge branch ".into(),
             ],
             contributors: true,

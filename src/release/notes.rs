@@ -519,6 +519,7 @@ mod tests {
     #[test]
     fn sections_breaking_first_other_last_noise_skipped() {
         let commits = vec![
+            commit("0", "release: v1.1.0", "", &["1"]),
             commit("1", "chore(release): v1.1.0", "", &["2"]),
             commit("2", "Tidy up", "", &["3"]),
             commit("3", "perf: faster", "", &["4"]),
@@ -538,7 +539,7 @@ mod tests {
                 "Other"
             ]
         );
-        assert_eq!(notes.skipped, 1);
+        assert_eq!(notes.skipped, 2);
         assert_eq!(notes.contributors.len(), 4);
     }
 
