@@ -2,10 +2,13 @@
 //! returns a [`Report`]; none of them prints the final result itself.
 
 pub mod check;
+pub mod deploy;
 pub mod health;
 pub mod notes;
+pub mod notify;
 pub mod plan;
 pub mod release;
+pub mod rollback;
 pub mod tag;
 
 use crate::cli::Command;
@@ -21,13 +24,9 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> Result<Report, Failure> {
         Command::Health(a) => health::run(ctx, a).await,
         Command::Tag(a) => tag::run(ctx, a).await,
         Command::Release(a) => release::run(ctx, a).await,
-        other => Err(not_built(other.name())),
+        Command::Deploy(a) => deploy::deploy(ctx, a).await,
+        Command::Promote(a) => deploy::promote(ctx, a).await,
+        Command::Rollback(a) => rollback::run(ctx, a).await,
+        Command::Notify(a) => notify::run(ctx, a).await,
     }
-}
-
-/// A subcommand whose capability has not landed: an honest failure, never a fake success.
-fn not_built(name: &str) -> Failure {
-    Failure::internal(format!(
-        "`stage-gate {name}` is not built yet in this version; nothing was done"
-    ))
 }

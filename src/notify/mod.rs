@@ -9,3 +9,106 @@
 pub mod webhook;
 
 pub use webhook::Event;
+
+use crate::config::{NotifyFormat, NotifyTarget};
+use crate::context::Ctx;
+use crate::exit::{Exit, Failure};
+use crate::github::GitHub;
+use std::collections::BTreeMap;
+
+/// The event for one app and environment, stamped now.
+pub fn event(ctx: &Ctx, name: &str, env: &str, app: Option<&str>, sha: &str, version: Option<&str>, success: bool) -> Event {
+    Event {
+        event: name.to_string(),
+        environment: env.to_string(),
+        app: app.map(str::to_string),
+        status: if success { "success" } else { "failure" }.into(),
+        commit_sha: sha.to_string(),
+        version: version.map(str::to_string),
+        timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        run_url: ctx.github.run_url(),
+    }
+}
+
+/// `{sha}`, `{version}`, `{env}`, `{app}` in dispatch inputs.
+pub fn expand(template: &str, e: &Event) -> String {
+    template
+        .replace("{sha}", &e.commit_sha)
+        .replace("{version}", e.version.as_deref().unwrap_or(""))
+        .replace("{env}", &e.environment)
+        .replace("{app}", e.app.as_deref().unwrap_or(""))
+}
+
+/// Send one webhook (token and signing secret read from the named env vars, masked).
+pub async fn send_webhook(
+    ctx: &Ctx,
+    url: &str,
+    format: NotifyFormat,
+    token_env: Option<&str>,
+    secret_env: Option<&str>,
+    e: &Event,
+) -> Result<(), Failure> {
+    let token = token_env.and_then(|v| ctx.secret(None, v));
+    let secret = secret_env.and_then(|v| ctx.secret(None, v));
+    if let (Some(var), None) = (secret_env, &secret) {
+        return Err(Failure::input(format!("webhook signing secret `{var}` is not set in the environment")));
+    }
+    if ctx.dry_run {
+        ctx.console.info(format!(
+            "[dry-run] POST {url} ({format:?} event `{}`{}{})",
+            e.event,
+            if token.is_some() { ", Authorization: Bearer ***" } else { "" },
+            if secret.is_some() { ", X-Stage-Gate-Signature: sha256=…" } else { "" }
+        ));
+        return Ok(());
+    }
+    webhook::send(&ctx.http, url, e, format, token.as_ref(), secret.as_ref())
+        .await
+        .map_err(|err| Failure::new(Exit::Internal, err))?;
+    ctx.console.info(format!("notified {url} ({})", e.status));
+    Ok(())
+}
+
+/// Dispatch `workflow` with `inputs`.
+pub async fn dispatch(ctx: &Ctx, workflow: &str, git_ref: Option<&str>, inputs: &BTreeMap<String, String>) -> Result<Option<String>, Failure> {
+    let git_ref = git_ref
+        .map(str::to_string)
+        .or_else(|| ctx.github.branch().map(str::to_string))
+        .unwrap_or_else(|| "main".into());
+    if ctx.dry_run {
+        ctx.console.info(format!("[dry-run] POST …/actions/workflows/{workflow}/dispatches {{ref: {git_ref}, inputs: {inputs:?}}}"));
+        return Ok(None);
+    }
+    let gh = GitHub::from_ctx(ctx).map_err(|e| Failure::new(Exit::InvalidInput, e))?;
+    let run = gh
+        .dispatch_workflow(workflow, &git_ref, inputs)
+        .await
+        .map_err(|e| Failure::new(Exit::Internal, e))?;
+    ctx.console.info(format!("dispatched {workflow} on {git_ref}"));
+    Ok(run.map(|r| r.html_url))
+}
+
+/// Every configured notification that applies to this outcome. Returns how many were sent.
+pub async fn after_deploy(ctx: &Ctx, env: &str, app: &str, sha: &str, version: Option<&str>, success: bool) -> Result<usize, Failure> {
+    let e = event(ctx, "deployment_complete", env, Some(app), sha, version, success);
+    let mut sent = 0;
+    for n in &ctx.config.notify {
+        if !n.environments.is_empty() && !n.environments.iter().any(|x| x == env) {
+            continue;
+        }
+        if (success && !n.on_success) || (!success && !n.on_failure) {
+            continue;
+        }
+        match &n.target {
+            NotifyTarget::Webhook { url, format, token_env, secret_env } => {
+                send_webhook(ctx, url, *format, token_env.as_deref(), secret_env.as_deref(), &e).await?;
+            }
+            NotifyTarget::Dispatch { workflow, git_ref, inputs } => {
+                let inputs = inputs.iter().map(|(k, v)| (k.clone(), expand(v, &e))).collect();
+                dispatch(ctx, workflow, git_ref.as_deref(), &inputs).await?;
+            }
+        }
+        sent += 1;
+    }
+    Ok(sent)
+}

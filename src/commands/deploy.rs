@@ -1,0 +1,166 @@
+//! `stage-gate deploy --env ENV` and `stage-gate promote --from A --to B`: build the
+//! request from flags, inputs and the GitHub context, run it, report every stage.
+
+use crate::cli::{DeployArgs, PromoteArgs};
+use crate::context::Ctx;
+use crate::deploy::{self, Request, TargetResult};
+use crate::exit::{Exit, Failure};
+use crate::inputs::pick;
+use crate::report::Report;
+
+pub async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Report, Failure> {
+    let env = pick(args.environment.clone(), &ctx.inputs, "environment")
+        .ok_or_else(|| Failure::input("deploy needs an environment: --env ENV or the `environment` input"))?;
+    let req = request(ctx, env, args.app.clone(), args.sha.clone(), args.version.clone(), args.image.clone(), args.override_gate, args.reason.clone(), None)?;
+    let req = Request { skip_health: args.skip_health, ..req };
+    finish(ctx, &format!("deploy {}", req.env), &req, deploy::run_all(ctx, &req).await)
+}
+
+pub async fn promote(ctx: &Ctx, args: &PromoteArgs) -> Result<Report, Failure> {
+    let to = pick(args.to.clone(), &ctx.inputs, "environment")
+        .ok_or_else(|| Failure::input("promote needs the destination: --to ENV or the `environment` input"))?;
+    let from = pick(args.from.clone(), &ctx.inputs, "from-environment").or_else(|| ctx.config.policy(&to).requires);
+    let Some(from) = from else {
+        return Err(Failure::input(format!(
+            "promote to `{to}` needs the environment that proves it: --from ENV, or `requires:` under environments.{to}"
+        )));
+    };
+    let mut req = request(ctx, to, args.app.clone(), args.sha.clone(), args.version.clone(), args.image.clone(), args.override_gate, args.reason.clone(), Some(from))?;
+    req.gate_only = args.gate_only;
+    let title = format!("promote {} → {}", req.requires.as_deref().unwrap_or("?"), req.env);
+    finish(ctx, &title, &req, deploy::run_all(ctx, &req).await)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn request(
+    ctx: &Ctx,
+    env: String,
+    app: Option<String>,
+    sha: Option<String>,
+    version: Option<String>,
+    image: Option<String>,
+    override_gate: bool,
+    reason: Option<String>,
+    requires: Option<String>,
+) -> Result<Request, Failure> {
+    let app = pick(app, &ctx.inputs, "app");
+    let sha = sha
+        .or_else(|| ctx.head_sha())
+        .ok_or_else(|| Failure::input("no commit to deploy: pass --sha, or run inside a git checkout (or set GITHUB_SHA)"))?;
+    let override_gate = override_gate || ctx.inputs.bool("override-gate")?.unwrap_or(false);
+    let reason = pick(reason, &ctx.inputs, "reason");
+    let override_reason = match (override_gate, reason) {
+        (false, _) => None,
+        (true, Some(r)) if !r.trim().is_empty() => Some(r),
+        (true, _) => return Err(Failure::input("--override-gate needs --reason \"…\" (it is recorded in the deployment)")),
+    };
+    let version = pick(version, &ctx.inputs, "version").or_else(|| version_from_tag(ctx, app.as_deref()));
+    Ok(Request {
+        env,
+        app,
+        sha,
+        version,
+        image: pick(image, &ctx.inputs, "image"),
+        skip_health: false,
+        override_reason,
+        requires,
+        gate_only: false,
+    })
+}
+
+/// The version in the tag being built, when the ref is a tag matching the app's pattern.
+fn version_from_tag(ctx: &Ctx, app: Option<&str>) -> Option<String> {
+    let tag = ctx.inputs.get("tag").or_else(|| ctx.github.tag().map(str::to_string))?;
+    let pattern = ctx.config.tag_pattern(app);
+    let (prefix, suffix) = pattern.split_once("{version}")?;
+    let prefix = prefix.replace("{app}", app.unwrap_or(""));
+    let suffix = suffix.replace("{app}", app.unwrap_or(""));
+    let v = tag.strip_prefix(prefix.as_str())?.strip_suffix(suffix.as_str())?;
+    Some(v.to_string())
+}
+
+fn finish(ctx: &Ctx, title: &str, req: &Request, results: Vec<TargetResult>) -> Result<Report, Failure> {
+    let mut report = Report::new(title);
+    let mut md = format!("### stage-gate {title}\n\n");
+    md.push_str(&format!(
+        "commit `{}`{}{}\n\n",
+        &req.sha[..req.sha.len().min(12)],
+        req.version.as_deref().map(|v| format!(", version `{v}`")).unwrap_or_default(),
+        if ctx.dry_run { " — **dry run**" } else { "" }
+    ));
+    let mut json_targets = Vec::new();
+    let mut worst: Option<Failure> = None;
+    for r in &results {
+        md.push_str(&format!("#### {} → {}\n\n", r.app, req.env));
+        md.push_str(&r.stages.diagram());
+        md.push('\n');
+        md.push_str(&r.stages.table());
+        if let Some(h) = &r.health {
+            md.push('\n');
+            md.push_str(&h.summary());
+        }
+        md.push('\n');
+        json_targets.push(serde_json::json!({
+            "app": r.app,
+            "deployment_id": r.deployment_id,
+            "stages": r.stages,
+            "outcome": r.outcome,
+            "health": r.health.as_ref().map(|h| h.json()),
+            "error": r.failure.as_ref().map(|f| f.to_string()),
+        }));
+        if let Some(id) = r.deployment_id {
+            report.output("deployment-id", id);
+        }
+        if let Some(image) = r.outcome.as_ref().and_then(|o| o.image.clone()).or_else(|| req.image.clone()) {
+            report.output("image", image);
+        }
+        if let Some(h) = &r.health {
+            report.output("verdict", h.verdict.as_str());
+        }
+        if let Some(f) = &r.failure {
+            // The most severe failure decides the exit: deploy failure over gate over the rest.
+            let rank = |e: Exit| match e {
+                Exit::DeployFailed => 4,
+                Exit::GateClosed => 3,
+                Exit::InvalidInput => 2,
+                _ => 1,
+            };
+            if worst.as_ref().is_none_or(|w| rank(f.exit) > rank(w.exit)) {
+                worst = Some(Failure::new(f.exit, anyhow::anyhow!("{}: {f}", r.app)));
+            }
+        }
+    }
+    if let Some(url) = ctx.config.targets(&req.env, req.app.as_deref()).first().and_then(|t| t.url.clone()) {
+        report.output("environment-url", url);
+    }
+    if let Some(v) = &req.version {
+        report.output("version", v);
+    }
+    report.json = serde_json::json!({"environment": req.env, "sha": req.sha, "version": req.version, "dry_run": ctx.dry_run, "targets": json_targets});
+    report.human = results
+        .iter()
+        .map(|r| {
+            let status = match &r.failure {
+                None => "ok".to_string(),
+                Some(f) => format!("FAILED: {f}"),
+            };
+            format!("{} → {}: {status}", r.app, req.env)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    match worst {
+        None => {
+            report.output("result", "success");
+            report.summary = md;
+            Ok(report)
+        }
+        Some(f) => {
+            // Write what happened before failing: the summary shows every stage.
+            let result = if f.exit == Exit::GateClosed { "refused" } else { "failure" };
+            report.output("result", result);
+            report.summary = md;
+            let _ = crate::report::emit(&mut report, ctx.format, &ctx.files, &ctx.console, &mut std::io::sink());
+            Err(f)
+        }
+    }
+}

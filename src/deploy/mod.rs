@@ -1,0 +1,418 @@
+//! `deploy`: one environment end to end, for each app of the plan:
+//!
+//! gate (refs, prerelease, `requires:`) → single-flight → GitHub Deployment record →
+//! provider deploy → health gate (→ rollback) → result recorded → notifications.
+//!
+//! Nothing half-done: a closed gate stops before anything is recorded or deployed; a
+//! deploy or health failure is recorded as such (with what was rolled back) and exits 4.
+
+pub mod records;
+mod refs;
+mod stages;
+
+use crate::config::{EnvironmentPolicy, PrereleasePolicy, Target};
+use crate::context::Ctx;
+use crate::exit::{Exit, Failure};
+use crate::github::{DeploymentStatusState, GitHub};
+use crate::promote::gate::{self, Candidate};
+use crate::providers::{self, DeployOutcome, DeployRequest, ProviderError, RollbackRequest};
+use records::{GateOverride, Payload, StatusUpdate};
+use stages::{Stages, StageState};
+use std::time::{Duration, Instant};
+
+/// What to deploy where, resolved from flags, inputs and the GitHub context.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub env: String,
+    pub app: Option<String>,
+    pub sha: String,
+    pub version: Option<String>,
+    pub image: Option<String>,
+    pub skip_health: bool,
+    /// `--override-gate --reason`: open a closed gate when the config allows it.
+    pub override_reason: Option<String>,
+    /// The environment that must have proven the commit; defaults to the policy's `requires`.
+    pub requires: Option<String>,
+    /// Evaluate the gate and stop (`promote --gate-only`).
+    pub gate_only: bool,
+}
+
+/// What happened to one app.
+#[derive(Debug)]
+pub struct TargetResult {
+    pub app: String,
+    pub stages: Stages,
+    pub deployment_id: Option<u64>,
+    pub outcome: Option<DeployOutcome>,
+    pub health: Option<crate::health::GateReport>,
+    pub failure: Option<Failure>,
+}
+
+pub async fn run_all(ctx: &Ctx, req: &Request) -> Vec<TargetResult> {
+    let plan = match crate::plan::build(&ctx.config, &req.env, req.app.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            return vec![TargetResult::failed(
+                req.app.clone().unwrap_or_default(),
+                Stages::default(),
+                Failure::input(e),
+            )]
+        }
+    };
+    let policy = ctx.config.policy(&req.env);
+    let gh = GitHub::from_ctx(ctx).ok();
+    let mut results = Vec::new();
+    for planned in &plan.targets {
+        let Some(target) = ctx
+            .config
+            .apps
+            .get(&planned.app)
+            .and_then(|a| a.environments.get(&req.env))
+        else {
+            continue;
+        };
+        results.push(run_target(ctx, req, &policy, target, gh.as_ref()).await);
+    }
+    results
+}
+
+impl TargetResult {
+    fn failed(app: String, stages: Stages, failure: Failure) -> Self {
+        TargetResult {
+            app,
+            stages,
+            deployment_id: None,
+            outcome: None,
+            health: None,
+            failure: Some(failure),
+        }
+    }
+}
+
+async fn run_target(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    target: &Target,
+    gh: Option<&GitHub>,
+) -> TargetResult {
+    let mut stages = Stages::default();
+    let app = target.app.clone();
+    let _group = ctx.console.group(format!("deploy {app} → {}", req.env));
+
+    // 1. The gate: nothing is recorded or deployed past a closed gate.
+    let started = Instant::now();
+    let gate = check_gate(ctx, req, policy, target, gh).await;
+    let gate_override = match gate {
+        Ok(o) => {
+            let detail = match &o {
+                Some(ov) => format!("overridden: {}", ov.reason),
+                None => "open".into(),
+            };
+            stages.push("gate", StageState::Done, started, detail);
+            o
+        }
+        Err(f) => {
+            stages.push("gate", StageState::Failed, started, f.to_string());
+            return TargetResult::failed(app, stages, f);
+        }
+    };
+    if req.gate_only {
+        return TargetResult { app, stages, deployment_id: None, outcome: None, health: None, failure: None };
+    }
+
+    let provider = match providers::for_target(target, ctx) {
+        Ok(p) => p,
+        Err(e) => return TargetResult::failed(app, stages, e.into()),
+    };
+    let deadline = Instant::now() + target.timeout;
+    let deploy_req = DeployRequest {
+        target: target.clone(),
+        sha: req.sha.clone(),
+        version: req.version.clone(),
+        image: req.image.clone(),
+        deadline,
+    };
+    if ctx.dry_run {
+        for line in dry_run_lines(ctx, req, target, gh.is_some(), provider.planned_calls(&deploy_req)) {
+            ctx.console.info(format!("[dry-run] {line}"));
+        }
+        stages.push("deploy", StageState::Skipped, Instant::now(), "dry run: nothing called".into());
+        return TargetResult { app, stages, deployment_id: None, outcome: None, health: None, failure: None };
+    }
+
+    // 2. Single-flight, 3. the record.
+    let started = Instant::now();
+    let record = match gh {
+        Some(gh) => match open_record(ctx, req, policy, target, gh, provider.kind(), gate_override).await {
+            Ok(id) => Some(id),
+            Err(f) => {
+                stages.push("record", StageState::Failed, started, f.to_string());
+                return TargetResult::failed(app, stages, f);
+            }
+        },
+        None => {
+            ctx.console.info("no GitHub token or repository: deploying without a GitHub Deployment record");
+            None
+        }
+    };
+    stages.push(
+        "record",
+        if record.is_some() { StageState::Done } else { StageState::Skipped },
+        started,
+        record.map(|(id, _)| format!("deployment {id}")).unwrap_or_else(|| "no GitHub record".into()),
+    );
+    let deployment_id = record.map(|(id, _)| id);
+    let log_url = ctx.github.run_url();
+    let status = |state, description: String| {
+        let log_url = log_url.clone();
+        let env_url = target.url.clone();
+        async move {
+            if let (Some(gh), Some(id)) = (gh, deployment_id) {
+                let u = StatusUpdate { state, description, log_url: log_url.as_deref(), environment_url: env_url.as_deref() };
+                if let Err(e) = records::set_status(gh, id, u).await {
+                    return Err(Failure::new(Exit::Internal, e));
+                }
+            }
+            Ok(())
+        }
+    };
+
+    // 4. The provider.
+    let started = Instant::now();
+    if let Err(f) = status(DeploymentStatusState::InProgress, format!("deploying {}", short(&req.sha))).await {
+        return TargetResult::failed(app, stages, f);
+    }
+    let outcome = match provider.deploy(&deploy_req).await {
+        Ok(o) => {
+            stages.push("deploy", StageState::Done, started, outcome_detail(&o));
+            o
+        }
+        Err(e) => {
+            let state = if matches!(e, ProviderError::Failed { .. }) { DeploymentStatusState::Failure } else { DeploymentStatusState::Error };
+            let failure: Failure = e.into();
+            stages.push("deploy", StageState::Failed, started, failure.to_string());
+            let _ = status(state, format!("deploy failed: {failure}")).await;
+            crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), false).await;
+            return TargetResult { app, stages, deployment_id, outcome: None, health: None, failure: Some(failure) };
+        }
+    };
+
+    // 5. The health gate, and rollback when it fails.
+    let mut health = None;
+    if !req.skip_health && !target.health.probes.is_empty() {
+        let started = Instant::now();
+        let report = crate::health::gate_for_target(ctx, target, req.version.as_deref(), &req.sha).await;
+        match report {
+            Ok(r) if r.passed() => {
+                stages.push("health", StageState::Done, started, r.headline());
+                health = Some(r);
+            }
+            Ok(r) => {
+                stages.push("health", StageState::Failed, started, r.headline());
+                let mut message = format!("health gate failed: {}", r.headline());
+                if target.rollback_on_failure {
+                    let started = Instant::now();
+                    let rb = provider
+                        .rollback(&RollbackRequest { target: target.clone(), point: outcome.rollback_point.clone(), to: None })
+                        .await;
+                    match rb {
+                        Ok(done) => {
+                            stages.push("rollback", StageState::Done, started, done.restored.clone());
+                            message.push_str(&format!("; rolled back: {}", done.restored));
+                        }
+                        Err(e) => {
+                            stages.push("rollback", StageState::Failed, started, e.to_string());
+                            message.push_str(&format!("; rollback failed: {e}"));
+                        }
+                    }
+                }
+                let _ = status(DeploymentStatusState::Failure, message.clone()).await;
+                crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), false).await;
+                return TargetResult { app, stages, deployment_id, outcome: Some(outcome), health: Some(r), failure: Some(Failure::deploy(message)) };
+            }
+            Err(f) => {
+                stages.push("health", StageState::Failed, started, f.to_string());
+                let _ = status(DeploymentStatusState::Error, format!("health gate could not run: {f}")).await;
+                return TargetResult { app, stages, deployment_id, outcome: Some(outcome), health: None, failure: Some(f) };
+            }
+        }
+    }
+
+    // 6. Success recorded; older deployments of this app retired.
+    let started = Instant::now();
+    if let Err(f) = status(DeploymentStatusState::Success, format!("deployed {}", req.version.as_deref().unwrap_or(short(&req.sha)))).await {
+        return TargetResult { app, stages, deployment_id, outcome: Some(outcome), health, failure: Some(f) };
+    }
+    if let (Some(gh), Some(id)) = (gh, deployment_id) {
+        if let Ok(entries) = records::history(gh, &req.env, &app).await {
+            let _ = records::inactivate_older(gh, &entries, id).await;
+        }
+    }
+    stages.push("recorded", StageState::Done, started, "success".into());
+
+    // 7. Notifications.
+    let started = Instant::now();
+    let sent = crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), true).await;
+    match sent {
+        Ok(n) if n > 0 => stages.push("notify", StageState::Done, started, format!("{n} sent")),
+        Ok(_) => {}
+        Err(f) => {
+            stages.push("notify", StageState::Failed, started, f.to_string());
+            return TargetResult { app, stages, deployment_id, outcome: Some(outcome), health, failure: Some(f) };
+        }
+    }
+    TargetResult { app, stages, deployment_id, outcome: Some(outcome), health, failure: None }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
+}
+
+fn outcome_detail(o: &DeployOutcome) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(image) = &o.image {
+        parts.push(image.clone());
+    }
+    if !o.provider_ids.is_empty() {
+        parts.push(o.provider_ids.join(", "));
+    }
+    parts.extend(o.details.iter().map(|(k, v)| format!("{k}: {v}")));
+    parts.join("; ")
+}
+
+/// Refs, prerelease policy and `requires:`. `Ok(Some(_))` when a closed gate was overridden.
+async fn check_gate(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    target: &Target,
+    gh: Option<&GitHub>,
+) -> Result<Option<GateOverride>, Failure> {
+    let mut closed: Vec<String> = Vec::new();
+    if let Err(why) = refs::allowed(policy, ctx.github.git_ref.as_deref()) {
+        closed.push(why);
+    }
+    if let Some(v) = req.version.as_deref().and_then(|v| semver::Version::parse(v.trim_start_matches('v')).ok()) {
+        let refuse = match policy.prerelease {
+            PrereleasePolicy::Refuse => true,
+            PrereleasePolicy::StagingOnly => policy.production,
+            PrereleasePolicy::Allow => false,
+        };
+        if refuse && !v.pre.is_empty() {
+            closed.push(format!("`{}` refuses prerelease versions ({v})", req.env));
+        }
+    }
+    let requires = req.requires.clone().or_else(|| policy.requires.clone());
+    if let Some(required) = requires {
+        match gh {
+            None => closed.push(format!(
+                "`{}` requires `{required}`, and proving that needs GitHub deployment records: set the `github-token` input and GITHUB_REPOSITORY",
+                req.env
+            )),
+            Some(gh) => {
+                let soak = ctx.config.policy(&required).soak.max(policy.soak);
+                let entries = records::history(gh, &required, &target.app).await.map_err(|e| Failure::new(Exit::Internal, e))?;
+                let recs: Vec<gate::Record> = entries.iter().map(records::Entry::record).collect();
+                let decision = gate::evaluate(
+                    &required,
+                    soak,
+                    &recs,
+                    &Candidate { sha: req.sha.clone(), image: req.image.clone() },
+                    chrono::Utc::now(),
+                );
+                closed.extend(decision.closed.iter().map(|c| c.to_string()));
+            }
+        }
+    }
+    if closed.is_empty() {
+        return Ok(None);
+    }
+    match &req.override_reason {
+        Some(reason) if policy.allow_override => {
+            ctx.console.warn(format!("gate overridden for `{}`: {reason}", req.env));
+            Ok(Some(GateOverride { reason: reason.clone(), actor: ctx.github.actor.clone(), closed_because: closed }))
+        }
+        Some(_) => Err(Failure::gate(format!(
+            "gate closed for {} in `{}`: {}; and the config does not allow overriding it (`allow-override: true` under environments.{})",
+            target.app, req.env, closed.join("; "), req.env
+        ))),
+        None => Err(Failure::gate(format!("gate closed for {} in `{}`: {}", target.app, req.env, closed.join("; ")))),
+    }
+}
+
+/// Single-flight, then find (re-run) or create the deployment and mark it queued.
+async fn open_record(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    target: &Target,
+    gh: &GitHub,
+    provider: &str,
+    gate_override: Option<GateOverride>,
+) -> Result<(u64, bool), Failure> {
+    let net = |e| Failure::new(Exit::Internal, e);
+    let entries = records::history(gh, &req.env, &target.app).await.map_err(net)?;
+    let run = ctx.github.run_id.as_deref();
+    let now = chrono::Utc::now();
+    if let Some(busy) = records::in_flight(&entries, run, &req.sha, policy.stale_after, now) {
+        return Err(Failure::gate(format!(
+            "deployment {} of {} ({}) to `{}` is still {} (updated {}); refusing to deploy concurrently. It counts as stale after {}",
+            busy.deployment.id.into_inner(),
+            target.app,
+            short(&busy.payload.sha),
+            req.env,
+            busy.state.as_deref().unwrap_or("pending"),
+            busy.updated_at.to_rfc3339(),
+            humantime::format_duration(policy.stale_after)
+        )));
+    }
+    if let Some(mine) = records::own(&entries, run, &req.sha) {
+        ctx.console.info(format!("re-run: reusing deployment {}", mine.deployment.id.into_inner()));
+        return Ok((mine.deployment.id.into_inner(), true));
+    }
+    let previous = entries.iter().find(|e| e.state.as_deref() == Some("success")).map(|e| e.deployment.id.into_inner());
+    let payload = Payload {
+        app: target.app.clone(),
+        version: req.version.clone(),
+        sha: req.sha.clone(),
+        image: req.image.clone(),
+        provider: provider.to_string(),
+        provider_ids: vec![],
+        previous_deployment: previous,
+        rollback_point: None,
+        run_id: run.map(str::to_string),
+        gate_override,
+    };
+    let d = records::create(gh, &req.env, policy.production, &payload, format!("stage-gate: {} {}", target.app, req.version.as_deref().unwrap_or(short(&req.sha))))
+        .await
+        .map_err(net)?;
+    let id = d.id.into_inner();
+    records::set_status(gh, id, StatusUpdate { state: DeploymentStatusState::Queued, description: "queued by stage-gate".into(), log_url: ctx.github.run_url().as_deref(), environment_url: None })
+        .await
+        .map_err(net)?;
+    Ok((id, false))
+}
+
+fn dry_run_lines(ctx: &Ctx, req: &Request, target: &Target, records: bool, provider_calls: Vec<String>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let repo = ctx.github.repository.clone().unwrap_or_else(|| "OWNER/REPO".into());
+    if records {
+        lines.push(format!("GET {}/repos/{repo}/deployments?environment={}&task=deploy (single-flight)", ctx.github.api_url, req.env));
+        lines.push(format!("POST {}/repos/{repo}/deployments {{ref: {}, environment: {}, payload.app: {}}}", ctx.github.api_url, req.sha, req.env, target.app));
+        lines.push("POST …/deployments/{id}/statuses queued, in_progress".into());
+    }
+    lines.extend(provider_calls);
+    for p in &target.health.probes {
+        lines.push(format!("{} {} (health probe, until healthy for {})", p.method, p.url, humantime::format_duration(target.health.soak)));
+    }
+    if records {
+        lines.push("POST …/deployments/{id}/statuses success | failure".into());
+    }
+    lines
+}
+
+/// The time budget left before `deadline`, never negative.
+pub fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}

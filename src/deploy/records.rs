@@ -1,0 +1,220 @@
+//! GitHub Deployments as the record of what ran where: one deployment per
+//! (app, environment, commit, workflow run), statuses queued → in_progress → success |
+//! failure | error, and the history the promotion gate reads.
+//!
+//! Environments are shared by every app of a repository (`staging`, `production`), so a
+//! deployment's app is in its payload, and statuses are posted with `auto_inactive: false`:
+//! GitHub's own inactivation would retire the other apps of the environment. We retire the
+//! same app's older deployments ourselves.
+
+use crate::github::{Deployment, DeploymentFilter, DeploymentStatusState, GitHub, GithubError};
+use crate::github::{NewDeployment, NewDeploymentStatus};
+use crate::promote::gate::Record;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How many recent deployments of an environment are read for the gate and single-flight.
+const HISTORY: usize = 30;
+
+/// What stage-gate stores in a deployment's payload.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Payload {
+    pub app: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub sha: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provider_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_deployment: Option<u64>,
+    /// What a rollback needs (provider-specific).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_point: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// Set when a closed gate was overridden: who and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_override: Option<GateOverride>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GateOverride {
+    pub reason: String,
+    pub actor: Option<String>,
+    pub closed_because: Vec<String>,
+}
+
+/// A deployment of one app, with what its statuses say.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub deployment: Deployment,
+    pub payload: Payload,
+    pub state: Option<String>,
+    pub succeeded_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Entry {
+    pub fn record(&self) -> Record {
+        Record {
+            id: self.deployment.id.into_inner(),
+            sha: self.payload.sha.clone(),
+            created_at: self.deployment.created_at,
+            image: self.payload.image.clone(),
+            version: self.payload.version.clone(),
+            state: self.state.clone(),
+            succeeded_at: self.succeeded_at,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.state.as_deref(),
+            Some("queued") | Some("in_progress") | Some("pending") | None
+        )
+    }
+}
+
+fn payload_of(d: &Deployment) -> Option<Payload> {
+    let value = d.payload.clone()?;
+    let value = match value {
+        // GitHub returns a payload given as a string as a string.
+        serde_json::Value::String(s) => serde_json::from_str(&s).ok()?,
+        v => v,
+    };
+    serde_json::from_value(value).ok()
+}
+
+pub fn state_name(s: &DeploymentStatusState) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The app's deployments to `env`, newest first, with their statuses.
+pub async fn history(gh: &GitHub, env: &str, app: &str) -> Result<Vec<Entry>, GithubError> {
+    let filter = DeploymentFilter {
+        environment: Some(env.to_string()),
+        task: Some("deploy".into()),
+        ..Default::default()
+    };
+    let deployments = gh.list_deployments(&filter, HISTORY).await?;
+    let mut out = Vec::new();
+    for d in deployments {
+        let Some(payload) = payload_of(&d) else { continue };
+        if payload.app != app {
+            continue;
+        }
+        let statuses = gh.list_deployment_statuses(d.id.into_inner()).await?;
+        let state = statuses.first().map(|s| state_name(&s.state));
+        let succeeded_at = statuses
+            .iter()
+            .filter(|s| state_name(&s.state) == "success")
+            .map(|s| s.created_at)
+            .min();
+        let updated_at = statuses.first().map(|s| s.updated_at).unwrap_or(d.updated_at);
+        out.push(Entry {
+            deployment: d,
+            payload,
+            state,
+            succeeded_at,
+            updated_at,
+        });
+    }
+    out.sort_by_key(|e| std::cmp::Reverse((e.deployment.created_at, e.deployment.id.into_inner())));
+    Ok(out)
+}
+
+/// Another deployment of this app to this environment still running (and not stale),
+/// other than the one this run already owns.
+pub fn in_flight<'a>(
+    entries: &'a [Entry],
+    own_run: Option<&str>,
+    sha: &str,
+    stale_after: Duration,
+    now: DateTime<Utc>,
+) -> Option<&'a Entry> {
+    entries.iter().find(|e| {
+        let ours = own_run.is_some() && e.payload.run_id.as_deref() == own_run && e.payload.sha == sha;
+        let age = (now - e.updated_at).to_std().unwrap_or(Duration::ZERO);
+        e.is_active() && !ours && age < stale_after
+    })
+}
+
+/// The deployment this run created earlier (a re-run of the same job), if any.
+pub fn own<'a>(entries: &'a [Entry], own_run: Option<&str>, sha: &str) -> Option<&'a Entry> {
+    let run = own_run?;
+    entries
+        .iter()
+        .find(|e| e.payload.run_id.as_deref() == Some(run) && e.payload.sha == sha)
+}
+
+pub async fn create(
+    gh: &GitHub,
+    env: &str,
+    production: bool,
+    payload: &Payload,
+    description: String,
+) -> Result<Deployment, GithubError> {
+    let mut new = NewDeployment::new(payload.sha.clone(), env);
+    new.production_environment = production;
+    new.payload = serde_json::to_value(payload).unwrap_or_default();
+    new.description = Some(description);
+    gh.create_deployment(&new).await
+}
+
+pub struct StatusUpdate<'a> {
+    pub state: DeploymentStatusState,
+    pub description: String,
+    pub log_url: Option<&'a str>,
+    pub environment_url: Option<&'a str>,
+}
+
+pub async fn set_status(gh: &GitHub, id: u64, u: StatusUpdate<'_>) -> Result<(), GithubError> {
+    let mut status = NewDeploymentStatus::new(u.state);
+    status.description = Some(u.description);
+    status.log_url = u.log_url.map(str::to_string);
+    status.environment_url = u.environment_url.map(str::to_string);
+    status.auto_inactive = Some(false);
+    gh.create_deployment_status(id, &status).await.map(|_| ())
+}
+
+/// Retire this app's earlier successful deployments of the environment.
+pub async fn inactivate_older(gh: &GitHub, entries: &[Entry], keep: u64) -> Result<usize, GithubError> {
+    let mut n = 0;
+    for e in entries {
+        let id = e.deployment.id.into_inner();
+        if id != keep && e.state.as_deref() == Some("success") {
+            let mut status = NewDeploymentStatus::new(DeploymentStatusState::Inactive);
+            status.auto_inactive = Some(false);
+            status.description = Some(format!("superseded by deployment {keep}"));
+            gh.create_deployment_status(id, &status).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_round_trips_and_skips_empty_fields() {
+        let p = Payload {
+            app: "web".into(),
+            sha: "abc".into(),
+            provider: "fly".into(),
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v, serde_json::json!({"app": "web", "sha": "abc", "provider": "fly"}));
+        let back: Payload = serde_json::from_value(v).unwrap();
+        assert_eq!(back, p);
+    }
+}
