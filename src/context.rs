@@ -38,8 +38,11 @@ impl GithubContext {
             .get("GITHUB_SERVER_URL")
             .unwrap_or("https://github.com")
             .to_string();
+        // STAGE_GATE_GITHUB_API_URL wins over GITHUB_API_URL, which runners (and act) set
+        // themselves: it is how a test or the demo points a real runner at the simulator.
         let api_url = env
-            .get("GITHUB_API_URL")
+            .get("STAGE_GATE_GITHUB_API_URL")
+            .or_else(|| env.get("GITHUB_API_URL"))
             .unwrap_or("https://api.github.com")
             .to_string();
         let uploads_url = env
@@ -57,7 +60,10 @@ impl GithubContext {
             _ => false,
         };
         GithubContext {
-            repository: env.get("GITHUB_REPOSITORY").map(str::to_string),
+            repository: env
+                .get("STAGE_GATE_REPOSITORY")
+                .or_else(|| env.get("GITHUB_REPOSITORY"))
+                .map(str::to_string),
             sha: env.get("GITHUB_SHA").map(str::to_string),
             git_ref: env.get("GITHUB_REF").map(str::to_string),
             event_name: env.get("GITHUB_EVENT_NAME").map(str::to_string),

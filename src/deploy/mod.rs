@@ -193,7 +193,7 @@ async fn run_target(
             let failure: Failure = e.into();
             stages.push("deploy", StageState::Failed, started, failure.to_string());
             let _ = status(state, format!("deploy failed: {failure}")).await;
-            crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), false).await;
+            let _ = crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), false).await;
             return TargetResult { app, stages, deployment_id, outcome: None, health: None, failure: Some(failure) };
         }
     };
@@ -202,7 +202,15 @@ async fn run_target(
     let mut health = None;
     if !req.skip_health && !target.health.probes.is_empty() {
         let started = Instant::now();
-        let report = crate::health::gate_for_target(ctx, target, req.version.as_deref(), &req.sha).await;
+        let vars = crate::health::Vars {
+            app: app.clone(),
+            env: req.env.clone(),
+            version: req.version.clone(),
+            sha: Some(req.sha.clone()),
+        };
+        let report = crate::health::gate(&target.health, &vars, ctx.into())
+            .await
+            .map_err(|e| Failure::new(Exit::InvalidInput, e));
         match report {
             Ok(r) if r.passed() => {
                 stages.push("health", StageState::Done, started, r.headline());
@@ -228,7 +236,7 @@ async fn run_target(
                     }
                 }
                 let _ = status(DeploymentStatusState::Failure, message.clone()).await;
-                crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), false).await;
+                let _ = crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), false).await;
                 return TargetResult { app, stages, deployment_id, outcome: Some(outcome), health: Some(r), failure: Some(Failure::deploy(message)) };
             }
             Err(f) => {

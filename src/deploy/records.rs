@@ -80,8 +80,8 @@ impl Entry {
 }
 
 fn payload_of(d: &Deployment) -> Option<Payload> {
-    let value = d.payload.clone()?;
-    let value = match value {
+    let value = match d.payload.clone() {
+        serde_json::Value::Null => return None,
         // GitHub returns a payload given as a string as a string.
         serde_json::Value::String(s) => serde_json::from_str(&s).ok()?,
         v => v,
