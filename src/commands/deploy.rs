@@ -155,12 +155,13 @@ fn finish(ctx: &Ctx, title: &str, req: &Request, results: Vec<TargetResult>) -> 
             Ok(report)
         }
         Some(f) => {
-            // Write what happened before failing: the summary shows every stage.
+            // The report is still emitted in full: the summary shows every stage.
+            ctx.console.error(f.to_string());
             let result = if f.exit == Exit::GateClosed { "refused" } else { "failure" };
             report.output("result", result);
             report.summary = md;
-            let _ = crate::report::emit(&mut report, ctx.format, &ctx.files, &ctx.console, &mut std::io::sink());
-            Err(f)
+            report.exit = Some(f.exit);
+            Ok(report)
         }
     }
 }

@@ -6,6 +6,7 @@ mod cli;
 mod command_webhook;
 mod common;
 mod coolify;
+mod deploy;
 mod docs;
 mod fake_github;
 mod fly;

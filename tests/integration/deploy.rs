@@ -1,0 +1,317 @@
+//! `deploy`, `promote`, `rollback` and `notify` against the GitHub and health simulators,
+//! with the `command` provider doing the deploying (seed 003's Kamal-style setup).
+
+use crate::common::{repo_with_config, Output, Run};
+use stage_gate_sim::{Scenario, Sim};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+const TOKEN: &str = "ghs_deploytesttoken123";
+const SHA_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const SHA_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+async fn sim() -> Sim {
+    let scenario = Scenario::parse(
+        r#"
+github:
+  repos:
+    - name: acme/shop
+      workflows:
+        - path: deploy-production.yml
+health:
+  endpoints:
+    up: {}
+    down: {status: 500}
+"#,
+    )
+    .unwrap();
+    stage_gate_sim::start(scenario).await.unwrap()
+}
+
+fn config(soak: &str, staging_run: &str, probe: &str, extra: &str) -> String {
+    format!(
+        r#"version: 1
+environments:
+  staging: {{}}
+  production:
+    requires: staging
+    soak: {soak}
+    allow-override: true
+apps:
+  shop:
+    environments:
+      staging:
+        command:
+          run: "{staging_run}"
+          rollback: "echo rolled back to $STAGE_GATE_ROLLBACK_TO"
+        health:
+          interval: 50ms
+          deadline: 2s
+          failure-threshold: 2
+          probes: [{{url: "{probe}"}}]
+        rollback-on-failure: true
+      production:
+        command: {{run: "echo deploying production"}}
+{extra}"#
+    )
+}
+
+fn run(sim: &Sim, dir: &Path, sha: &str, run_id: &str, args: &[&str]) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Run::new(dir)
+        .actions(tmp.path())
+        .env("STAGE_GATE_GITHUB_API_URL", &sim.urls.github)
+        .env("STAGE_GATE_GITHUB_UPLOADS_URL", &sim.urls.uploads)
+        .env("STAGE_GATE_REPOSITORY", "acme/shop")
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_SHA", sha)
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("GITHUB_RUN_ID", run_id)
+        .args(args)
+        .run();
+    assert!(!out.all().contains(TOKEN), "the token leaked:\n{}", out.all());
+    out
+}
+
+fn ok_staging(sim: &Sim) -> String {
+    config("0s", "echo deploying $STAGE_GATE_SHA", &format!("{}/health/up", sim.urls.health), "")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staging_then_promote_opens_the_gate_and_records_both() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    let out = run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.output("result").as_deref(), Some("success"));
+    assert!(out.summary.contains("| deploy | ✅ done"), "{}", out.summary);
+    assert!(out.summary.contains("```mermaid"), "{}", out.summary);
+    let out = run(&sim, repo.path(), SHA_A, "2", &["promote", "--to", "production"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let calls = sim.calls("github");
+    let creates = calls.iter().filter(|c| c.starts_with("POST /repos/acme/shop/deployments ")).count()
+        + calls.iter().filter(|c| *c == "POST /repos/acme/shop/deployments").count();
+    assert_eq!(creates, 2, "{calls:#?}");
+    // Statuses: queued, in_progress, success for each deployment.
+    let body_states: Vec<String> = sim
+        .log()
+        .iter()
+        .filter(|e| e.method == "POST" && e.path.ends_with("/statuses"))
+        .filter_map(|e| e.body.as_ref()?.get("state")?.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(body_states, ["queued", "in_progress", "success", "queued", "in_progress", "success"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_reuses_its_deployment() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    assert_eq!(run(&sim, repo.path(), SHA_A, "7", &["deploy", "--env", "staging"]).code, 0);
+    let out = run(&sim, repo.path(), SHA_A, "7", &["deploy", "--env", "staging"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("re-run: reusing deployment"), "{}", out.stderr);
+    let creates = sim.log().iter().filter(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments").count();
+    assert_eq!(creates, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_closed_without_a_staging_deployment() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    let out = run(&sim, repo.path(), SHA_A, "1", &["promote", "--to", "production"]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("`staging` has no deployment of this app"), "{}", out.stderr);
+    assert_eq!(out.output("result").as_deref(), Some("refused"));
+    // Nothing was recorded for production.
+    assert!(!sim.log().iter().any(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_closed_for_a_different_sha() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    assert_eq!(run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging"]).code, 0);
+    let out = run(&sim, repo.path(), SHA_B, "2", &["promote", "--to", "production"]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("was never deployed to `staging`"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_closed_when_staging_failed_after_a_success() {
+    let sim = sim().await;
+    let good = repo_with_config(&ok_staging(&sim));
+    assert_eq!(run(&sim, good.path(), SHA_A, "1", &["deploy", "--env", "staging"]).code, 0);
+    let bad = repo_with_config(&config("0s", "echo boom; exit 3", &format!("{}/health/up", sim.urls.health), ""));
+    let out = run(&sim, bad.path(), SHA_A, "2", &["deploy", "--env", "staging"]);
+    assert_eq!(out.code, 4, "{}", out.all());
+    let out = run(&sim, good.path(), SHA_A, "3", &["promote", "--to", "production"]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("is `failure`, not `success`"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_closed_until_the_soak_is_met() {
+    let sim = sim().await;
+    let repo = repo_with_config(&config("1h", "echo ok", &format!("{}/health/up", sim.urls.health), ""));
+    assert_eq!(run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging"]).code, 0);
+    let out = run(&sim, repo.path(), SHA_A, "2", &["promote", "--to", "production"]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("less than the required soak of 1h"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gate_closed_on_a_digest_mismatch_and_override_is_recorded() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    let staged = "registry.fly.io/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    let other = "registry.fly.io/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222";
+    assert_eq!(run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging", "--image", staged]).code, 0);
+    let out = run(&sim, repo.path(), SHA_A, "2", &["promote", "--to", "production", "--image", other]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("the image differs"), "{}", out.stderr);
+    // The emergency override is allowed by this config, and lands in the payload.
+    let out = run(&sim, repo.path(), SHA_A, "3", &["promote", "--to", "production", "--image", other, "--override-gate", "--reason", "hotfix for outage"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.summary.contains("overridden: hotfix for outage"), "{}", out.summary);
+    let create = sim
+        .log()
+        .into_iter()
+        .filter(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments")
+        .next_back()
+        .unwrap();
+    assert_eq!(create.body.unwrap()["payload"]["gate_override"]["reason"], "hotfix for outage");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_deploy_is_refused() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    // Another run's deployment of the same app, still in progress.
+    let client = reqwest::Client::new();
+    let d: serde_json::Value = client
+        .post(format!("{}/repos/acme/shop/deployments", sim.urls.github))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"ref": SHA_B, "environment": "staging", "auto_merge": false, "required_contexts": [],
+            "payload": {"app": "shop", "sha": SHA_B, "provider": "command", "run_id": "99"}}))
+        .send().await.unwrap().json().await.unwrap();
+    client
+        .post(format!("{}/repos/acme/shop/deployments/{}/statuses", sim.urls.github, d["id"]))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"state": "in_progress"}))
+        .send().await.unwrap();
+    let out = run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging"]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.stderr.contains("is still in_progress"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_health_gate_rolls_back_and_records_failure() {
+    let sim = sim().await;
+    let repo = repo_with_config(&config("0s", "echo deploying", &format!("{}/health/down", sim.urls.health), ""));
+    let out = run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging"]);
+    assert_eq!(out.code, 4, "{}", out.all());
+    assert!(out.summary.contains("| rollback | ✅ done"), "{}", out.summary);
+    let last_status = sim
+        .log()
+        .into_iter()
+        .filter(|e| e.method == "POST" && e.path.ends_with("/statuses"))
+        .next_back()
+        .unwrap()
+        .body
+        .unwrap();
+    assert_eq!(last_status["state"], "failure");
+    assert!(last_status["description"].as_str().unwrap().contains("rolled back"), "{last_status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_calls_nothing() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    let out = run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging", "--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("[dry-run] POST"), "{}", out.stderr);
+    assert!(sim.log().iter().all(|e| e.method == "GET"), "{:#?}", sim.calls("github"));
+}
+
+/// A one-shot HTTP receiver: answers 200 to the first request and hands back its head and body.
+fn receiver() -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = stream;
+        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
+        (head, body)
+    });
+    (url, handle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_is_signed_and_the_receiver_verifies_it() {
+    let sim = sim().await;
+    let (url, handle) = receiver();
+    let extra = format!("notify:\n  - webhook: {url}\n    secret-env: HOOK_SECRET\n    token-env: HOOK_TOKEN\n    environments: [staging]\n");
+    let repo = repo_with_config(&config("0s", "echo ok", &format!("{}/health/up", sim.urls.health), &extra));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Run::new(repo.path())
+        .actions(tmp.path())
+        .env("STAGE_GATE_GITHUB_API_URL", &sim.urls.github)
+        .env("STAGE_GATE_REPOSITORY", "acme/shop")
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_SHA", SHA_A)
+        .env("GITHUB_RUN_ID", "5")
+        .env("HOOK_SECRET", "whsec-signing-secret")
+        .env("HOOK_TOKEN", "orchestrator-bearer-token")
+        .args(["deploy", "--env", "staging"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!out.all().contains("whsec-signing-secret") && !out.all().contains("orchestrator-bearer-token"));
+    let (head, body) = handle.join().unwrap();
+    let sig = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-stage-gate-signature: ").or_else(|| l.strip_prefix("X-Stage-Gate-Signature: ")))
+        .unwrap()
+        .trim()
+        .to_string();
+    let secret = stage_gate::secret::Secret::new("whsec-signing-secret");
+    assert!(stage_gate::notify::webhook::verify(&secret, &body, &sig));
+    assert!(head.to_ascii_lowercase().contains("authorization: bearer orchestrator-bearer-token"));
+    let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["event"], "deployment_complete");
+    assert_eq!(event["status"], "success");
+    assert_eq!(event["commit_sha"], SHA_A);
+    assert_eq!(event["environment"], "staging");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_sends_the_ref_and_inputs() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    let out = run(&sim, repo.path(), SHA_A, "1", &["notify", "--dispatch", "deploy-production.yml", "--inputs", "commit_sha={sha}", "--ref", "main"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let call = sim
+        .log()
+        .into_iter()
+        .find(|e| e.path == "/repos/acme/shop/actions/workflows/deploy-production.yml/dispatches")
+        .expect("a dispatch call");
+    assert_eq!(call.method, "POST");
+    let body = call.body.unwrap();
+    assert_eq!(body["ref"], "main");
+    assert_eq!(body["inputs"], serde_json::json!({"commit_sha": SHA_A}));
+}
