@@ -9,25 +9,60 @@ use crate::inputs::pick;
 use crate::report::Report;
 
 pub async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Report, Failure> {
-    let env = pick(args.environment.clone(), &ctx.inputs, "environment")
-        .ok_or_else(|| Failure::input("deploy needs an environment: --env ENV or the `environment` input"))?;
-    let req = request(ctx, env, args.app.clone(), args.sha.clone(), args.version.clone(), args.image.clone(), args.override_gate, args.reason.clone(), None)?;
-    let req = Request { skip_health: args.skip_health, ..req };
-    finish(ctx, &format!("deploy {}", req.env), &req, deploy::run_all(ctx, &req).await)
+    let env = pick(args.environment.clone(), &ctx.inputs, "environment").ok_or_else(|| {
+        Failure::input("deploy needs an environment: --env ENV or the `environment` input")
+    })?;
+    let req = request(
+        ctx,
+        env,
+        args.app.clone(),
+        args.sha.clone(),
+        args.version.clone(),
+        args.image.clone(),
+        args.override_gate,
+        args.reason.clone(),
+        None,
+    )?;
+    let req = Request {
+        skip_health: args.skip_health,
+        ..req
+    };
+    finish(
+        ctx,
+        &format!("deploy {}", req.env),
+        &req,
+        deploy::run_all(ctx, &req).await,
+    )
 }
 
 pub async fn promote(ctx: &Ctx, args: &PromoteArgs) -> Result<Report, Failure> {
-    let to = pick(args.to.clone(), &ctx.inputs, "environment")
-        .ok_or_else(|| Failure::input("promote needs the destination: --to ENV or the `environment` input"))?;
-    let from = pick(args.from.clone(), &ctx.inputs, "from-environment").or_else(|| ctx.config.policy(&to).requires);
+    let to = pick(args.to.clone(), &ctx.inputs, "environment").ok_or_else(|| {
+        Failure::input("promote needs the destination: --to ENV or the `environment` input")
+    })?;
+    let from = pick(args.from.clone(), &ctx.inputs, "from-environment")
+        .or_else(|| ctx.config.policy(&to).requires);
     let Some(from) = from else {
         return Err(Failure::input(format!(
             "promote to `{to}` needs the environment that proves it: --from ENV, or `requires:` under environments.{to}"
         )));
     };
-    let mut req = request(ctx, to, args.app.clone(), args.sha.clone(), args.version.clone(), args.image.clone(), args.override_gate, args.reason.clone(), Some(from))?;
+    let mut req = request(
+        ctx,
+        to,
+        args.app.clone(),
+        args.sha.clone(),
+        args.version.clone(),
+        args.image.clone(),
+        args.override_gate,
+        args.reason.clone(),
+        Some(from),
+    )?;
     req.gate_only = args.gate_only;
-    let title = format!("promote {} → {}", req.requires.as_deref().unwrap_or("?"), req.env);
+    let title = format!(
+        "promote {} → {}",
+        req.requires.as_deref().unwrap_or("?"),
+        req.env
+    );
     finish(ctx, &title, &req, deploy::run_all(ctx, &req).await)
 }
 
@@ -44,17 +79,24 @@ fn request(
     requires: Option<String>,
 ) -> Result<Request, Failure> {
     let app = pick(app, &ctx.inputs, "app");
-    let sha = sha
-        .or_else(|| ctx.head_sha())
-        .ok_or_else(|| Failure::input("no commit to deploy: pass --sha, or run inside a git checkout (or set GITHUB_SHA)"))?;
+    let sha = sha.or_else(|| ctx.head_sha()).ok_or_else(|| {
+        Failure::input(
+            "no commit to deploy: pass --sha, or run inside a git checkout (or set GITHUB_SHA)",
+        )
+    })?;
     let override_gate = override_gate || ctx.inputs.bool("override-gate")?.unwrap_or(false);
     let reason = pick(reason, &ctx.inputs, "reason");
     let override_reason = match (override_gate, reason) {
         (false, _) => None,
         (true, Some(r)) if !r.trim().is_empty() => Some(r),
-        (true, _) => return Err(Failure::input("--override-gate needs --reason \"…\" (it is recorded in the deployment)")),
+        (true, _) => {
+            return Err(Failure::input(
+                "--override-gate needs --reason \"…\" (it is recorded in the deployment)",
+            ))
+        }
     };
-    let version = pick(version, &ctx.inputs, "version").or_else(|| version_from_tag(ctx, app.as_deref()));
+    let version =
+        pick(version, &ctx.inputs, "version").or_else(|| version_from_tag(ctx, app.as_deref()));
     Ok(Request {
         env,
         app,
@@ -70,22 +112,35 @@ fn request(
 
 /// The version in the tag being built, when the ref is a tag matching the app's pattern.
 fn version_from_tag(ctx: &Ctx, app: Option<&str>) -> Option<String> {
-    let tag = ctx.inputs.get("tag").or_else(|| ctx.github.tag().map(str::to_string))?;
+    let tag = ctx
+        .inputs
+        .get("tag")
+        .or_else(|| ctx.github.tag().map(str::to_string))?;
     let pattern = ctx.config.tag_pattern(app);
     let (prefix, suffix) = pattern.split_once("{version}")?;
     let prefix = prefix.replace("{app}", app.unwrap_or(""));
     let suffix = suffix.replace("{app}", app.unwrap_or(""));
-    let v = tag.strip_prefix(prefix.as_str())?.strip_suffix(suffix.as_str())?;
+    let v = tag
+        .strip_prefix(prefix.as_str())?
+        .strip_suffix(suffix.as_str())?;
     Some(v.to_string())
 }
 
-fn finish(ctx: &Ctx, title: &str, req: &Request, results: Vec<TargetResult>) -> Result<Report, Failure> {
+fn finish(
+    ctx: &Ctx,
+    title: &str,
+    req: &Request,
+    results: Vec<TargetResult>,
+) -> Result<Report, Failure> {
     let mut report = Report::new(title);
     let mut md = format!("### stage-gate {title}\n\n");
     md.push_str(&format!(
         "commit `{}`{}{}\n\n",
         &req.sha[..req.sha.len().min(12)],
-        req.version.as_deref().map(|v| format!(", version `{v}`")).unwrap_or_default(),
+        req.version
+            .as_deref()
+            .map(|v| format!(", version `{v}`"))
+            .unwrap_or_default(),
         if ctx.dry_run { " — **dry run**" } else { "" }
     ));
     let mut json_targets = Vec::new();
@@ -111,7 +166,12 @@ fn finish(ctx: &Ctx, title: &str, req: &Request, results: Vec<TargetResult>) -> 
         if let Some(id) = r.deployment_id {
             report.output("deployment-id", id);
         }
-        if let Some(image) = r.outcome.as_ref().and_then(|o| o.image.clone()).or_else(|| req.image.clone()) {
+        if let Some(image) = r
+            .outcome
+            .as_ref()
+            .and_then(|o| o.image.clone())
+            .or_else(|| req.image.clone())
+        {
             report.output("image", image);
         }
         if let Some(h) = &r.health {
@@ -130,7 +190,12 @@ fn finish(ctx: &Ctx, title: &str, req: &Request, results: Vec<TargetResult>) -> 
             }
         }
     }
-    if let Some(url) = ctx.config.targets(&req.env, req.app.as_deref()).first().and_then(|t| t.url.clone()) {
+    if let Some(url) = ctx
+        .config
+        .targets(&req.env, req.app.as_deref())
+        .first()
+        .and_then(|t| t.url.clone())
+    {
         report.output("environment-url", url);
     }
     if let Some(v) = &req.version {
@@ -157,7 +222,11 @@ fn finish(ctx: &Ctx, title: &str, req: &Request, results: Vec<TargetResult>) -> 
         Some(f) => {
             // The report is still emitted in full: the summary shows every stage.
             ctx.console.error(f.to_string());
-            let result = if f.exit == Exit::GateClosed { "refused" } else { "failure" };
+            let result = if f.exit == Exit::GateClosed {
+                "refused"
+            } else {
+                "failure"
+            };
             report.output("result", result);
             report.summary = md;
             report.exit = Some(f.exit);

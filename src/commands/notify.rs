@@ -18,14 +18,36 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
     let success = match args.status.as_deref().unwrap_or("success") {
         "success" => true,
         "failure" => false,
-        other => return Err(Failure::input(format!("--status `{other}`: expected success or failure"))),
+        other => {
+            return Err(Failure::input(format!(
+                "--status `{other}`: expected success or failure"
+            )))
+        }
     };
-    let name = args.event.clone().unwrap_or_else(|| if env.is_empty() { "notification".into() } else { format!("{env}_deployment_complete") });
-    let event = notify::event(ctx, &name, &env, app.as_deref(), &sha, version.as_deref(), success);
+    let name = args.event.clone().unwrap_or_else(|| {
+        if env.is_empty() {
+            "notification".into()
+        } else {
+            format!("{env}_deployment_complete")
+        }
+    });
+    let event = notify::event(
+        ctx,
+        &name,
+        &env,
+        app.as_deref(),
+        &sha,
+        version.as_deref(),
+        success,
+    );
     let mut rows: Vec<Vec<String>> = Vec::new();
 
     let mut inputs: BTreeMap<String, String> = BTreeMap::new();
-    let raw_inputs: Vec<String> = if args.inputs.is_empty() { ctx.inputs.lines("dispatch-inputs") } else { args.inputs.clone() };
+    let raw_inputs: Vec<String> = if args.inputs.is_empty() {
+        ctx.inputs.lines("dispatch-inputs")
+    } else {
+        args.inputs.clone()
+    };
     for kv in raw_inputs {
         let (k, v) = kv
             .split_once('=')
@@ -34,9 +56,21 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
     }
     if let Some(workflow) = pick(args.dispatch.clone(), &ctx.inputs, "dispatch") {
         let run = notify::dispatch(ctx, &workflow, args.git_ref.as_deref(), &inputs).await?;
-        rows.push(vec!["dispatch".into(), workflow, run.unwrap_or_else(|| if ctx.dry_run { "dry run".into() } else { "dispatched".into() })]);
+        rows.push(vec![
+            "dispatch".into(),
+            workflow,
+            run.unwrap_or_else(|| {
+                if ctx.dry_run {
+                    "dry run".into()
+                } else {
+                    "dispatched".into()
+                }
+            }),
+        ]);
     } else if !inputs.is_empty() {
-        return Err(Failure::input("dispatch inputs were given without --dispatch WORKFLOW"));
+        return Err(Failure::input(
+            "dispatch inputs were given without --dispatch WORKFLOW",
+        ));
     }
     if let Some(url) = &args.webhook {
         notify::send_webhook(ctx, url, NotifyFormat::Json, None, None, &event).await?;
@@ -49,9 +83,27 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
         if (success && !n.on_success) || (!success && !n.on_failure) {
             continue;
         }
-        if let NotifyTarget::Webhook { url, format, token_env, secret_env } = &n.target {
-            notify::send_webhook(ctx, url, *format, token_env.as_deref(), secret_env.as_deref(), &event).await?;
-            rows.push(vec![format!("webhook ({format:?})"), url.clone(), event.status.clone()]);
+        if let NotifyTarget::Webhook {
+            url,
+            format,
+            token_env,
+            secret_env,
+        } = &n.target
+        {
+            notify::send_webhook(
+                ctx,
+                url,
+                *format,
+                token_env.as_deref(),
+                secret_env.as_deref(),
+                &event,
+            )
+            .await?;
+            rows.push(vec![
+                format!("webhook ({format:?})"),
+                url.clone(),
+                event.status.clone(),
+            ]);
         }
     }
     if rows.is_empty() {
@@ -59,8 +111,15 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
     }
     let mut report = Report::new("notify");
     report.output("result", "success");
-    report.summary = format!("### stage-gate notify\n\n{}", summary::table(&["kind", "target", "result"], &rows));
-    report.human = rows.iter().map(|r| r.join(": ")).collect::<Vec<_>>().join("\n");
+    report.summary = format!(
+        "### stage-gate notify\n\n{}",
+        summary::table(&["kind", "target", "result"], &rows)
+    );
+    report.human = rows
+        .iter()
+        .map(|r| r.join(": "))
+        .collect::<Vec<_>>()
+        .join("\n");
     report.json = serde_json::json!({"event": event, "sent": rows});
     Ok(report)
 }

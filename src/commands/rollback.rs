@@ -11,8 +11,9 @@ use crate::providers::{self, RollbackRequest};
 use crate::report::{summary, Report};
 
 pub async fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Report, Failure> {
-    let env = pick(args.environment.clone(), &ctx.inputs, "environment")
-        .ok_or_else(|| Failure::input("rollback needs an environment: --env ENV or the `environment` input"))?;
+    let env = pick(args.environment.clone(), &ctx.inputs, "environment").ok_or_else(|| {
+        Failure::input("rollback needs an environment: --env ENV or the `environment` input")
+    })?;
     let app = pick(args.app.clone(), &ctx.inputs, "app");
     let plan = crate::plan::build(&ctx.config, &env, app.as_deref()).map_err(Failure::input)?;
     let gh = GitHub::from_ctx(ctx).ok();
@@ -23,7 +24,9 @@ pub async fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Report, Failure> {
         // The deployment to return to: the newest successful one before the current one.
         let (previous, current) = match &gh {
             Some(gh) => {
-                let entries = records::history(gh, &env, &target.app).await.map_err(|e| Failure::new(Exit::Internal, e))?;
+                let entries = records::history(gh, &env, &target.app)
+                    .await
+                    .map_err(|e| Failure::new(Exit::Internal, e))?;
                 let mut proven = entries.iter().filter(|e| e.succeeded_at.is_some());
                 let current = proven.next().cloned();
                 (proven.next().cloned(), current)
@@ -31,9 +34,13 @@ pub async fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Report, Failure> {
             None => (None, None),
         };
         let to = args.to.clone().or_else(|| {
-            previous
-                .as_ref()
-                .and_then(|p| p.payload.image.clone().or_else(|| p.payload.version.clone()).or_else(|| Some(p.payload.sha.clone())))
+            previous.as_ref().and_then(|p| {
+                p.payload
+                    .image
+                    .clone()
+                    .or_else(|| p.payload.version.clone())
+                    .or_else(|| Some(p.payload.sha.clone()))
+            })
         });
         if to.is_none() && previous.is_none() {
             return Err(Failure::gate(format!(
@@ -43,42 +50,108 @@ pub async fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Report, Failure> {
             )));
         }
         let provider = providers::for_target(target, ctx)?;
-        let point = previous.as_ref().and_then(|p| p.payload.rollback_point.clone());
+        let point = previous
+            .as_ref()
+            .and_then(|p| p.payload.rollback_point.clone());
         if ctx.dry_run {
-            ctx.console.info(format!("[dry-run] {} rollback of {} in `{env}` to {}", provider.kind(), target.app, to.as_deref().unwrap_or("the previous deployment")));
-            rows.push(vec![target.app.clone(), to.clone().unwrap_or_default(), "dry run".into()]);
+            ctx.console.info(format!(
+                "[dry-run] {} rollback of {} in `{env}` to {}",
+                provider.kind(),
+                target.app,
+                to.as_deref().unwrap_or("the previous deployment")
+            ));
+            rows.push(vec![
+                target.app.clone(),
+                to.clone().unwrap_or_default(),
+                "dry run".into(),
+            ]);
             continue;
         }
         if provider.kind() == "fly" {
             ctx.console.warn("Fly secrets are not rolled back: `fly secrets` changed since that release stay as they are");
         }
         let done = provider
-            .rollback(&RollbackRequest { target: target.clone(), point, to: to.clone() })
+            .rollback(&RollbackRequest {
+                target: target.clone(),
+                point,
+                to: to.clone(),
+            })
             .await?;
-        ctx.console.info(format!("{}: {}", target.app, done.restored));
+        ctx.console
+            .info(format!("{}: {}", target.app, done.restored));
         if let (Some(gh), Some(prev)) = (&gh, &previous) {
-            record(ctx, gh, &env, prev, current.as_ref().map(|c| c.deployment.id.into_inner()), &done.restored, target.url.as_deref()).await?;
+            record(
+                ctx,
+                gh,
+                &env,
+                prev,
+                current.as_ref().map(|c| c.deployment.id.into_inner()),
+                &done.restored,
+                target.url.as_deref(),
+            )
+            .await?;
         }
-        rows.push(vec![target.app.clone(), to.clone().unwrap_or_default(), done.restored]);
+        rows.push(vec![
+            target.app.clone(),
+            to.clone().unwrap_or_default(),
+            done.restored,
+        ]);
         if let Some(v) = previous.as_ref().and_then(|p| p.payload.version.clone()) {
             report.output("version", v);
         }
     }
     report.output("result", "success");
-    report.summary = format!("### stage-gate rollback `{env}`\n\n{}", summary::table(&["app", "to", "restored"], &rows));
-    report.human = rows.iter().map(|r| format!("{} → {}: {}", r[0], r[1], r[2])).collect::<Vec<_>>().join("\n");
+    report.summary = format!(
+        "### stage-gate rollback `{env}`\n\n{}",
+        summary::table(&["app", "to", "restored"], &rows)
+    );
+    report.human = rows
+        .iter()
+        .map(|r| format!("{} → {}: {}", r[0], r[1], r[2]))
+        .collect::<Vec<_>>()
+        .join("\n");
     report.json = serde_json::json!({"environment": env, "rolled_back": rows});
     Ok(report)
 }
 
 /// A rollback is a deployment too: record it so the gate's history tells the truth.
-async fn record(ctx: &Ctx, gh: &GitHub, env: &str, prev: &records::Entry, current: Option<u64>, restored: &str, url: Option<&str>) -> Result<(), Failure> {
+async fn record(
+    ctx: &Ctx,
+    gh: &GitHub,
+    env: &str,
+    prev: &records::Entry,
+    current: Option<u64>,
+    restored: &str,
+    url: Option<&str>,
+) -> Result<(), Failure> {
     let net = |e| Failure::new(Exit::Internal, e);
-    let payload = Payload { previous_deployment: current, run_id: ctx.github.run_id.clone(), gate_override: None, ..prev.payload.clone() };
+    let payload = Payload {
+        previous_deployment: current,
+        run_id: ctx.github.run_id.clone(),
+        gate_override: None,
+        ..prev.payload.clone()
+    };
     let policy = ctx.config.policy(env);
-    let d = records::create(gh, env, policy.production, &payload, format!("rollback: {restored}")).await.map_err(net)?;
+    let d = records::create(
+        gh,
+        env,
+        policy.production,
+        &payload,
+        format!("rollback: {restored}"),
+    )
+    .await
+    .map_err(net)?;
     let log_url = ctx.github.run_url();
-    records::set_status(gh, d.id.into_inner(), StatusUpdate { state: DeploymentStatusState::Success, description: format!("rolled back: {restored}"), log_url: log_url.as_deref(), environment_url: url })
-        .await
-        .map_err(net)
+    records::set_status(
+        gh,
+        d.id.into_inner(),
+        StatusUpdate {
+            state: DeploymentStatusState::Success,
+            description: format!("rolled back: {restored}"),
+            log_url: log_url.as_deref(),
+            environment_url: url,
+        },
+    )
+    .await
+    .map_err(net)
 }

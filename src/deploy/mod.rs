@@ -17,7 +17,7 @@ use crate::github::{DeploymentStatusState, GitHub};
 use crate::promote::gate::{self, Candidate};
 use crate::providers::{self, DeployOutcome, DeployRequest, ProviderError, RollbackRequest};
 use records::{GateOverride, Payload, StatusUpdate};
-use stages::{Stages, StageState};
+use stages::{StageState, Stages};
 use std::time::{Duration, Instant};
 
 /// What to deploy where, resolved from flags, inputs and the GitHub context.
@@ -118,7 +118,14 @@ async fn run_target(
         }
     };
     if req.gate_only {
-        return TargetResult { app, stages, deployment_id: None, outcome: None, health: None, failure: None };
+        return TargetResult {
+            app,
+            stages,
+            deployment_id: None,
+            outcome: None,
+            health: None,
+            failure: None,
+        };
     }
 
     let provider = match providers::for_target(target, ctx) {
@@ -134,33 +141,61 @@ async fn run_target(
         deadline,
     };
     if ctx.dry_run {
-        for line in dry_run_lines(ctx, req, target, gh.is_some(), provider.planned_calls(&deploy_req)) {
+        for line in dry_run_lines(
+            ctx,
+            req,
+            target,
+            gh.is_some(),
+            provider.planned_calls(&deploy_req),
+        ) {
             ctx.console.info(format!("[dry-run] {line}"));
         }
-        stages.push("deploy", StageState::Skipped, Instant::now(), "dry run: nothing called".into());
-        return TargetResult { app, stages, deployment_id: None, outcome: None, health: None, failure: None };
+        stages.push(
+            "deploy",
+            StageState::Skipped,
+            Instant::now(),
+            "dry run: nothing called".into(),
+        );
+        return TargetResult {
+            app,
+            stages,
+            deployment_id: None,
+            outcome: None,
+            health: None,
+            failure: None,
+        };
     }
 
     // 2. Single-flight, 3. the record.
     let started = Instant::now();
     let record = match gh {
-        Some(gh) => match open_record(ctx, req, policy, target, gh, provider.kind(), gate_override).await {
-            Ok(id) => Some(id),
-            Err(f) => {
-                stages.push("record", StageState::Failed, started, f.to_string());
-                return TargetResult::failed(app, stages, f);
+        Some(gh) => {
+            match open_record(ctx, req, policy, target, gh, provider.kind(), gate_override).await {
+                Ok(id) => Some(id),
+                Err(f) => {
+                    stages.push("record", StageState::Failed, started, f.to_string());
+                    return TargetResult::failed(app, stages, f);
+                }
             }
-        },
+        }
         None => {
-            ctx.console.info("no GitHub token or repository: deploying without a GitHub Deployment record");
+            ctx.console.info(
+                "no GitHub token or repository: deploying without a GitHub Deployment record",
+            );
             None
         }
     };
     stages.push(
         "record",
-        if record.is_some() { StageState::Done } else { StageState::Skipped },
+        if record.is_some() {
+            StageState::Done
+        } else {
+            StageState::Skipped
+        },
         started,
-        record.map(|(id, _)| format!("deployment {id}")).unwrap_or_else(|| "no GitHub record".into()),
+        record
+            .map(|(id, _)| format!("deployment {id}"))
+            .unwrap_or_else(|| "no GitHub record".into()),
     );
     let deployment_id = record.map(|(id, _)| id);
     let log_url = ctx.github.run_url();
@@ -169,7 +204,12 @@ async fn run_target(
         let env_url = target.url.clone();
         async move {
             if let (Some(gh), Some(id)) = (gh, deployment_id) {
-                let u = StatusUpdate { state, description, log_url: log_url.as_deref(), environment_url: env_url.as_deref() };
+                let u = StatusUpdate {
+                    state,
+                    description,
+                    log_url: log_url.as_deref(),
+                    environment_url: env_url.as_deref(),
+                };
                 if let Err(e) = records::set_status(gh, id, u).await {
                     return Err(Failure::new(Exit::Internal, e));
                 }
@@ -180,7 +220,12 @@ async fn run_target(
 
     // 4. The provider.
     let started = Instant::now();
-    if let Err(f) = status(DeploymentStatusState::InProgress, format!("deploying {}", short(&req.sha))).await {
+    if let Err(f) = status(
+        DeploymentStatusState::InProgress,
+        format!("deploying {}", short(&req.sha)),
+    )
+    .await
+    {
         return TargetResult::failed(app, stages, f);
     }
     let outcome = match provider.deploy(&deploy_req).await {
@@ -189,12 +234,31 @@ async fn run_target(
             o
         }
         Err(e) => {
-            let state = if matches!(e, ProviderError::Failed { .. }) { DeploymentStatusState::Failure } else { DeploymentStatusState::Error };
+            let state = if matches!(e, ProviderError::Failed { .. }) {
+                DeploymentStatusState::Failure
+            } else {
+                DeploymentStatusState::Error
+            };
             let failure: Failure = e.into();
             stages.push("deploy", StageState::Failed, started, failure.to_string());
             let _ = status(state, format!("deploy failed: {failure}")).await;
-            let _ = crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), false).await;
-            return TargetResult { app, stages, deployment_id, outcome: None, health: None, failure: Some(failure) };
+            let _ = crate::notify::after_deploy(
+                ctx,
+                &req.env,
+                &app,
+                &req.sha,
+                req.version.as_deref(),
+                false,
+            )
+            .await;
+            return TargetResult {
+                app,
+                stages,
+                deployment_id,
+                outcome: None,
+                health: None,
+                failure: Some(failure),
+            };
         }
     };
 
@@ -219,38 +283,93 @@ async fn run_target(
             Ok(r) => {
                 stages.push("health", StageState::Failed, started, r.headline());
                 let mut message = format!("health gate failed: {}", r.headline());
+                // GitHub keeps 140 characters of a status: what was restored goes first.
+                let mut short_status = "health gate failed".to_string();
                 if target.rollback_on_failure {
                     let started = Instant::now();
                     let rb = provider
-                        .rollback(&RollbackRequest { target: target.clone(), point: outcome.rollback_point.clone(), to: None })
+                        .rollback(&RollbackRequest {
+                            target: target.clone(),
+                            point: outcome.rollback_point.clone(),
+                            to: None,
+                        })
                         .await;
                     match rb {
                         Ok(done) => {
-                            stages.push("rollback", StageState::Done, started, done.restored.clone());
+                            stages.push(
+                                "rollback",
+                                StageState::Done,
+                                started,
+                                done.restored.clone(),
+                            );
                             message.push_str(&format!("; rolled back: {}", done.restored));
+                            short_status =
+                                format!("rolled back: {}; health gate failed", done.restored);
                         }
                         Err(e) => {
                             stages.push("rollback", StageState::Failed, started, e.to_string());
                             message.push_str(&format!("; rollback failed: {e}"));
+                            short_status = "health gate failed; rollback failed too".into();
                         }
                     }
                 }
-                let _ = status(DeploymentStatusState::Failure, message.clone()).await;
-                let _ = crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), false).await;
-                return TargetResult { app, stages, deployment_id, outcome: Some(outcome), health: Some(r), failure: Some(Failure::deploy(message)) };
+                let _ = status(DeploymentStatusState::Failure, short_status).await;
+                let _ = crate::notify::after_deploy(
+                    ctx,
+                    &req.env,
+                    &app,
+                    &req.sha,
+                    req.version.as_deref(),
+                    false,
+                )
+                .await;
+                return TargetResult {
+                    app,
+                    stages,
+                    deployment_id,
+                    outcome: Some(outcome),
+                    health: Some(r),
+                    failure: Some(Failure::deploy(message)),
+                };
             }
             Err(f) => {
                 stages.push("health", StageState::Failed, started, f.to_string());
-                let _ = status(DeploymentStatusState::Error, format!("health gate could not run: {f}")).await;
-                return TargetResult { app, stages, deployment_id, outcome: Some(outcome), health: None, failure: Some(f) };
+                let _ = status(
+                    DeploymentStatusState::Error,
+                    format!("health gate could not run: {f}"),
+                )
+                .await;
+                return TargetResult {
+                    app,
+                    stages,
+                    deployment_id,
+                    outcome: Some(outcome),
+                    health: None,
+                    failure: Some(f),
+                };
             }
         }
     }
 
     // 6. Success recorded; older deployments of this app retired.
     let started = Instant::now();
-    if let Err(f) = status(DeploymentStatusState::Success, format!("deployed {}", req.version.as_deref().unwrap_or(short(&req.sha)))).await {
-        return TargetResult { app, stages, deployment_id, outcome: Some(outcome), health, failure: Some(f) };
+    if let Err(f) = status(
+        DeploymentStatusState::Success,
+        format!(
+            "deployed {}",
+            req.version.as_deref().unwrap_or(short(&req.sha))
+        ),
+    )
+    .await
+    {
+        return TargetResult {
+            app,
+            stages,
+            deployment_id,
+            outcome: Some(outcome),
+            health,
+            failure: Some(f),
+        };
     }
     if let (Some(gh), Some(id)) = (gh, deployment_id) {
         if let Ok(entries) = records::history(gh, &req.env, &app).await {
@@ -261,16 +380,32 @@ async fn run_target(
 
     // 7. Notifications.
     let started = Instant::now();
-    let sent = crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), true).await;
+    let sent =
+        crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), true)
+            .await;
     match sent {
         Ok(n) if n > 0 => stages.push("notify", StageState::Done, started, format!("{n} sent")),
         Ok(_) => {}
         Err(f) => {
             stages.push("notify", StageState::Failed, started, f.to_string());
-            return TargetResult { app, stages, deployment_id, outcome: Some(outcome), health, failure: Some(f) };
+            return TargetResult {
+                app,
+                stages,
+                deployment_id,
+                outcome: Some(outcome),
+                health,
+                failure: Some(f),
+            };
         }
     }
-    TargetResult { app, stages, deployment_id, outcome: Some(outcome), health, failure: None }
+    TargetResult {
+        app,
+        stages,
+        deployment_id,
+        outcome: Some(outcome),
+        health,
+        failure: None,
+    }
 }
 
 fn short(sha: &str) -> &str {
@@ -301,7 +436,11 @@ async fn check_gate(
     if let Err(why) = refs::allowed(policy, ctx.github.git_ref.as_deref()) {
         closed.push(why);
     }
-    if let Some(v) = req.version.as_deref().and_then(|v| semver::Version::parse(v.trim_start_matches('v')).ok()) {
+    if let Some(v) = req
+        .version
+        .as_deref()
+        .and_then(|v| semver::Version::parse(v.trim_start_matches('v')).ok())
+    {
         let refuse = match policy.prerelease {
             PrereleasePolicy::Refuse => true,
             PrereleasePolicy::StagingOnly => policy.production,
@@ -360,7 +499,9 @@ async fn open_record(
     gate_override: Option<GateOverride>,
 ) -> Result<(u64, bool), Failure> {
     let net = |e| Failure::new(Exit::Internal, e);
-    let entries = records::history(gh, &req.env, &target.app).await.map_err(net)?;
+    let entries = records::history(gh, &req.env, &target.app)
+        .await
+        .map_err(net)?;
     let run = ctx.github.run_id.as_deref();
     let now = chrono::Utc::now();
     if let Some(busy) = records::in_flight(&entries, run, &req.sha, policy.stale_after, now) {
@@ -376,10 +517,16 @@ async fn open_record(
         )));
     }
     if let Some(mine) = records::own(&entries, run, &req.sha) {
-        ctx.console.info(format!("re-run: reusing deployment {}", mine.deployment.id.into_inner()));
+        ctx.console.info(format!(
+            "re-run: reusing deployment {}",
+            mine.deployment.id.into_inner()
+        ));
         return Ok((mine.deployment.id.into_inner(), true));
     }
-    let previous = entries.iter().find(|e| e.state.as_deref() == Some("success")).map(|e| e.deployment.id.into_inner());
+    let previous = entries
+        .iter()
+        .find(|e| e.state.as_deref() == Some("success"))
+        .map(|e| e.deployment.id.into_inner());
     let payload = Payload {
         app: target.app.clone(),
         version: req.version.clone(),
@@ -392,27 +539,67 @@ async fn open_record(
         run_id: run.map(str::to_string),
         gate_override,
     };
-    let d = records::create(gh, &req.env, policy.production, &payload, format!("stage-gate: {} {}", target.app, req.version.as_deref().unwrap_or(short(&req.sha))))
-        .await
-        .map_err(net)?;
+    let d = records::create(
+        gh,
+        &req.env,
+        policy.production,
+        &payload,
+        format!(
+            "stage-gate: {} {}",
+            target.app,
+            req.version.as_deref().unwrap_or(short(&req.sha))
+        ),
+    )
+    .await
+    .map_err(net)?;
     let id = d.id.into_inner();
-    records::set_status(gh, id, StatusUpdate { state: DeploymentStatusState::Queued, description: "queued by stage-gate".into(), log_url: ctx.github.run_url().as_deref(), environment_url: None })
-        .await
-        .map_err(net)?;
+    records::set_status(
+        gh,
+        id,
+        StatusUpdate {
+            state: DeploymentStatusState::Queued,
+            description: "queued by stage-gate".into(),
+            log_url: ctx.github.run_url().as_deref(),
+            environment_url: None,
+        },
+    )
+    .await
+    .map_err(net)?;
     Ok((id, false))
 }
 
-fn dry_run_lines(ctx: &Ctx, req: &Request, target: &Target, records: bool, provider_calls: Vec<String>) -> Vec<String> {
+fn dry_run_lines(
+    ctx: &Ctx,
+    req: &Request,
+    target: &Target,
+    records: bool,
+    provider_calls: Vec<String>,
+) -> Vec<String> {
     let mut lines = Vec::new();
-    let repo = ctx.github.repository.clone().unwrap_or_else(|| "OWNER/REPO".into());
+    let repo = ctx
+        .github
+        .repository
+        .clone()
+        .unwrap_or_else(|| "OWNER/REPO".into());
     if records {
-        lines.push(format!("GET {}/repos/{repo}/deployments?environment={}&task=deploy (single-flight)", ctx.github.api_url, req.env));
-        lines.push(format!("POST {}/repos/{repo}/deployments {{ref: {}, environment: {}, payload.app: {}}}", ctx.github.api_url, req.sha, req.env, target.app));
+        lines.push(format!(
+            "GET {}/repos/{repo}/deployments?environment={}&task=deploy (single-flight)",
+            ctx.github.api_url, req.env
+        ));
+        lines.push(format!(
+            "POST {}/repos/{repo}/deployments {{ref: {}, environment: {}, payload.app: {}}}",
+            ctx.github.api_url, req.sha, req.env, target.app
+        ));
         lines.push("POST …/deployments/{id}/statuses queued, in_progress".into());
     }
     lines.extend(provider_calls);
     for p in &target.health.probes {
-        lines.push(format!("{} {} (health probe, until healthy for {})", p.method, p.url, humantime::format_duration(target.health.soak)));
+        lines.push(format!(
+            "{} {} (health probe, until healthy for {})",
+            p.method,
+            p.url,
+            humantime::format_duration(target.health.soak)
+        ));
     }
     if records {
         lines.push("POST …/deployments/{id}/statuses success | failure".into());

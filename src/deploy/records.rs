@@ -106,7 +106,9 @@ pub async fn history(gh: &GitHub, env: &str, app: &str) -> Result<Vec<Entry>, Gi
     let deployments = gh.list_deployments(&filter, HISTORY).await?;
     let mut out = Vec::new();
     for d in deployments {
-        let Some(payload) = payload_of(&d) else { continue };
+        let Some(payload) = payload_of(&d) else {
+            continue;
+        };
         if payload.app != app {
             continue;
         }
@@ -117,7 +119,10 @@ pub async fn history(gh: &GitHub, env: &str, app: &str) -> Result<Vec<Entry>, Gi
             .filter(|s| state_name(&s.state) == "success")
             .map(|s| s.created_at)
             .min();
-        let updated_at = statuses.first().map(|s| s.updated_at).unwrap_or(d.updated_at);
+        let updated_at = statuses
+            .first()
+            .map(|s| s.updated_at)
+            .unwrap_or(d.updated_at);
         out.push(Entry {
             deployment: d,
             payload,
@@ -140,7 +145,8 @@ pub fn in_flight<'a>(
     now: DateTime<Utc>,
 ) -> Option<&'a Entry> {
     entries.iter().find(|e| {
-        let ours = own_run.is_some() && e.payload.run_id.as_deref() == own_run && e.payload.sha == sha;
+        let ours =
+            own_run.is_some() && e.payload.run_id.as_deref() == own_run && e.payload.sha == sha;
         let age = (now - e.updated_at).to_std().unwrap_or(Duration::ZERO);
         e.is_active() && !ours && age < stale_after
     })
@@ -185,7 +191,11 @@ pub async fn set_status(gh: &GitHub, id: u64, u: StatusUpdate<'_>) -> Result<(),
 }
 
 /// Retire this app's earlier successful deployments of the environment.
-pub async fn inactivate_older(gh: &GitHub, entries: &[Entry], keep: u64) -> Result<usize, GithubError> {
+pub async fn inactivate_older(
+    gh: &GitHub,
+    entries: &[Entry],
+    keep: u64,
+) -> Result<usize, GithubError> {
     let mut n = 0;
     for e in entries {
         let id = e.deployment.id.into_inner();
@@ -213,7 +223,10 @@ mod tests {
             ..Default::default()
         };
         let v = serde_json::to_value(&p).unwrap();
-        assert_eq!(v, serde_json::json!({"app": "web", "sha": "abc", "provider": "fly"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"app": "web", "sha": "abc", "provider": "fly"})
+        );
         let back: Payload = serde_json::from_value(v).unwrap();
         assert_eq!(back, p);
     }

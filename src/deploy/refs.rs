@@ -33,7 +33,10 @@ pub fn allowed(policy: &EnvironmentPolicy, git_ref: Option<&str>) -> Result<(), 
             if matches(&policy.branches, branch) {
                 Ok(())
             } else {
-                Err(format!("branch `{branch}` may not deploy to `{env}` (allowed: {})", rules()))
+                Err(format!(
+                    "branch `{branch}` may not deploy to `{env}` (allowed: {})",
+                    rules()
+                ))
             }
         }
         Some(r) if r.starts_with("refs/tags/") => {
@@ -41,10 +44,16 @@ pub fn allowed(policy: &EnvironmentPolicy, git_ref: Option<&str>) -> Result<(), 
             if matches(&policy.tags, tag) {
                 Ok(())
             } else {
-                Err(format!("tag `{tag}` may not deploy to `{env}` (allowed: {})", rules()))
+                Err(format!(
+                    "tag `{tag}` may not deploy to `{env}` (allowed: {})",
+                    rules()
+                ))
             }
         }
-        Some(other) => Err(format!("ref `{other}` may not deploy to `{env}` (allowed: {})", rules())),
+        Some(other) => Err(format!(
+            "ref `{other}` may not deploy to `{env}` (allowed: {})",
+            rules()
+        )),
         None => Err(format!(
             "cannot tell which ref is deploying (GITHUB_REF is unset) and `{env}` allows only {}",
             rules()
@@ -69,7 +78,10 @@ mod tests {
         assert!(allowed(&p, Some("refs/tags/v1.2.3")).is_ok());
         assert!(allowed(&p, Some("refs/heads/main")).is_ok());
         let e = allowed(&p, Some("refs/heads/feature")).unwrap_err();
-        assert!(e.contains("branch `feature` may not deploy to `production`"), "{e}");
+        assert!(
+            e.contains("branch `feature` may not deploy to `production`"),
+            "{e}"
+        );
         assert!(allowed(&policy(&[], &["v*.*.*"]), Some("refs/heads/main")).is_err());
         assert!(allowed(&policy(&[], &[]), None).is_ok());
         assert!(allowed(&p, None).is_err());

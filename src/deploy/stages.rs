@@ -28,8 +28,19 @@ fn state_name<S: serde::Serializer>(s: &StageState, ser: S) -> Result<S::Ok, S::
 pub struct Stages(pub Vec<Stage>);
 
 impl Stages {
-    pub fn push(&mut self, name: &'static str, state: StageState, started: Instant, detail: String) {
-        self.0.push(Stage { name, state, millis: started.elapsed().as_millis(), detail });
+    pub fn push(
+        &mut self,
+        name: &'static str,
+        state: StageState,
+        started: Instant,
+        detail: String,
+    ) {
+        self.0.push(Stage {
+            name,
+            state,
+            millis: started.elapsed().as_millis(),
+            detail,
+        });
     }
 
     pub fn table(&self) -> String {

@@ -17,7 +17,15 @@ use crate::github::GitHub;
 use std::collections::BTreeMap;
 
 /// The event for one app and environment, stamped now.
-pub fn event(ctx: &Ctx, name: &str, env: &str, app: Option<&str>, sha: &str, version: Option<&str>, success: bool) -> Event {
+pub fn event(
+    ctx: &Ctx,
+    name: &str,
+    env: &str,
+    app: Option<&str>,
+    sha: &str,
+    version: Option<&str>,
+    success: bool,
+) -> Event {
     Event {
         event: name.to_string(),
         environment: env.to_string(),
@@ -51,14 +59,24 @@ pub async fn send_webhook(
     let token = token_env.and_then(|v| ctx.secret(None, v));
     let secret = secret_env.and_then(|v| ctx.secret(None, v));
     if let (Some(var), None) = (secret_env, &secret) {
-        return Err(Failure::input(format!("webhook signing secret `{var}` is not set in the environment")));
+        return Err(Failure::input(format!(
+            "webhook signing secret `{var}` is not set in the environment"
+        )));
     }
     if ctx.dry_run {
         ctx.console.info(format!(
             "[dry-run] POST {url} ({format:?} event `{}`{}{})",
             e.event,
-            if token.is_some() { ", Authorization: Bearer ***" } else { "" },
-            if secret.is_some() { ", X-Stage-Gate-Signature: sha256=…" } else { "" }
+            if token.is_some() {
+                ", Authorization: Bearer ***"
+            } else {
+                ""
+            },
+            if secret.is_some() {
+                ", X-Stage-Gate-Signature: sha256=…"
+            } else {
+                ""
+            }
         ));
         return Ok(());
     }
@@ -70,7 +88,12 @@ pub async fn send_webhook(
 }
 
 /// Dispatch `workflow` with `inputs`.
-pub async fn dispatch(ctx: &Ctx, workflow: &str, git_ref: Option<&str>, inputs: &BTreeMap<String, String>) -> Result<Option<String>, Failure> {
+pub async fn dispatch(
+    ctx: &Ctx,
+    workflow: &str,
+    git_ref: Option<&str>,
+    inputs: &BTreeMap<String, String>,
+) -> Result<Option<String>, Failure> {
     let git_ref = git_ref
         .map(str::to_string)
         .or_else(|| ctx.github.branch().map(str::to_string))
@@ -84,13 +107,29 @@ pub async fn dispatch(ctx: &Ctx, workflow: &str, git_ref: Option<&str>, inputs: 
         .dispatch_workflow(workflow, &git_ref, inputs)
         .await
         .map_err(|e| Failure::new(Exit::Internal, e))?;
-    ctx.console.info(format!("dispatched {workflow} on {git_ref}"));
+    ctx.console
+        .info(format!("dispatched {workflow} on {git_ref}"));
     Ok(run.map(|r| r.html_url))
 }
 
 /// Every configured notification that applies to this outcome. Returns how many were sent.
-pub async fn after_deploy(ctx: &Ctx, env: &str, app: &str, sha: &str, version: Option<&str>, success: bool) -> Result<usize, Failure> {
-    let e = event(ctx, "deployment_complete", env, Some(app), sha, version, success);
+pub async fn after_deploy(
+    ctx: &Ctx,
+    env: &str,
+    app: &str,
+    sha: &str,
+    version: Option<&str>,
+    success: bool,
+) -> Result<usize, Failure> {
+    let e = event(
+        ctx,
+        "deployment_complete",
+        env,
+        Some(app),
+        sha,
+        version,
+        success,
+    );
     let mut sent = 0;
     for n in &ctx.config.notify {
         if !n.environments.is_empty() && !n.environments.iter().any(|x| x == env) {
@@ -100,11 +139,31 @@ pub async fn after_deploy(ctx: &Ctx, env: &str, app: &str, sha: &str, version: O
             continue;
         }
         match &n.target {
-            NotifyTarget::Webhook { url, format, token_env, secret_env } => {
-                send_webhook(ctx, url, *format, token_env.as_deref(), secret_env.as_deref(), &e).await?;
+            NotifyTarget::Webhook {
+                url,
+                format,
+                token_env,
+                secret_env,
+            } => {
+                send_webhook(
+                    ctx,
+                    url,
+                    *format,
+                    token_env.as_deref(),
+                    secret_env.as_deref(),
+                    &e,
+                )
+                .await?;
             }
-            NotifyTarget::Dispatch { workflow, git_ref, inputs } => {
-                let inputs = inputs.iter().map(|(k, v)| (k.clone(), expand(v, &e))).collect();
+            NotifyTarget::Dispatch {
+                workflow,
+                git_ref,
+                inputs,
+            } => {
+                let inputs = inputs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), expand(v, &e)))
+                    .collect();
                 dispatch(ctx, workflow, git_ref.as_deref(), &inputs).await?;
             }
         }

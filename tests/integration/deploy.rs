@@ -16,8 +16,9 @@ async fn sim() -> Sim {
 github:
   repos:
     - name: acme/shop
+      branches: {main: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
       workflows:
-        - path: deploy-production.yml
+        - deploy-production.yml
 health:
   endpoints:
     up: {}
@@ -69,28 +70,68 @@ fn run(sim: &Sim, dir: &Path, sha: &str, run_id: &str, args: &[&str]) -> Output 
         .env("GITHUB_RUN_ID", run_id)
         .args(args)
         .run();
-    assert!(!out.all().contains(TOKEN), "the token leaked:\n{}", out.all());
+    assert!(
+        !unmasked(&out).contains(TOKEN),
+        "the token leaked:\n{}",
+        out.all()
+    );
     out
 }
 
+/// Everything printed except the `::add-mask::` lines, the one place a secret must appear.
+fn unmasked(out: &Output) -> String {
+    out.all()
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn ok_staging(sim: &Sim) -> String {
-    config("0s", "echo deploying $STAGE_GATE_SHA", &format!("{}/health/up", sim.urls.health), "")
+    config(
+        "0s",
+        "echo deploying $STAGE_GATE_SHA",
+        &format!("{}/health/up", sim.urls.health),
+        "",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staging_then_promote_opens_the_gate_and_records_both() {
     let sim = sim().await;
     let repo = repo_with_config(&ok_staging(&sim));
-    let out = run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging"]);
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging"],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.output("result").as_deref(), Some("success"));
-    assert!(out.summary.contains("| deploy | ✅ done"), "{}", out.summary);
+    assert!(
+        out.summary.contains("| deploy | ✅ done"),
+        "{}",
+        out.summary
+    );
     assert!(out.summary.contains("```mermaid"), "{}", out.summary);
-    let out = run(&sim, repo.path(), SHA_A, "2", &["promote", "--to", "production"]);
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "2",
+        &["promote", "--to", "production"],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     let calls = sim.calls("github");
-    let creates = calls.iter().filter(|c| c.starts_with("POST /repos/acme/shop/deployments ")).count()
-        + calls.iter().filter(|c| *c == "POST /repos/acme/shop/deployments").count();
+    let creates = calls
+        .iter()
+        .filter(|c| c.starts_with("POST /repos/acme/shop/deployments "))
+        .count()
+        + calls
+            .iter()
+            .filter(|c| *c == "POST /repos/acme/shop/deployments")
+            .count();
     assert_eq!(creates, 2, "{calls:#?}");
     // Statuses: queued, in_progress, success for each deployment.
     let body_states: Vec<String> = sim
@@ -99,18 +140,52 @@ async fn staging_then_promote_opens_the_gate_and_records_both() {
         .filter(|e| e.method == "POST" && e.path.ends_with("/statuses"))
         .filter_map(|e| e.body.as_ref()?.get("state")?.as_str().map(str::to_string))
         .collect();
-    assert_eq!(body_states, ["queued", "in_progress", "success", "queued", "in_progress", "success"]);
+    assert_eq!(
+        body_states,
+        [
+            "queued",
+            "in_progress",
+            "success",
+            "queued",
+            "in_progress",
+            "success"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rerun_reuses_its_deployment() {
     let sim = sim().await;
     let repo = repo_with_config(&ok_staging(&sim));
-    assert_eq!(run(&sim, repo.path(), SHA_A, "7", &["deploy", "--env", "staging"]).code, 0);
-    let out = run(&sim, repo.path(), SHA_A, "7", &["deploy", "--env", "staging"]);
+    assert_eq!(
+        run(
+            &sim,
+            repo.path(),
+            SHA_A,
+            "7",
+            &["deploy", "--env", "staging"]
+        )
+        .code,
+        0
+    );
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "7",
+        &["deploy", "--env", "staging"],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stderr.contains("re-run: reusing deployment"), "{}", out.stderr);
-    let creates = sim.log().iter().filter(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments").count();
+    assert!(
+        out.stderr.contains("re-run: reusing deployment"),
+        "{}",
+        out.stderr
+    );
+    let creates = sim
+        .log()
+        .iter()
+        .filter(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments")
+        .count();
     assert_eq!(creates, 1);
 }
 
@@ -118,45 +193,135 @@ async fn a_rerun_reuses_its_deployment() {
 async fn gate_closed_without_a_staging_deployment() {
     let sim = sim().await;
     let repo = repo_with_config(&ok_staging(&sim));
-    let out = run(&sim, repo.path(), SHA_A, "1", &["promote", "--to", "production"]);
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["promote", "--to", "production"],
+    );
     assert_eq!(out.code, 3, "{}", out.all());
-    assert!(out.stderr.contains("`staging` has no deployment of this app"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`staging` has no deployment of this app"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(out.output("result").as_deref(), Some("refused"));
     // Nothing was recorded for production.
-    assert!(!sim.log().iter().any(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments"));
+    assert!(!sim
+        .log()
+        .iter()
+        .any(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gate_closed_for_a_different_sha() {
     let sim = sim().await;
     let repo = repo_with_config(&ok_staging(&sim));
-    assert_eq!(run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging"]).code, 0);
-    let out = run(&sim, repo.path(), SHA_B, "2", &["promote", "--to", "production"]);
+    assert_eq!(
+        run(
+            &sim,
+            repo.path(),
+            SHA_A,
+            "1",
+            &["deploy", "--env", "staging"]
+        )
+        .code,
+        0
+    );
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_B,
+        "2",
+        &["promote", "--to", "production"],
+    );
     assert_eq!(out.code, 3, "{}", out.all());
-    assert!(out.stderr.contains("was never deployed to `staging`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("was never deployed to `staging`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gate_closed_when_staging_failed_after_a_success() {
     let sim = sim().await;
     let good = repo_with_config(&ok_staging(&sim));
-    assert_eq!(run(&sim, good.path(), SHA_A, "1", &["deploy", "--env", "staging"]).code, 0);
-    let bad = repo_with_config(&config("0s", "echo boom; exit 3", &format!("{}/health/up", sim.urls.health), ""));
-    let out = run(&sim, bad.path(), SHA_A, "2", &["deploy", "--env", "staging"]);
+    assert_eq!(
+        run(
+            &sim,
+            good.path(),
+            SHA_A,
+            "1",
+            &["deploy", "--env", "staging"]
+        )
+        .code,
+        0
+    );
+    let bad = repo_with_config(&config(
+        "0s",
+        "echo boom; exit 3",
+        &format!("{}/health/up", sim.urls.health),
+        "",
+    ));
+    let out = run(
+        &sim,
+        bad.path(),
+        SHA_A,
+        "2",
+        &["deploy", "--env", "staging"],
+    );
     assert_eq!(out.code, 4, "{}", out.all());
-    let out = run(&sim, good.path(), SHA_A, "3", &["promote", "--to", "production"]);
+    let out = run(
+        &sim,
+        good.path(),
+        SHA_A,
+        "3",
+        &["promote", "--to", "production"],
+    );
     assert_eq!(out.code, 3, "{}", out.all());
-    assert!(out.stderr.contains("is `failure`, not `success`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is `failure`, not `success`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gate_closed_until_the_soak_is_met() {
     let sim = sim().await;
-    let repo = repo_with_config(&config("1h", "echo ok", &format!("{}/health/up", sim.urls.health), ""));
-    assert_eq!(run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging"]).code, 0);
-    let out = run(&sim, repo.path(), SHA_A, "2", &["promote", "--to", "production"]);
+    let repo = repo_with_config(&config(
+        "1h",
+        "echo ok",
+        &format!("{}/health/up", sim.urls.health),
+        "",
+    ));
+    assert_eq!(
+        run(
+            &sim,
+            repo.path(),
+            SHA_A,
+            "1",
+            &["deploy", "--env", "staging"]
+        )
+        .code,
+        0
+    );
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "2",
+        &["promote", "--to", "production"],
+    );
     assert_eq!(out.code, 3, "{}", out.all());
-    assert!(out.stderr.contains("less than the required soak of 1h"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("less than the required soak of 1h"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,21 +330,58 @@ async fn gate_closed_on_a_digest_mismatch_and_override_is_recorded() {
     let repo = repo_with_config(&ok_staging(&sim));
     let staged = "registry.fly.io/shop@sha256:1111111111111111111111111111111111111111111111111111111111111111";
     let other = "registry.fly.io/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222";
-    assert_eq!(run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging", "--image", staged]).code, 0);
-    let out = run(&sim, repo.path(), SHA_A, "2", &["promote", "--to", "production", "--image", other]);
+    assert_eq!(
+        run(
+            &sim,
+            repo.path(),
+            SHA_A,
+            "1",
+            &["deploy", "--env", "staging", "--image", staged]
+        )
+        .code,
+        0
+    );
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "2",
+        &["promote", "--to", "production", "--image", other],
+    );
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(out.stderr.contains("the image differs"), "{}", out.stderr);
     // The emergency override is allowed by this config, and lands in the payload.
-    let out = run(&sim, repo.path(), SHA_A, "3", &["promote", "--to", "production", "--image", other, "--override-gate", "--reason", "hotfix for outage"]);
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "3",
+        &[
+            "promote",
+            "--to",
+            "production",
+            "--image",
+            other,
+            "--override-gate",
+            "--reason",
+            "hotfix for outage",
+        ],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.summary.contains("overridden: hotfix for outage"), "{}", out.summary);
+    assert!(
+        out.summary.contains("overridden: hotfix for outage"),
+        "{}",
+        out.summary
+    );
     let create = sim
         .log()
         .into_iter()
-        .filter(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments")
-        .next_back()
+        .rfind(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments")
         .unwrap();
-    assert_eq!(create.body.unwrap()["payload"]["gate_override"]["reason"], "hotfix for outage");
+    assert_eq!(
+        create.body.unwrap()["payload"]["gate_override"]["reason"],
+        "hotfix for outage"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,42 +397,87 @@ async fn a_concurrent_deploy_is_refused() {
             "payload": {"app": "shop", "sha": SHA_B, "provider": "command", "run_id": "99"}}))
         .send().await.unwrap().json().await.unwrap();
     client
-        .post(format!("{}/repos/acme/shop/deployments/{}/statuses", sim.urls.github, d["id"]))
+        .post(format!(
+            "{}/repos/acme/shop/deployments/{}/statuses",
+            sim.urls.github, d["id"]
+        ))
         .bearer_auth(TOKEN)
         .json(&serde_json::json!({"state": "in_progress"}))
-        .send().await.unwrap();
-    let out = run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging"]);
+        .send()
+        .await
+        .unwrap();
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging"],
+    );
     assert_eq!(out.code, 3, "{}", out.all());
-    assert!(out.stderr.contains("is still in_progress"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is still in_progress"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_health_gate_rolls_back_and_records_failure() {
     let sim = sim().await;
-    let repo = repo_with_config(&config("0s", "echo deploying", &format!("{}/health/down", sim.urls.health), ""));
-    let out = run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging"]);
+    let repo = repo_with_config(&config(
+        "0s",
+        "echo deploying",
+        &format!("{}/health/down", sim.urls.health),
+        "",
+    ));
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging"],
+    );
     assert_eq!(out.code, 4, "{}", out.all());
-    assert!(out.summary.contains("| rollback | ✅ done"), "{}", out.summary);
+    assert!(
+        out.summary.contains("| rollback | ✅ done"),
+        "{}",
+        out.summary
+    );
     let last_status = sim
         .log()
         .into_iter()
-        .filter(|e| e.method == "POST" && e.path.ends_with("/statuses"))
-        .next_back()
+        .rfind(|e| e.method == "POST" && e.path.ends_with("/statuses"))
         .unwrap()
         .body
         .unwrap();
     assert_eq!(last_status["state"], "failure");
-    assert!(last_status["description"].as_str().unwrap().contains("rolled back"), "{last_status}");
+    assert!(
+        last_status["description"]
+            .as_str()
+            .unwrap()
+            .contains("rolled back"),
+        "{last_status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_calls_nothing() {
     let sim = sim().await;
     let repo = repo_with_config(&ok_staging(&sim));
-    let out = run(&sim, repo.path(), SHA_A, "1", &["deploy", "--env", "staging", "--dry-run"]);
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging", "--dry-run"],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stderr.contains("[dry-run] POST"), "{}", out.stderr);
-    assert!(sim.log().iter().all(|e| e.method == "GET"), "{:#?}", sim.calls("github"));
+    assert!(
+        sim.log().iter().all(|e| e.method == "GET"),
+        "{:#?}",
+        sim.calls("github")
+    );
 }
 
 /// A one-shot HTTP receiver: answers 200 to the first request and hands back its head and body.
@@ -251,12 +498,18 @@ fn receiver() -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
         }
         let len: usize = head
             .lines()
-            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
             .unwrap_or(0);
         let mut body = vec![0; len];
         reader.read_exact(&mut body).unwrap();
         let mut stream = stream;
-        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .unwrap();
         (head, body)
     });
     (url, handle)
@@ -267,7 +520,12 @@ async fn webhook_is_signed_and_the_receiver_verifies_it() {
     let sim = sim().await;
     let (url, handle) = receiver();
     let extra = format!("notify:\n  - webhook: {url}\n    secret-env: HOOK_SECRET\n    token-env: HOOK_TOKEN\n    environments: [staging]\n");
-    let repo = repo_with_config(&config("0s", "echo ok", &format!("{}/health/up", sim.urls.health), &extra));
+    let repo = repo_with_config(&config(
+        "0s",
+        "echo ok",
+        &format!("{}/health/up", sim.urls.health),
+        &extra,
+    ));
     let tmp = tempfile::tempdir().unwrap();
     let out = Run::new(repo.path())
         .actions(tmp.path())
@@ -281,17 +539,26 @@ async fn webhook_is_signed_and_the_receiver_verifies_it() {
         .args(["deploy", "--env", "staging"])
         .run();
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(!out.all().contains("whsec-signing-secret") && !out.all().contains("orchestrator-bearer-token"));
+    let printed = unmasked(&out);
+    assert!(
+        !printed.contains("whsec-signing-secret") && !printed.contains("orchestrator-bearer-token"),
+        "{printed}"
+    );
     let (head, body) = handle.join().unwrap();
     let sig = head
         .lines()
-        .find_map(|l| l.strip_prefix("x-stage-gate-signature: ").or_else(|| l.strip_prefix("X-Stage-Gate-Signature: ")))
+        .find_map(|l| {
+            l.strip_prefix("x-stage-gate-signature: ")
+                .or_else(|| l.strip_prefix("X-Stage-Gate-Signature: "))
+        })
         .unwrap()
         .trim()
         .to_string();
     let secret = stage_gate::secret::Secret::new("whsec-signing-secret");
     assert!(stage_gate::notify::webhook::verify(&secret, &body, &sig));
-    assert!(head.to_ascii_lowercase().contains("authorization: bearer orchestrator-bearer-token"));
+    assert!(head
+        .to_ascii_lowercase()
+        .contains("authorization: bearer orchestrator-bearer-token"));
     let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(event["event"], "deployment_complete");
     assert_eq!(event["status"], "success");
@@ -303,7 +570,21 @@ async fn webhook_is_signed_and_the_receiver_verifies_it() {
 async fn dispatch_sends_the_ref_and_inputs() {
     let sim = sim().await;
     let repo = repo_with_config(&ok_staging(&sim));
-    let out = run(&sim, repo.path(), SHA_A, "1", &["notify", "--dispatch", "deploy-production.yml", "--inputs", "commit_sha={sha}", "--ref", "main"]);
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &[
+            "notify",
+            "--dispatch",
+            "deploy-production.yml",
+            "--inputs",
+            "commit_sha={sha}",
+            "--ref",
+            "main",
+        ],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     let call = sim
         .log()
