@@ -96,10 +96,6 @@ impl Git {
         }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("git");
         cmd.args(args)
@@ -252,8 +248,10 @@ impl Git {
     /// The commits reachable from any of `revs` (which may include `^excluded`), read in one
     /// `git log` with the revisions on stdin. `topo` orders children before parents.
     pub fn log_revs(&self, revs: &[String], topo: bool) -> Result<Vec<Commit>, GitError> {
-        let format = format!("--format=%H{FS}%P{FS}%an{FS}%ae{FS}%at{FS}%s{FS}%b{RS}");
-        let mut args = vec!["log", "--no-color", "--stdin", format.as_str()];
+        // `-z` ends each commit with NUL, which no commit message can contain; the body is the
+        // last field, so a stray separator inside it stays in the body.
+        let format = format!("--format=%H{FS}%P{FS}%an{FS}%ae{FS}%at{FS}%s{FS}%b");
+        let mut args = vec!["log", "-z", "--no-color", "--stdin", format.as_str()];
         if topo {
             args.push("--topo-order");
         }
@@ -264,11 +262,6 @@ impl Git {
             args: args.join(" "),
             detail,
         })
-    }
-
-    /// Run git with owned arguments (tests and fixtures build repositories with this).
-    pub fn exec(&self, args: &[&str]) -> Result<String, GitError> {
-        self.run(args)
     }
 }
 
@@ -337,7 +330,7 @@ fn parse_tags(out: &str) -> Result<Vec<TagRef>, String> {
 
 fn parse_log(out: &str) -> Result<Vec<Commit>, String> {
     let mut commits = Vec::new();
-    for record in out.split(RS) {
+    for record in out.split('\0') {
         let record = record.trim_start_matches('\n');
         if record.trim().is_empty() {
             continue;

@@ -18,7 +18,6 @@ pub use version::VersionError;
 
 use crate::git::{Git, GitError, TagRef};
 use semver::Version;
-use std::cmp::Ordering;
 
 /// A tag that is a release: app and strict SemVer version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,17 +184,6 @@ impl Releases {
             .iter()
             .filter(|r| r.tag != except && !r.is_prerelease())
             .max_by(|a, b| version::precedence(&a.version, &b.version))
-    }
-
-    /// Releases other than `tag` whose version is >= `version` (precedence).
-    pub fn not_below<'a>(
-        &'a self,
-        version: &'a Version,
-        except: &'a str,
-    ) -> impl Iterator<Item = &'a Release> + 'a {
-        self.releases.iter().filter(move |r| {
-            r.tag != except && version::precedence(&r.version, version) != Ordering::Less
-        })
     }
 }
 
