@@ -27,6 +27,16 @@ pub async fn zizmor(
     let mut args: Vec<String> = ["--offline", "--format", "sarif"]
         .map(String::from)
         .to_vec();
+    // The repository's own zizmor policy applies (e.g. which actions may be ref-pinned);
+    // zizmor does not find it by itself when it is handed single files.
+    if let Some(config) = [".github/zizmor.yml", "zizmor.yml", ".github/zizmor.yaml"]
+        .iter()
+        .map(|p| root.join(p))
+        .find(|p| p.is_file())
+    {
+        args.push("--config".into());
+        args.push(config.to_string_lossy().into_owned());
+    }
     args.extend(files.iter().map(|f| f.to_string_lossy().into_owned()));
     let stdout = run(bin, root, &args, path_var).await?;
     parse_sarif("zizmor", &stdout)
