@@ -75,6 +75,14 @@ async fn run_cli(cli: Cli, env: Env, stdout: &mut dyn Write) -> Exit {
         Err(e) => return fail(&console, &files, "stage-gate", e),
     };
     let title = format!("stage-gate {}", command.name());
+    if format == Format::Matrix && command.name() != "plan" {
+        return fail(
+            &console,
+            &files,
+            &title,
+            Failure::input("--format matrix is for `plan` only; use human, json or github"),
+        );
+    }
 
     let ctx = match build_ctx(&cli, env, inputs, console.clone(), format, files.clone()) {
         Ok(ctx) => ctx,

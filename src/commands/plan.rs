@@ -18,6 +18,7 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Report, Failure> {
     report.json = serde_json::to_value(&plan).unwrap_or_default();
     let output = args.output.unwrap_or(match ctx.format {
         Format::Json => PlanFormat::Json,
+        Format::Matrix => PlanFormat::Matrix,
         _ => PlanFormat::Human,
     });
     report.human = match output {

@@ -24,6 +24,8 @@ pub enum Format {
     Json,
     /// Workflow commands: annotations and masks (the default under Actions).
     Github,
+    /// `plan` only: JSON for `strategy.matrix: ${{ fromJSON(...) }}`, alone on stdout.
+    Matrix,
 }
 
 /// Where Actions wants its files; empty outside Actions.
@@ -134,7 +136,7 @@ pub fn emit(
                 writeln!(stdout, "{}", redact(report.human.trim_end()))?;
             }
         }
-        Format::Human => {
+        Format::Human | Format::Matrix => {
             for d in &report.diagnostics {
                 writeln!(stdout, "{}", redact(&d.render_human()))?;
             }

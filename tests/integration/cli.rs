@@ -120,3 +120,25 @@ fn plan_matrix_format() {
     let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert_eq!(v["include"][0]["app"], "web");
 }
+
+#[test]
+fn plan_format_matrix_and_its_misuse() {
+    let repo = repo_with_config(CONFIG);
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "staging", "--format", "matrix"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stdout.trim(),
+        r#"{"include":[{"app":"web","environment":"staging","provider":"command"}]}"#
+    );
+    let out = Run::new(repo.path())
+        .args(["check", "--format", "matrix"])
+        .run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--format matrix is for `plan` only"),
+        "{}",
+        out.stderr
+    );
+}
