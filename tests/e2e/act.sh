@@ -6,9 +6,20 @@
 #
 # The fixture is copied into a fresh git repository together with action.yml and dist/
 # (the debug binary, vendored by scripts/build-dist.sh --debug). `uses: org/stage-gate@v1`
-# in the fixture's workflows is rewritten to `uses: ./`. Extra env for the job comes from
-# $ACT_ENV_FILE when set. act's log is written to $ACT_LOG (default: a temp file) and its
-# path printed.
+# in the fixture's workflows is rewritten to `uses: ./`. act's log is written to $ACT_LOG
+# (default: a temp file) and its path printed. Optional, from the environment:
+#
+#   ACT_ENV_FILE     extra env for the job (act --env-file)
+#   ACT_SECRET_FILE  secrets, KEY=VALUE lines (act --secret-file)
+#   ACT_PREPARE      shell run in the copy before it is committed (rewrite URLs, break a file)
+#   ACT_GIT          shell run in the repository after the first commit (more commits, tags)
+#   ACT_BRANCH       the branch checked out and pushed (default main)
+#   ACT_TAG          a tag created on HEAD; the event is a push of that tag
+#   ACT_INPUTS       workflow_dispatch inputs, KEY=VALUE lines
+#
+# Commits have fixed dates and author, so the same content always gets the same SHA: a later
+# run of the same fixture deploys the commit an earlier run proved, unless ACT_PREPARE or
+# ACT_GIT change it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -24,12 +35,27 @@ cp "$root/action.yml" "$work/"
 mkdir -p "$work/dist"
 cp -r "$root/dist/launcher.sh" "$root/dist/bin" "$work/dist/"
 find "$work/.github/workflows" -name '*.y*ml' -exec sed -i -E 's#uses: [A-Za-z0-9_.-]+/stage-gate@[A-Za-z0-9_.-]+#uses: ./#' {} +
-(cd "$work" && git init -q -b main . && git add -A && git -c user.email=e2e@stage-gate -c user.name=e2e commit -qm "e2e fixture")
+if [ -n "${ACT_PREPARE:-}" ]; then (cd "$work" && bash -euo pipefail -c "$ACT_PREPARE"); fi
+export GIT_AUTHOR_NAME=e2e GIT_AUTHOR_EMAIL=e2e@stage-gate GIT_COMMITTER_NAME=e2e GIT_COMMITTER_EMAIL=e2e@stage-gate
+export GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
+(cd "$work" && git init -q -b "${ACT_BRANCH:-main}" . && git add -A && git commit -qm "e2e fixture")
+if [ -n "${ACT_GIT:-}" ]; then (cd "$work" && bash -euo pipefail -c "$ACT_GIT"); fi
 
 log="${ACT_LOG:-$(mktemp)}"
 args=("$event" -P ubuntu-latest=-self-hosted -W ".github/workflows/$workflow" --defaultbranch main)
+if [ -n "${ACT_TAG:-}" ]; then
+  (cd "$work" && git tag -a "$ACT_TAG" -m "$ACT_TAG")
+  if [ -z "$event_json" ]; then
+    event_json="$work/.git/act-event.json"
+    printf '{"ref": "refs/tags/%s", "ref_type": "tag", "after": "%s"}\n' "$ACT_TAG" "$(cd "$work" && git rev-parse HEAD)" >"$event_json"
+  fi
+fi
 [ -n "$event_json" ] && args+=(-e "$event_json")
 [ -n "${ACT_ENV_FILE:-}" ] && args+=(--env-file "$ACT_ENV_FILE")
+[ -n "${ACT_SECRET_FILE:-}" ] && args+=(--secret-file "$ACT_SECRET_FILE")
+while IFS= read -r kv; do
+  [ -n "$kv" ] && args+=(--input "$kv")
+done <<<"${ACT_INPUTS:-}"
 status=0
 (cd "$work" && act "${args[@]}") >"$log" 2>&1 || status=$?
 echo "act log: $log (exit $status)"
