@@ -52,6 +52,7 @@ pub const INPUTS: &[InputSpec] = &[
     input("tag", "Release tag (default: the tag of GITHUB_REF).", ""),
     input("image", "Image to deploy, e.g. registry.fly.io/app:sha or a digest.", ""),
     input("version", "Version being deployed (default: from the tag, else the short SHA).", ""),
+    input("sha", "deploy/promote: the commit to deploy, e.g. a workflow_dispatch input (default: GITHUB_SHA).", ""),
     input("dry-run", "Print every call that would be made, make none.", "false"),
     input("format", "Result format on stdout: human, json or github.", "github"),
     input("verbose", "Debug logging (secrets stay redacted).", "false"),

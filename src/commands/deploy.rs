@@ -79,11 +79,13 @@ fn request(
     requires: Option<String>,
 ) -> Result<Request, Failure> {
     let app = pick(app, &ctx.inputs, "app");
-    let sha = sha.or_else(|| ctx.head_sha()).ok_or_else(|| {
-        Failure::input(
-            "no commit to deploy: pass --sha, or run inside a git checkout (or set GITHUB_SHA)",
-        )
-    })?;
+    let sha = pick(sha, &ctx.inputs, "sha")
+        .or_else(|| ctx.head_sha())
+        .ok_or_else(|| {
+            Failure::input(
+                "no commit to deploy: pass --sha, or run inside a git checkout (or set GITHUB_SHA)",
+            )
+        })?;
     let override_gate = override_gate || ctx.inputs.bool("override-gate")?.unwrap_or(false);
     let reason = pick(reason, &ctx.inputs, "reason");
     let override_reason = match (override_gate, reason) {

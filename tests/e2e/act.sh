@@ -15,7 +15,7 @@
 #   ACT_GIT          shell run in the repository after the first commit (more commits, tags)
 #   ACT_BRANCH       the branch checked out and pushed (default main)
 #   ACT_TAG          a tag created on HEAD; the event is a push of that tag
-#   ACT_INPUTS       workflow_dispatch inputs, KEY=VALUE lines
+#   ACT_INPUTS       workflow_dispatch inputs, KEY=VALUE lines ({HEAD} becomes the HEAD commit)
 #
 # Commits have fixed dates and author, so the same content always gets the same SHA: a later
 # run of the same fixture deploys the commit an earlier run proved, unless ACT_PREPARE or
@@ -53,8 +53,9 @@ fi
 [ -n "$event_json" ] && args+=(-e "$event_json")
 [ -n "${ACT_ENV_FILE:-}" ] && args+=(--env-file "$ACT_ENV_FILE")
 [ -n "${ACT_SECRET_FILE:-}" ] && args+=(--secret-file "$ACT_SECRET_FILE")
+head="$(cd "$work" && git rev-parse HEAD)"
 while IFS= read -r kv; do
-  [ -n "$kv" ] && args+=(--input "$kv")
+  [ -n "$kv" ] && args+=(--input "${kv//\{HEAD\}/$head}")
 done <<<"${ACT_INPUTS:-}"
 status=0
 (cd "$work" && act "${args[@]}") >"$log" 2>&1 || status=$?

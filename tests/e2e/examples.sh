@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# End-to-end: the five example pipelines of examples/ run under act (tests/e2e/act.sh) for
+# push, tag, pull_request and workflow_dispatch events, against `stage-gate-sim`.
+#
+# For each example the harness starts one simulator (loopback only, killed on exit) with the
+# example's sim.yml, then runs its workflows in order, so later runs see what earlier ones
+# recorded (GitHub Deployments, releases, machines). Everything stage-gate calls is the
+# simulator: the Fly, Coolify and GitHub API URLs through STAGE_GATE_* variables, and the
+# example's health and webhook URLs by rewriting them in the temporary copy (ACT_PREPARE);
+# health soaks and deadlines are shortened there too, so the suite stays fast.
+#
+# No docker, flyctl, tailscale or kamal exist here: the examples' build steps run against
+# PATH shims (docker, flyctl, tailscale, sudo, bundle) that only append their arguments to a
+# log, which the assertions read (`sudo` runs its arguments, so the shims stay on PATH).
+#
+# Assertions print `ok - …` or `not ok - …`; the last line is `examples e2e: N passed, N failed`.
+#   tests/e2e/examples.sh [EXAMPLE…]    (default: all five)
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+sim_bin="$target_dir/debug/stage-gate-sim"
+[ -x "$sim_bin" ] || (cd "$root" && cargo build --quiet --locked -p stage-gate-sim) || exit 1
+
+tmp="$(mktemp -d)"
+sim_pid=""
+stop_sim() { if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null; sim_pid=""; fi; }
+trap 'stop_sim; rm -rf "$tmp"' EXIT
+
+passed=0; failed=0
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; [ -f "${log:-}" ] && grep -E '\| |::error|exitcode' "$log" | tail -n 30 | sed 's/^/    /'; }
+check() { # check DESCRIPTION COMMAND...: pass when COMMAND succeeds (the last act log is $log)
+  local what="$1"; shift
+  if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+# --- shims ---------------------------------------------------------------------------------
+shims="$tmp/shims"; mkdir -p "$shims"
+shim_log="$tmp/shims.log"; : >"$shim_log"
+for tool in docker flyctl tailscale bundle; do
+  printf '#!/bin/sh\necho "%s $*" >>"%s"\n' "$tool" "$shim_log" >"$shims/$tool"
+done
+printf '#!/bin/sh\nexec "$@"\n' >"$shims/sudo"
+chmod +x "$shims"/*
+
+# --- the simulator ---------------------------------------------------------------------------
+# start_sim EXAMPLE: serve the example's scenario; sets $fly $coolify $github $uploads $health.
+start_sim() {
+  stop_sim
+  local ports="$tmp/$1.ports"
+  rm -f "$ports"
+  "$sim_bin" --scenario "$root/examples/$1/sim.yml" --port-file "$ports" >"$tmp/$1.sim.out" 2>&1 &
+  sim_pid=$!
+  for _ in $(seq 1 200); do [ -s "$ports" ] && break; sleep 0.05; done
+  [ -s "$ports" ] || { cat "$tmp/$1.sim.out" >&2; return 1; }
+  eval "$(python3 -c 'import json,sys
+for k, v in json.load(open(sys.argv[1])).items(): print(f"{k}={v}")' "$ports")"
+  cat >"$tmp/env" <<EOF
+PATH=$shims:$PATH
+STAGE_GATE_FLY_API_URL=$fly
+FLY_API_URL=$fly
+STAGE_GATE_COOLIFY_URL=$coolify
+STAGE_GATE_GITHUB_API_URL=$github
+STAGE_GATE_GITHUB_UPLOADS_URL=$uploads
+STAGE_GATE_REPOSITORY=acme/$1
+EOF
+  cat >"$tmp/secrets" <<EOF
+GITHUB_TOKEN=ghs-e2e-token
+FLY_API_TOKEN=fly-e2e-token
+COOLIFY_TOKEN=coolify-e2e-token
+KAMAL_REGISTRY_PASSWORD=kamal-e2e-password
+INTERNALBF_WEBHOOK_TOKEN=internalbf-e2e-token
+INTERNALBF_SIGNING_SECRET=internalbf-e2e-signing-secret
+TS_CI_AUTHKEY=tskey-e2e
+EOF
+  : >"$shim_log"
+}
+
+# The request log of one vendor, one `METHOD /path?query` line per request, plus the body.
+sim_calls() {
+  curl -fsS "$health/__sim/log?vendor=$1" | python3 -c 'import json,sys
+for line in sys.stdin:
+    if line.strip():
+        e = json.loads(line)
+        q = "?" + e["query"] if e.get("query") else ""
+        print(e["method"], e["path"] + q, e.get("status"), json.dumps(e.get("body"), sort_keys=True), json.dumps(e.get("headers"), sort_keys=True))'
+}
+sim_has() { sim_calls "$1" >"$tmp/calls"; grep -qE "$2" "$tmp/calls"; }
+export -f sim_calls
+export health
+
+# run EXAMPLE WORKFLOW EVENT: run under act with the simulator's env; the log is $log.
+run() {
+  local ex="$1" wf="$2" event="$3"
+  log="$tmp/$ex.$wf.$event.$RANDOM.log"
+  ACT_LOG="$log" ACT_ENV_FILE="$tmp/env" ACT_SECRET_FILE="$tmp/secrets" \
+    ACT_PREPARE="${rewrite:-true}; ${PREPARE:-true}" \
+    "$here/act.sh" "$root/examples/$ex" "$wf" "$event" >/dev/null
+}
+succeeded() { run "$@"; }
+refused() { ! run "$@" && grep -q "exit status 3" "$log"; }
+failed_health() { ! run "$@" && grep -q "exit status 4" "$log"; }
+
+wanted() { [ "${#selected[@]}" -eq 0 ] || [[ " ${selected[*]} " == *" $1 "* ]]; }
+selected=("$@")
+start=$(date +%s)
+
+# --- coolify-tags (seed 004) ----------------------------------------------------------------
+if wanted coolify-tags; then
+  ex=coolify-tags
+  start_sim $ex
+  rewrite="sed -i -e 's#http://yoows40k844kc8w880ks48o0.157.90.158.16.sslip.io/healthz#$health/health/staging#' \
+    -e 's#https://ingest.example.com/healthz#$health/health/production#' \
+    -e 's#soak: 30s#soak: 1s#' -e 's#deadline: [0-9]m#deadline: 20s#' .github/stage-gate.yml"
+  export ACT_GIT="git tag v0.1.0 HEAD && echo batch >batch.txt && git add -A && git commit -qm 'feat(api): batch ingestion endpoint (#12)' && echo retry >retry.txt && git add -A && git commit -qm 'fix: retry uploads on 503 (#13)'"
+
+  check "$ex: a push to main deploys staging" succeeded $ex staging.yml push
+  check "$ex: staging got the commit's image tag and a deploy" \
+    sim_has coolify 'PATCH /api/v1/applications/yoows40k844kc8w880ks48o0 .*docker_registry_image_tag'
+  check "$ex: the image was built by the (shimmed) docker" grep -q '^docker build' "$shim_log"
+
+  ACT_TAG=v0.2.0 check "$ex: tag v0.2.0 of the commit staging ran deploys production" succeeded $ex production.yml push
+  check "$ex: production's Coolify app was deployed" \
+    sim_has coolify 'deploy\?uuid=k8s0ws4gco0o4c8kgw08wkcc'
+  check "$ex: the GitHub Release v0.2.0 was created with notes" \
+    sim_has github 'POST /repos/acme/coolify-tags/releases 201 .*v0.2.0.*batch ingestion endpoint'
+
+  PREPARE="echo unproven >unproven.txt" ACT_TAG=v0.3.0 \
+    check "$ex: a tag of a commit staging never ran is refused (exit 3)" refused $ex production.yml push
+  check "$ex: the refusal names the reason" grep -qi 'staging' "$log"
+
+
+  curl -fsS -X POST -H 'content-type: application/json' -d '{"status": 400}' "$health/__health/production" >/dev/null
+  PREPARE="echo hotfix >hotfix.txt" check "$ex: staging runs a hotfix commit" succeeded $ex staging.yml push
+  PREPARE="echo hotfix >hotfix.txt" ACT_TAG=v0.2.1 \
+    check "$ex: production of v0.2.1 fails its health gate (exit 4)" failed_health $ex production.yml push
+  check "$ex: the failed health gate rolled production back" grep -qiE 'rolled back|rollback' "$log"
+  check "$ex: no release was written for the failed v0.2.1" bash -c '! sim_calls github | grep -q "POST /repos/acme/coolify-tags/releases .*v0.2.1"'
+  unset ACT_GIT
+fi
+
+# --- fly-approval (seed 000) ----------------------------------------------------------------
+if wanted fly-approval; then
+  ex=fly-approval
+  start_sim $ex
+  rewrite="sed -i -e 's#https://landlordsoftware-staging.tail4e2b1.ts.net/healthz#$health/health/staging#' \
+    -e 's#https://landlordsoftware.com/healthz#$health/health/production#' \
+    -e 's#soak: 30s#soak: 1s#' -e 's#deadline: [0-9]m#deadline: 20s#' .github/stage-gate.yml"
+  check "$ex: a push to main builds, deploys staging, then promotes to production" succeeded $ex deploy.yml push
+  check "$ex: the base image and the app image were built once each, and pushed" \
+    bash -c "grep -c '^docker build' '$shim_log' | grep -qx 2 && grep -q 'push registry.fly.io/landlordsoftware:' '$shim_log'"
+  check "$ex: the job joined the tailnet before probing private staging" grep -q '^tailscale up' "$shim_log"
+  check "$ex: staging machines were updated to the staging image" \
+    sim_has fly 'POST /v1/apps/landlordsoftware-staging/machines/[^ /]+ .*registry.fly.io/landlordsoftware:[0-9a-f]{40}'
+  check "$ex: production machines run the image staging proved" \
+    sim_has fly 'POST /v1/apps/landlordsoftware/machines/[^ /]+ .*registry.fly.io/landlordsoftware:[0-9a-f]{40}'
+fi
+
+# --- fly-monorepo (seed 001) ----------------------------------------------------------------
+if wanted fly-monorepo; then
+  ex=fly-monorepo
+  start_sim $ex
+  rewrite="sed -i -e 's#https://microbima-{env}-{app}.fly.dev/health#$health/health/microbima-{env}-{app}#' \
+    -e 's#deadline: [0-9]m#deadline: 20s#' .github/stage-gate.yml"
+  ACT_BRANCH=staging check "$ex: a push to staging fans out one deploy per app" succeeded $ex deploy.yml push
+  for app in internal-api web-admin public-api; do
+    check "$ex: $app was deployed to staging" sim_has fly "POST /v1/apps/microbima-staging-$app/machines/[^ /]+ "
+  done
+  ACT_BRANCH=production check "$ex: production (fast-forwarded to the same commit) deploys every app" succeeded $ex deploy.yml push
+  check "$ex: the production apps were deployed" sim_has fly "POST /v1/apps/microbima-production-web-admin/machines/[^ /]+ "
+  PREPARE="echo merge >merge.txt" ACT_BRANCH=production \
+    check "$ex: a production commit staging never ran is refused (exit 3)" refused $ex deploy.yml push
+fi
+
+# --- fly-mirror (seed 002) ------------------------------------------------------------------
+if wanted fly-mirror; then
+  ex=fly-mirror
+  start_sim $ex
+  rewrite="sed -i -e 's#https://blue-banded-bee-staging.fly.dev/health#$health/health/staging#' \
+    -e 's#https://bluebandedbee.co/health#$health/health/production#' \
+    -e 's#deadline: [0-9]m#deadline: 20s#' .github/stage-gate.yml"
+  check "$ex: the parity check passes on the example's pull request" succeeded $ex check.yml pull_request
+  PREPARE="sed -i 's/internal_port = 8080/internal_port = \"8080/' fly.staging.toml" \
+    check "$ex: a broken fly.staging.toml fails the PR check" eval '! run $ex check.yml pull_request'
+  check "$ex: ... with an annotation on its line" grep -qE '::error file=fly.staging.toml,line=[0-9]+' "$log"
+  PREPARE="sed -i 's/cpus = 1/cpus = 2/' fly.staging.toml" \
+    check "$ex: staging drifting from production fails the PR check" eval '! run $ex check.yml pull_request'
+  check "$ex: ... annotated on the drifting line" grep -qE '::(error|warning) file=fly.staging.toml,line=[0-9]+' "$log"
+  ACT_BRANCH=staging check "$ex: a push to staging deploys the staging app" succeeded $ex staging.yml push
+  check "$ex: production takes that commit, with the staging image" succeeded $ex production.yml push
+  check "$ex: production machines run the image built for staging" \
+    sim_has fly 'POST /v1/apps/blue-banded-bee/machines/[^ /]+ .*blue-banded-bee-staging:[0-9a-f]{40}'
+  curl -fsS -X POST -H 'content-type: application/json' -d '{"status": 400}' "$health/__health/staging" >/dev/null
+  PREPARE="echo change >change.txt" ACT_BRANCH=staging \
+    check "$ex: a staging deploy failing its health gate fails (exit 4)" failed_health $ex staging.yml push
+  check "$ex: ... and staging was rolled back to the previous image" \
+    bash -c "sim_calls fly | grep -E 'POST /v1/apps/blue-banded-bee-staging/machines/[^ /]+ ' | tail -n 1 | grep -vq change"
+fi
+
+# --- orchestrated (seed 003) ----------------------------------------------------------------
+if wanted orchestrated; then
+  ex=orchestrated
+  start_sim $ex
+  rewrite="sed -i -e 's#https://boltfoundry.wtf/up#$health/health/staging#g' \
+    -e 's#https://boltfoundry.com/up#$health/health/production#' \
+    -e 's#https://internalbf.com/deployment/staging/complete#$health/health/internalbf#' \
+    -e 's#soak: 30s#soak: 1s#' -e 's#deadline: [0-9]m#deadline: 20s#' .github/stage-gate.yml .github/workflows/*.yml"
+  check "$ex: push to main → staging → E2E → notify" succeeded $ex deploy-staging.yml push
+  check "$ex: staging was deployed by the command provider (kamal)" grep -q 'bundle exec kamal deploy -d staging' "$shim_log"
+  check "$ex: the orchestrator got a signed event" \
+    sim_has health 'POST /health/internalbf 200 .*staging_deployment_complete.*x-stage-gate-signature'
+  check "$ex: production was dispatched with the commit" \
+    sim_has github 'POST /repos/acme/orchestrated/actions/workflows/deploy-production.yml/dispatches 20[04] .*commit_sha'
+  sha="$(sim_calls github | grep -oE '"commit_sha": "[0-9a-f]{40}"' | head -n 1 | grep -oE '[0-9a-f]{40}')"
+  ACT_INPUTS="commit_sha=$sha" \
+    check "$ex: the dispatched production workflow promotes that commit" succeeded $ex deploy-production.yml workflow_dispatch
+  check "$ex: production was deployed by kamal" grep -q 'bundle exec kamal deploy -d production' "$shim_log"
+  PREPARE="echo unproven >unproven.txt" ACT_INPUTS="commit_sha={HEAD}" \
+    check "$ex: a dispatch naming a commit staging never ran is refused (exit 3)" refused $ex deploy-production.yml workflow_dispatch
+fi
+
+echo "examples e2e: $passed passed, $failed failed ($(( $(date +%s) - start ))s)"
+[ "$failed" -eq 0 ]
