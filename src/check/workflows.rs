@@ -318,12 +318,19 @@ fn deploy_steps(index: usize, job: &Job, lines: &[usize]) -> Vec<DeployStep> {
             .unwrap_or_default()
             .to_lowercase();
         let with = step.get("with").map(yaml_text).unwrap_or_default();
+        // The stage-gate action deploys only with `command: deploy` or `promote`; a `notify`
+        // that dispatches `deploy-production.yml` deploys nothing itself.
+        let stage_gate_command = step
+            .get("with")
+            .and_then(|w| w.get("command"))
+            .map(scalar_text)
+            .unwrap_or_default();
         // `flyctl deploy --build-only` builds an image; it deploys nothing.
         let deploys = (DEPLOY_RUN.is_match(&run) && !run.contains("--build-only"))
             || (uses.contains("coolify") && !uses.contains("setup"))
             || (uses.starts_with("superfly/flyctl-actions@") && with.contains("deploy"))
             || (uses.contains("stage-gate")
-                && (with.contains("deploy") || with.contains("promote")));
+                && matches!(stage_gate_command.trim(), "deploy" | "promote"));
         if !deploys {
             continue;
         }
@@ -648,6 +655,18 @@ mod tests {
                 "16:7 workflow/ungated-production",
                 "16:7 workflow/simultaneous-deploy"
             ]
+        );
+    }
+
+    #[test]
+    fn a_stage_gate_notify_that_dispatches_production_is_not_a_deploy() {
+        let wf = "on:\n  push:\n    branches: [main]\npermissions: {}\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    environment: staging\n    concurrency: deploy-staging\n    steps:\n      - uses: org/stage-gate@v1\n        with:\n          command: deploy\n          environment: staging\n  notify:\n    needs: deploy\n    runs-on: ubuntu-latest\n    steps:\n      - uses: org/stage-gate@v1\n        with:\n          command: notify\n          dispatch: deploy-production.yml\n";
+        let found = findings(wf);
+        assert!(
+            !found.iter().any(|c| c.contains("production")
+                || c.contains("simultaneous")
+                || c.contains("concurrency")),
+            "{found:?}"
         );
     }
 
