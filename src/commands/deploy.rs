@@ -118,6 +118,11 @@ fn version_from_tag(ctx: &Ctx, app: Option<&str>) -> Option<String> {
         .inputs
         .get("tag")
         .or_else(|| ctx.github.tag().map(str::to_string))?;
+    version_of_tag(ctx, app, &tag)
+}
+
+/// The version a release tag names under the app's tag pattern (`v1.2.3` → `1.2.3`).
+pub(crate) fn version_of_tag(ctx: &Ctx, app: Option<&str>, tag: &str) -> Option<String> {
     let pattern = ctx.config.tag_pattern(app);
     let (prefix, suffix) = pattern.split_once("{version}")?;
     let prefix = prefix.replace("{app}", app.unwrap_or(""));

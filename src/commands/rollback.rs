@@ -19,21 +19,38 @@ pub async fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Report, Failure> {
     let gh = GitHub::from_ctx(ctx).ok();
     let mut rows = Vec::new();
     let mut report = Report::new(format!("rollback {env}"));
+    // `--to` or the `tag` input: a release tag (or version, or image) to return to.
+    let requested = args.to.clone().or_else(|| ctx.inputs.get("tag"));
     for planned in &plan.targets {
         let target = &ctx.config.apps[&planned.app].environments[&env];
-        // The deployment to return to: the newest successful one before the current one.
+        // The deployment to return to: the successful one the request names (by release tag,
+        // version or image), else the newest successful one before the current one.
+        let wanted = requested.as_deref().map(|r| {
+            super::deploy::version_of_tag(ctx, app.as_deref(), r).unwrap_or_else(|| r.to_string())
+        });
         let (previous, current) = match &gh {
             Some(gh) => {
                 let entries = records::history(gh, &env, &target.app)
                     .await
                     .map_err(|e| Failure::new(Exit::Internal, e))?;
-                let mut proven = entries.iter().filter(|e| e.succeeded_at.is_some());
-                let current = proven.next().cloned();
-                (proven.next().cloned(), current)
+                let proven: Vec<_> = entries
+                    .iter()
+                    .filter(|e| e.succeeded_at.is_some())
+                    .collect();
+                let current = proven.first().map(|e| (*e).clone());
+                let previous = match &wanted {
+                    Some(w) => proven.iter().find(|e| {
+                        e.payload.version.as_deref() == Some(w.as_str())
+                            || e.payload.image.as_deref() == Some(w.as_str())
+                    }),
+                    None => proven.get(1),
+                };
+                (previous.map(|e| (*e).clone()), current)
             }
             None => (None, None),
         };
-        let to = args.to.clone().or_else(|| {
+        let named = wanted.is_some() && previous.is_some();
+        let to = (if named { None } else { requested.clone() }).or_else(|| {
             previous.as_ref().and_then(|p| {
                 p.payload
                     .image

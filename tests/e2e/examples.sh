@@ -137,6 +137,17 @@ if wanted coolify-tags; then
     check "$ex: production of v0.2.1 fails its health gate (exit 4)" failed_health $ex production.yml push
   check "$ex: the failed health gate rolled production back" grep -qiE 'rolled back|rollback' "$log"
   check "$ex: no release was written for the failed v0.2.1" bash -c '! sim_calls github | grep -q "POST /repos/acme/coolify-tags/releases .*v0.2.1"'
+
+  # Two more healthy releases, then a rollback by tag to the first one.
+  curl -fsS -X POST -H 'content-type: application/json' -d '{"status": 200}' "$health/__health/production" >/dev/null
+  for v in 3 4; do
+    PREPARE="echo $v >feature.txt" check "$ex: staging runs feature $v" succeeded $ex staging.yml push
+    PREPARE="echo $v >feature.txt" ACT_TAG=v0.$v.0 check "$ex: tag v0.$v.0 deploys production" succeeded $ex production.yml push
+  done
+  ACT_INPUTS="tag=v0.2.0" check "$ex: rollback.yml with tag v0.2.0 succeeds" succeeded $ex rollback.yml workflow_dispatch
+  first_tag="$(sim_calls coolify | grep '^PATCH /api/v1/applications/k8s0ws4gco0o4c8kgw08wkcc 200' | head -n 1 | grep -oE '"docker_registry_image_tag": "[^"]+"' | cut -d'"' -f4)"
+  check "$ex: production is back on the image v0.2.0 deployed (${first_tag:0:7})" \
+    grep -q "rolled back k8s0ws4gco0o4c8kgw08wkcc → ghcr.io/acme/ingestion-service:${first_tag:-none}\$" "$log"
   unset ACT_GIT
 fi
 
