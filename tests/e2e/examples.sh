@@ -205,8 +205,12 @@ if wanted fly-mirror; then
   curl -fsS -X POST -H 'content-type: application/json' -d '{"status": 400}' "$health/__health/staging" >/dev/null
   PREPARE="echo change >change.txt" ACT_BRANCH=staging \
     check "$ex: a staging deploy failing its health gate fails (exit 4)" failed_health $ex staging.yml push
-  check "$ex: ... and staging was rolled back to the previous image" \
-    bash -c "sim_calls fly | grep -E 'POST /v1/apps/blue-banded-bee-staging/machines/[^ /]+ ' | tail -n 1 | grep -vq change"
+  # Machine updates of staging, in order: the proven image, the failing one, the proven again.
+  check "$ex: ... and staging was rolled back to the previous image" bash -c 'sim_calls fly | python3 -c "
+import re, sys
+images = [m.group(1) for l in sys.stdin if re.match(r\"POST /v1/apps/blue-banded-bee-staging/machines/[^ /?]+ 200\", l)
+          for m in [re.search(r\"\\\"image\\\": \\\"([^\\\"]+)\\\"\", l)] if m]
+sys.exit(0 if len(set(images)) == 2 and images[-1] == images[0] else 1)"'
 fi
 
 # --- orchestrated (seed 003) ----------------------------------------------------------------
