@@ -242,15 +242,7 @@ async fn run_target(
             let failure: Failure = e.into();
             stages.push("deploy", StageState::Failed, started, failure.to_string());
             let _ = status(state, format!("deploy failed: {failure}")).await;
-            let _ = crate::notify::after_deploy(
-                ctx,
-                &req.env,
-                &app,
-                &req.sha,
-                req.version.as_deref(),
-                false,
-            )
-            .await;
+            notify_failure(ctx, req, &app).await;
             return TargetResult {
                 app,
                 stages,
@@ -314,15 +306,7 @@ async fn run_target(
                     }
                 }
                 let _ = status(DeploymentStatusState::Failure, short_status).await;
-                let _ = crate::notify::after_deploy(
-                    ctx,
-                    &req.env,
-                    &app,
-                    &req.sha,
-                    req.version.as_deref(),
-                    false,
-                )
-                .await;
+                notify_failure(ctx, req, &app).await;
                 return TargetResult {
                     app,
                     stages,
@@ -405,6 +389,17 @@ async fn run_target(
         outcome: Some(outcome),
         health,
         failure: None,
+    }
+}
+
+/// Tell the configured receivers a deploy failed. The deploy's own failure is what the run
+/// reports, so a notification error here is only logged.
+async fn notify_failure(ctx: &Ctx, req: &Request, app: &str) {
+    let sent =
+        crate::notify::after_deploy(ctx, &req.env, app, &req.sha, req.version.as_deref(), false);
+    if let Err(e) = sent.await {
+        ctx.console
+            .warn(format!("failure notification not sent: {e}"));
     }
 }
 
