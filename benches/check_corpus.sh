@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times `stage-gate check` over the whole corpus (../shared/corpus: fly/, fly-history/,
+# Times `stage-gate check` over the whole corpus (tests/fixtures/corpus: fly/, fly-history/,
 # fly-flyctl-testdata/ and workflows/) with a release build: every fly.toml parsed and
 # checked, every workflow analysed, the report rendered as JSON. External linters are off
 # so the number is stage-gate's own. Uses hyperfine when installed, else a timed loop.
@@ -10,9 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-20}"
-# Beside the checkout (CI, /work/main); worktrees sit one level deeper.
-corpus="${CORPUS:-../shared/corpus}"
-[ -d "$corpus" ] || [ -n "${CORPUS:-}" ] || corpus=../../shared/corpus
+corpus="${CORPUS:-tests/fixtures/corpus}"
 if [ ! -d "$corpus" ]; then
   echo "bench-result: skipped: no corpus at $corpus (set CORPUS)"
   exit 0

@@ -1,4 +1,4 @@
-//! The Coolify v4 API simulator (v4.2+ behaviour, as `../shared/specs/NOTES.md` §2 records it).
+//! The Coolify v4 API simulator (v4.2+ behaviour, as `tests/fixtures/specs/NOTES.md` §2 records it).
 //!
 //! Serves, under `/api/v1`: `POST /deploy` (GET answers 405), deployment status, the running
 //! list, per-application history as `{count, deployments}`, cancel, application get/update,

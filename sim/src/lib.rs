@@ -1,6 +1,6 @@
 //! Local simulators of the Fly Machines, Coolify and GitHub REST APIs (plus health endpoints),
 //! for stage-gate's tests and its no-account demo. They follow the vendor documents in
-//! `../shared/specs/` and, where reality differs, reality (`../shared/specs/NOTES.md`).
+//! `tests/fixtures/specs/` and, where reality differs, reality (`tests/fixtures/specs/NOTES.md`).
 //!
 //! [`start`] binds one loopback port per vendor and serves each vendor's router wrapped in the
 //! fault layer and the request log (`server.rs`). Each vendor module owns its own state and

@@ -1,5 +1,5 @@
 //! The Coolify simulator over HTTP: its happy path, the faults a deployer meets, and a
-//! contract test against `../shared/specs/coolify.openapi.yaml` (minus NOTES.md's differences).
+//! contract test against `tests/fixtures/specs/coolify.openapi.yaml` (minus NOTES.md's differences).
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
@@ -469,17 +469,11 @@ mod contract {
 
     fn spec() -> Value {
         let name = "coolify.openapi.yaml";
-        let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let path = std::env::var_os("STAGE_GATE_SPECS_DIR")
-            .map(|d| PathBuf::from(d).join(name))
-            .or_else(|| {
-                start
-                    .ancestors()
-                    .map(|a| a.join("shared/specs").join(name))
-                    .find(|p| p.exists())
-            })
-            .expect("the Coolify spec is in ../shared/specs (or set STAGE_GATE_SPECS_DIR)");
-        let text = std::fs::read_to_string(&path).unwrap();
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/specs")
+            .join(name);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_yaml::from_str(&text).unwrap()
     }
 

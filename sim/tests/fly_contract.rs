@@ -1,4 +1,4 @@
-//! Contract test: the Fly simulator against `../shared/specs/fly-machines.openapi.json`.
+//! Contract test: the Fly simulator against `tests/fixtures/specs/fly-machines.openapi.json`.
 //!
 //! 1. Every route the simulator serves exists in the spec with that method, and is really
 //!    served (not the fallback 404 or a 405).
@@ -13,11 +13,9 @@ use std::path::PathBuf;
 
 fn spec() -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/specs/fly-machines.openapi.json");
-    let fallback = PathBuf::from("/work/shared/specs/fly-machines.openapi.json");
-    let text = std::fs::read_to_string(&path)
-        .or_else(|_| std::fs::read_to_string(&fallback))
-        .expect("the Fly spec is readable");
+        .join("../tests/fixtures/specs/fly-machines.openapi.json");
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("the Fly spec is JSON")
 }
 

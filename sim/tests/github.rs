@@ -1,7 +1,7 @@
 //! The GitHub simulator driven over HTTP: the happy path of a release and a deployment,
 //! the awkward parts GitHub has (drafts hidden from get-by-tag, one release per tag,
 //! immutable releases, 202/409 deployments, rate limits), and a contract test that every
-//! answer given here is an operation of `../shared/specs/github-subset.openapi.json` whose
+//! answer given here is an operation of `tests/fixtures/specs/github-subset.openapi.json` whose
 //! declared schema's required fields are present.
 
 use reqwest::{Client, Method, StatusCode};
@@ -791,17 +791,11 @@ async fn refs_tags_commits_compare_pulls() {
 
 fn spec() -> Value {
     let name = "github-subset.openapi.json";
-    let start = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let path = std::env::var_os("STAGE_GATE_SPECS_DIR")
-        .map(|d| std::path::PathBuf::from(d).join(name))
-        .or_else(|| {
-            start
-                .ancestors()
-                .map(|a| a.join("shared/specs").join(name))
-                .find(|p| p.exists())
-        })
-        .expect("the GitHub spec is in ../shared/specs (or set STAGE_GATE_SPECS_DIR)");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/specs")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
 }
 
 /// Routes the simulator serves that are real GitHub endpoints outside the saved subset.

@@ -6,24 +6,12 @@ use crate::report::Severity;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// `../shared/corpus` beside the checkout (CI and /work/main); worktrees one level deeper
-/// find it at `../../shared/corpus`.
-pub(crate) fn corpus() -> Option<PathBuf> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        manifest.join("../shared/corpus"),
-        manifest.join("../../shared/corpus"),
-    ];
-    if let Some(dir) = candidates.iter().find(|d| d.is_dir()) {
-        Some(dir.clone())
-    } else {
-        let dir = &candidates[0];
-        eprintln!(
-            "\n*** SKIPPED: corpus not found at {} — the corpus oracle did not run ***\n",
-            dir.display()
-        );
-        None
-    }
+/// The corpus copied into the repository (`tests/fixtures/corpus`, sources in
+/// `tests/fixtures/SOURCES.tsv`). Missing, it is a failure, never a skip.
+pub(crate) fn corpus() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
+    assert!(dir.is_dir(), "the corpus is missing at {}", dir.display());
+    dir
 }
 
 /// (relative path → errors) for every fly.toml under `sub`.
@@ -60,7 +48,7 @@ fn check_dir(corpus: &Path, sub: &str) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn real_fly_toml_files_give_no_errors_except_the_expected_ones() {
-    let Some(corpus) = corpus() else { return };
+    let corpus = corpus();
     let expected_text = std::fs::read_to_string(corpus.join("EXPECTED.tsv")).expect("EXPECTED.tsv");
     let mut expected: BTreeMap<String, String> = BTreeMap::new();
     for line in expected_text.lines().skip(1) {
@@ -141,7 +129,7 @@ fn pair_findings(corpus: &Path) -> BTreeMap<String, Vec<crate::report::Diagnosti
 
 #[test]
 fn staging_production_pairs_report_their_real_differences() {
-    let Some(corpus) = corpus() else { return };
+    let corpus = corpus();
     let all = pair_findings(&corpus);
     assert_eq!(all.len(), 11, "PAIRS.tsv lists 11 pairs");
     let errors = |repo: &str| -> Vec<String> {
@@ -221,7 +209,7 @@ fn staging_production_pairs_report_their_real_differences() {
 
 #[test]
 fn flyctl_edge_cases() {
-    let Some(corpus) = corpus() else { return };
+    let corpus = corpus();
     let results = check_dir(&corpus, "fly-flyctl-testdata");
     let get = |name: &str| -> &Vec<String> {
         let key = format!(
@@ -283,7 +271,7 @@ fn workflow_findings(corpus: &Path, name: &str) -> Vec<String> {
 
 #[test]
 fn real_deploy_workflows_give_specific_findings() {
-    let Some(corpus) = corpus() else { return };
+    let corpus = corpus();
     let has = |name: &str, finding: &str| {
         let all = workflow_findings(&corpus, name);
         assert!(
@@ -354,7 +342,7 @@ fn real_deploy_workflows_give_specific_findings() {
 
 #[test]
 fn staging_on_main_plus_ungated_production_across_two_files_is_simultaneous() {
-    let Some(corpus) = corpus() else { return };
+    let corpus = corpus();
     // Ubeydu deploys staging on main and production on the `prod` branch: not simultaneous.
     let files: Vec<(String, String)> = [
         "Ubeydu__akluma-your-smart-piggy-bank__.github_workflows_fly-staging.yml",

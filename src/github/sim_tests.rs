@@ -388,7 +388,7 @@ async fn server_errors_are_retried_for_reads_only() {
 }
 
 /// Both directions of the contract: every request the client sent is an operation of
-/// `../shared/specs/github-subset.openapi.json` (or the one real endpoint outside the
+/// `tests/fixtures/specs/github-subset.openapi.json` (or the one real endpoint outside the
 /// subset), and every JSON body it sent fits that operation's request schema — required
 /// fields present, no field the spec does not declare, enum values known.
 #[tokio::test]
@@ -486,16 +486,11 @@ async fn requests_match_the_spec() {
 
 fn spec() -> serde_json::Value {
     let name = "github-subset.openapi.json";
-    let path = std::env::var_os("STAGE_GATE_SPECS_DIR")
-        .map(|d| std::path::PathBuf::from(d).join(name))
-        .or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .ancestors()
-                .map(|a| a.join("shared/specs").join(name))
-                .find(|p| p.exists())
-        })
-        .expect("the GitHub spec is in ../shared/specs (or set STAGE_GATE_SPECS_DIR)");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/specs")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
 }
 
 /// The spec operation for a concrete path; `{ref}` of the git ref routes spans slashes.

@@ -1,4 +1,4 @@
-//! Fly Machines API simulator: the routes of `../shared/specs/fly-machines.openapi.json`
+//! Fly Machines API simulator: the routes of `tests/fixtures/specs/fly-machines.openapi.json`
 //! that a deployer uses, with the real lease envelope and start-response body from NOTES.md §1.
 //!
 //! `scenario.rs` says what a scenario may seed, `model.rs` owns the state machine of apps,

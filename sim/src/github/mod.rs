@@ -1,5 +1,5 @@
 //! The GitHub REST subset stage-gate calls, as the real service behaves (see
-//! `../shared/specs/NOTES.md` §3): releases and their assets (on a separate uploads host),
+//! `tests/fixtures/specs/NOTES.md` §3): releases and their assets (on a separate uploads host),
 //! generated notes, deployments and statuses, workflow dispatch, refs, tags, commits,
 //! compare and the pull requests of a commit.
 //!

@@ -1,5 +1,5 @@
 //! The Fly Machines API as stage-gate uses it: DTOs and one method per call
-//! (`../shared/specs/fly-machines.openapi.json`, NOTES.md §1). Every call goes through
+//! (`tests/fixtures/specs/fly-machines.openapi.json`, NOTES.md §1). Every call goes through
 //! [`HttpClient`]; only `wait` uses a no-retry client, because its own loop owns the deadline.
 //!
 //! What this module must not do: decide strategy, order or rollback (`rollout.rs`).

@@ -226,15 +226,10 @@ fn failure(e: ProviderError) -> (String, Option<String>) {
 }
 
 fn fly_spec() -> Value {
-    let candidates = [
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs/fly-machines.openapi.json"),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/specs/fly-machines.openapi.json"),
-        Path::new("/work/shared/specs/fly-machines.openapi.json").to_path_buf(),
-    ];
-    let text = candidates
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok())
-        .expect("the Fly spec is readable");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/fly-machines.openapi.json");
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("the Fly spec is JSON")
 }
 
