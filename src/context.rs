@@ -163,6 +163,7 @@ impl Ctx {
     ) -> (Self, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
         let (console, printed) = Console::capture(crate::secret::Redactor::new());
         let github = GithubContext::from_env(&env, None);
+        let http = Ctx::default_http(true).with_redactor(console.redactor.clone());
         let ctx = Ctx {
             inputs: Inputs::new(env.clone()),
             env,
@@ -173,7 +174,7 @@ impl Ctx {
             format: Format::default(),
             files: ActionsFiles::default(),
             github,
-            http: Ctx::default_http(true),
+            http,
         };
         (ctx, printed)
     }

@@ -9,10 +9,17 @@
 //! Never retried: other 4xx, which the caller gets at once with the API's own error text.
 //! Callers say whether a request is safe to repeat; unsafe ones are retried only when the
 //! request surely never reached the server (connect errors).
+//!
+//! A client may carry a deadline ([`HttpClient::with_deadline`]): every attempt's timeout is
+//! cut to the time left, no backoff sleeps past it, and running out is its own error kind
+//! ([`TransportKind::Deadline`]) naming the call that was outstanding. A client may carry the
+//! run's redactor: every text body it sends and every error text it keeps is redacted first
+//! (before any cut), so a secret never leaves in a request or an error message.
 
+use crate::secret::Redactor;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::{RequestBuilder, Response, StatusCode};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const USER_AGENT: &str = concat!("stage-gate/", env!("CARGO_PKG_VERSION"));
 
@@ -57,6 +64,8 @@ pub enum TransportKind {
     Timeout,
     Dns,
     Tls,
+    /// The caller's deadline passed before an answer came (or before the call could start).
+    Deadline,
     Other,
 }
 
@@ -92,6 +101,16 @@ impl HttpError {
             HttpError::Status { body, .. } => Some(body),
             _ => None,
         }
+    }
+    /// The call ran out of the time its deadline left it.
+    pub fn is_deadline(&self) -> bool {
+        matches!(
+            self,
+            HttpError::Transport {
+                kind: TransportKind::Deadline,
+                ..
+            }
+        )
     }
 }
 
@@ -141,6 +160,12 @@ pub fn transport_kind(e: &reqwest::Error) -> TransportKind {
 pub struct HttpClient {
     pub inner: reqwest::Client,
     pub policy: RetryPolicy,
+    /// One attempt's timeout when no deadline is nearer.
+    pub timeout: Duration,
+    /// No attempt, retry or backoff goes past this.
+    pub deadline: Option<Instant>,
+    /// Secrets scrubbed from what is sent and from error texts.
+    pub redactor: Option<Redactor>,
 }
 
 impl HttpClient {
@@ -148,9 +173,90 @@ impl HttpClient {
         let inner = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(Duration::from_secs(10).min(timeout))
-            .timeout(timeout)
             .build()?;
-        Ok(HttpClient { inner, policy })
+        Ok(HttpClient {
+            inner,
+            policy,
+            timeout,
+            deadline: None,
+            redactor: None,
+        })
+    }
+
+    /// The same client bounded by `deadline` (the nearer one when it already has one).
+    pub fn with_deadline(&self, deadline: Instant) -> HttpClient {
+        let mut c = self.clone();
+        c.deadline = Some(self.deadline.map_or(deadline, |d| d.min(deadline)));
+        c
+    }
+
+    /// The same client with its deadline replaced: for cleanup that must still run after the
+    /// deploy's own deadline passed (releasing leases, restoring machines), bounded anew.
+    pub fn with_fresh_deadline(&self, deadline: Instant) -> HttpClient {
+        let mut c = self.clone();
+        c.deadline = Some(deadline);
+        c
+    }
+
+    /// The same client scrubbing `redactor`'s secrets from bodies and errors.
+    pub fn with_redactor(&self, redactor: Redactor) -> HttpClient {
+        let mut c = self.clone();
+        c.redactor = Some(redactor);
+        c
+    }
+
+    /// `text` without the secrets this client knows.
+    pub fn redact(&self, text: &str) -> String {
+        match &self.redactor {
+            Some(r) => r.redact(text),
+            None => text.to_string(),
+        }
+    }
+
+    /// The time the deadline leaves, if there is one.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    fn deadline_error(&self, method: &str, url: &str, waited: Option<Duration>) -> HttpError {
+        let message = match waited {
+            Some(w) => format!(
+                "no answer within the {:.1}s the deadline left; the call was outstanding when \
+                 time ran out",
+                w.as_secs_f64()
+            ),
+            None => "the deadline passed before the call could be made".to_string(),
+        };
+        HttpError::Transport {
+            method: method.to_string(),
+            url: url.to_string(),
+            kind: TransportKind::Deadline,
+            message,
+        }
+    }
+
+    /// Build one attempt: its timeout cut to the deadline, its text body redacted.
+    fn prepare(
+        &self,
+        builder: RequestBuilder,
+        attempt_timeout: Duration,
+    ) -> Result<reqwest::Request, reqwest::Error> {
+        let mut request = builder.timeout(attempt_timeout).build()?;
+        if let Some(r) = &self.redactor {
+            let text = request
+                .body()
+                .and_then(|b| b.as_bytes())
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .map(str::to_string);
+            if let Some(text) = text {
+                let clean = r.redact(&text);
+                if clean != text {
+                    *request.body_mut() = Some(clean.into_bytes().into());
+                }
+            }
+        }
+        Ok(request)
     }
 
     /// The same client, never sleeping longer than `max` on a server's `Retry-After`: a
@@ -177,16 +283,26 @@ impl HttpClient {
             .with_jitter()
             .build();
         loop {
-            let request = build(&self.inner);
-            let (method, url) = describe(&request);
-            let outcome = request.send().await;
+            let builder = build(&self.inner);
+            let (method, url) = describe(&builder);
+            let url = self.redact(&url);
+            let left = self.time_left();
+            if left.is_some_and(|l| l.is_zero()) {
+                return Err(self.deadline_error(&method, &url, None));
+            }
+            let attempt_timeout = left.map_or(self.timeout, |l| l.min(self.timeout));
+            let cut_by_deadline = left.is_some_and(|l| l < self.timeout);
+            let outcome = match self.prepare(builder, attempt_timeout) {
+                Ok(request) => self.inner.execute(request).await,
+                Err(e) => Err(e),
+            };
             let retry_in = match outcome {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
                 Ok(resp) => {
                     let status = resp.status();
                     let mut wait = server_wait(&resp);
                     let headers_say_limited = rate_limit_headers(status, resp.headers());
-                    let err = status_error(&method, &url, resp, wait).await;
+                    let err = self.status_error(&method, &url, resp, wait).await;
                     let limited = headers_say_limited || secondary_limit_body(status, &err);
                     if limited && wait.is_none() {
                         // GitHub: a secondary limit without headers means "wait at least a minute".
@@ -207,11 +323,14 @@ impl HttpClient {
                 }
                 Err(e) => {
                     let kind = transport_kind(&e);
+                    if kind == TransportKind::Timeout && cut_by_deadline {
+                        return Err(self.deadline_error(&method, &url, Some(attempt_timeout)));
+                    }
                     let err = HttpError::Transport {
                         method: method.clone(),
                         url: url.clone(),
                         kind,
-                        message: e.to_string(),
+                        message: self.redact(&e.to_string()),
                     };
                     let safe = idempotent || (e.is_connect() && kind == TransportKind::Refused);
                     let worth = matches!(
@@ -227,7 +346,29 @@ impl HttpClient {
                     }
                 }
             };
+            if self.time_left().is_some_and(|l| l <= retry_in) {
+                // The backoff would outlast the deadline: the last answer is the result.
+                return Err(self.deadline_error(&method, &url, None));
+            }
             tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    async fn status_error(
+        &self,
+        method: &str,
+        url: &str,
+        resp: Response,
+        wait: Option<Duration>,
+    ) -> HttpError {
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        HttpError::Status {
+            method: method.to_string(),
+            url: url.to_string(),
+            status,
+            body: truncate(&self.redact(&body), 2000),
+            retry_after: wait.map(|d| d.as_secs()),
         }
     }
 
@@ -242,19 +383,28 @@ impl HttpClient {
             .build()
             .map(|r| r.method().to_string())
             .unwrap_or_default();
-        let url = resp.url().to_string();
+        let url = self.redact(resp.url().as_str());
         let status = resp.status();
-        let text = resp.text().await.map_err(|e| HttpError::Transport {
-            method: method.clone(),
-            url: url.clone(),
-            kind: transport_kind(&e),
-            message: e.to_string(),
+        let text = resp.text().await.map_err(|e| {
+            let kind = transport_kind(&e);
+            if kind == TransportKind::Timeout && self.deadline.is_some() {
+                return self.deadline_error(&method, &url, self.time_left());
+            }
+            HttpError::Transport {
+                method: method.clone(),
+                url: url.clone(),
+                kind,
+                message: self.redact(&e.to_string()),
+            }
         })?;
         serde_json::from_str(&text).map_err(|e| HttpError::Status {
             method,
             url,
             status,
-            body: format!("unexpected response body ({e}): {}", truncate(&text, 300)),
+            body: format!(
+                "unexpected response body ({e}): {}",
+                truncate(&self.redact(&text), 300)
+            ),
             retry_after: None,
         })
     }
@@ -349,23 +499,6 @@ pub fn server_wait(resp: &Response) -> Option<Duration> {
         }
     }
     None
-}
-
-async fn status_error(
-    method: &str,
-    url: &str,
-    resp: Response,
-    wait: Option<Duration>,
-) -> HttpError {
-    let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
-    HttpError::Status {
-        method: method.to_string(),
-        url: url.to_string(),
-        status,
-        body: truncate(&body, 2000),
-        retry_after: wait.map(|d| d.as_secs()),
-    }
 }
 
 pub fn truncate(s: &str, max: usize) -> String {

@@ -106,6 +106,10 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     ("deployment-id", "The GitHub Deployment id."),
     ("environment-url", "URL of the deployed environment."),
     ("verdict", "health: healthy, unhealthy or timeout."),
+    (
+        "rollback",
+        "deploy/promote after a failure: restored, or not-restored (what each machine runs is in the summary).",
+    ),
     ("release-id", "release: the GitHub Release id."),
     ("release-url", "release: the GitHub Release URL."),
     (

@@ -201,6 +201,7 @@ fn build_ctx(
         github.repository = config.repository.clone();
     }
     let fast_retries = env.get("STAGE_GATE_FAST_RETRIES") == Some("1");
+    let http = Ctx::default_http(fast_retries).with_redactor(console.redactor.clone());
     Ok(Ctx {
         env,
         inputs,
@@ -211,7 +212,7 @@ fn build_ctx(
         format,
         files,
         github,
-        http: Ctx::default_http(fast_retries),
+        http,
     })
 }
 

@@ -71,17 +71,92 @@ impl Redactor {
             .clone()
     }
 
-    /// Replace every known secret in `text` with `***`.
+    /// Replace every known secret in `text` with `***`: the whole value, its JSON-escaped
+    /// forms (PHP escapes `/`), and any piece of it of [`MIN_PIECE`] or more characters that
+    /// starts where the secret starts — what a vendor's echo or an earlier cut leaves behind.
     pub fn redact(&self, text: &str) -> String {
         let values = self.values.read().unwrap_or_else(|p| p.into_inner());
         let mut out = text.to_string();
         for v in values.iter() {
-            if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), "***");
+            for form in forms(v) {
+                if out.contains(form.as_str()) {
+                    out = out.replace(form.as_str(), "***");
+                }
             }
+        }
+        for v in values.iter() {
+            out = redact_prefixes(&out, v);
         }
         out
     }
+
+    /// Redact, then cut to `max` bytes: the only safe order (a cut first could leave a prefix
+    /// of a secret that no longer matches it whole).
+    pub fn redact_and_truncate(&self, text: &str, max: usize) -> String {
+        crate::http::truncate(&self.redact(text), max)
+    }
+}
+
+/// The shortest piece of a secret that is redacted on its own (a prefix left by a cut).
+pub const MIN_PIECE: usize = 8;
+
+/// The spellings of a secret that may appear in text: as is, JSON-escaped, and with PHP's
+/// escaped slashes.
+fn forms(secret: &str) -> Vec<String> {
+    let mut out = vec![secret.to_string()];
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    for f in [json.clone(), json.replace('/', "\\/")] {
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// Where the secret part of a value starts: after the scheme and host of a URL (a webhook
+/// URL's host is no secret, its path is), else at 0.
+fn secret_start(secret: &str) -> usize {
+    match secret.find("://") {
+        Some(i) => secret[i + 3..]
+            .find('/')
+            .map(|j| i + 3 + j + 1)
+            .unwrap_or(secret.len()),
+        None => 0,
+    }
+}
+
+/// Replace each run of `text` that is a prefix of `secret` of [`MIN_PIECE`]+ characters
+/// (past its non-secret start) with `***`.
+fn redact_prefixes(text: &str, secret: &str) -> String {
+    let start = secret_start(secret);
+    let s = secret.as_bytes();
+    if s.len() < start + MIN_PIECE || s.len() < MIN_PIECE {
+        return text.to_string();
+    }
+    let head = &secret[..start + MIN_PIECE];
+    if !text.contains(head) {
+        return text.to_string();
+    }
+    let t = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(found) = text[i..].find(head) {
+        let at = i + found;
+        let mut end = at + head.len();
+        while end < t.len() && end - at < s.len() && t[end] == s[end - at] {
+            end += 1;
+        }
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        out.push_str(&text[i..at]);
+        out.push_str(&text[at..at + start]);
+        out.push_str("***");
+        i = end;
+    }
+    out.push_str(&text[i..]);
+    out
 }
 
 #[cfg(test)]
@@ -102,6 +177,40 @@ mod tests {
         assert!(r.add("abcdefgh"));
         assert!(!r.add("abcd"));
         assert_eq!(r.redact("x abcdefgh y abcd"), "x *** y ***");
+    }
+
+    #[test]
+    fn prefixes_and_escaped_forms_are_redacted() {
+        let r = Redactor::new();
+        r.add("3|WaobqX9tJQshKPuQFHsyApxuOOggg4wOfvGc9xa2");
+        // A vendor echoing the first 16 characters, and a cut that kept 9 of them.
+        assert_eq!(r.redact("token 3|WaobqX9tJQshKP… refused"), "token ***… refused");
+        assert_eq!(r.redact("Bearer 3|WaobqX9t"), "Bearer ***");
+        // Seven characters say nothing about the token and stay readable.
+        assert_eq!(r.redact("3|Waobq"), "3|Waobq");
+        r.add("https://hooks.example.com/services/T0/B0/abcdefgh");
+        assert_eq!(
+            r.redact(r#"{"url":"https:\/\/hooks.example.com\/services\/T0\/B0\/abcdefgh"}"#),
+            r#"{"url":"***"}"#
+        );
+        // The host of a secret URL is not the secret: other URLs on it stay readable.
+        assert_eq!(
+            r.redact("see https://hooks.example.com/docs"),
+            "see https://hooks.example.com/docs"
+        );
+        assert_eq!(
+            r.redact("POST https://hooks.example.com/services/T0/B"),
+            "POST https://hooks.example.com/***"
+        );
+    }
+
+    #[test]
+    fn redaction_comes_before_the_cut() {
+        let r = Redactor::new();
+        r.add("ghp_0123456789abcdefghij");
+        let text = format!("{}ghp_0123456789abcdefghij tail", "x".repeat(30));
+        let cut = r.redact_and_truncate(&text, 40);
+        assert!(!cut.contains("ghp_0123"), "{cut}");
     }
 
     #[test]

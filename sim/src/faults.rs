@@ -36,6 +36,24 @@ pub struct Fault {
     pub malformed: bool,
     /// Fire this many times, then pass requests through; forever when absent.
     pub times: Option<u32>,
+    /// Let this many matching requests through untouched before firing (fail the second
+    /// update of a machine, not the first).
+    pub skip: Option<u32>,
+    /// The vendor performs the request first, then its answer is lost (`reset`) or replaced
+    /// (`status`, `malformed`): the ambiguous write a client must look up, not repeat.
+    pub after_acting: bool,
+    /// The error body quotes the request's credentials (its `Authorization` header), as some
+    /// vendors' error pages do: what a client then prints must still be redacted.
+    pub echo_credentials: bool,
+}
+
+/// What a matched fault asks of the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub delay_ms: u64,
+    pub action: Action,
+    pub after_acting: bool,
+    pub echo_credentials: bool,
 }
 
 /// What the server must do with a request a fault matched.
@@ -95,16 +113,18 @@ impl Fault {
     }
 }
 
-/// The live set of faults, with how many firings each has left.
+/// The live set of faults, with how many firings each has left and how many matches each
+/// still lets through first.
 #[derive(Debug, Default)]
 pub struct Faults {
-    active: Vec<(Fault, Option<u32>)>,
+    active: Vec<(Fault, Option<u32>, u32)>,
 }
 
 impl Faults {
     pub fn add(&mut self, fault: Fault) {
         let left = fault.times;
-        self.active.push((fault, left));
+        let skip = fault.skip.unwrap_or(0);
+        self.active.push((fault, left, skip));
     }
 
     pub fn clear(&mut self) {
@@ -112,20 +132,34 @@ impl Faults {
     }
 
     pub fn list(&self) -> Vec<Fault> {
-        self.active.iter().map(|(f, _)| f.clone()).collect()
+        self.active.iter().map(|(f, _, _)| f.clone()).collect()
     }
 
-    /// The first live fault matching the request, consuming one firing. Returns the delay to
-    /// apply and the action.
-    pub fn take(&mut self, vendor: &str, method: &str, path: &str) -> Option<(u64, Action)> {
-        let (fault, left) = self
-            .active
-            .iter_mut()
-            .find(|(f, left)| left.is_none_or(|n| n > 0) && f.matches(vendor, method, path))?;
+    /// The first live fault matching the request, consuming one firing (or one skip: a
+    /// skipped request passes through untouched).
+    pub fn decide(&mut self, vendor: &str, method: &str, path: &str) -> Option<Decision> {
+        let (fault, left, skip) = self.active.iter_mut().find(|(f, left, _)| {
+            left.is_none_or(|n| n > 0) && f.matches(vendor, method, path)
+        })?;
+        if *skip > 0 {
+            *skip -= 1;
+            return None;
+        }
         if let Some(n) = left {
             *n -= 1;
         }
-        Some((fault.delay_ms.unwrap_or(0), fault.action()))
+        Some(Decision {
+            delay_ms: fault.delay_ms.unwrap_or(0),
+            action: fault.action(),
+            after_acting: fault.after_acting,
+            echo_credentials: fault.echo_credentials,
+        })
+    }
+
+    /// [`Faults::decide`] as (delay, action).
+    pub fn take(&mut self, vendor: &str, method: &str, path: &str) -> Option<(u64, Action)> {
+        self.decide(vendor, method, path)
+            .map(|d| (d.delay_ms, d.action))
     }
 }
 
@@ -178,6 +212,21 @@ mod tests {
         assert!(faults.take("fly", "GET", "/x").is_some());
         assert!(faults.take("fly", "GET", "/x").is_some());
         assert!(faults.take("fly", "GET", "/x").is_none());
+    }
+
+    #[test]
+    fn skip_lets_the_first_matches_through() {
+        let mut faults = Faults::default();
+        faults.add(Fault {
+            path: "/x".into(),
+            status: Some(500),
+            skip: Some(1),
+            times: Some(1),
+            ..Fault::default()
+        });
+        assert!(faults.decide("fly", "POST", "/x").is_none());
+        assert!(faults.decide("fly", "POST", "/x").is_some());
+        assert!(faults.decide("fly", "POST", "/x").is_none());
     }
 
     #[test]

@@ -155,16 +155,30 @@ async fn handle(
         body: body_value(&bytes),
         status: None,
     };
-    let fault = lock(&port.shared.faults).take(port.vendor, parts.method.as_str(), &path);
-    let action = match fault {
-        Some((delay, action)) => {
-            if delay > 0 {
-                tokio::time::sleep(Duration::from_millis(delay)).await;
+    let decision = lock(&port.shared.faults).decide(port.vendor, parts.method.as_str(), &path);
+    let credentials = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let (action, after_acting, echo) = match decision {
+        Some(d) => {
+            if d.delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(d.delay_ms)).await;
             }
-            action
+            (d.action, d.after_acting, d.echo_credentials)
         }
-        None => Action::PassThrough,
+        None => (Action::PassThrough, false, false),
     };
+    let mut parts = Some(parts);
+    let mut bytes = Some(bytes);
+    if after_acting && action != Action::PassThrough {
+        // The vendor does the work; only its answer is lost or replaced below.
+        if let (Some(parts), Some(bytes)) = (parts.take(), bytes.take()) {
+            let req = Request::from_parts(parts, Body::from(bytes));
+            let _ = port.router.clone().oneshot(req).await;
+        }
+    }
     let response = match action {
         Action::Reset => {
             lock(&port.shared.log).push(entry);
@@ -177,6 +191,15 @@ async fn handle(
             body,
             headers,
         } => {
+            let body = if echo {
+                serde_json::json!({
+                    "message": format!("Unauthenticated: the credentials `{credentials}` are not valid"),
+                    "error": format!("simulated fault: status {status}; sent {credentials}"),
+                })
+                .to_string()
+            } else {
+                body
+            };
             let mut resp = json_response(status, &body);
             for (k, v) in headers {
                 if let (Ok(k), Ok(v)) = (
@@ -188,13 +211,16 @@ async fn handle(
             }
             resp
         }
-        Action::PassThrough => {
-            let req = Request::from_parts(parts, Body::from(bytes));
-            match port.router.clone().oneshot(req).await {
-                Ok(resp) => resp,
-                Err(never) => match never {},
+        Action::PassThrough => match (parts.take(), bytes.take()) {
+            (Some(parts), Some(bytes)) => {
+                let req = Request::from_parts(parts, Body::from(bytes));
+                match port.router.clone().oneshot(req).await {
+                    Ok(resp) => resp,
+                    Err(never) => match never {},
+                }
             }
-        }
+            _ => json_response(500, r#"{"message":"the simulator already answered"}"#),
+        },
     };
     entry.status = Some(response.status().as_u16());
     lock(&port.shared.log).push(entry);

@@ -169,6 +169,7 @@ fn finish(
             "outcome": r.outcome,
             "health": r.health.as_ref().map(|h| h.json()),
             "error": r.failure.as_ref().map(|f| f.to_string()),
+            "rollback": r.rollback,
         }));
         if let Some(id) = r.deployment_id {
             report.output("deployment-id", id);
@@ -183,6 +184,9 @@ fn finish(
         }
         if let Some(h) = &r.health {
             report.output("verdict", h.verdict.as_str());
+        }
+        if let Some(rb) = r.rollback {
+            report.output("rollback", rb);
         }
         if let Some(f) = &r.failure {
             // The most severe failure decides the exit: deploy failure over gate over the rest.

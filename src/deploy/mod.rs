@@ -46,6 +46,8 @@ pub struct TargetResult {
     pub outcome: Option<DeployOutcome>,
     pub health: Option<crate::health::GateReport>,
     pub failure: Option<Failure>,
+    /// After a failure: `restored`, `not-restored`, or None when nothing was rolled back.
+    pub rollback: Option<&'static str>,
 }
 
 pub async fn run_all(ctx: &Ctx, req: &Request) -> Vec<TargetResult> {
@@ -85,6 +87,7 @@ impl TargetResult {
             outcome: None,
             health: None,
             failure: Some(failure),
+            rollback: None,
         }
     }
 }
@@ -125,6 +128,7 @@ async fn run_target(
             outcome: None,
             health: None,
             failure: None,
+            rollback: None,
         };
     }
 
@@ -163,6 +167,7 @@ async fn run_target(
             outcome: None,
             health: None,
             failure: None,
+            rollback: None,
         };
     }
 
@@ -239,9 +244,16 @@ async fn run_target(
             } else {
                 DeploymentStatusState::Error
             };
+            let rollback = e.restore_outcome();
+            let description = failure_status(&e);
             let failure: Failure = e.into();
             stages.push("deploy", StageState::Failed, started, failure.to_string());
-            let _ = status(state, format!("deploy failed: {failure}")).await;
+            if rollback == Some("not-restored") {
+                ctx.console.error(format!(
+                    "{app}: the restore after the failed deploy is INCOMPLETE: {failure}"
+                ));
+            }
+            let _ = status(state, description).await;
             notify_failure(ctx, req, &app).await;
             return TargetResult {
                 app,
@@ -250,6 +262,7 @@ async fn run_target(
                 outcome: None,
                 health: None,
                 failure: Some(failure),
+                rollback,
             };
         }
     };
@@ -277,6 +290,7 @@ async fn run_target(
                 let mut message = format!("health gate failed: {}", r.headline());
                 // GitHub keeps 140 characters of a status: what was restored goes first.
                 let mut short_status = "health gate failed".to_string();
+                let mut rollback = None;
                 if target.rollback_on_failure {
                     let started = Instant::now();
                     let rb = provider
@@ -297,11 +311,16 @@ async fn run_target(
                             message.push_str(&format!("; rolled back: {}", done.restored));
                             short_status =
                                 format!("rolled back: {}; health gate failed", done.restored);
+                            rollback = Some("restored");
                         }
                         Err(e) => {
                             stages.push("rollback", StageState::Failed, started, e.to_string());
-                            message.push_str(&format!("; rollback failed: {e}"));
-                            short_status = "health gate failed; rollback failed too".into();
+                            ctx.console.error(format!(
+                                "{app}: rollback after the failed health gate FAILED: {e}"
+                            ));
+                            message.push_str(&format!("; rollback FAILED: {e}"));
+                            short_status = format!("rollback FAILED: {e}; health gate failed");
+                            rollback = Some("not-restored");
                         }
                     }
                 }
@@ -314,6 +333,7 @@ async fn run_target(
                     outcome: Some(outcome),
                     health: Some(r),
                     failure: Some(Failure::deploy(message)),
+                    rollback,
                 };
             }
             Err(f) => {
@@ -330,6 +350,7 @@ async fn run_target(
                     outcome: Some(outcome),
                     health: None,
                     failure: Some(f),
+                    rollback: None,
                 };
             }
         }
@@ -353,6 +374,7 @@ async fn run_target(
             outcome: Some(outcome),
             health,
             failure: Some(f),
+            rollback: None,
         };
     }
     if let (Some(gh), Some(id)) = (gh, deployment_id) {
@@ -379,6 +401,7 @@ async fn run_target(
                 outcome: Some(outcome),
                 health,
                 failure: Some(f),
+                rollback: None,
             };
         }
     }
@@ -389,6 +412,20 @@ async fn run_target(
         outcome: Some(outcome),
         health,
         failure: None,
+        rollback: None,
+    }
+}
+
+/// The Deployment status of a failed deploy: what the restore left first (GitHub keeps 140
+/// characters), then why the deploy failed.
+fn failure_status(e: &ProviderError) -> String {
+    match e {
+        ProviderError::Failed {
+            message,
+            rolled_back: Some(note),
+            ..
+        } => format!("{note}; deploy failed: {message}"),
+        other => format!("deploy failed: {other}"),
     }
 }
 

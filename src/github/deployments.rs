@@ -95,7 +95,7 @@ impl GitHub {
             if response.status() == StatusCode::ACCEPTED {
                 continue;
             }
-            return super::decode(op, response).await;
+            return self.decode(op, response).await;
         }
         Err(GithubError::Api {
             op,
@@ -146,6 +146,8 @@ impl GitHub {
     ) -> Result<DeploymentStatus, GithubError> {
         let mut status = status.clone();
         if let Some(d) = &mut status.description {
+            // Redacted before the cut: a cut first could keep a piece of a secret.
+            *d = self.http.redact(d);
             if d.chars().count() > MAX_DESCRIPTION {
                 *d = d.chars().take(MAX_DESCRIPTION - 1).collect::<String>() + "…";
             }

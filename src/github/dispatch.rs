@@ -54,6 +54,6 @@ impl GitHub {
         if response.status() == StatusCode::NO_CONTENT {
             return Ok(None);
         }
-        super::decode(op, response).await.map(Some)
+        self.decode(op, response).await.map(Some)
     }
 }

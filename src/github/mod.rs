@@ -168,7 +168,7 @@ impl GitHub {
         idempotent: bool,
     ) -> Result<T, GithubError> {
         let response = self.send(op, method, url, body, idempotent).await?;
-        decode(op, response).await
+        self.decode(op, response).await
     }
 
     /// A GET whose 404 means "there is none".
@@ -202,7 +202,7 @@ impl GitHub {
             next = next_link(&response)
                 .filter(|u| u.origin() == self.api.origin())
                 .filter(|_| pages < MAX_PAGES);
-            let page: Vec<T> = decode(op, response).await?;
+            let page: Vec<T> = self.decode(op, response).await?;
             items.extend(page);
             if items.len() >= max {
                 items.truncate(max);
@@ -213,18 +213,25 @@ impl GitHub {
     }
 }
 
-async fn decode<T: DeserializeOwned>(
-    op: &'static str,
-    response: Response,
-) -> Result<T, GithubError> {
-    let text = response.text().await.map_err(|e| GithubError::Decode {
-        op,
-        message: format!("reading the body: {e}"),
-    })?;
-    serde_json::from_str(&text).map_err(|e| GithubError::Decode {
-        op,
-        message: format!("{e}: {}", crate::http::truncate(&text, 300)),
-    })
+impl GitHub {
+    /// The JSON body of an answer; an unreadable one is quoted redacted, then cut.
+    async fn decode<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        response: Response,
+    ) -> Result<T, GithubError> {
+        let text = response.text().await.map_err(|e| GithubError::Decode {
+            op,
+            message: format!("reading the body: {e}"),
+        })?;
+        serde_json::from_str(&text).map_err(|e| GithubError::Decode {
+            op,
+            message: format!(
+                "{e}: {}",
+                crate::http::truncate(&self.http.redact(&text), 300)
+            ),
+        })
+    }
 }
 
 /// The `rel="next"` target of a `Link` header.

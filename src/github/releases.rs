@@ -164,7 +164,7 @@ impl GitHub {
             .send(build, false)
             .await
             .map_err(|e| GithubError::from_http(op, e))?;
-        super::decode(op, response).await
+        self.decode(op, response).await
     }
 
     /// `DELETE …/releases/assets/{asset_id}` (used to replace an asset, or to clear the

@@ -36,6 +36,8 @@ pub struct Prepared {
     json: Vec<(JsonPath, serde_json::Value)>,
     max_latency: Option<Duration>,
     client: reqwest::Client,
+    /// Bodies are redacted before they are cut to an excerpt.
+    redactor: crate::secret::Redactor,
 }
 
 /// What one request amounted to.
@@ -44,7 +46,7 @@ pub struct Attempt {
     pub status: Option<u16>,
     /// Set when an answer (status and body) arrived.
     pub latency: Option<Duration>,
-    /// The start of the body, not yet redacted.
+    /// The start of the body, redacted before it was cut.
     pub body: Option<String>,
     pub problem: Option<Problem>,
 }
@@ -132,6 +134,7 @@ impl Prepared {
             json,
             max_latency: probe.max_latency,
             client,
+            redactor: console.redactor.clone(),
         })
     }
 
@@ -159,7 +162,7 @@ impl Prepared {
         Attempt {
             status: Some(status),
             latency: Some(latency),
-            body: Some(crate::http::truncate(body.trim(), EXCERPT)),
+            body: Some(self.redactor.redact_and_truncate(body.trim(), EXCERPT)),
             problem,
         }
     }

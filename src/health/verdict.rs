@@ -82,7 +82,7 @@ impl ProblemKind {
         match kind {
             TransportKind::Refused => ProblemKind::Refused,
             TransportKind::Reset => ProblemKind::Reset,
-            TransportKind::Timeout => ProblemKind::Timeout,
+            TransportKind::Timeout | TransportKind::Deadline => ProblemKind::Timeout,
             TransportKind::Dns => ProblemKind::Dns,
             TransportKind::Tls => ProblemKind::Tls,
             TransportKind::Other => ProblemKind::Network,

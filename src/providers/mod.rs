@@ -66,8 +66,9 @@ pub enum ProviderError {
     /// The target's settings are wrong or incomplete (exit 2).
     #[error("{0}")]
     Config(String),
-    /// The deploy ran and failed (exit 4). `rolled_back` says what was restored, if anything.
-    #[error("{message}")]
+    /// The deploy ran and failed (exit 4). `rolled_back` says what was restored, if anything:
+    /// it is part of the message, so every place that tells the failure tells the restore.
+    #[error("{message}{}", rolled_back.as_ref().map(|r| format!("; {r}")).unwrap_or_default())]
     Failed {
         message: String,
         rolled_back: Option<String>,
@@ -83,11 +84,34 @@ pub enum ProviderError {
     Other(String),
 }
 
+/// The words a restore report uses for a machine it could not put back.
+pub const NOT_RESTORED: &str = "NOT restored";
+
+impl ProviderError {
+    /// What the restore after this failure left, in one word: `restored`, `not-restored`, or
+    /// None when nothing was restored.
+    pub fn restore_outcome(&self) -> Option<&'static str> {
+        match self {
+            ProviderError::Failed {
+                rolled_back: Some(note),
+                ..
+            } if note.contains(NOT_RESTORED) => Some("not-restored"),
+            ProviderError::Failed {
+                rolled_back: Some(_),
+                ..
+            } => Some("restored"),
+            _ => None,
+        }
+    }
+}
+
 impl From<ProviderError> for Failure {
     fn from(e: ProviderError) -> Self {
         let exit = match &e {
             ProviderError::Config(_) => Exit::InvalidInput,
             ProviderError::Failed { .. } => Exit::DeployFailed,
+            // Running out of time is the deploy failing, not stage-gate breaking.
+            ProviderError::Http(h) if h.is_deadline() => Exit::DeployFailed,
             ProviderError::Auth(_) | ProviderError::Http(_) | ProviderError::Other(_) => {
                 Exit::Internal
             }

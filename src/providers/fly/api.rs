@@ -175,11 +175,11 @@ pub fn auth_header(token: &str) -> String {
 impl Api {
     pub fn new(http: HttpClient, base: &str, app: &str, token: &Secret) -> Api {
         let once = HttpClient {
-            inner: http.inner.clone(),
             policy: RetryPolicy {
                 max_retries: 0,
                 ..http.policy.clone()
             },
+            ..http.clone()
         };
         Api {
             http,
@@ -188,6 +188,31 @@ impl Api {
             app: app.to_string(),
             auth: Secret::new(auth_header(token.expose())),
         }
+    }
+
+    /// The same API with every call (retries included) bounded by `deadline`.
+    pub fn until(&self, deadline: Instant) -> Api {
+        Api {
+            http: self.http.with_deadline(deadline),
+            once: self.once.with_deadline(deadline),
+            ..self.clone()
+        }
+    }
+
+    /// The same API with a new deadline `budget` from now, whatever bound it had: cleanup
+    /// (lease releases, restores) must still run after the deploy's deadline passed.
+    pub fn for_cleanup(&self, budget: Duration) -> Api {
+        let deadline = Instant::now() + budget;
+        Api {
+            http: self.http.with_fresh_deadline(deadline),
+            once: self.once.with_fresh_deadline(deadline),
+            ..self.clone()
+        }
+    }
+
+    /// The time the deadline leaves, when the API has one.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.http.time_left()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -231,7 +256,7 @@ impl Api {
             ProviderError::Other(format!(
                 "{method} {} answered a body that is not JSON ({e}): {}",
                 self.url(path),
-                crate::http::truncate(&text, 200)
+                crate::http::truncate(&self.http.redact(&text), 200)
             ))
         })
     }
@@ -342,6 +367,11 @@ impl Api {
         self.call(Method::POST, &path, nonce, None, true)
             .await
             .map(|_| ())
+    }
+
+    /// Start a stopped machine (under its lease).
+    pub async fn start(&self, id: &str, nonce: Option<&str>) -> Result<(), ProviderError> {
+        self.action(id, "start", nonce).await
     }
 
     pub async fn destroy(&self, id: &str, nonce: Option<&str>) -> Result<(), ProviderError> {

@@ -147,6 +147,8 @@ async fn release_all(r: &Rollout<'_>, leases: Vec<LeaseGuard>) {
 
 /// Destroy green machines after a failure; answers the ids destroyed.
 async fn destroy_greens(api: &Api, ids: &[String]) -> Vec<String> {
+    // Cleanup runs even when the deploy's deadline is what failed it: bounded anew.
+    let api = api.for_cleanup(std::time::Duration::from_secs(30));
     let mut done = Vec::new();
     for id in ids {
         if api.destroy(id, None).await.is_ok() {
@@ -168,8 +170,10 @@ fn with_cleanup(e: ProviderError, created: &[String], destroyed: Vec<String>) ->
     } else {
         let left: Vec<&String> = created.iter().filter(|c| !destroyed.contains(c)).collect();
         Some(format!(
-            "destroyed {} green machines; these remain and need `fly machine destroy --force`: {left:?}",
-            destroyed.len()
+            "destroyed {} green machines; {} {} green machine(s) remain and need `fly machine destroy --force`: {left:?}",
+            destroyed.len(),
+            crate::providers::NOT_RESTORED,
+            left.len()
         ))
     };
     match e {

@@ -9,6 +9,9 @@ use crate::providers::ProviderError;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
+/// What a lease release may take after the deploy's deadline passed.
+const RELEASE_GRACE: Duration = Duration::from_secs(10);
+
 pub struct LeaseGuard {
     api: Api,
     id: String,
@@ -32,17 +35,21 @@ impl LeaseGuard {
     ) -> Result<LeaseGuard, ProviderError> {
         let mut delay = tuning.lease_retry;
         let mut attempt = 1;
+        // No pause between attempts may outlast the API's deadline.
+        let fits = |delay: Duration| api.time_left().is_none_or(|left| left > delay);
         let nonce = loop {
             match api.acquire_lease(id, tuning.lease_ttl).await {
                 Ok(nonce) => break nonce,
-                Err(e) if is_conflict(&e) && attempt < tuning.lease_attempts => {
+                Err(e) if is_conflict(&e) && attempt < tuning.lease_attempts && fits(delay) => {
                     attempt += 1;
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(8));
                 }
                 // A 5xx/429 answer most likely granted nothing (the client does not repeat a
                 // non-idempotent POST by itself); if it did, the 409 branch above copes.
-                Err(e) if is_transient_status(&e) && attempt < tuning.lease_attempts => {
+                Err(e)
+                    if is_transient_status(&e) && attempt < tuning.lease_attempts && fits(delay) =>
+                {
                     attempt += 1;
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(8));
@@ -68,12 +75,13 @@ impl LeaseGuard {
                 let every = Duration::from_millis(ttl * 500);
                 loop {
                     tokio::time::sleep(every).await;
-                    let _ = api.refresh_lease(&id, &nonce, ttl).await;
+                    let bounded = api.for_cleanup(every);
+                    let _ = bounded.refresh_lease(&id, &nonce, ttl).await;
                 }
             })
         };
         Ok(LeaseGuard {
-            api: api.clone(),
+            api: api.for_cleanup(RELEASE_GRACE),
             id: id.to_string(),
             nonce,
             refresher: Some(refresher),
@@ -91,7 +99,9 @@ impl LeaseGuard {
         if let Some(r) = self.refresher.take() {
             r.abort();
         }
-        self.api.release_lease(&self.id, &self.nonce).await
+        // Bounded anew: a release must happen even when the deploy ran out of time.
+        let api = self.api.for_cleanup(RELEASE_GRACE);
+        api.release_lease(&self.id, &self.nonce).await
     }
 
     /// The machine is gone (destroyed): there is nothing left to release.
@@ -113,7 +123,8 @@ impl Drop for LeaseGuard {
         }
         // Cancelled mid-flight: release in the background, on the runtime still running us.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let (api, id, nonce) = (self.api.clone(), self.id.clone(), self.nonce.clone());
+            let api = self.api.for_cleanup(RELEASE_GRACE);
+            let (id, nonce) = (self.id.clone(), self.nonce.clone());
             rt.spawn(async move {
                 let _ = api.release_lease(&id, &nonce).await;
             });

@@ -168,7 +168,8 @@ impl FlyProvider {
     ) -> Result<DeployOutcome, ProviderError> {
         let started = Instant::now();
         let token = self.token()?;
-        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token);
+        // Every call of the deploy is bounded by its deadline (retries included).
+        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token).until(req.deadline);
         let all = self.targets(list_or_explain(&api).await?);
         if all.is_empty() {
             return Err(ProviderError::Config(format!(
@@ -208,7 +209,7 @@ impl FlyProvider {
         let updated = match result {
             Ok(u) => u,
             Err(e) if strategy == FlyStrategy::Bluegreen => return Err(e),
-            Err(e) => return Err(self.fail_and_restore(&rollout, &snapshots, e, req).await),
+            Err(e) => return Err(self.fail_and_restore(&api, &snapshots, e, req).await),
         };
         let mut details = vec![
             (
@@ -234,10 +235,13 @@ impl FlyProvider {
         })
     }
 
-    /// On failure, put back every machine the deploy touched (when the target asks for it).
+    /// On failure, put back every machine the deploy touched (when the target asks for it),
+    /// and say per machine what happened. The restore has a budget of its own (the target's
+    /// wait timeout per machine, at most the target's timeout): the deploy's deadline may be
+    /// what failed it.
     async fn fail_and_restore(
         &self,
-        rollout: &Rollout<'_>,
+        api: &Api,
         snapshots: &[Snapshot],
         e: ProviderError,
         req: &DeployRequest,
@@ -249,37 +253,41 @@ impl FlyProvider {
             "deploy failed ({e}); restoring {} machine(s)",
             snapshots.len()
         ));
-        let (restored, problems) = rollout.restore(snapshots).await;
+        let budget = self.restore_budget(snapshots.len());
+        let restore_api = api.for_cleanup(budget);
+        let rollout = Rollout::new(
+            &restore_api,
+            &self.tuning,
+            &self.ctx.console,
+            "",
+            BTreeMap::new(),
+            self.config.wait_timeout,
+            Instant::now() + budget,
+        );
+        let report = rollout.restore(snapshots).await;
         let images: Vec<&str> = dedup(snapshots.iter().map(|s| s.image.as_str()));
-        let mut note = if restored.is_empty() {
-            "nothing to restore: no machine had changed".to_string()
-        } else {
-            format!(
-                "restored {} machine(s) to {}: {}",
-                restored.len(),
-                images.join(", "),
-                restored.join(", ")
-            )
-        };
-        if !problems.is_empty() {
-            note.push_str(&format!("; NOT restored: {}", problems.join("; ")));
-        }
-        match e {
+        let note = report.describe(&images);
+        let (message, log_excerpt) = match e {
             ProviderError::Failed {
                 message,
                 log_excerpt,
                 ..
-            } => ProviderError::Failed {
-                message,
-                rolled_back: Some(note),
-                log_excerpt,
-            },
-            other => ProviderError::Failed {
-                message: other.to_string(),
-                rolled_back: Some(note),
-                log_excerpt: None,
-            },
+            } => (message, log_excerpt),
+            other => (other.to_string(), None),
+        };
+        ProviderError::Failed {
+            message,
+            rolled_back: Some(note),
+            log_excerpt,
         }
+    }
+
+    /// Time a restore of `machines` may take.
+    fn restore_budget(&self, machines: usize) -> Duration {
+        let per_machine = self.config.wait_timeout + Duration::from_secs(10);
+        (per_machine * machines.max(1) as u32).min(self.config.wait_timeout.max(
+            Duration::from_secs(60),
+        ) * 3)
     }
 }
 

@@ -33,7 +33,9 @@ impl FlyProvider {
                 log_excerpt: None,
             });
         }
-        let deadline = Instant::now() + self.config.wait_timeout;
+        let budget = self.restore_budget(snapshots.len());
+        let deadline = Instant::now() + budget;
+        let api = api.until(deadline);
         let rollout = Rollout::new(
             &api,
             &self.tuning,
@@ -43,22 +45,22 @@ impl FlyProvider {
             self.config.wait_timeout,
             deadline,
         );
-        let (restored, problems) = rollout.restore(&snapshots).await;
-        if !problems.is_empty() {
+        let report = rollout.restore(&snapshots).await;
+        let images = dedup(snapshots.iter().map(|s| s.image.as_str()));
+        if !report.is_complete() {
             return Err(ProviderError::Failed {
-                message: format!("rollback incomplete: {}", problems.join("; ")),
-                rolled_back: Some(format!("restored: {}", restored.join(", "))),
+                message: format!("rollback incomplete: {}", report.describe(&images)),
+                rolled_back: None,
                 log_excerpt: None,
             });
         }
-        let images = dedup(snapshots.iter().map(|s| s.image.as_str()));
+        let back = report.restored.len() + report.unchanged.len();
         Ok(RollbackOutcome {
             restored: format!(
-                "{} machine(s) back to {}",
-                restored.len(),
+                "{back} machine(s) back to {}, running as before and verified",
                 images.join(", ")
             ),
-            details: vec![("machines".into(), restored.join(", "))],
+            details: vec![("machines".into(), report.per_machine())],
         })
     }
 }
@@ -83,6 +85,16 @@ async fn restore_targets(
                 m["version"].as_str()?.to_string(),
             ))
         })
+        .collect();
+    // Whether each machine ran before the deploy being undone: read now, a crash-looping
+    // machine is `failed`, which says nothing about whether it should run.
+    let point_running: BTreeMap<String, bool> = req
+        .point
+        .as_ref()
+        .and_then(|p| p["machines"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|m| Some((m["id"].as_str()?.to_string(), m["was_running"].as_bool()?)))
         .collect();
     let point_image = req
         .point
@@ -122,7 +134,12 @@ async fn restore_targets(
         let Some(config) = target_config else {
             continue;
         };
-        if config["image"] == m.config["image"] && config == m.config {
+        let was_running = point_running
+            .get(&m.id)
+            .copied()
+            .unwrap_or_else(|| m.should_run());
+        // Already on that config and in the state it should be in: nothing to do.
+        if config == m.config && m.is_running() == was_running && m.state != "failed" {
             continue;
         }
         out.push(Snapshot {
@@ -133,7 +150,7 @@ async fn restore_targets(
             version: String::new(),
             image: config["image"].as_str().unwrap_or("").to_string(),
             config,
-            was_running: m.is_running(),
+            was_running,
         });
     }
     Ok(out)

@@ -283,6 +283,17 @@ impl<'a> Rollout<'a> {
         version: &str,
         since_ms: i64,
     ) -> Result<(), ProviderError> {
+        self.verify_image(id, version, since_ms, &self.image).await
+    }
+
+    /// [`Rollout::verify`] for a machine that should run `image`.
+    async fn verify_image(
+        &self,
+        id: &str,
+        version: &str,
+        since_ms: i64,
+        image: &str,
+    ) -> Result<(), ProviderError> {
         let deadline = self.machine_deadline();
         let reached = self
             .api
@@ -299,7 +310,7 @@ impl<'a> Rollout<'a> {
             Some(state) => {
                 return Err(failed(format!(
                     "machine {id} went `{state}` with {}; stopping the deploy",
-                    self.image
+                    image
                 )))
             }
             None => {
@@ -315,14 +326,14 @@ impl<'a> Rollout<'a> {
             if m.state == "failed" {
                 return Err(failed(format!(
                     "machine {id} failed after starting with {}",
-                    self.image
+                    image
                 )));
             }
             let exits = m.exits_since(since_ms);
             if exits >= self.tuning.restart_exits {
                 return Err(failed(format!(
                     "machine {id} is restart-looping ({exits} exits since the update to {}); stopping the deploy",
-                    self.image
+                    image
                 )));
             }
             if !m.has_checks() {
@@ -347,61 +358,41 @@ impl<'a> Rollout<'a> {
         }
     }
 
-    /// Put machines back as the snapshots describe, each under its own lease. Answers the ids
-    /// restored and the problems met (one machine failing does not stop the others).
-    pub async fn restore(&self, snapshots: &[Snapshot]) -> (Vec<String>, Vec<String>) {
-        let mut restored = Vec::new();
-        let mut problems = Vec::new();
+    /// Put machines back as the snapshots describe, each under its own lease, and verify each
+    /// ends as it was before the deploy: a machine that ran is started and passing its checks,
+    /// a stopped one stays stopped. One machine failing does not stop the others.
+    pub async fn restore(&self, snapshots: &[Snapshot]) -> RestoreReport {
+        let mut report = RestoreReport::default();
         for s in snapshots {
             match self.restore_one(s).await {
-                Ok(true) => restored.push(s.id.clone()),
-                Ok(false) => {}
-                Err(e) => problems.push(format!("{}: {e}", s.id)),
+                Ok(true) => report.restored.push(s.id.clone()),
+                Ok(false) => report.unchanged.push(s.id.clone()),
+                Err(e) => {
+                    let runs_now = match self.api.get_machine(&s.id).await {
+                        Ok(m) => format!("{} ({})", m.image(), m.state),
+                        Err(_) => "unknown: the machine could not be read".to_string(),
+                    };
+                    self.console.error(format!(
+                        "machine {} {} to {}: {e}; it runs {runs_now}",
+                        s.id,
+                        crate::providers::NOT_RESTORED,
+                        s.image
+                    ));
+                    report.not_restored.push(NotRestored {
+                        id: s.id.clone(),
+                        wanted: s.image.clone(),
+                        why: e.to_string(),
+                        runs_now,
+                    });
+                }
             }
         }
-        (restored, problems)
+        report
     }
 
     async fn restore_one(&self, s: &Snapshot) -> Result<bool, ProviderError> {
         let lease = LeaseGuard::acquire(self.api, &s.id, self.tuning).await?;
-        let result = async {
-            let current = self.api.get_machine(&s.id).await?;
-            if current.version() == s.version {
-                return Ok(false); // never changed
-            }
-            let since = now_ms();
-            let m = self
-                .api
-                .update(
-                    &s.id,
-                    &s.config,
-                    current.version(),
-                    Some(lease.nonce()),
-                    !s.was_running,
-                )
-                .await?;
-            if s.was_running {
-                let deadline = self.machine_deadline();
-                let reached = self
-                    .api
-                    .wait(
-                        &s.id,
-                        "started,failed",
-                        Some(m.version()),
-                        deadline,
-                        self.tuning.poll,
-                    )
-                    .await?;
-                if reached.as_deref() != Some("started") {
-                    return Err(failed(format!(
-                        "restored to {} but did not start (since {since})",
-                        s.image
-                    )));
-                }
-            }
-            Ok(true)
-        }
-        .await;
+        let result = self.restore_leased(s, lease.nonce()).await;
         if let Err(e) = lease.release().await {
             self.console.warn(format!(
                 "could not release the lease on machine {}: {e}",
@@ -409,6 +400,112 @@ impl<'a> Rollout<'a> {
             ));
         }
         result
+    }
+
+    async fn restore_leased(&self, s: &Snapshot, nonce: &str) -> Result<bool, ProviderError> {
+        let current = self.api.get_machine(&s.id).await?;
+        let on_snapshot = current.version() == s.version || current.config == s.config;
+        let in_state = current.is_running() == s.was_running && current.state != "failed";
+        if on_snapshot && in_state {
+            return Ok(false); // never changed, or already back
+        }
+        let since = now_ms();
+        let version = if on_snapshot {
+            // The right config, in the wrong state (left stopped or failed): start it.
+            if s.was_running {
+                self.api.start(&s.id, Some(nonce)).await?;
+            }
+            current.version().to_string()
+        } else {
+            let m = self
+                .api
+                .update(
+                    &s.id,
+                    &s.config,
+                    current.version(),
+                    Some(nonce),
+                    !s.was_running,
+                )
+                .await?;
+            m.version().to_string()
+        };
+        if s.was_running {
+            self.verify_image(&s.id, &version, since, &s.image).await?;
+        }
+        Ok(true)
+    }
+}
+
+/// What a restore did, machine by machine.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct RestoreReport {
+    pub restored: Vec<String>,
+    /// Still as they were before the deploy: nothing to do.
+    pub unchanged: Vec<String>,
+    pub not_restored: Vec<NotRestored>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotRestored {
+    pub id: String,
+    pub wanted: String,
+    pub why: String,
+    /// Image and state the machine has now.
+    pub runs_now: String,
+}
+
+impl RestoreReport {
+    pub fn is_complete(&self) -> bool {
+        self.not_restored.is_empty()
+    }
+
+    /// `NOT restored 1 machine(s): c (wanted img:v1; runs img:v2 (failed)): why; restored 2
+    /// machine(s) to img:v1: a, b` — what is still broken first, as GitHub keeps 140 characters.
+    pub fn describe(&self, images: &[&str]) -> String {
+        let mut parts = Vec::new();
+        if !self.not_restored.is_empty() {
+            let bad: Vec<String> = self
+                .not_restored
+                .iter()
+                .map(|n| {
+                    format!(
+                        "{} (wanted {}; runs {}): {}",
+                        n.id, n.wanted, n.runs_now, n.why
+                    )
+                })
+                .collect();
+            parts.push(format!(
+                "{} {} machine(s): {}",
+                crate::providers::NOT_RESTORED,
+                bad.len(),
+                bad.join("; ")
+            ));
+        }
+        if !self.restored.is_empty() {
+            parts.push(format!(
+                "restored {} machine(s) to {}: {}",
+                self.restored.len(),
+                images.join(", "),
+                self.restored.join(", ")
+            ));
+        }
+        if parts.is_empty() {
+            return "nothing to restore: no machine had changed".to_string();
+        }
+        parts.join("; ")
+    }
+
+    /// `machine=outcome` pairs for outputs and the summary.
+    pub fn per_machine(&self) -> String {
+        let mut rows: Vec<String> = Vec::new();
+        rows.extend(self.restored.iter().map(|id| format!("{id}=restored")));
+        rows.extend(self.unchanged.iter().map(|id| format!("{id}=unchanged")));
+        rows.extend(
+            self.not_restored
+                .iter()
+                .map(|n| format!("{}=NOT-restored", n.id)),
+        );
+        rows.join(",")
     }
 }
 

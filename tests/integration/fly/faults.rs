@@ -27,6 +27,8 @@ async fn canary_failure_touches_only_the_canary_and_restores_it() {
         "GET /machines/a".into(),
         "POST /machines/a".into(),
         "GET /machines/a/wait?state=started,failed&version={v}".into(),
+        // The restored machine is verified as a deployed one is: started, checks passing.
+        "GET /machines/a".into(),
         "DELETE /machines/a/lease".into(),
     ]);
     assert_eq!(h.calls_for("a"), want);
