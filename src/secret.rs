@@ -184,7 +184,10 @@ mod tests {
         let r = Redactor::new();
         r.add("3|WaobqX9tJQshKPuQFHsyApxuOOggg4wOfvGc9xa2");
         // A vendor echoing the first 16 characters, and a cut that kept 9 of them.
-        assert_eq!(r.redact("token 3|WaobqX9tJQshKP… refused"), "token ***… refused");
+        assert_eq!(
+            r.redact("token 3|WaobqX9tJQshKP… refused"),
+            "token ***… refused"
+        );
         assert_eq!(r.redact("Bearer 3|WaobqX9t"), "Bearer ***");
         // Seven characters say nothing about the token and stay readable.
         assert_eq!(r.redact("3|Waobq"), "3|Waobq");

@@ -138,9 +138,10 @@ impl Faults {
     /// The first live fault matching the request, consuming one firing (or one skip: a
     /// skipped request passes through untouched).
     pub fn decide(&mut self, vendor: &str, method: &str, path: &str) -> Option<Decision> {
-        let (fault, left, skip) = self.active.iter_mut().find(|(f, left, _)| {
-            left.is_none_or(|n| n > 0) && f.matches(vendor, method, path)
-        })?;
+        let (fault, left, skip) = self
+            .active
+            .iter_mut()
+            .find(|(f, left, _)| left.is_none_or(|n| n > 0) && f.matches(vendor, method, path))?;
         if *skip > 0 {
             *skip -= 1;
             return None;

@@ -44,6 +44,14 @@ fn api_base(instance: &str) -> String {
     }
 }
 
+/// The tag of an image reference (`ghcr.io/acme/api:v1.0.0` → `v1.0.0`); None without a tag
+/// or for a digest reference (a registry port is not a tag).
+pub(crate) fn tag_of_image(image: &str) -> Option<String> {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let (_, tag) = last.split_once(':')?;
+    (!last.contains('@') && !tag.is_empty()).then(|| tag.to_string())
+}
+
 /// Uuids go into paths and queries unescaped, so they must be plain ids.
 fn valid_id(s: &str) -> bool {
     !s.is_empty()
@@ -113,11 +121,7 @@ impl CoolifyProvider {
     /// The image tag to set: the requested image's tag, else the release version, else the
     /// commit (CI pipelines that push `image:<sha>` and deploy it, seed 004's staging).
     fn image_tag(req: &DeployRequest) -> Option<String> {
-        let from_image = req.image.as_deref().and_then(|i| {
-            let last = i.rsplit('/').next().unwrap_or(i);
-            let (_, tag) = last.split_once(':')?;
-            (!last.contains('@')).then(|| tag.to_string())
-        });
+        let from_image = req.image.as_deref().and_then(tag_of_image);
         from_image
             .or_else(|| req.version.clone())
             .or_else(|| Some(req.sha.clone()))
@@ -181,6 +185,9 @@ impl CoolifyProvider {
                             .warn(format!("coolify: unreadable status answer: {e}"));
                         continue;
                     }
+                    Err(e) if e.is_deadline() => {
+                        return Err(deadline_failure(&last, Some(&e)));
+                    }
                     Err(e) => return Err(api.explain(e, "read")),
                 };
                 if last.get(uuid.as_str()).map(|r| &r.status) != Some(&row.status) {
@@ -200,23 +207,7 @@ impl CoolifyProvider {
             }
             let now = Instant::now();
             if now >= deadline {
-                let open: Vec<String> = last
-                    .values()
-                    .filter(|r| !r.is_terminal())
-                    .map(|r| {
-                        format!(
-                            "{} is still {} ({})",
-                            r.deployment_uuid,
-                            r.status,
-                            r.deployment_url.as_deref().unwrap_or("see Coolify")
-                        )
-                    })
-                    .collect();
-                return Err(failed(format!(
-                    "the Coolify deployment did not finish before the deadline: {}. It keeps \
-                     running in Coolify; cancel it there or raise `timeout`.",
-                    open.join("; ")
-                )));
+                return Err(deadline_failure(&last, None));
             }
             tokio::time::sleep(self.config.poll_interval.min(deadline - now)).await;
         }
@@ -244,12 +235,13 @@ impl CoolifyProvider {
         excerpt
     }
 
-    /// Record what runs now, for rollback, and set the new image tag when asked.
-    async fn prepare(
+    /// Record what runs now, for rollback; answers the point and the tag this deploy sets
+    /// (with `set-image-tag`).
+    async fn record_previous(
         &self,
         api: &Api,
         req: &DeployRequest,
-    ) -> Result<(serde_json::Value, Option<String>, Option<String>), ProviderError> {
+    ) -> Result<(serde_json::Value, Option<String>), ProviderError> {
         let mut previous = serde_json::Map::new();
         let mut image_name = None;
         for uuid in self.uuids() {
@@ -269,30 +261,76 @@ impl CoolifyProvider {
                 }),
             );
         }
-        let tag = Self::image_tag(req);
-        if self.config.set_image_tag {
-            match &tag {
-                Some(tag) => {
-                    for uuid in self.uuids() {
-                        self.console
-                            .info(format!("coolify: {uuid}: image tag → {tag}"));
-                        api.set_image_tag(&uuid, tag)
-                            .await
-                            .map_err(|e| api.explain(e, "write"))?;
-                    }
-                }
-                None => self.console.warn(
-                    "coolify: set-image-tag is on but this deploy names no image, version or commit",
-                ),
-            }
+        let point = serde_json::json!({ "apps": previous, "image_name": image_name });
+        if !self.config.set_image_tag {
+            return Ok((point, None));
         }
-        let image = match (&image_name, &tag) {
-            (Some(n), Some(t)) if self.config.set_image_tag => Some(format!("{n}:{t}")),
-            _ => req.image.clone(),
-        };
-        let point = serde_json::json!({ "apps": previous });
-        Ok((point, tag.filter(|_| self.config.set_image_tag), image))
+        let tag = Self::image_tag(req);
+        if tag.is_none() {
+            self.console.warn(
+                "coolify: set-image-tag is on but this deploy names no image, version or commit",
+            );
+        }
+        Ok((point, tag))
     }
+
+    /// PATCH the new image tag on every application (with `set-image-tag`).
+    async fn set_tags(&self, api: &Api, tag: Option<&str>) -> Result<(), ProviderError> {
+        let Some(tag) = tag else { return Ok(()) };
+        for uuid in self.uuids() {
+            self.console
+                .info(format!("coolify: {uuid}: image tag → {tag}"));
+            api.set_image_tag(&uuid, tag)
+                .await
+                .map_err(|e| api.explain(e, "write"))?;
+        }
+        Ok(())
+    }
+
+    /// The image the deploy runs, when it is known.
+    fn deployed_image(
+        &self,
+        point: &serde_json::Value,
+        tag: Option<&str>,
+        req: &DeployRequest,
+    ) -> Option<String> {
+        match (point["image_name"].as_str(), tag) {
+            (Some(n), Some(t)) => Some(format!("{n}:{t}")),
+            _ => req.image.clone(),
+        }
+    }
+}
+
+/// The deadline passed while deployments were still open (and, when it cut one, the call
+/// that was outstanding).
+fn deadline_failure(
+    last: &BTreeMap<&str, QueueRow>,
+    cut: Option<&crate::http::HttpError>,
+) -> ProviderError {
+    let open: Vec<String> = last
+        .values()
+        .filter(|r| !r.is_terminal())
+        .map(|r| {
+            format!(
+                "{} is still {} ({})",
+                r.deployment_uuid,
+                r.status,
+                r.deployment_url.as_deref().unwrap_or("see Coolify")
+            )
+        })
+        .collect();
+    let open = if open.is_empty() {
+        "its status was never read".to_string()
+    } else {
+        open.join("; ")
+    };
+    let outstanding = cut
+        .map(|e| format!(" The call outstanding when time ran out: {e}."))
+        .unwrap_or_default();
+    failed(format!(
+        "the Coolify deployment did not finish before the deadline: {open}.{outstanding} It \
+         keeps running in Coolify; cancel it there or raise `timeout`."
+    ))
 }
 
 fn failed(message: String) -> ProviderError {
@@ -337,8 +375,39 @@ impl Provider for CoolifyProvider {
 
     async fn deploy(&self, req: &DeployRequest) -> Result<DeployOutcome, ProviderError> {
         let started = Instant::now();
-        let api = self.api()?;
-        let (point, tag, image) = self.prepare(&api, req).await?;
+        // Every call of the deploy is bounded by its deadline.
+        let api = self.api()?.until(req.deadline);
+        let (point, tag) = self.record_previous(&api, req).await?;
+        let result = match self.set_tags(&api, tag.as_deref()).await {
+            Ok(()) => {
+                self.run(&api, req, started, point.clone(), tag.clone())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match (result, &tag) {
+            (Err(e), Some(tag)) => Err(self.after_failed_tag(&api, &point, tag, e, req).await),
+            (result, _) => result,
+        }
+    }
+
+    async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError> {
+        self.roll_back(req).await
+    }
+}
+
+impl CoolifyProvider {
+    /// Trigger, follow and judge the deployment(s).
+    async fn run(
+        &self,
+        api: &Api,
+        req: &DeployRequest,
+        started: Instant,
+        point: serde_json::Value,
+        tag: Option<String>,
+    ) -> Result<DeployOutcome, ProviderError> {
+        let api = api.clone();
+        let image = self.deployed_image(&point, tag.as_deref(), req);
         let mut followed = self.trigger(&api, req.deadline).await?;
         // Two entries may lead to one deployment (a duplicate adopted twice): follow it once.
         let mut seen = std::collections::BTreeSet::new();
@@ -393,8 +462,79 @@ impl Provider for CoolifyProvider {
         })
     }
 
-    async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError> {
-        self.roll_back(req).await
+    /// A deploy that set the image tag failed: put the previous tag back when the target asks
+    /// for rollback (Coolify keeps the last good container running, but its next restart or
+    /// redeploy would run the failed tag), and say so; else say loudly what the tag names.
+    async fn after_failed_tag(
+        &self,
+        api: &Api,
+        point: &serde_json::Value,
+        tag: &str,
+        e: ProviderError,
+        req: &DeployRequest,
+    ) -> ProviderError {
+        let (message, log_excerpt) = match e {
+            ProviderError::Failed {
+                message,
+                log_excerpt,
+                ..
+            } => (message, log_excerpt),
+            ProviderError::Http(h) if h.is_deadline() => (h.to_string(), None),
+            other => return other,
+        };
+        let mut put_back = Vec::new();
+        let mut not = Vec::new();
+        if req.target.rollback_on_failure {
+            let api = api.for_cleanup(Duration::from_secs(30));
+            for uuid in self.uuids() {
+                let Some(previous) = point["apps"][&uuid]["ref"].as_str() else {
+                    not.push(format!(
+                        "{uuid}: its image tag still names {tag} (no earlier tag was recorded)"
+                    ));
+                    continue;
+                };
+                match api.set_image_tag(&uuid, previous).await {
+                    Ok(()) => put_back.push(format!("{uuid} → {previous}")),
+                    Err(err) => {
+                        not.push(format!("{uuid}: its image tag still names {tag} ({err})"))
+                    }
+                }
+            }
+        } else {
+            not.extend(self.uuids().into_iter().map(|u| {
+                format!(
+                    "{u}: its image tag still names {tag} (rollback-on-failure is off); \
+                     Coolify's next restart of it runs that image"
+                )
+            }));
+        }
+        let mut parts = Vec::new();
+        if !not.is_empty() {
+            for n in &not {
+                self.console
+                    .error(format!("coolify: {} {n}", crate::providers::NOT_RESTORED));
+            }
+            parts.push(format!(
+                "{}: {}",
+                crate::providers::NOT_RESTORED,
+                not.join("; ")
+            ));
+        }
+        if !put_back.is_empty() {
+            self.console.warn(format!(
+                "coolify: image tag put back: {}",
+                put_back.join(", ")
+            ));
+            parts.push(format!(
+                "restored the image tag: {} (the last good deployment keeps running)",
+                put_back.join(", ")
+            ));
+        }
+        ProviderError::Failed {
+            message,
+            rolled_back: Some(parts.join("; ")),
+            log_excerpt,
+        }
     }
 }
 
@@ -427,6 +567,11 @@ mod tests {
         req.image = Some("ghcr.io/acme/web@sha256:abc".into());
         assert_eq!(CoolifyProvider::image_tag(&req).as_deref(), Some("v1.2.3"));
         req.image = Some("registry:5000/acme/web".into());
+        assert_eq!(tag_of_image("registry:5000/acme/web"), None);
+        assert_eq!(
+            tag_of_image("ghcr.io/acme/api:v1.0.0").as_deref(),
+            Some("v1.0.0")
+        );
         assert_eq!(CoolifyProvider::image_tag(&req).as_deref(), Some("v1.2.3"));
         req.version = None;
         assert_eq!(CoolifyProvider::image_tag(&req).as_deref(), Some("abc"));

@@ -645,8 +645,16 @@ async fn provider_requests_match_the_spec() {
     assert_eq!(operations.into_iter().collect::<Vec<_>>(), expected);
 }
 
+fn deploy_posts(s: &Setup) -> usize {
+    s.sim
+        .calls("coolify")
+        .into_iter()
+        .filter(|c| c.starts_with("POST /api/v1/deploy"))
+        .count()
+}
+
 #[tokio::test]
-async fn a_reset_deploy_call_is_not_repeated_and_a_rerun_deploys_once() {
+async fn a_reset_deploy_call_is_looked_up_and_sent_again_only_when_nothing_started() {
     let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
     s.sim.inject(stage_gate_sim::Fault {
         vendor: Some("coolify".into()),
@@ -657,31 +665,72 @@ async fn a_reset_deploy_call_is_not_repeated_and_a_rerun_deploys_once() {
         ..Default::default()
     });
     let c = config(&["web-uuid"]);
-    let err = s
-        .provider(c.clone())
-        .deploy(&request(&c, None, LONG))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, ProviderError::Http(_)), "{err:?}");
-    let posts = |s: &Setup| {
-        s.sim
-            .calls("coolify")
-            .into_iter()
-            .filter(|c| c.starts_with("POST /api/v1/deploy"))
-            .count()
-    };
-    assert_eq!(
-        posts(&s),
-        1,
-        "a POST that may have arrived is never sent blindly again"
-    );
     let out = s
         .provider(c.clone())
         .deploy(&request(&c, None, LONG))
         .await
-        .unwrap();
+        .expect("looked up, then sent once more");
     assert_eq!(out.provider_ids.len(), 1);
-    assert_eq!(posts(&s), 2);
+    let calls = s.sim.calls("coolify");
+    let lookup = calls
+        .iter()
+        .position(|c| c.starts_with("GET /api/v1/deployments/applications/web-uuid"))
+        .expect("the history was read");
+    let second_post = calls
+        .iter()
+        .rposition(|c| c.starts_with("POST /api/v1/deploy"))
+        .unwrap();
+    assert!(
+        lookup < second_post,
+        "looked up before sending again: {calls:?}"
+    );
+    assert_eq!(deploy_posts(&s), 2);
+    assert!(
+        s.printed().contains("shows no deployment"),
+        "{}",
+        s.printed()
+    );
+}
+
+#[tokio::test]
+async fn a_deploy_whose_answer_is_lost_after_coolify_queued_it_is_adopted() {
+    for fault in [
+        stage_gate_sim::Fault {
+            reset: true,
+            ..Default::default()
+        },
+        stage_gate_sim::Fault {
+            status: Some(502),
+            ..Default::default()
+        },
+    ] {
+        let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+        s.sim.inject(stage_gate_sim::Fault {
+            vendor: Some("coolify".into()),
+            method: Some("POST".into()),
+            path: "/api/v1/deploy".into(),
+            times: Some(1),
+            after_acting: true,
+            ..fault
+        });
+        let c = config(&["web-uuid"]);
+        let out = s
+            .provider(c.clone())
+            .deploy(&request(&c, None, LONG))
+            .await
+            .expect("the queued deployment is found and followed");
+        assert_eq!(detail(&out.details, "status"), Some("finished"));
+        assert_eq!(deploy_posts(&s), 1, "never sent twice");
+        let history = s
+            .api(
+                reqwest::Method::GET,
+                "/deployments/applications/web-uuid",
+                None,
+            )
+            .await;
+        assert_eq!(history["count"], 3, "two seeded, one new: {history}");
+        assert!(s.printed().contains("answer was lost"), "{}", s.printed());
+    }
 }
 
 #[tokio::test]
@@ -703,4 +752,117 @@ async fn garbled_status_answers_are_asked_again() {
         .unwrap();
     assert_eq!(detail(&out.details, "status"), Some("finished"));
     assert!(s.printed().contains("unreadable status answer"));
+}
+
+// ---- after a failure ----
+
+#[tokio::test]
+async fn rollback_to_a_named_image_sends_its_tag() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    let mut c = config(&["web-uuid"]);
+    c.set_image_tag = true;
+    let rolled = s
+        .provider(c.clone())
+        .rollback(&RollbackRequest {
+            target: target(&c, LONG),
+            point: None,
+            to: Some("ghcr.io/acme/web:v0.9.0".into()),
+        })
+        .await
+        .expect("rollback");
+    assert!(
+        rolled.restored.contains("web-uuid → v0.9.0"),
+        "{}",
+        rolled.restored
+    );
+    let bodies: Vec<Value> = s
+        .sim
+        .log()
+        .iter()
+        .filter(|e| e.vendor == "coolify" && e.method != "GET")
+        .filter_map(|e| e.body.clone())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            json!({"docker_registry_image_tag": "v0.9.0"}),
+            json!({"commit": "v0.9.0"})
+        ]
+    );
+    let app = s
+        .api(reqwest::Method::GET, "/applications/web-uuid", None)
+        .await;
+    assert_eq!(app["docker_registry_image_tag"], "v0.9.0");
+}
+
+#[tokio::test]
+async fn a_failed_deploy_puts_the_previous_image_tag_back() {
+    let app = web(json!({"outcomes": ["failed"]}));
+    let s = Setup::new(scenario(json!([app]), None, None), ROOT).await;
+    let mut c = config(&["web-uuid"]);
+    c.set_image_tag = true;
+    let mut req = request(&c, Some("v1.1.0"), LONG);
+    req.target.rollback_on_failure = true;
+    let err = s.provider(c.clone()).deploy(&req).await.unwrap_err();
+    assert_eq!(err.restore_outcome(), Some("restored"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("restored the image tag: web-uuid → v1.0.0"),
+        "{err}"
+    );
+    let app = s
+        .api(reqwest::Method::GET, "/applications/web-uuid", None)
+        .await;
+    assert_eq!(app["docker_registry_image_tag"], "v1.0.0");
+}
+
+#[tokio::test]
+async fn a_failed_deploy_without_rollback_says_the_tag_names_the_failed_image() {
+    let app = web(json!({"outcomes": ["failed"]}));
+    let s = Setup::new(scenario(json!([app]), None, None), ROOT).await;
+    let mut c = config(&["web-uuid"]);
+    c.set_image_tag = true;
+    let err = s
+        .provider(c.clone())
+        .deploy(&request(&c, Some("v1.1.0"), LONG))
+        .await
+        .unwrap_err();
+    assert_eq!(err.restore_outcome(), Some("not-restored"), "{err}");
+    assert!(
+        err.to_string().contains("its image tag still names v1.1.0"),
+        "{err}"
+    );
+    assert!(s.printed().contains("NOT restored"), "{}", s.printed());
+}
+
+#[tokio::test]
+async fn polls_that_hang_past_the_deadline_end_the_deploy_at_the_deadline() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    s.sim.inject(stage_gate_sim::Fault {
+        vendor: Some("coolify".into()),
+        method: Some("GET".into()),
+        path: "/api/v1/deployments/*".into(),
+        delay_ms: Some(60_000),
+        ..Default::default()
+    });
+    let c = config(&["web-uuid"]);
+    let started = Instant::now();
+    let err = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, Duration::from_secs(2)))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    let text = err.to_string();
+    assert!(
+        text.contains("did not finish before the deadline"),
+        "{text}"
+    );
+    assert!(
+        text.contains("GET http://"),
+        "names the outstanding call: {text}"
+    );
+    assert!(stage_gate::exit::Failure::from(err).exit == stage_gate::exit::Exit::DeployFailed);
+    // Bounded by the deadline, not by 30 s request timeouts times retries.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
 }

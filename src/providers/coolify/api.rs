@@ -23,9 +23,19 @@ pub struct QueueRow {
     /// Present only for tokens with `root` or `read:sensitive`.
     #[serde(default)]
     pub logs: Option<String>,
+    /// When Coolify queued it (RFC 3339).
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 impl QueueRow {
+    /// Queued at or after `t` (a row without a readable time is not claimed).
+    pub fn created_since(&self, t: chrono::DateTime<chrono::Utc>) -> bool {
+        self.created_at
+            .as_deref()
+            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+            .is_some_and(|c| c >= t)
+    }
     pub fn is_terminal(&self) -> bool {
         matches!(
             self.status.as_str(),
@@ -178,11 +188,22 @@ pub struct Api {
 }
 
 impl Api {
-    /// The same API whose retries never sleep past `deadline`.
+    /// The same API with every call (timeouts, retries, backoff) bounded by `deadline`.
     pub fn until(&self, deadline: std::time::Instant) -> Api {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         Api {
-            http: self.http.with_max_retry_after(left),
+            http: self.http.with_max_retry_after(left).with_deadline(deadline),
+            ..self.clone()
+        }
+    }
+
+    /// The same API bounded anew, `budget` from now: for cleanup after the deadline passed
+    /// (putting an image tag back, cancelling what we started).
+    pub fn for_cleanup(&self, budget: std::time::Duration) -> Api {
+        Api {
+            http: self
+                .http
+                .with_fresh_deadline(std::time::Instant::now() + budget),
             ..self.clone()
         }
     }

@@ -2,9 +2,23 @@
 //! rollback images > the history's last good commit), queue it, follow it.
 
 use super::api::Api;
-use super::{failed, CoolifyProvider};
+use super::{failed, tag_of_image, CoolifyProvider};
 use crate::providers::{ProviderError, RollbackOutcome, RollbackRequest};
 use std::time::Instant;
+
+/// What Coolify's rollback takes for a name the user gave: a tag or a commit as is; the tag
+/// of a whole image reference (Coolify's `commit` and `docker_registry_image_tag` are tags).
+fn named_ref(to: &str) -> Result<String, ProviderError> {
+    if !to.contains('/') && !to.contains('@') {
+        return Ok(to.to_string());
+    }
+    tag_of_image(to).ok_or_else(|| {
+        ProviderError::Config(format!(
+            "cannot roll Coolify back to `{to}`: Coolify rolls back to an image tag or a \
+             commit, and this reference has none (a digest or no tag); name the tag instead"
+        ))
+    })
+}
 
 impl CoolifyProvider {
     /// What to roll one application back to: named > recorded > Coolify's images > history.
@@ -15,7 +29,7 @@ impl CoolifyProvider {
         req: &RollbackRequest,
     ) -> Result<String, ProviderError> {
         if let Some(to) = &req.to {
-            return Ok(to.clone());
+            return named_ref(to);
         }
         let recorded = req
             .point
@@ -107,5 +121,19 @@ impl CoolifyProvider {
                     .join(","),
             )],
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_ref;
+
+    #[test]
+    fn a_named_image_rolls_back_to_its_tag() {
+        assert_eq!(named_ref("ghcr.io/acme/api:v1.0.0").unwrap(), "v1.0.0");
+        assert_eq!(named_ref("v1.0.0").unwrap(), "v1.0.0");
+        assert_eq!(named_ref("0123abcd").unwrap(), "0123abcd");
+        assert!(named_ref("ghcr.io/acme/api@sha256:abc").is_err());
+        assert!(named_ref("ghcr.io/acme/api").is_err());
     }
 }

@@ -3,8 +3,21 @@
 
 use super::api::{Api, QueueRow, Triggered};
 use super::{failed, CoolifyProvider};
+use crate::http::{HttpError, TransportKind};
 use crate::providers::ProviderError;
 use std::time::{Duration, Instant};
+
+/// An answer that may have been lost after Coolify acted: a 5xx, a reset or a timeout (a
+/// refused connection or a DNS/TLS failure never reached it).
+fn ambiguous(e: &HttpError) -> bool {
+    match e {
+        HttpError::Status { status, .. } => status.is_server_error(),
+        HttpError::Transport { kind, .. } => !matches!(
+            kind,
+            TransportKind::Refused | TransportKind::Dns | TransportKind::Tls
+        ),
+    }
+}
 
 impl CoolifyProvider {
     /// The URL that starts the deployment(s) of `uuids` (all configured ones at first).
@@ -34,11 +47,43 @@ impl CoolifyProvider {
         let api = &api.until(deadline);
         let mut pending = self.uuids();
         let mut followed = Vec::new();
+        let mut looked_up = false;
         loop {
             let url = self.trigger_url(&api.base, &pending);
             self.console.info(format!("coolify: POST {url}"));
+            // Coolify's clock may run a little behind ours.
+            let sent_at = chrono::Utc::now() - chrono::Duration::seconds(5);
             let entries = match api.trigger(&url).await {
                 Ok(entries) => entries,
+                Err(e) if ambiguous(&e) && !looked_up && !pending.is_empty() => {
+                    // The answer is lost, maybe after Coolify queued the deployment: look in
+                    // each application's history before concluding, never repeat blindly.
+                    looked_up = true;
+                    let mut still = Vec::new();
+                    for uuid in pending {
+                        match self.started_since(api, &uuid, sent_at).await? {
+                            Some(row) => {
+                                self.console.warn(format!(
+                                    "coolify: the deploy call's answer was lost ({e}), but \
+                                     Coolify queued deployment {} of {uuid}; following it",
+                                    row.deployment_uuid
+                                ));
+                                followed.push((uuid, row.deployment_uuid));
+                            }
+                            None => still.push(uuid),
+                        }
+                    }
+                    if still.is_empty() {
+                        return Ok(followed);
+                    }
+                    self.console.warn(format!(
+                        "coolify: the deploy call failed ({e}) and Coolify's history shows no \
+                         deployment of {} since; sending it once more",
+                        still.join(", ")
+                    ));
+                    pending = still;
+                    continue;
+                }
                 Err(e) if e.status() == Some(reqwest::StatusCode::TOO_MANY_REQUESTS) => {
                     let wait = Duration::from_secs(match &e {
                         crate::http::HttpError::Status { retry_after, .. } => {
@@ -152,6 +197,20 @@ impl CoolifyProvider {
         } else {
             Err(failed(format!("Coolify did not deploy {app}: {msg}")))
         }
+    }
+
+    /// A deployment of `app` Coolify queued since `t`, from its history.
+    async fn started_since(
+        &self,
+        api: &Api,
+        app: &str,
+        t: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<QueueRow>, ProviderError> {
+        let history = api
+            .history(app, 10)
+            .await
+            .map_err(|e| api.explain(e, "read"))?;
+        Ok(history.deployments.into_iter().find(|r| r.created_since(t)))
     }
 
     /// The newest queued or running deployment of an application, from its history.

@@ -83,7 +83,8 @@ mod tests {
     /// Real fly.toml files (shared corpus): reading never panics, and nearly all parse.
     #[test]
     fn the_corpus_fly_tomls_parse() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/fly");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/fly");
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         let (mut total, mut ok) = (0, 0);
         for e in entries.flatten() {

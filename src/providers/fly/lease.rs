@@ -48,7 +48,9 @@ impl LeaseGuard {
                 // A 5xx/429 answer most likely granted nothing (the client does not repeat a
                 // non-idempotent POST by itself); if it did, the 409 branch above copes.
                 Err(e)
-                    if is_transient_status(&e) && attempt < tuning.lease_attempts && fits(delay) =>
+                    if is_transient_status(&e)
+                        && attempt < tuning.lease_attempts
+                        && fits(delay) =>
                 {
                     attempt += 1;
                     tokio::time::sleep(delay).await;

@@ -285,9 +285,8 @@ impl FlyProvider {
     /// Time a restore of `machines` may take.
     fn restore_budget(&self, machines: usize) -> Duration {
         let per_machine = self.config.wait_timeout + Duration::from_secs(10);
-        (per_machine * machines.max(1) as u32).min(self.config.wait_timeout.max(
-            Duration::from_secs(60),
-        ) * 3)
+        (per_machine * machines.max(1) as u32)
+            .min(self.config.wait_timeout.max(Duration::from_secs(60)) * 3)
     }
 }
 

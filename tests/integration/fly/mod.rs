@@ -5,6 +5,7 @@
 
 mod faults;
 mod modes;
+mod recovery;
 mod strategies;
 
 use serde_json::{json, Value};
@@ -226,10 +227,9 @@ fn failure(e: ProviderError) -> (String, Option<String>) {
 }
 
 fn fly_spec() -> Value {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/fly-machines.openapi.json");
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/specs/fly-machines.openapi.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("the Fly spec is JSON")
 }
 

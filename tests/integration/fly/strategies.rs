@@ -257,7 +257,10 @@ async fn rollback_returns_to_the_previous_image() {
         })
         .await
         .expect("rollback");
-    assert_eq!(back.restored, format!("4 machine(s) back to {V1}, running as before and verified"));
+    assert_eq!(
+        back.restored,
+        format!("4 machine(s) back to {V1}, running as before and verified")
+    );
     assert_eq!(h.state().await, all(V1, &["a", "b", "c", "w"]));
     assert!(h.printed().contains("secrets"));
 
@@ -271,7 +274,10 @@ async fn rollback_returns_to_the_previous_image() {
         })
         .await
         .expect("rollback from versions");
-    assert_eq!(back.restored, format!("4 machine(s) back to {V1}, running as before and verified"));
+    assert_eq!(
+        back.restored,
+        format!("4 machine(s) back to {V1}, running as before and verified")
+    );
     assert_eq!(h.state().await, all(V1, &["a", "b", "c", "w"]));
 }
 
@@ -289,7 +295,10 @@ async fn rollback_to_a_named_image() {
         })
         .await
         .expect("rollback");
-    assert_eq!(back.restored, "2 machine(s) back to registry.fly.io/web:v0, running as before and verified");
+    assert_eq!(
+        back.restored,
+        "2 machine(s) back to registry.fly.io/web:v0, running as before and verified"
+    );
     assert_eq!(h.state().await, all("registry.fly.io/web:v0", &["a", "b"]));
 }
 
@@ -309,7 +318,10 @@ async fn rollback_after_bluegreen_puts_the_previous_image_on_green() {
         })
         .await
         .expect("rollback");
-    assert_eq!(back.restored, format!("2 machine(s) back to {V1}, running as before and verified"));
+    assert_eq!(
+        back.restored,
+        format!("2 machine(s) back to {V1}, running as before and verified")
+    );
     let after = h.machines().await;
     assert_eq!(after.len(), 2);
     assert!(after
