@@ -236,13 +236,21 @@ impl HttpClient {
         }
     }
 
-    /// Build one attempt: its timeout cut to the deadline, its text body redacted.
+    /// Build one attempt: its timeout (the request's own, else the client's) cut to what the
+    /// deadline leaves, its text body redacted. Answers the request and whether the deadline
+    /// is what bounds it.
     fn prepare(
         &self,
         builder: RequestBuilder,
-        attempt_timeout: Duration,
-    ) -> Result<reqwest::Request, reqwest::Error> {
-        let mut request = builder.timeout(attempt_timeout).build()?;
+        left: Option<Duration>,
+    ) -> Result<(reqwest::Request, Duration, bool), reqwest::Error> {
+        let mut request = builder.build()?;
+        let own = request.timeout().copied().unwrap_or(self.timeout);
+        let (timeout, cut) = match left {
+            Some(l) if l < own => (l, true),
+            _ => (own, false),
+        };
+        *request.timeout_mut() = Some(timeout);
         if let Some(r) = &self.redactor {
             let text = request
                 .body()
@@ -256,7 +264,7 @@ impl HttpClient {
                 }
             }
         }
-        Ok(request)
+        Ok((request, timeout, cut))
     }
 
     /// The same client, never sleeping longer than `max` on a server's `Retry-After`: a
@@ -290,11 +298,9 @@ impl HttpClient {
             if left.is_some_and(|l| l.is_zero()) {
                 return Err(self.deadline_error(&method, &url, None));
             }
-            let attempt_timeout = left.map_or(self.timeout, |l| l.min(self.timeout));
-            let cut_by_deadline = left.is_some_and(|l| l < self.timeout);
-            let outcome = match self.prepare(builder, attempt_timeout) {
-                Ok(request) => self.inner.execute(request).await,
-                Err(e) => Err(e),
+            let (outcome, attempt_timeout, cut_by_deadline) = match self.prepare(builder, left) {
+                Ok((request, timeout, cut)) => (self.inner.execute(request).await, timeout, cut),
+                Err(e) => (Err(e), Duration::ZERO, false),
             };
             let retry_in = match outcome {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),

@@ -67,6 +67,7 @@ pub async fn run(req: &Request<'_>) -> Outcome {
 
     // Named by the config; a missing one is an error at the config key.
     let named = named_fly_files(req, &mut out.diagnostics);
+    out.diagnostics.extend(ungated_targets(req));
     fly_paths.extend(named.iter().map(|(_, _, p)| p.clone()));
     // Discovered: fly*.toml anywhere, plus the config's extra globs.
     let extra = globs(&req.config.check.fly_toml);
@@ -183,6 +184,43 @@ fn named_fly_files(req: &Request, diags: &mut Vec<Diagnostic>) -> Vec<(String, S
                     ),
                 ));
             }
+        }
+    }
+    out
+}
+
+/// Fly targets deployed with `strategy: immediate` and no health probe: nothing waits for the
+/// machines and nothing probes them, so a crashing image is a "successful" deploy.
+fn ungated_targets(req: &Request) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for app in req.config.apps.values() {
+        for (env, target) in &app.environments {
+            let ProviderConfig::Fly(f) = &target.provider else {
+                continue;
+            };
+            if f.strategy != crate::config::FlyStrategy::Immediate
+                || !target.health.probes.is_empty()
+            {
+                continue;
+            }
+            let mut d = config_error(
+                req,
+                &["apps", &app.name, "environments", env, "fly", "strategy"],
+                "config/no-health-gate",
+                format!(
+                    "{}/{env} deploys with `strategy: immediate` and no health probe: nothing \
+                     waits for the machines or checks them, so an image that crashes still \
+                     deploys with exit 0",
+                    app.name
+                ),
+            );
+            d.severity = crate::report::Severity::Warning;
+            d.help = Some(
+                "add `health: { probes: [{ url: … }] }` to this environment, or use \
+                 `strategy: rolling` (it waits for each machine's checks)"
+                    .into(),
+            );
+            out.push(d);
         }
     }
     out

@@ -491,8 +491,8 @@ async fn check_gate(
             )),
             Some(gh) => {
                 let soak = ctx.config.policy(&required).soak.max(policy.soak);
-                let entries = records::history(gh, &required, &target.app).await.map_err(|e| Failure::new(Exit::Internal, e))?;
-                let recs: Vec<gate::Record> = entries.iter().map(records::Entry::record).collect();
+                let scan = records::history_scan(gh, &required, &target.app).await.map_err(|e| Failure::new(Exit::Internal, e))?;
+                let recs: Vec<gate::Record> = scan.entries.iter().map(records::Entry::record).collect();
                 let decision = gate::evaluate(
                     &required,
                     soak,
@@ -500,7 +500,10 @@ async fn check_gate(
                     &Candidate { sha: req.sha.clone(), image: req.image.clone() },
                     chrono::Utc::now(),
                 );
-                closed.extend(decision.closed.iter().map(|c| c.to_string()));
+                closed.extend(decision.closed.iter().map(|c| match c {
+                    gate::Closed::NoDeployment { .. } => format!("{c} ({})", scan.searched(&required)),
+                    _ => c.to_string(),
+                }));
             }
         }
     }
@@ -571,21 +574,52 @@ async fn open_record(
         run_id: run.map(str::to_string),
         gate_override,
     };
-    let d = records::create(
+    let description = format!(
+        "stage-gate: {} {}",
+        target.app,
+        req.version.as_deref().unwrap_or(short(&req.sha))
+    );
+    // GitHub's clock and ours may differ a little.
+    let since = chrono::Utc::now() - chrono::Duration::seconds(30);
+    let created = records::create(
         gh,
         &req.env,
         policy.production,
         &payload,
-        format!(
-            "stage-gate: {} {}",
-            target.app,
-            req.version.as_deref().unwrap_or(short(&req.sha))
-        ),
+        description.clone(),
     )
-    .await
-    .map_err(net)?;
-    let id = d.id.into_inner();
-    records::set_status(
+    .await;
+    let id = match created {
+        Ok(d) => d.id.into_inner(),
+        Err(e) if e.is_ambiguous() => {
+            // The answer was lost, maybe after GitHub created the record: look it up and
+            // adopt it, so no orphan blocks the next run; create only when none exists.
+            let entries = records::history(gh, &req.env, &target.app)
+                .await
+                .map_err(net)?;
+            match records::made_by(&entries, &payload, since) {
+                Some(found) => {
+                    let id = found.deployment.id.into_inner();
+                    ctx.console.warn(format!(
+                        "creating the deployment record failed ({e}), but GitHub created it: adopting deployment {id}"
+                    ));
+                    id
+                }
+                None => {
+                    ctx.console.warn(format!(
+                        "creating the deployment record failed ({e}) and none was created; creating it once more"
+                    ));
+                    records::create(gh, &req.env, policy.production, &payload, description)
+                        .await
+                        .map_err(net)?
+                        .id
+                        .into_inner()
+                }
+            }
+        }
+        Err(e) => return Err(net(e)),
+    };
+    let queued = records::set_status(
         gh,
         id,
         StatusUpdate {
@@ -595,8 +629,22 @@ async fn open_record(
             environment_url: None,
         },
     )
-    .await
-    .map_err(net)?;
+    .await;
+    if let Err(e) = queued {
+        // Never leave a record without a status behind: it would block others as "pending".
+        let _ = records::set_status(
+            gh,
+            id,
+            StatusUpdate {
+                state: DeploymentStatusState::Error,
+                description: format!("stage-gate could not start: {e}"),
+                log_url: ctx.github.run_url().as_deref(),
+                environment_url: None,
+            },
+        )
+        .await;
+        return Err(net(e));
+    }
     Ok((id, false))
 }
 

@@ -14,8 +14,34 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// How many recent deployments of an environment are read for the gate and single-flight.
-const HISTORY: usize = 30;
+/// How many of one app's newest deployments the gate, single-flight and rollback read.
+const APP_HISTORY: usize = 30;
+/// How far back an environment's deployments are searched for them (GitHub lists an
+/// environment's deployments of every app together, and cannot filter by payload).
+const SCAN_LIMIT: usize = 1000;
+
+/// An app's history and how far back it was searched.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub entries: Vec<Entry>,
+    /// Deployments of the environment read, every app's.
+    pub scanned: usize,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+impl Scan {
+    /// "searched the 1000 newest deployments of `staging` (back to 2026-01-02)".
+    pub fn searched(&self, env: &str) -> String {
+        let back = self
+            .oldest
+            .map(|t| format!(", back to {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default();
+        format!(
+            "searched the {} newest deployment(s) of `{env}`{back}",
+            self.scanned
+        )
+    }
+}
 
 /// What stage-gate stores in a deployment's payload.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -98,14 +124,28 @@ pub fn state_name(s: &DeploymentStatusState) -> String {
 
 /// The app's deployments to `env`, newest first, with their statuses.
 pub async fn history(gh: &GitHub, env: &str, app: &str) -> Result<Vec<Entry>, GithubError> {
+    history_scan(gh, env, app).await.map(|s| s.entries)
+}
+
+/// [`history`], with how far back it searched: pages of the environment's deployments are
+/// read until the app's [`APP_HISTORY`] newest are found or [`SCAN_LIMIT`] were read, so
+/// other apps deploying often to a shared environment cannot hide this one.
+pub async fn history_scan(gh: &GitHub, env: &str, app: &str) -> Result<Scan, GithubError> {
     let filter = DeploymentFilter {
         environment: Some(env.to_string()),
         task: Some("deploy".into()),
         ..Default::default()
     };
-    let deployments = gh.list_deployments(&filter, HISTORY).await?;
+    let of_app = |d: &Deployment| payload_of(d).is_some_and(|p| p.app == app);
+    let deployments = gh
+        .list_deployments_until(&filter, SCAN_LIMIT, |read| {
+            read.iter().filter(|d| of_app(d)).count() >= APP_HISTORY
+        })
+        .await?;
+    let scanned = deployments.len();
+    let oldest = deployments.iter().map(|d| d.created_at).min();
     let mut out = Vec::new();
-    for d in deployments {
+    for d in deployments.into_iter().filter(of_app).take(APP_HISTORY) {
         let Some(payload) = payload_of(&d) else {
             continue;
         };
@@ -132,7 +172,11 @@ pub async fn history(gh: &GitHub, env: &str, app: &str) -> Result<Vec<Entry>, Gi
         });
     }
     out.sort_by_key(|e| std::cmp::Reverse((e.deployment.created_at, e.deployment.id.into_inner())));
-    Ok(out)
+    Ok(Scan {
+        entries: out,
+        scanned,
+        oldest,
+    })
 }
 
 /// Another deployment of this app to this environment still running (and not stale),
@@ -158,6 +202,22 @@ pub fn own<'a>(entries: &'a [Entry], own_run: Option<&str>, sha: &str) -> Option
     entries
         .iter()
         .find(|e| e.payload.run_id.as_deref() == Some(run) && e.payload.sha == sha)
+}
+
+/// The deployment a create whose answer was lost may have made: this app, this commit, this
+/// run (or, without a run id, created since `since` and still without a status).
+pub fn made_by<'a>(
+    entries: &'a [Entry],
+    payload: &Payload,
+    since: DateTime<Utc>,
+) -> Option<&'a Entry> {
+    entries.iter().find(|e| {
+        e.payload.sha == payload.sha
+            && match &payload.run_id {
+                Some(run) => e.payload.run_id.as_deref() == Some(run.as_str()),
+                None => e.deployment.created_at >= since && e.state.is_none(),
+            }
+    })
 }
 
 pub async fn create(

@@ -114,6 +114,16 @@ impl GitHub {
         filter: &DeploymentFilter,
         max: usize,
     ) -> Result<Vec<Deployment>, GithubError> {
+        self.list_deployments_until(filter, max, |_| false).await
+    }
+
+    /// Deployments newest first, page by page, until `enough` says so or `max` were read.
+    pub async fn list_deployments_until(
+        &self,
+        filter: &DeploymentFilter,
+        max: usize,
+        enough: impl Fn(&[Deployment]) -> bool,
+    ) -> Result<Vec<Deployment>, GithubError> {
         let mut url = self.repo_url(&["deployments"]);
         {
             let mut q = url.query_pairs_mut();
@@ -128,7 +138,7 @@ impl GitHub {
                 }
             }
         }
-        self.list("list deployments", url, max).await
+        self.list_until("list deployments", url, max, enough).await
     }
 
     pub async fn get_deployment(&self, id: u64) -> Result<Deployment, GithubError> {

@@ -97,6 +97,27 @@ fn wait_text(retry_after: Option<u64>) -> String {
 }
 
 impl GithubError {
+    /// A write whose answer may have been lost after GitHub acted: a 5xx, a reset or a
+    /// timeout (a refused connection or a DNS/TLS failure never reached it).
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            GithubError::Api { status, .. } => *status >= 500,
+            GithubError::Transport { source, .. } => {
+                matches!(
+                    source,
+                    HttpError::Transport { kind, .. }
+                        if !matches!(
+                            kind,
+                            crate::http::TransportKind::Refused
+                                | crate::http::TransportKind::Dns
+                                | crate::http::TransportKind::Tls
+                        )
+                ) || source.status().is_some_and(|s| s.is_server_error())
+            }
+            _ => false,
+        }
+    }
+
     pub(super) fn from_http(op: &'static str, e: HttpError) -> Self {
         match e {
             HttpError::Status {

@@ -188,8 +188,19 @@ impl GitHub {
     async fn list<T: DeserializeOwned>(
         &self,
         op: &'static str,
+        url: Url,
+        max: usize,
+    ) -> Result<Vec<T>, GithubError> {
+        self.list_until(op, url, max, |_| false).await
+    }
+
+    /// [`GitHub::list`], also stopping after the page on which `enough` says so.
+    async fn list_until<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
         mut url: Url,
         max: usize,
+        enough: impl Fn(&[T]) -> bool,
     ) -> Result<Vec<T>, GithubError> {
         url.query_pairs_mut().append_pair("per_page", PER_PAGE);
         let mut items = Vec::new();
@@ -206,6 +217,9 @@ impl GitHub {
             items.extend(page);
             if items.len() >= max {
                 items.truncate(max);
+                break;
+            }
+            if enough(&items) {
                 break;
             }
         }

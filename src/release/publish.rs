@@ -87,11 +87,11 @@ pub enum PublishError {
         remote: String,
         local: String,
     },
-    #[error("upload of `{name}` failed and left no usable asset: {source}")]
+    // The cause is in the message, not a `source`: a chain printer would print it twice.
+    #[error("upload of `{name}` failed and left no usable asset: {cause}")]
     Upload {
         name: String,
-        #[source]
-        source: Box<GithubError>,
+        cause: Box<GithubError>,
     },
 }
 
@@ -287,46 +287,68 @@ async fn upload(
     if let Some(there) = release.assets.iter().find(|a| a.name == file.name) {
         return settle_existing(gh, plan, release, there, file).await;
     }
-    match gh
-        .upload_asset(
-            release,
+    let mut attempt = 1;
+    loop {
+        let Err(e) = gh
+            .upload_asset(
+                release,
+                &file.name,
+                None,
+                file.content_type,
+                file.bytes.clone(),
+            )
+            .await
+        else {
+            return Ok(AssetAction::Uploaded);
+        };
+        // Someone else uploaded it (a matrix twin), or our own upload half-happened
+        // (GitHub may leave a `starter` asset after a 5xx): look before deciding.
+        let fresh = gh.get_release(release.id.0).await?;
+        let Some(there) = fresh.assets.iter().find(|a| a.name == file.name) else {
+            // Surely absent: a 5xx or a reset is worth another try, a 4xx is not.
+            if ambiguous(&e) && attempt < UPLOAD_ATTEMPTS {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(250 * attempt as u64)).await;
+                continue;
+            }
+            return Err(PublishError::Upload {
+                name: file.name.clone(),
+                cause: Box::new(e),
+            });
+        };
+        return replace_or_settle(gh, plan, &fresh, there, file).await;
+    }
+}
+
+/// How often one asset upload is tried while the asset is confirmed absent.
+const UPLOAD_ATTEMPTS: u32 = 3;
+
+/// After a failed upload found an asset of that name: a `starter` left by our own attempt is
+/// deleted and uploaded again; a complete one is settled as an existing asset.
+async fn replace_or_settle(
+    gh: &GitHub,
+    plan: &Plan,
+    fresh: &Release,
+    there: &Asset,
+    file: &AssetFile,
+) -> Result<AssetAction, PublishError> {
+    if there.state != "uploaded" {
+        gh.delete_asset(there.id.0).await?;
+        gh.upload_asset(
+            fresh,
             &file.name,
             None,
             file.content_type,
             file.bytes.clone(),
         )
         .await
-    {
-        Ok(_) => Ok(AssetAction::Uploaded),
-        Err(e) => {
-            // Someone else uploaded it (a matrix twin), or our own upload half-happened
-            // (GitHub may leave a `starter` asset after a 5xx): look before deciding.
-            let fresh = gh.get_release(release.id.0).await?;
-            let Some(there) = fresh.assets.iter().find(|a| a.name == file.name) else {
-                return Err(PublishError::Upload {
-                    name: file.name.clone(),
-                    source: Box::new(e),
-                });
-            };
-            if there.state != "uploaded" {
-                gh.delete_asset(there.id.0).await?;
-                gh.upload_asset(
-                    &fresh,
-                    &file.name,
-                    None,
-                    file.content_type,
-                    file.bytes.clone(),
-                )
-                .await
-                .map_err(|source| PublishError::Upload {
-                    name: file.name.clone(),
-                    source: Box::new(source),
-                })?;
-                return Ok(AssetAction::Uploaded);
-            }
-            settle_existing(gh, plan, &fresh, there, file).await
-        }
+        .map_err(|cause| PublishError::Upload {
+            name: file.name.clone(),
+            cause: Box::new(cause),
+        })?;
+        return Ok(AssetAction::Uploaded);
     }
+    settle_existing(gh, plan, fresh, there, file).await
 }
 
 /// An asset of that name exists: the same bytes count as done; different ones are replaced
@@ -358,9 +380,9 @@ async fn settle_existing(
         file.bytes.clone(),
     )
     .await
-    .map_err(|source| PublishError::Upload {
+    .map_err(|cause| PublishError::Upload {
         name: file.name.clone(),
-        source: Box::new(source),
+        cause: Box::new(cause),
     })?;
     Ok(AssetAction::Replaced)
 }
@@ -432,7 +454,7 @@ async fn write_checksums(
             Err(e) => {
                 return Err(PublishError::Upload {
                     name: CHECKSUMS.into(),
-                    source: Box::new(e),
+                    cause: Box::new(e),
                 })
             }
         }

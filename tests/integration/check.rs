@@ -328,3 +328,37 @@ fn missing_production_dockerfile_is_an_error_at_its_key() {
         out.stdout
     );
 }
+
+#[test]
+fn an_immediate_deploy_with_no_probe_is_warned_at_its_strategy() {
+    let dir = repo(STAGING_OK, &[]);
+    let config = "version: 1
+apps:
+  web:
+    environments:
+      staging:
+        fly: {config: fly.staging.toml, strategy: immediate}
+      production:
+        fly: {config: fly.toml, strategy: immediate}
+        health: {probes: [{url: \"https://web.example.com/healthz\"}]}
+";
+    std::fs::write(dir.path().join(".github/stage-gate.yml"), config).unwrap();
+    let out = run(dir.path()).args(["check", "--format", "github"]).run();
+    assert_eq!(out.code, 0, "a warning, not an error: {}", out.all());
+    let warnings: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("config/no-health-gate"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "only the target without a probe: {}",
+        out.all()
+    );
+    assert!(
+        warnings[0].starts_with("::warning file=.github/stage-gate.yml,line=6,col="),
+        "{}",
+        warnings[0]
+    );
+}

@@ -596,3 +596,136 @@ async fn dispatch_sends_the_ref_and_inputs() {
     assert_eq!(body["ref"], "main");
     assert_eq!(body["inputs"], serde_json::json!({"commit_sha": SHA_A}));
 }
+
+/// Deployments of another app to `env`, as a busy shared environment has.
+async fn other_app_deployments(sim: &Sim, env: &str, n: usize) {
+    let client = reqwest::Client::new();
+    for i in 0..n {
+        let sha = format!("{:040x}", i + 1);
+        client
+            .post(format!("{}/repos/acme/shop/deployments", sim.urls.github))
+            .bearer_auth(TOKEN)
+            .json(
+                &serde_json::json!({"ref": sha, "environment": env, "task": "deploy",
+                "auto_merge": false, "required_contexts": [],
+                "payload": {"app": "admin", "sha": sha, "provider": "command"}}),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gate_finds_the_app_behind_many_deployments_of_other_apps() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    // More than one page of 100 since `shop` was proven.
+    other_app_deployments(&sim, "staging", 130).await;
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "2",
+        &["promote", "--to", "production"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_that_finds_nothing_says_how_far_back_it_searched() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    other_app_deployments(&sim, "staging", 3).await;
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["promote", "--to", "production"],
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("searched the 3 newest deployment(s) of `staging`, back to"),
+        "{}",
+        out.stderr
+    );
+}
+
+fn deployment_creates(sim: &Sim) -> Vec<Option<u16>> {
+    sim.log()
+        .iter()
+        .filter(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments")
+        .map(|e| e.status)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_created_behind_a_lost_answer_is_adopted_not_orphaned() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    sim.inject(stage_gate_sim::Fault {
+        vendor: Some("github".into()),
+        method: Some("POST".into()),
+        path: "/repos/acme/shop/deployments".into(),
+        status: Some(502),
+        times: Some(1),
+        after_acting: true,
+        ..Default::default()
+    });
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.all().contains("adopting deployment"), "{}", out.all());
+    assert_eq!(
+        deployment_creates(&sim),
+        vec![Some(502)],
+        "never created twice"
+    );
+    // Another run right after is not refused as concurrent: the record was finished.
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_B,
+        "2",
+        &["deploy", "--env", "staging"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_create_that_did_nothing_is_made_once_more_after_a_look() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    sim.inject(stage_gate_sim::Fault {
+        vendor: Some("github".into()),
+        method: Some("POST".into()),
+        path: "/repos/acme/shop/deployments".into(),
+        status: Some(502),
+        times: Some(1),
+        ..Default::default()
+    });
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(deployment_creates(&sim), vec![Some(502), Some(201)]);
+}

@@ -737,3 +737,67 @@ fn as_the_action_runs_it_inputs_and_the_tag_ref_drive_it() {
     assert_eq!(bad.code, 2, "{}", bad.all());
     assert!(bad.all().contains("INPUT_ON-EXISTING"), "{}", bad.all());
 }
+
+#[test]
+fn an_upload_answered_5xx_is_tried_again_once_the_asset_is_confirmed_absent() {
+    let w = World::default();
+    w.sim.inject(Fault {
+        vendor: Some("uploads".into()),
+        method: Some("POST".into()),
+        path: "/repos/acme/shop/releases/*/assets".into(),
+        status: Some(502),
+        times: Some(1),
+        ..Default::default()
+    });
+    let out = w
+        .run()
+        .args(["--tag", "v1.1.0", "--asset", "dist/*.zip"])
+        .run();
+    ok(&out);
+    let uploads: Vec<Option<u16>> = w
+        .sim
+        .log()
+        .iter()
+        .filter(|e| e.vendor == "uploads" && e.method == "POST")
+        .map(|e| e.status)
+        .collect();
+    // The asset twice (502, then 201), then SHA256SUMS.
+    assert_eq!(
+        uploads,
+        vec![Some(502), Some(201), Some(201)],
+        "{uploads:?}"
+    );
+    let all = w.releases("v1.1.0");
+    assert_eq!(names(&all[0]), vec!["SHA256SUMS", "app-mac.zip"]);
+}
+
+#[test]
+fn an_upload_that_keeps_failing_says_so_once() {
+    let w = World::default();
+    w.sim.inject(Fault {
+        vendor: Some("uploads".into()),
+        method: Some("POST".into()),
+        path: "/repos/acme/shop/releases/*/assets".into(),
+        status: Some(503),
+        body: Some(r#"{"message":"upstream unavailable"}"#.into()),
+        ..Default::default()
+    });
+    let out = w
+        .run()
+        .args(["--tag", "v1.1.0", "--asset", "dist/*.zip"])
+        .run();
+    assert_ne!(out.code, 0, "{}", out.all());
+    let uploads = w
+        .sim
+        .log()
+        .iter()
+        .filter(|e| e.vendor == "uploads" && e.method == "POST")
+        .count();
+    assert_eq!(uploads, 3, "bounded: three tries");
+    assert_eq!(
+        out.stderr.matches("upstream unavailable").count(),
+        1,
+        "the cause is told once:\n{}",
+        out.stderr
+    );
+}
