@@ -229,9 +229,29 @@ impl Machine {
                 // The process exits every `start_ms` (at least 10 ms) and flyd restarts it.
                 let period = self.knobs.start_ms.max(10) as u128;
                 let loops = (now.saturating_duration_since(since).as_millis() / period) as u64 + 1;
+                // flyd's restart policy: `no` leaves it stopped after the first exit,
+                // `on-failure` gives up after `max_retries` (default 10) and leaves it
+                // `failed` — for good, until someone updates or starts it — and `always`
+                // restarts it forever.
+                let policy = self.config["restart"]["policy"]
+                    .as_str()
+                    .unwrap_or("on-failure")
+                    .to_string();
+                let max_retries = self.config["restart"]["max_retries"].as_u64().unwrap_or(10);
                 while self.loops_recorded < loops.min(self.loops_recorded + 50) {
                     self.loops_recorded += 1;
                     self.event("exit", "stopped", "flyd");
+                    if policy == "no" {
+                        self.state = "stopped";
+                        self.started_at = None;
+                        break;
+                    }
+                    if policy != "always" && self.loops_recorded > max_retries {
+                        self.state = "failed";
+                        self.started_at = None;
+                        self.event("exit", "failed", "flyd");
+                        break;
+                    }
                     self.event("restart", "starting", "flyd");
                     self.event("start", "started", "flyd");
                 }
