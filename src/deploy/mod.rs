@@ -20,6 +20,9 @@ use records::{GateOverride, Payload, StatusUpdate};
 use stages::{StageState, Stages};
 use std::time::{Duration, Instant};
 
+/// What writing one Deployment status may take, whatever time the deploy had left.
+const STATUS_BUDGET: Duration = Duration::from_secs(30);
+
 /// What to deploy where, resolved from flags, inputs and the GitHub context.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -102,6 +105,11 @@ async fn run_target(
     let mut stages = Stages::default();
     let app = target.app.clone();
     let _group = ctx.console.group(format!("deploy {app} → {}", req.env));
+    // The target's timeout bounds every call made for it: the gate's and the record's
+    // GitHub calls as much as the provider's. Outcome statuses get a budget of their own.
+    let deadline = Instant::now() + target.timeout;
+    let bounded = gh.map(|g| g.until(deadline));
+    let gh = bounded.as_ref();
 
     // 1. The gate: nothing is recorded or deployed past a closed gate.
     let started = Instant::now();
@@ -136,7 +144,6 @@ async fn run_target(
         Ok(p) => p,
         Err(e) => return TargetResult::failed(app, stages, e.into()),
     };
-    let deadline = Instant::now() + target.timeout;
     let deploy_req = DeployRequest {
         target: target.clone(),
         sha: req.sha.clone(),
@@ -215,7 +222,8 @@ async fn run_target(
                     log_url: log_url.as_deref(),
                     environment_url: env_url.as_deref(),
                 };
-                if let Err(e) = records::set_status(gh, id, u).await {
+                let gh = gh.for_cleanup(STATUS_BUDGET);
+                if let Err(e) = records::set_status(&gh, id, u).await {
                     return Err(Failure::new(Exit::Internal, e));
                 }
             }
@@ -378,8 +386,9 @@ async fn run_target(
         };
     }
     if let (Some(gh), Some(id)) = (gh, deployment_id) {
-        if let Ok(entries) = records::history(gh, &req.env, &app).await {
-            let _ = records::inactivate_older(gh, &entries, id).await;
+        let gh = gh.for_cleanup(STATUS_BUDGET);
+        if let Ok(entries) = records::history(&gh, &req.env, &app).await {
+            let _ = records::inactivate_older(&gh, &entries, id).await;
         }
     }
     stages.push("recorded", StageState::Done, started, "success".into());

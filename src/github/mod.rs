@@ -58,6 +58,25 @@ pub struct GitHub {
 }
 
 impl GitHub {
+    /// The same client with every call (retries included) bounded by `deadline`.
+    pub fn until(&self, deadline: std::time::Instant) -> GitHub {
+        GitHub {
+            http: self.http.with_deadline(deadline),
+            ..self.clone()
+        }
+    }
+
+    /// The same client bounded anew, `budget` from now: for the record of an outcome, which
+    /// must still be written when the deploy ran out of time.
+    pub fn for_cleanup(&self, budget: std::time::Duration) -> GitHub {
+        GitHub {
+            http: self
+                .http
+                .with_fresh_deadline(std::time::Instant::now() + budget),
+            ..self.clone()
+        }
+    }
+
     /// `repository` is `owner/name`; `api_url` and `uploads_url` are base URLs
     /// (`https://api.github.com`, `https://uploads.github.com`, or a simulator's).
     pub fn new(

@@ -473,14 +473,14 @@ impl CoolifyProvider {
         e: ProviderError,
         req: &DeployRequest,
     ) -> ProviderError {
+        // Whatever failed after the tag was set, the tag must not stay on the failed image.
         let (message, log_excerpt) = match e {
             ProviderError::Failed {
                 message,
                 log_excerpt,
                 ..
             } => (message, log_excerpt),
-            ProviderError::Http(h) if h.is_deadline() => (h.to_string(), None),
-            other => return other,
+            other => (other.to_string(), None),
         };
         let mut put_back = Vec::new();
         let mut not = Vec::new();
