@@ -274,8 +274,14 @@ impl CoolifyProvider {
         Ok((point, tag))
     }
 
-    /// PATCH the new image tag on every application (with `set-image-tag`).
-    async fn set_tags(&self, api: &Api, tag: Option<&str>) -> Result<(), ProviderError> {
+    /// PATCH the new image tag on every application (with `set-image-tag`); `patched`
+    /// collects those that took it, also when a later one fails.
+    async fn set_tags(
+        &self,
+        api: &Api,
+        tag: Option<&str>,
+        patched: &mut Vec<String>,
+    ) -> Result<(), ProviderError> {
         let Some(tag) = tag else { return Ok(()) };
         for uuid in self.uuids() {
             self.console
@@ -283,6 +289,7 @@ impl CoolifyProvider {
             api.set_image_tag(&uuid, tag)
                 .await
                 .map_err(|e| api.explain(e, "write"))?;
+            patched.push(uuid);
         }
         Ok(())
     }
@@ -378,15 +385,15 @@ impl Provider for CoolifyProvider {
         // Every call of the deploy is bounded by its deadline.
         let api = self.api()?.until(req.deadline);
         let (point, tag) = self.record_previous(&api, req).await?;
-        let result = match self.set_tags(&api, tag.as_deref()).await {
-            Ok(()) => {
-                self.run(&api, req, started, point.clone(), tag.clone())
-                    .await
-            }
+        let mut patched = Vec::new();
+        let result = match self.set_tags(&api, tag.as_deref(), &mut patched).await {
+            Ok(()) => self.run(&api, req, started, point.clone(), tag.clone()).await,
             Err(e) => Err(e),
         };
         match (result, &tag) {
-            (Err(e), Some(tag)) => Err(self.after_failed_tag(&api, &point, tag, e, req).await),
+            (Err(e), Some(tag)) if !patched.is_empty() => Err(self
+                .after_failed_tag(&api, &point, tag, &patched, e, req)
+                .await),
             (result, _) => result,
         }
     }
@@ -470,6 +477,7 @@ impl CoolifyProvider {
         api: &Api,
         point: &serde_json::Value,
         tag: &str,
+        patched: &[String],
         e: ProviderError,
         req: &DeployRequest,
     ) -> ProviderError {
@@ -486,14 +494,14 @@ impl CoolifyProvider {
         let mut not = Vec::new();
         if req.target.rollback_on_failure {
             let api = api.for_cleanup(Duration::from_secs(30));
-            for uuid in self.uuids() {
-                let Some(previous) = point["apps"][&uuid]["ref"].as_str() else {
+            for uuid in patched {
+                let Some(previous) = point["apps"][uuid]["ref"].as_str() else {
                     not.push(format!(
                         "{uuid}: its image tag still names {tag} (no earlier tag was recorded)"
                     ));
                     continue;
                 };
-                match api.set_image_tag(&uuid, previous).await {
+                match api.set_image_tag(uuid, previous).await {
                     Ok(()) => put_back.push(format!("{uuid} → {previous}")),
                     Err(err) => {
                         not.push(format!("{uuid}: its image tag still names {tag} ({err})"))
@@ -501,7 +509,7 @@ impl CoolifyProvider {
                 }
             }
         } else {
-            not.extend(self.uuids().into_iter().map(|u| {
+            not.extend(patched.iter().map(|u| {
                 format!(
                     "{u}: its image tag still names {tag} (rollback-on-failure is off); \
                      Coolify's next restart of it runs that image"
