@@ -542,7 +542,15 @@ async fn open_record(
     provider: &str,
     gate_override: Option<GateOverride>,
 ) -> Result<(u64, bool), Failure> {
-    let net = |e| Failure::new(Exit::Internal, e);
+    // Running out of the target's time is the deploy failing (exit 4), not stage-gate.
+    let net = |e: crate::github::GithubError| {
+        let exit = if e.is_deadline() {
+            Exit::DeployFailed
+        } else {
+            Exit::Internal
+        };
+        Failure::new(exit, e)
+    };
     let entries = records::history(gh, &req.env, &target.app)
         .await
         .map_err(net)?;

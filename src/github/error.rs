@@ -97,6 +97,11 @@ fn wait_text(retry_after: Option<u64>) -> String {
 }
 
 impl GithubError {
+    /// The call ran out of the time its deadline left it.
+    pub fn is_deadline(&self) -> bool {
+        matches!(self, GithubError::Transport { source, .. } if source.is_deadline())
+    }
+
     /// A write whose answer may have been lost after GitHub acted: a 5xx, a reset or a
     /// timeout (a refused connection or a DNS/TLS failure never reached it).
     pub fn is_ambiguous(&self) -> bool {

@@ -386,10 +386,16 @@ impl Provider for CoolifyProvider {
         let api = self.api()?.until(req.deadline);
         let (point, tag) = self.record_previous(&api, req).await?;
         let mut patched = Vec::new();
+        let mut live = Vec::new();
         let result = match self.set_tags(&api, tag.as_deref(), &mut patched).await {
-            Ok(()) => self.run(&api, req, started, point.clone(), tag.clone()).await,
+            Ok(()) => {
+                self.run(&api, req, started, (point.clone(), tag.clone()), &mut live)
+                    .await
+            }
             Err(e) => Err(e),
         };
+        // An application whose deployment went live anyway keeps the tag it runs.
+        patched.retain(|uuid| !live.contains(uuid));
         match (result, &tag) {
             (Err(e), Some(tag)) if !patched.is_empty() => Err(self
                 .after_failed_tag(&api, &point, tag, &patched, e, req)
@@ -410,8 +416,8 @@ impl CoolifyProvider {
         api: &Api,
         req: &DeployRequest,
         started: Instant,
-        point: serde_json::Value,
-        tag: Option<String>,
+        (point, tag): (serde_json::Value, Option<String>),
+        live: &mut Vec<String>,
     ) -> Result<DeployOutcome, ProviderError> {
         let api = api.clone();
         let image = self.deployed_image(&point, tag.as_deref(), req);
@@ -419,7 +425,15 @@ impl CoolifyProvider {
         // Two entries may lead to one deployment (a duplicate adopted twice): follow it once.
         let mut seen = std::collections::BTreeSet::new();
         followed.retain(|(_, uuid)| seen.insert(uuid.clone()));
-        let rows = self.wait(&api, &followed, req.deadline).await?;
+        let rows = match self.wait(&api, &followed, req.deadline).await {
+            Ok(rows) => rows,
+            // Out of time with deployments still running: left alone, one would finish
+            // later and put the new version live after the deploy was reported failed.
+            Err(e) if req.target.rollback_on_failure => {
+                return Err(self.cancel_open(&api, &followed, e, live).await)
+            }
+            Err(e) => return Err(e),
+        };
         let ids: Vec<String> = rows.iter().map(|r| r.deployment_uuid.clone()).collect();
         let duration = humantime::format_duration(Duration::from_secs(started.elapsed().as_secs()));
         // `HEAD` is Coolify's placeholder for "whatever the branch or image points at".
@@ -469,6 +483,69 @@ impl CoolifyProvider {
         })
     }
 
+    /// Cancel the followed deployments that have not ended, and add what was done to `e`.
+    async fn cancel_open(
+        &self,
+        api: &Api,
+        followed: &[(String, String)],
+        e: ProviderError,
+        live: &mut Vec<String>,
+    ) -> ProviderError {
+        let api = api.for_cleanup(Duration::from_secs(30));
+        let mut done = Vec::new();
+        let mut not = Vec::new();
+        for (app, uuid) in followed {
+            // No status read first (the reads may be what hung): Coolify answers 400 for a
+            // deployment that already ended.
+            match api.cancel(uuid).await {
+                // It finished while we could not see it: the new version is live.
+                Err(err)
+                    if err.status() == Some(reqwest::StatusCode::BAD_REQUEST)
+                        && err.body().is_some_and(|b| b.contains("finished")) =>
+                {
+                    self.console.error(format!(
+                        "coolify: {app}: deployment {uuid} finished after the deadline: the new \
+                         version is live although this deploy failed; roll back with \
+                         `stage-gate rollback` if it must not be"
+                    ));
+                    not.push(format!(
+                        "deployment {uuid} of {app} finished after the deadline and went live"
+                    ));
+                    live.push(app.clone());
+                }
+                // Failed or cancelled already: nothing of it runs.
+                Err(err) if err.status() == Some(reqwest::StatusCode::BAD_REQUEST) => {}
+                Ok(_) => {
+                    self.console.warn(format!(
+                        "coolify: {app}: cancelled deployment {uuid} (it would have gone live after the deploy failed)"
+                    ));
+                    done.push(uuid.clone());
+                }
+                Err(err) => {
+                    self.console.error(format!(
+                        "coolify: {app}: deployment {uuid} could NOT be cancelled and may still go live: {err}"
+                    ));
+                    not.push(format!("{uuid} could not be cancelled ({err})"));
+                }
+            }
+        }
+        let mut notes = Vec::new();
+        if !not.is_empty() {
+            notes.push(format!(
+                "{}: {}",
+                crate::providers::NOT_RESTORED,
+                not.join("; ")
+            ));
+        }
+        if !done.is_empty() {
+            notes.push(format!(
+                "cancelled deployment(s) {} in Coolify",
+                done.join(", ")
+            ));
+        }
+        add_note(e, notes)
+    }
+
     /// A deploy that set the image tag failed: put the previous tag back when the target asks
     /// for rollback (Coolify keeps the last good container running, but its next restart or
     /// redeploy would run the failed tag), and say so; else say loudly what the tag names.
@@ -482,13 +559,13 @@ impl CoolifyProvider {
         req: &DeployRequest,
     ) -> ProviderError {
         // Whatever failed after the tag was set, the tag must not stay on the failed image.
-        let (message, log_excerpt) = match e {
+        let (message, earlier, log_excerpt) = match e {
             ProviderError::Failed {
                 message,
+                rolled_back,
                 log_excerpt,
-                ..
-            } => (message, log_excerpt),
-            other => (other.to_string(), None),
+            } => (message, rolled_back, log_excerpt),
+            other => (other.to_string(), None, None),
         };
         let mut put_back = Vec::new();
         let mut not = Vec::new();
@@ -538,11 +615,36 @@ impl CoolifyProvider {
                 put_back.join(", ")
             ));
         }
+        parts.extend(earlier);
+        // What is still wrong first: GitHub keeps 140 characters of a status.
+        parts.sort_by_key(|p| !p.contains(crate::providers::NOT_RESTORED));
         ProviderError::Failed {
             message,
             rolled_back: Some(parts.join("; ")),
             log_excerpt,
         }
+    }
+}
+
+/// `e` as a failure whose restore note also says `notes` (what is still wrong first).
+fn add_note(e: ProviderError, notes: Vec<String>) -> ProviderError {
+    if notes.is_empty() {
+        return e;
+    }
+    let (message, earlier, log_excerpt) = match e {
+        ProviderError::Failed {
+            message,
+            rolled_back,
+            log_excerpt,
+        } => (message, rolled_back, log_excerpt),
+        other => (other.to_string(), None, None),
+    };
+    let mut all = notes;
+    all.extend(earlier);
+    ProviderError::Failed {
+        message,
+        rolled_back: Some(all.join("; ")),
+        log_excerpt,
     }
 }
 

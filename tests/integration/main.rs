@@ -9,6 +9,7 @@ mod coolify;
 mod deploy;
 mod docs;
 mod fake_github;
+mod fault_matrix;
 mod fly;
 mod health;
 mod notes;

@@ -259,6 +259,20 @@ impl Api {
         Ok(())
     }
 
+    /// `POST /deployments/{uuid}/cancel`. Answers Coolify's message; a 400 (already ended)
+    /// comes back as an error for the caller to read.
+    pub async fn cancel(&self, uuid: &str) -> Result<String, HttpError> {
+        let url = format!("{}/deployments/{uuid}/cancel", self.base);
+        let answer: Value = self
+            .http
+            .json(|c| c.post(&url).bearer_auth(self.token.expose()), true)
+            .await?;
+        Ok(answer["message"]
+            .as_str()
+            .unwrap_or("cancelled")
+            .to_string())
+    }
+
     pub async fn rollback(&self, app: &str, commit: &str) -> Result<Triggered, HttpError> {
         let url = format!("{}/applications/{app}/rollback", self.base);
         let body = json!({ "commit": commit });
