@@ -118,6 +118,8 @@ pub struct Ctx {
     pub files: ActionsFiles,
     pub github: GithubContext,
     pub http: HttpClient,
+    /// Set when the runner cancels the step (SIGINT/SIGTERM).
+    pub cancel: crate::cancel::Cancel,
 }
 
 impl Ctx {
@@ -175,6 +177,7 @@ impl Ctx {
             files: ActionsFiles::default(),
             github,
             http,
+            cancel: crate::cancel::Cancel::new(),
         };
         (ctx, printed)
     }

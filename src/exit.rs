@@ -7,6 +7,7 @@
 //! | 2 | invalid input or config |
 //! | 3 | gate closed: a policy refused to go on |
 //! | 4 | deploy or health failed (rolled back where configured) |
+//! | 5 | cancelled by a signal: stopped safely, nothing new started; the summary says what ran |
 
 use std::fmt;
 
@@ -18,6 +19,7 @@ pub enum Exit {
     InvalidInput = 2,
     GateClosed = 3,
     DeployFailed = 4,
+    Cancelled = 5,
 }
 
 impl Exit {
@@ -25,13 +27,14 @@ impl Exit {
         self as u8
     }
 
-    pub fn all() -> [Exit; 5] {
+    pub fn all() -> [Exit; 6] {
         [
             Exit::Success,
             Exit::Internal,
             Exit::InvalidInput,
             Exit::GateClosed,
             Exit::DeployFailed,
+            Exit::Cancelled,
         ]
     }
 
@@ -42,6 +45,9 @@ impl Exit {
             Exit::InvalidInput => "invalid input or config",
             Exit::GateClosed => "gate closed: a policy refused to go on",
             Exit::DeployFailed => "deploy or health failed (rolled back where configured)",
+            Exit::Cancelled => {
+                "cancelled by a signal: stopped safely, nothing new started; the summary says what ran"
+            }
         }
     }
 }
@@ -108,7 +114,7 @@ mod tests {
     #[test]
     fn codes_are_stable() {
         let codes: Vec<u8> = Exit::all().iter().map(|e| e.code()).collect();
-        assert_eq!(codes, vec![0, 1, 2, 3, 4]);
+        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5]);
     }
 
     #[test]

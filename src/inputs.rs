@@ -74,7 +74,7 @@ pub const INPUTS: &[InputSpec] = &[
 
 /// The action's outputs (declared in action.yml).
 pub const OUTPUTS: &[(&str, &str)] = &[
-    ("result", "success, failure or refused."),
+    ("result", "success, failure, refused or cancelled."),
     (
         "version",
         "The version that was validated, deployed or released.",

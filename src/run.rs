@@ -202,6 +202,8 @@ fn build_ctx(
     }
     let fast_retries = env.get("STAGE_GATE_FAST_RETRIES") == Some("1");
     let http = Ctx::default_http(fast_retries).with_redactor(console.redactor.clone());
+    let cancel = crate::cancel::Cancel::new();
+    cancel.listen_for_signals();
     Ok(Ctx {
         env,
         inputs,
@@ -213,16 +215,17 @@ fn build_ctx(
         files,
         github,
         http,
+        cancel,
     })
 }
 
 /// Report a failure: on the console, in the step summary and as `result=failure`.
 fn fail(console: &Console, files: &ActionsFiles, title: &str, f: Failure) -> Exit {
     console.error(format!("{f}"));
-    let result = if f.exit == Exit::GateClosed {
-        "refused"
-    } else {
-        "failure"
+    let result = match f.exit {
+        Exit::GateClosed => "refused",
+        Exit::Cancelled => "cancelled",
+        _ => "failure",
     };
     if let Some(path) = &files.output {
         let _ = report::gha::write_output(path, "result", result);

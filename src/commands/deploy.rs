@@ -191,6 +191,7 @@ fn finish(
         if let Some(f) = &r.failure {
             // The most severe failure decides the exit: deploy failure over gate over the rest.
             let rank = |e: Exit| match e {
+                Exit::Cancelled => 5,
                 Exit::DeployFailed => 4,
                 Exit::GateClosed => 3,
                 Exit::InvalidInput => 2,
@@ -233,10 +234,10 @@ fn finish(
         Some(f) => {
             // The report is still emitted in full: the summary shows every stage.
             ctx.console.error(f.to_string());
-            let result = if f.exit == Exit::GateClosed {
-                "refused"
-            } else {
-                "failure"
+            let result = match f.exit {
+                Exit::GateClosed => "refused",
+                Exit::Cancelled => "cancelled",
+                _ => "failure",
             };
             report.output("result", result);
             report.summary = md;

@@ -231,7 +231,11 @@ async fn run_target(
         }
     };
 
-    // 4. The provider.
+    // 4. The provider (not started once the runner has cancelled the step).
+    if ctx.cancel.is_cancelled() {
+        let what = "before the deploy started: nothing was changed".to_string();
+        return cancelled(ctx, gh, deployment_id, target, stages, None, what).await;
+    }
     let started = Instant::now();
     if let Err(f) = status(
         DeploymentStatusState::InProgress,
@@ -245,6 +249,10 @@ async fn run_target(
         Ok(o) => {
             stages.push("deploy", StageState::Done, started, outcome_detail(&o));
             o
+        }
+        Err(ProviderError::Cancelled(what)) => {
+            stages.push("deploy", StageState::Failed, started, what.clone());
+            return cancelled(ctx, gh, deployment_id, target, stages, None, what).await;
         }
         Err(e) => {
             let state = if matches!(e, ProviderError::Failed { .. }) {
@@ -277,6 +285,19 @@ async fn run_target(
 
     // 5. The health gate, and rollback when it fails.
     let mut health = None;
+    if ctx.cancel.is_cancelled() {
+        let what = "after the deploy, before the health gate: the new version runs, unverified";
+        return cancelled(
+            ctx,
+            gh,
+            deployment_id,
+            target,
+            stages,
+            Some(outcome),
+            what.into(),
+        )
+        .await;
+    }
     if !req.skip_health && !target.health.probes.is_empty() {
         let started = Instant::now();
         let vars = crate::health::Vars {
@@ -285,9 +306,15 @@ async fn run_target(
             version: req.version.clone(),
             sha: Some(req.sha.clone()),
         };
-        let report = crate::health::gate(&target.health, &vars, ctx.into())
-            .await
-            .map_err(|e| Failure::new(Exit::InvalidInput, e));
+        let gate = crate::health::gate(&target.health, &vars, ctx.into());
+        let report = tokio::select! {
+            r = gate => r.map_err(|e| Failure::new(Exit::InvalidInput, e)),
+            _ = ctx.cancel.cancelled() => {
+                stages.push("health", StageState::Failed, started, "cancelled".into());
+                let what = "during the health gate: the new version runs, not proven healthy";
+                return cancelled(ctx, gh, deployment_id, target, stages, Some(outcome), what.into()).await;
+            }
+        };
         match report {
             Ok(r) if r.passed() => {
                 stages.push("health", StageState::Done, started, r.headline());
@@ -425,10 +452,62 @@ async fn run_target(
     }
 }
 
+/// The runner cancelled the step: record why (status `error`, which no later run waits on),
+/// give back what is still held, and end this target with the cancelled exit code.
+async fn cancelled(
+    ctx: &Ctx,
+    gh: Option<&GitHub>,
+    deployment_id: Option<u64>,
+    target: &Target,
+    mut stages: Stages,
+    outcome: Option<DeployOutcome>,
+    what: String,
+) -> TargetResult {
+    let signal = ctx.cancel.signal().unwrap_or_else(|| "a signal".into());
+    let message = if what.starts_with("cancelled") {
+        what
+    } else {
+        format!("cancelled by {signal} {what}")
+    };
+    ctx.console.warn(&message);
+    stages.push(
+        "cancelled",
+        StageState::Failed,
+        Instant::now(),
+        message.clone(),
+    );
+    if let (Some(gh), Some(id)) = (gh, deployment_id) {
+        let gh = gh.for_cleanup(STATUS_BUDGET);
+        let log_url = ctx.github.run_url();
+        let update = StatusUpdate {
+            state: DeploymentStatusState::Error,
+            description: message.clone(),
+            log_url: log_url.as_deref(),
+            environment_url: target.url.as_deref(),
+        };
+        if let Err(e) = records::set_status(&gh, id, update).await {
+            ctx.console.error(format!(
+                "could not record the cancel on deployment {id}: {e}; it counts as stale later"
+            ));
+        }
+    }
+    ctx.cancel.give_back_all(crate::cancel::GRACE).await;
+    TargetResult {
+        app: target.app.clone(),
+        stages,
+        deployment_id,
+        outcome,
+        health: None,
+        failure: Some(Failure::new(Exit::Cancelled, anyhow::anyhow!("{message}"))),
+        rollback: None,
+    }
+}
+
 /// The Deployment status of a failed deploy: what the restore left first (GitHub keeps 140
 /// characters), then why the deploy failed.
 fn failure_status(e: &ProviderError) -> String {
     match e {
+        ProviderError::Cancelled(message) => message.clone(),
         ProviderError::Failed {
             message,
             rolled_back: Some(note),

@@ -32,6 +32,7 @@ pub struct CoolifyProvider {
     token_source: String,
     http: HttpClient,
     console: Console,
+    cancel: crate::cancel::Cancel,
 }
 
 /// The API base for an instance URL, whether or not it already ends in `/api/v1`.
@@ -88,6 +89,7 @@ impl CoolifyProvider {
             token_source,
             http: ctx.http.clone(),
             console: ctx.console.clone(),
+            cancel: ctx.cancel.clone(),
         })
     }
 
@@ -209,7 +211,22 @@ impl CoolifyProvider {
             if now >= deadline {
                 return Err(deadline_failure(&last, None));
             }
-            tokio::time::sleep(self.config.poll_interval.min(deadline - now)).await;
+            let pause = tokio::time::sleep(self.config.poll_interval.min(deadline - now));
+            tokio::select! {
+                _ = pause => {}
+                _ = self.cancel.cancelled() => {
+                    let signal = self.cancel.signal().unwrap_or_else(|| "a signal".into());
+                    let open: Vec<String> = followed
+                        .iter()
+                        .filter(|(_, u)| !done(u))
+                        .map(|(app, u)| format!("deployment {u} of {app}"))
+                        .collect();
+                    return Err(ProviderError::Cancelled(format!(
+                        "cancelled by {signal} while Coolify was deploying ({})",
+                        open.join(", ")
+                    )));
+                }
+            }
         }
     }
 
@@ -427,6 +444,10 @@ impl CoolifyProvider {
         followed.retain(|(_, uuid)| seen.insert(uuid.clone()));
         let rows = match self.wait(&api, &followed, req.deadline).await {
             Ok(rows) => rows,
+            // Cancelled by the runner: stop what we started in Coolify, and say so.
+            Err(e @ ProviderError::Cancelled(_)) => {
+                return Err(self.cancel_open(&api, &followed, e, live).await)
+            }
             // Out of time with deployments still running: left alone, one would finish
             // later and put the new version live after the deploy was reported failed.
             Err(e) if req.target.rollback_on_failure => {
@@ -559,14 +580,6 @@ impl CoolifyProvider {
         req: &DeployRequest,
     ) -> ProviderError {
         // Whatever failed after the tag was set, the tag must not stay on the failed image.
-        let (message, earlier, log_excerpt) = match e {
-            ProviderError::Failed {
-                message,
-                rolled_back,
-                log_excerpt,
-            } => (message, rolled_back, log_excerpt),
-            other => (other.to_string(), None, None),
-        };
         let mut put_back = Vec::new();
         let mut not = Vec::new();
         if req.target.rollback_on_failure {
@@ -615,21 +628,18 @@ impl CoolifyProvider {
                 put_back.join(", ")
             ));
         }
-        parts.extend(earlier);
-        // What is still wrong first: GitHub keeps 140 characters of a status.
-        parts.sort_by_key(|p| !p.contains(crate::providers::NOT_RESTORED));
-        ProviderError::Failed {
-            message,
-            rolled_back: Some(parts.join("; ")),
-            log_excerpt,
-        }
+        add_note(e, parts)
     }
 }
 
-/// `e` as a failure whose restore note also says `notes` (what is still wrong first).
+/// `e` as a failure whose restore note also says `notes` (what is still wrong first); a
+/// cancel stays a cancel, its message extended.
 fn add_note(e: ProviderError, notes: Vec<String>) -> ProviderError {
     if notes.is_empty() {
         return e;
+    }
+    if let ProviderError::Cancelled(message) = e {
+        return ProviderError::Cancelled(format!("{message}; {}", notes.join("; ")));
     }
     let (message, earlier, log_excerpt) = match e {
         ProviderError::Failed {
@@ -641,6 +651,8 @@ fn add_note(e: ProviderError, notes: Vec<String>) -> ProviderError {
     };
     let mut all = notes;
     all.extend(earlier);
+    // What is still wrong first: GitHub keeps 140 characters of a status.
+    all.sort_by_key(|p| !p.contains(crate::providers::NOT_RESTORED));
     ProviderError::Failed {
         message,
         rolled_back: Some(all.join("; ")),

@@ -80,6 +80,10 @@ pub enum ProviderError {
     Auth(String),
     #[error(transparent)]
     Http(#[from] HttpError),
+    /// The runner cancelled the step: nothing new was started; the message says what state
+    /// was left (exit 5).
+    #[error("{0}")]
+    Cancelled(String),
     #[error("{0}")]
     Other(String),
 }
@@ -112,6 +116,7 @@ impl From<ProviderError> for Failure {
             ProviderError::Failed { .. } => Exit::DeployFailed,
             // Running out of time is the deploy failing, not stage-gate breaking.
             ProviderError::Http(h) if h.is_deadline() => Exit::DeployFailed,
+            ProviderError::Cancelled(_) => Exit::Cancelled,
             ProviderError::Auth(_) | ProviderError::Http(_) | ProviderError::Other(_) => {
                 Exit::Internal
             }

@@ -147,7 +147,10 @@ if wanted coolify-tags; then
   ACT_INPUTS="tag=v0.2.0" check "$ex: rollback.yml with tag v0.2.0 succeeds" succeeded $ex rollback.yml workflow_dispatch
   first_tag="$(sim_calls coolify | grep '^PATCH /api/v1/applications/k8s0ws4gco0o4c8kgw08wkcc 200' | head -n 1 | grep -oE '"docker_registry_image_tag": "[^"]+"' | cut -d'"' -f4)"
   check "$ex: production is back on the image v0.2.0 deployed (${first_tag:0:7})" \
-    grep -q "rolled back k8s0ws4gco0o4c8kgw08wkcc → ghcr.io/acme/ingestion-service:${first_tag:-none}\$" "$log"
+    grep -q "rolled back k8s0ws4gco0o4c8kgw08wkcc → ${first_tag:-none}\$" "$log"
+  # Coolify rolls back to a tag: the rollback names the tag, never the whole image reference.
+  check "$ex: the rollback sent Coolify the tag, not the image reference" \
+    sim_has coolify "POST /api/v1/applications/k8s0ws4gco0o4c8kgw08wkcc/rollback .*\"commit\": \"${first_tag:-none}\""
   unset ACT_GIT
 fi
 

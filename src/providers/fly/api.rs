@@ -144,6 +144,8 @@ pub struct Api {
     base: String,
     pub app: String,
     auth: Secret,
+    /// The run's cancellation: leases register their release with it.
+    pub cancel: crate::cancel::Cancel,
 }
 
 impl std::fmt::Debug for Api {
@@ -187,7 +189,14 @@ impl Api {
             base: base.trim_end_matches('/').to_string(),
             app: app.to_string(),
             auth: Secret::new(auth_header(token.expose())),
+            cancel: crate::cancel::Cancel::new(),
         }
+    }
+
+    /// The same API under the run's cancellation.
+    pub fn with_cancel(mut self, cancel: &crate::cancel::Cancel) -> Api {
+        self.cancel = cancel.clone();
+        self
     }
 
     /// The same API with every call (retries included) bounded by `deadline`.

@@ -18,6 +18,8 @@ pub struct LeaseGuard {
     nonce: String,
     refresher: Option<JoinHandle<()>>,
     released: bool,
+    /// The release registered with the run's cancellation, for a second signal.
+    held: u64,
 }
 
 fn is_transient_status(e: &ProviderError) -> bool {
@@ -82,12 +84,22 @@ impl LeaseGuard {
                 }
             })
         };
+        let held = {
+            let (api, id, nonce) = (api.clone(), id.to_string(), nonce.clone());
+            api.cancel.clone().hold(std::sync::Arc::new(move || {
+                let (api, id, nonce) = (api.for_cleanup(RELEASE_GRACE), id.clone(), nonce.clone());
+                Box::pin(async move {
+                    let _ = api.release_lease(&id, &nonce).await;
+                })
+            }))
+        };
         Ok(LeaseGuard {
             api: api.for_cleanup(RELEASE_GRACE),
             id: id.to_string(),
             nonce,
             refresher: Some(refresher),
             released: false,
+            held,
         })
     }
 
@@ -101,6 +113,7 @@ impl LeaseGuard {
         if let Some(r) = self.refresher.take() {
             r.abort();
         }
+        self.api.cancel.forget(self.held);
         // Bounded anew: a release must happen even when the deploy ran out of time.
         let api = self.api.for_cleanup(RELEASE_GRACE);
         api.release_lease(&self.id, &self.nonce).await
@@ -112,6 +125,7 @@ impl LeaseGuard {
         if let Some(r) = self.refresher.take() {
             r.abort();
         }
+        self.api.cancel.forget(self.held);
     }
 }
 
@@ -126,9 +140,11 @@ impl Drop for LeaseGuard {
         // Cancelled mid-flight: release in the background, on the runtime still running us.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let api = self.api.for_cleanup(RELEASE_GRACE);
-            let (id, nonce) = (self.id.clone(), self.nonce.clone());
+            let (id, nonce, held) = (self.id.clone(), self.nonce.clone(), self.held);
             rt.spawn(async move {
                 let _ = api.release_lease(&id, &nonce).await;
+                // Until here a second signal (or the end of a cancelled run) releases it.
+                api.cancel.forget(held);
             });
         }
     }

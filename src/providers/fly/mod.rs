@@ -169,7 +169,9 @@ impl FlyProvider {
         let started = Instant::now();
         let token = self.token()?;
         // Every call of the deploy is bounded by its deadline (retries included).
-        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token).until(req.deadline);
+        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token)
+            .with_cancel(&self.ctx.cancel)
+            .until(req.deadline);
         let all = self.targets(list_or_explain(&api).await?);
         if all.is_empty() {
             return Err(ProviderError::Config(format!(
@@ -187,7 +189,7 @@ impl FlyProvider {
         let (current, todo): (Vec<Machine>, Vec<Machine>) = all
             .into_iter()
             .partition(|m| m.image() == image && m.state != "failed");
-        let rollout = Rollout::new(
+        let mut rollout = Rollout::new(
             &api,
             &self.tuning,
             &self.ctx.console,
@@ -196,6 +198,7 @@ impl FlyProvider {
             self.config.wait_timeout,
             req.deadline,
         );
+        rollout.all = todo.iter().map(|m| m.id.clone()).collect();
         let strategy = self.config.strategy;
         let result = match strategy {
             _ if todo.is_empty() => Ok(Vec::new()),
@@ -209,6 +212,8 @@ impl FlyProvider {
         let updated = match result {
             Ok(u) => u,
             Err(e) if strategy == FlyStrategy::Bluegreen => return Err(e),
+            // Cancelled: nothing new, not even a restore; the error says what runs where.
+            Err(e @ ProviderError::Cancelled(_)) => return Err(e),
             Err(e) => return Err(self.fail_and_restore(&api, &snapshots, e, req).await),
         };
         let mut details = vec![

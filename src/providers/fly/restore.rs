@@ -20,7 +20,8 @@ impl FlyProvider {
         );
         let s = self.settings(None)?;
         let token = self.token()?;
-        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token);
+        let api =
+            Api::new(self.ctx.http.clone(), &s.base, &s.app, &token).with_cancel(&self.ctx.cancel);
         let machines = self.targets(list_or_explain(&api).await?);
         let snapshots = restore_targets(&api, &machines, req).await?;
         if snapshots.is_empty() {

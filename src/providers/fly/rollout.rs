@@ -158,6 +158,8 @@ pub struct Rollout<'a> {
     pub deadline: Instant,
     pub snapshots: Mutex<Vec<Snapshot>>,
     pub updated: Mutex<Vec<Updated>>,
+    /// Every machine the rollout means to update, for telling where a cancel left it.
+    pub all: Vec<String>,
 }
 
 impl<'a> Rollout<'a> {
@@ -180,6 +182,7 @@ impl<'a> Rollout<'a> {
             deadline,
             snapshots: Mutex::new(Vec::new()),
             updated: Mutex::new(Vec::new()),
+            all: Vec::new(),
         }
     }
 
@@ -195,8 +198,14 @@ impl<'a> Rollout<'a> {
         (Instant::now() + self.wait_timeout).min(self.deadline)
     }
 
+    /// The waves in order. Cancelled, it starts no new wave; the wave in flight gets the
+    /// grace to finish (its lease guards release on drop if it does not).
     pub async fn run(&self, waves: &[Wave]) -> Result<(), ProviderError> {
+        let cancel = &self.api.cancel;
         for (i, wave) in waves.iter().enumerate() {
+            if cancel.is_cancelled() {
+                return Err(self.cancelled_at(i, waves.len(), false));
+            }
             let ids: Vec<&str> = wave.machines.iter().map(|m| m.id.as_str()).collect();
             self.console.info(format!(
                 "wave {}/{}: {}",
@@ -204,13 +213,61 @@ impl<'a> Rollout<'a> {
                 waves.len(),
                 ids.join(", ")
             ));
-            let updates = wave
-                .machines
-                .iter()
-                .map(|m| self.update_one(m, wave.verify));
-            futures::future::try_join_all(updates).await?;
+            let updates = futures::future::try_join_all(
+                wave.machines
+                    .iter()
+                    .map(|m| self.update_one(m, wave.verify)),
+            );
+            tokio::pin!(updates);
+            tokio::select! {
+                r = &mut updates => { r?; }
+                _ = cancel.cancelled() => {
+                    let finished = tokio::time::timeout(crate::cancel::GRACE, &mut updates).await;
+                    let cut_short = finished.is_err();
+                    if let Ok(r) = finished {
+                        r?;
+                    }
+                    return Err(self.cancelled_at(i, waves.len(), cut_short));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// "cancelled by SIGINT at wave 1/3: machine a on the new image; b, c on the old one".
+    fn cancelled_at(&self, wave: usize, waves: usize, cut_short: bool) -> ProviderError {
+        let updated: Vec<String> = self.updated().into_iter().map(|u| u.id).collect();
+        let old: Vec<&str> = self
+            .all
+            .iter()
+            .filter(|id| !updated.contains(id))
+            .map(String::as_str)
+            .collect();
+        let mut parts = Vec::new();
+        if !updated.is_empty() {
+            parts.push(format!(
+                "machine(s) {} on the new image{}",
+                updated.join(", "),
+                if cut_short {
+                    " (the last not verified)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if !old.is_empty() {
+            parts.push(format!("{} on the old one", old.join(", ")));
+        }
+        let signal = self
+            .api
+            .cancel
+            .signal()
+            .unwrap_or_else(|| "a signal".into());
+        ProviderError::Cancelled(format!(
+            "cancelled by {signal} at wave {}/{waves}: {}",
+            (wave + 1).min(waves),
+            parts.join("; ")
+        ))
     }
 
     async fn update_one(&self, m: &Machine, verify: bool) -> Result<(), ProviderError> {
