@@ -799,8 +799,10 @@ fn spec() -> Value {
 }
 
 /// Routes the simulator serves that are real GitHub endpoints outside the saved subset.
-const OUTSIDE_SUBSET: [(&str, &str); 1] =
-    [("DELETE", "/repos/{owner}/{repo}/releases/assets/{asset_id}")];
+const OUTSIDE_SUBSET: [(&str, &str); 2] = [
+    ("DELETE", "/repos/{owner}/{repo}/releases/assets/{asset_id}"),
+    ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}"),
+];
 
 fn template_matches(template: &str, path: &str) -> bool {
     let t: Vec<&str> = template.split('/').collect();

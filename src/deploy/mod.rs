@@ -635,17 +635,54 @@ async fn open_record(
         .map_err(net)?;
     let run = ctx.github.run_id.as_deref();
     let now = chrono::Utc::now();
-    if let Some(busy) = records::in_flight(&entries, run, &req.sha, policy.stale_after, now) {
-        return Err(Failure::gate(format!(
-            "deployment {} of {} ({}) to `{}` is still {} (updated {}); refusing to deploy concurrently. It counts as stale after {}",
-            busy.deployment.id.into_inner(),
-            target.app,
-            short(&busy.payload.sha),
-            req.env,
-            busy.state.as_deref().unwrap_or("pending"),
-            busy.updated_at.to_rfc3339(),
-            humantime::format_duration(policy.stale_after)
-        )));
+    // An unfinished record of a run that has ended (killed, no chance to clean up) is
+    // abandoned: marked so, and no reason to wait. Only a run still going blocks.
+    let mut abandoned: Vec<u64> = Vec::new();
+    loop {
+        let live: Vec<records::Entry> = entries
+            .iter()
+            .filter(|e| !abandoned.contains(&e.deployment.id.into_inner()))
+            .cloned()
+            .collect();
+        let Some(busy) = records::in_flight(&live, run, &req.sha, policy.stale_after, now) else {
+            break;
+        };
+        let id = busy.deployment.id.into_inner();
+        match abandonment(ctx, gh, busy).await {
+            Some(why) => {
+                ctx.console.warn(format!(
+                    "deployment {id} of {} is {why}: marking it error and going on",
+                    target.app
+                ));
+                let update = StatusUpdate {
+                    state: DeploymentStatusState::Error,
+                    description: why,
+                    log_url: None,
+                    environment_url: None,
+                };
+                records::set_status(&gh.for_cleanup(STATUS_BUDGET), id, update)
+                    .await
+                    .map_err(net)?;
+                abandoned.push(id);
+            }
+            None => {
+                let by = busy
+                    .payload
+                    .run_id
+                    .as_deref()
+                    .map(|r| format!(" by run {r}, which is still going"))
+                    .unwrap_or_default();
+                return Err(Failure::gate(format!(
+                    "deployment {id} of {} ({}) to `{}` is still {}{by} (updated {}); refusing to deploy concurrently. It counts as stale after {}",
+                    target.app,
+                    short(&busy.payload.sha),
+                    req.env,
+                    busy.state.as_deref().unwrap_or("pending"),
+                    busy.updated_at.to_rfc3339(),
+                    humantime::format_duration(policy.stale_after)
+                )));
+            }
+        }
     }
     if let Some(mine) = records::own(&entries, run, &req.sha) {
         ctx.console.info(format!(
@@ -744,6 +781,31 @@ async fn open_record(
     Ok((id, false))
 }
 
+/// Why an unfinished record no longer counts, if it does not: the run that made it ended
+/// (or GitHub no longer knows it). None while that run goes on, or when it cannot be looked
+/// up (the token lacks `actions: read`): then only the staleness timeout frees it.
+async fn abandonment(ctx: &Ctx, gh: &GitHub, busy: &records::Entry) -> Option<String> {
+    let run = busy.payload.run_id.as_deref()?;
+    match gh.workflow_run(run).await {
+        Ok(Some(r)) if r.is_completed() => Some(format!(
+            "abandoned by run {run}, which ended ({})",
+            r.conclusion.as_deref().unwrap_or("no conclusion")
+        )),
+        Ok(Some(_)) => None,
+        Ok(None) => Some(format!(
+            "abandoned by run {run}, which GitHub no longer knows"
+        )),
+        Err(e) => {
+            ctx.console.warn(format!(
+                "could not look up run {run}, which made deployment {} ({e}); it blocks until \
+                 stale (give the token `actions: read` to have ended runs recognised)",
+                busy.deployment.id.into_inner()
+            ));
+            None
+        }
+    }
+}
+
 fn dry_run_lines(
     ctx: &Ctx,
     req: &Request,
@@ -761,6 +823,10 @@ fn dry_run_lines(
         lines.push(format!(
             "GET {}/repos/{repo}/deployments?environment={}&task=deploy (single-flight)",
             ctx.github.api_url, req.env
+        ));
+        lines.push(format!(
+            "GET {}/repos/{repo}/actions/runs/{{run_id}} (only for an unfinished deployment: has the run that made it ended?)",
+            ctx.github.api_url
         ));
         lines.push(format!(
             "POST {}/repos/{repo}/deployments {{ref: {}, environment: {}, payload.app: {}}}",

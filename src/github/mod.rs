@@ -19,6 +19,7 @@ mod dispatch;
 mod error;
 mod refs;
 mod releases;
+mod runs;
 
 pub use commits::{CommitInfo, Comparison, PullSummary};
 pub use deployments::{DeploymentFilter, NewDeployment, NewDeploymentStatus};
@@ -29,6 +30,7 @@ pub use octocrab::models::repos::{
 };
 pub use refs::{object_sha, TagRef};
 pub use releases::{pick_release, GeneratedNotes, MakeLatest, ReleaseFields};
+pub use runs::RunState;
 
 use crate::context::Ctx;
 use crate::http::HttpClient;

@@ -19,6 +19,9 @@ github:
       branches: {main: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
       workflows:
         - deploy-production.yml
+      runs:
+        "99": {status: in_progress}
+        "98": {status: completed, conclusion: cancelled}
 health:
   endpoints:
     up: {}
@@ -728,4 +731,93 @@ async fn a_deployment_create_that_did_nothing_is_made_once_more_after_a_look() {
     );
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(deployment_creates(&sim), vec![Some(502), Some(201)]);
+}
+
+/// An unfinished record of another run, as a killed job leaves it.
+async fn unfinished_record(sim: &Sim, run_id: &str) -> u64 {
+    let client = reqwest::Client::new();
+    let d: serde_json::Value = client
+        .post(format!("{}/repos/acme/shop/deployments", sim.urls.github))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"ref": SHA_B, "environment": "staging", "auto_merge": false, "required_contexts": [],
+            "payload": {"app": "shop", "sha": SHA_B, "provider": "command", "run_id": run_id}}))
+        .send().await.unwrap().json().await.unwrap();
+    client
+        .post(format!(
+            "{}/repos/acme/shop/deployments/{}/statuses",
+            sim.urls.github, d["id"]
+        ))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"state": "in_progress"}))
+        .send()
+        .await
+        .unwrap();
+    d["id"].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_left_by_a_run_that_ended_is_marked_abandoned_and_does_not_block() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    let left = unfinished_record(&sim, "98").await;
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.all()
+            .contains("abandoned by run 98, which ended (cancelled)"),
+        "{}",
+        out.all()
+    );
+    let statuses: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/repos/acme/shop/deployments/{left}/statuses",
+            sim.urls.github
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(statuses[0]["state"], "error");
+    assert_eq!(
+        statuses[0]["description"],
+        "abandoned by run 98, which ended (cancelled)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_whose_run_cannot_be_looked_up_waits_for_the_staleness_timeout() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    unfinished_record(&sim, "97").await;
+    sim.inject(stage_gate_sim::Fault {
+        vendor: Some("github".into()),
+        method: Some("GET".into()),
+        path: "/repos/acme/shop/actions/runs/*".into(),
+        status: Some(403),
+        body: Some(r#"{"message":"Resource not accessible by integration"}"#.into()),
+        ..Default::default()
+    });
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging"],
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(out.all().contains("actions: read"), "{}", out.all());
+    assert!(
+        out.stderr.contains("It counts as stale after"),
+        "{}",
+        out.stderr
+    );
 }

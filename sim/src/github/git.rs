@@ -13,6 +13,34 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
+/// `GET /repos/{owner}/{repo}/actions/runs/{run_id}`: the fields of a `workflow-run` a
+/// deployer reads (id, status, conclusion, urls), from the scenario's `runs`.
+pub async fn get_run(
+    AxState(shared): AxState<Shared>,
+    Path((owner, name, run_id)): OnePath,
+) -> Response {
+    let s = lock(&shared);
+    let Some(repo) = s.repo(&owner, &name) else {
+        return not_found();
+    };
+    let Some(run) = repo.runs.get(&run_id) else {
+        return not_found();
+    };
+    let id: u64 = run_id.parse().unwrap_or(0);
+    json_response(
+        StatusCode::OK,
+        json!({
+            "id": id,
+            "name": "deploy",
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "html_url": format!("https://github.com/{owner}/{name}/actions/runs/{run_id}"),
+            "url": format!("{}/repos/{owner}/{name}/actions/runs/{run_id}", s.api),
+            "run_attempt": 1,
+        }),
+    )
+}
+
 /// GitHub refuses a dispatch with more inputs than this.
 const MAX_INPUTS: usize = 25;
 

@@ -100,6 +100,10 @@ pub fn routers(scenario: Scenario, urls: &crate::Urls) -> (Router, Router) {
             &format!("{repo}/actions/workflows/{{workflow_id}}/dispatches"),
             post(git::dispatch),
         )
+        .route(
+            &format!("{repo}/actions/runs/{{run_id}}"),
+            get(git::get_run),
+        )
         .route(&format!("{repo}/git/ref/{{*ref}}"), get(git::get_ref))
         .route(&format!("{repo}/git/refs"), post(git::create_ref))
         .route(

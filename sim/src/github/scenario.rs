@@ -60,6 +60,16 @@ pub struct RepoSeed {
     /// Commit-status contexts that are not green: a deployment that does not pass
     /// `required_contexts: []` is refused with 409 while any is listed.
     pub failing_contexts: Vec<String>,
+    /// Workflow runs by id (`GET …/actions/runs/{id}`): `status` (`queued`, `in_progress`,
+    /// `completed`, …) and `conclusion`; a run not listed answers 404.
+    pub runs: BTreeMap<String, RunSeed>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunSeed {
+    pub status: String,
+    pub conclusion: Option<String>,
 }
 
 impl Default for RepoSeed {
@@ -74,6 +84,7 @@ impl Default for RepoSeed {
             pulls: Vec::new(),
             releases: Vec::new(),
             failing_contexts: Vec::new(),
+            runs: BTreeMap::new(),
         }
     }
 }

@@ -104,6 +104,7 @@ pub struct Repo {
     pub deployments: Vec<DeploymentRec>,
     pub dispatches: Vec<Dispatch>,
     pub failing_contexts: Vec<String>,
+    pub runs: BTreeMap<String, super::scenario::RunSeed>,
 }
 
 impl Repo {
@@ -263,6 +264,7 @@ impl State {
                 deployments: Vec::new(),
                 dispatches: Vec::new(),
                 failing_contexts: seed.failing_contexts.clone(),
+                runs: seed.runs.clone(),
             };
             for r in &seed.releases {
                 let now = Utc::now();

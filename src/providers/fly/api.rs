@@ -146,6 +146,33 @@ pub struct Api {
     auth: Secret,
     /// The run's cancellation: leases register their release with it.
     pub cancel: crate::cancel::Cancel,
+    /// What our leases say about who holds them (the run), for whoever meets one.
+    pub lease_description: String,
+}
+
+/// Who holds a machine's lease, and until when.
+#[derive(Debug, Clone)]
+pub struct LeaseHolder {
+    pub owner: String,
+    pub description: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+impl LeaseHolder {
+    /// How long the lease still lasts.
+    pub fn left(&self) -> Duration {
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        Duration::from_secs(self.expires_at.saturating_sub(now))
+    }
+
+    /// `alice@example.com ("stage-gate deploy by run 41") until 12:03:04 UTC`
+    pub fn describe(&self) -> String {
+        let until = chrono::DateTime::from_timestamp(self.expires_at as i64, 0)
+            .map(|t| t.format("%H:%M:%S UTC").to_string())
+            .unwrap_or_else(|| "an unknown time".into());
+        format!("{} (\"{}\") until {until}", self.owner, self.description)
+    }
 }
 
 impl std::fmt::Debug for Api {
@@ -190,7 +217,16 @@ impl Api {
             app: app.to_string(),
             auth: Secret::new(auth_header(token.expose())),
             cancel: crate::cancel::Cancel::new(),
+            lease_description: "stage-gate deploy".into(),
         }
+    }
+
+    /// The same API whose leases name `who` (a run's URL) in their description.
+    pub fn with_lease_owner(mut self, who: Option<String>) -> Api {
+        if let Some(who) = who {
+            self.lease_description = format!("stage-gate deploy by {who}");
+        }
+        self
     }
 
     /// The same API under the run's cancellation.
@@ -302,7 +338,7 @@ impl Api {
     /// Acquire a lease (spec form: JSON body). Answers the nonce; a 409 is returned as is,
     /// for the caller's bounded retry.
     pub async fn acquire_lease(&self, id: &str, ttl: u64) -> Result<String, ProviderError> {
-        let body = json!({"ttl": ttl, "description": "stage-gate deploy"});
+        let body = json!({"ttl": ttl, "description": self.lease_description});
         let path = format!("/machines/{id}/lease");
         // Not retried after a reset: a lease that was granted but whose answer was lost
         // would then look "held by someone else" until it expires.
@@ -310,6 +346,30 @@ impl Api {
             .call(Method::POST, &path, None, Some(&body), false)
             .await?;
         parse_lease(&v).map_err(ProviderError::Other)
+    }
+
+    /// Who holds the lease of machine `id`; None when nobody does or it cannot be read.
+    pub async fn lease_holder(&self, id: &str) -> Option<LeaseHolder> {
+        let v = self
+            .call(
+                Method::GET,
+                &format!("/machines/{id}/lease"),
+                None,
+                None,
+                true,
+            )
+            .await
+            .ok()?;
+        let data = if v["data"].is_object() {
+            &v["data"]
+        } else {
+            &v
+        };
+        Some(LeaseHolder {
+            owner: data["owner"].as_str().unwrap_or("someone").to_string(),
+            description: data["description"].as_str().unwrap_or("").to_string(),
+            expires_at: data["expires_at"].as_u64()?,
+        })
     }
 
     pub async fn refresh_lease(

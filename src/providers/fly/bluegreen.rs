@@ -25,7 +25,7 @@ pub async fn deploy(r: &Rollout<'_>, blues: &[Machine]) -> Result<Vec<Updated>, 
     }
     let mut leases = Vec::new();
     for b in blues {
-        match LeaseGuard::acquire(r.api, &b.id, r.tuning).await {
+        match LeaseGuard::acquire(r.api, &b.id, r.tuning, r.console).await {
             Ok(l) => leases.push(l),
             Err(e) => {
                 release_all(r, leases).await;

@@ -9,6 +9,9 @@ use crate::providers::ProviderError;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
+/// Past a lease's expiry before trying again (clocks differ a little).
+const LEASE_SLACK: Duration = Duration::from_millis(1500);
+
 /// What a lease release may take after the deploy's deadline passed.
 const RELEASE_GRACE: Duration = Duration::from_secs(10);
 
@@ -34,6 +37,7 @@ impl LeaseGuard {
         api: &Api,
         id: &str,
         tuning: &Tuning,
+        console: &crate::report::Console,
     ) -> Result<LeaseGuard, ProviderError> {
         let mut delay = tuning.lease_retry;
         let mut attempt = 1;
@@ -42,11 +46,47 @@ impl LeaseGuard {
         let nonce = loop {
             match api.acquire_lease(id, tuning.lease_ttl).await {
                 Ok(nonce) => break nonce,
-                Err(e) if is_conflict(&e) && attempt < tuning.lease_attempts && fits(delay) => {
-                    attempt += 1;
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(8));
-                }
+                // Held by a known holder (a killed run's lease expires on Fly's side): wait
+                // for it within the deadline, saying whose it is, or fail at once if it
+                // outlasts the deadline.
+                Err(e) if is_conflict(&e) => match (api.lease_holder(id).await, api.time_left()) {
+                    (Some(h), Some(left)) if h.left() + LEASE_SLACK < left => {
+                        console.info(format!(
+                            "machine {id} is leased by {}; waiting {}s for it to expire",
+                            h.describe(),
+                            h.left().as_secs() + 1
+                        ));
+                        tokio::time::sleep(h.left() + LEASE_SLACK).await;
+                        attempt += 1;
+                    }
+                    (Some(h), Some(_)) => {
+                        return Err(ProviderError::Failed {
+                            message: format!(
+                                "machine {id} is leased by {}, past this deploy's deadline \
+                                 (another deploy or a `fly` command is running?); wait for it \
+                                 or release it with `fly machine leases clear {id}`",
+                                h.describe()
+                            ),
+                            rolled_back: None,
+                            log_excerpt: None,
+                        })
+                    }
+                    _ if attempt < tuning.lease_attempts && fits(delay) => {
+                        attempt += 1;
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(8));
+                    }
+                    _ => {
+                        return Err(ProviderError::Failed {
+                            message: format!(
+                                "machine {id} is leased by someone else after {attempt} attempts \
+                                 (another deploy or a `fly` command is running?): {e}"
+                            ),
+                            rolled_back: None,
+                            log_excerpt: None,
+                        })
+                    }
+                },
                 // A 5xx/429 answer most likely granted nothing (the client does not repeat a
                 // non-idempotent POST by itself); if it did, the 409 branch above copes.
                 Err(e)
@@ -57,16 +97,6 @@ impl LeaseGuard {
                     attempt += 1;
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(8));
-                }
-                Err(e) if is_conflict(&e) => {
-                    return Err(ProviderError::Failed {
-                        message: format!(
-                            "machine {id} is leased by someone else after {attempt} attempts \
-                             (another deploy or a `fly` command is running?): {e}"
-                        ),
-                        rolled_back: None,
-                        log_excerpt: None,
-                    })
                 }
                 Err(e) => return Err(e),
             }

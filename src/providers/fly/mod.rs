@@ -171,6 +171,7 @@ impl FlyProvider {
         // Every call of the deploy is bounded by its deadline (retries included).
         let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token)
             .with_cancel(&self.ctx.cancel)
+            .with_lease_owner(self.ctx.github.run_url())
             .until(req.deadline);
         let all = self.targets(list_or_explain(&api).await?);
         if all.is_empty() {

@@ -20,8 +20,9 @@ impl FlyProvider {
         );
         let s = self.settings(None)?;
         let token = self.token()?;
-        let api =
-            Api::new(self.ctx.http.clone(), &s.base, &s.app, &token).with_cancel(&self.ctx.cancel);
+        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token)
+            .with_cancel(&self.ctx.cancel)
+            .with_lease_owner(self.ctx.github.run_url());
         let machines = self.targets(list_or_explain(&api).await?);
         let snapshots = restore_targets(&api, &machines, req).await?;
         if snapshots.is_empty() {

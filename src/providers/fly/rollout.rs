@@ -271,7 +271,7 @@ impl<'a> Rollout<'a> {
     }
 
     async fn update_one(&self, m: &Machine, verify: bool) -> Result<(), ProviderError> {
-        let lease = LeaseGuard::acquire(self.api, &m.id, self.tuning).await?;
+        let lease = LeaseGuard::acquire(self.api, &m.id, self.tuning, self.console).await?;
         let result = self.update_leased(&m.id, lease.nonce(), verify).await;
         if let Err(e) = lease.release().await {
             self.console.warn(format!(
@@ -448,7 +448,7 @@ impl<'a> Rollout<'a> {
     }
 
     async fn restore_one(&self, s: &Snapshot) -> Result<bool, ProviderError> {
-        let lease = LeaseGuard::acquire(self.api, &s.id, self.tuning).await?;
+        let lease = LeaseGuard::acquire(self.api, &s.id, self.tuning, self.console).await?;
         let result = self.restore_leased(s, lease.nonce()).await;
         if let Err(e) = lease.release().await {
             self.console.warn(format!(
