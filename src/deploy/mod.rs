@@ -232,18 +232,19 @@ async fn run_target(
     };
 
     // 4. The provider (not started once the runner has cancelled the step).
+    let started = Instant::now();
+    if !ctx.cancel.is_cancelled() {
+        let in_progress = status(
+            DeploymentStatusState::InProgress,
+            format!("deploying {}", short(&req.sha)),
+        );
+        if let Err(f) = in_progress.await {
+            return TargetResult::failed(app, stages, f);
+        }
+    }
     if ctx.cancel.is_cancelled() {
         let what = "before the deploy started: nothing was changed".to_string();
         return cancelled(ctx, gh, deployment_id, target, stages, None, what).await;
-    }
-    let started = Instant::now();
-    if let Err(f) = status(
-        DeploymentStatusState::InProgress,
-        format!("deploying {}", short(&req.sha)),
-    )
-    .await
-    {
-        return TargetResult::failed(app, stages, f);
     }
     let outcome = match provider.deploy(&deploy_req).await {
         Ok(o) => {

@@ -87,6 +87,23 @@ impl Run {
             .env("GITHUB_STEP_SUMMARY", sum.to_str().unwrap())
     }
 
+    /// Start the binary without waiting for it (to signal it mid-run).
+    pub fn spawn(self) -> Spawned {
+        let child = Command::new(BIN)
+            .args(&self.args)
+            .env_clear()
+            .envs(&self.env)
+            .current_dir(&self.cwd)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the stage-gate binary starts");
+        Spawned {
+            child,
+            env: self.env,
+        }
+    }
+
     pub fn run(self) -> Output {
         let out = Command::new(BIN)
             .args(&self.args)
@@ -95,6 +112,41 @@ impl Run {
             .current_dir(&self.cwd)
             .output()
             .expect("the stage-gate binary runs");
+        let read = |k: &str| {
+            self.env
+                .get(k)
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default()
+        };
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            outputs: read("GITHUB_OUTPUT"),
+            summary: read("GITHUB_STEP_SUMMARY"),
+        }
+    }
+}
+
+/// A running `stage-gate`.
+pub struct Spawned {
+    pub child: std::process::Child,
+    env: BTreeMap<String, String>,
+}
+
+impl Spawned {
+    /// Send `signal` (`INT`, `TERM`) as the runner does.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs")
+            .success();
+        assert!(ok, "kill -{signal} failed");
+    }
+
+    pub fn wait(self) -> Output {
+        let out = self.child.wait_with_output().expect("the run ends");
         let read = |k: &str| {
             self.env
                 .get(k)

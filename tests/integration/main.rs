@@ -1,6 +1,7 @@
 //! Integration tests: the `stage-gate` binary run with a scrubbed environment against local
 //! servers (the simulators in `sim/`). One test binary; one module per area.
 
+mod cancel;
 mod check;
 mod cli;
 mod command_webhook;

@@ -263,6 +263,12 @@ impl<'a> Rollout<'a> {
             .cancel
             .signal()
             .unwrap_or_else(|| "a signal".into());
+        if updated.is_empty() {
+            return ProviderError::Cancelled(format!(
+                "cancelled by {signal} before wave {}/{waves}: no machine was changed",
+                (wave + 1).min(waves)
+            ));
+        }
         ProviderError::Cancelled(format!(
             "cancelled by {signal} at wave {}/{waves}: {}",
             (wave + 1).min(waves),

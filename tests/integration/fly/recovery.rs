@@ -190,3 +190,23 @@ async fn a_restore_that_fails_says_per_machine_what_runs_now() {
     assert_eq!(state[0].1, V2, "a really is still on v2: {state:?}");
     assert_eq!(state[1], ("b".into(), V1.into(), "started".into(), false));
 }
+
+#[tokio::test]
+async fn a_cancelled_rollout_starts_no_wave_and_says_so() {
+    let h = harness(&scenario("", "    - {id: a}\n    - {id: b}\n")).await;
+    h.ctx.cancel.trigger("SIGTERM");
+    let err = h
+        .deploy(&config(FlyStrategy::Rolling, 1.0), true)
+        .await
+        .expect_err("cancelled");
+    assert!(
+        matches!(&err, ProviderError::Cancelled(m) if m == "cancelled by SIGTERM before wave 1/2: no machine was changed"),
+        "{err:?}"
+    );
+    assert!(
+        h.calls().iter().all(|c| c.starts_with("GET")),
+        "{:?}",
+        h.calls()
+    );
+    assert_eq!(h.state().await, all(V1, &["a", "b"]));
+}
