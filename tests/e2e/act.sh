@@ -58,6 +58,8 @@ while IFS= read -r kv; do
   [ -n "$kv" ] && args+=(--input "${kv//\{HEAD\}/$head}")
 done <<<"${ACT_INPUTS:-}"
 status=0
+# act's work folders and action cache go in $work too, removed on exit (they are ~80 MB a job).
+args+=(--action-cache-path "$work/.act-cache")
 (cd "$work" && act "${args[@]}") >"$log" 2>&1 || status=$?
 echo "act log: $log (exit $status)"
 exit "$status"

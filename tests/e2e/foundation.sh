@@ -2,7 +2,9 @@
 # End-to-end: the composite action under act. Asserts on step outputs and the summary.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-export ACT_LOG="$(mktemp)"
+ACT_LOG="$(mktemp)"
+export ACT_LOG
+trap 'rm -f "$ACT_LOG"' EXIT
 "$here/act.sh" "$here/foundation" foundation.yml push || { cat "$ACT_LOG"; exit 1; }
 fail() { echo "e2e foundation: $1" >&2; cat "$ACT_LOG" >&2; exit 1; }
 grep -q "e2e-assert: matrix ok" "$ACT_LOG" || fail "matrix output did not reach the next step"
