@@ -161,10 +161,27 @@ fn build_ctx(
     format: Format,
     files: ActionsFiles,
 ) -> Result<Ctx, CtxError> {
-    let root = cli
-        .root
-        .clone()
-        .or_else(|| inputs.get("working-directory").map(PathBuf::from))
+    let named = cli.root.clone().map(|r| ("--root", r)).or_else(|| {
+        inputs
+            .get("working-directory")
+            .map(|r| ("the `working-directory` input", PathBuf::from(r)))
+    });
+    if let Some((what, dir)) = &named {
+        // A folder that is not there would be checked as empty and pass: refuse it.
+        if !dir.is_dir() {
+            let why = if dir.exists() {
+                "is not a folder"
+            } else {
+                "does not exist"
+            };
+            return Err(CtxError::Failure(Failure::input(format!(
+                "{what} `{}` {why}; name the repository folder (or a folder inside it) to run in",
+                dir.display()
+            ))));
+        }
+    }
+    let root = named
+        .map(|(_, r)| r)
         .or_else(|| env.get("GITHUB_WORKSPACE").map(PathBuf::from))
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_else(|| PathBuf::from("."));

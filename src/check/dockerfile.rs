@@ -53,7 +53,9 @@ fn parse(text: &str) -> (Vec<Instruction>, Vec<String>) {
 }
 
 /// Check the Dockerfile at `path` (repo-relative, for messages) with contents `text`.
-pub fn check(path: &Path, text: &str, as_errors: bool) -> Vec<Diagnostic> {
+/// `on_fly`: the image runs on Fly Machines, whose own init is PID 1 and forwards signals to
+/// the app, so the "no init process" rule does not apply.
+pub fn check(path: &Path, text: &str, as_errors: bool, on_fly: bool) -> Vec<Diagnostic> {
     let severity = if as_errors {
         Severity::Error
     } else {
@@ -129,7 +131,7 @@ pub fn check(path: &Path, text: &str, as_errors: bool) -> Vec<Diagnostic> {
         || comments
             .iter()
             .any(|c| c.contains("signal") || c.contains("sigterm"));
-    if !has_init {
+    if !has_init && !on_fly {
         let at = last
             .iter()
             .rev()
@@ -167,7 +169,7 @@ mod tests {
     use super::*;
 
     fn rules(text: &str) -> Vec<(String, usize)> {
-        check(Path::new("Dockerfile"), text, false)
+        check(Path::new("Dockerfile"), text, false, false)
             .into_iter()
             .map(|d| (d.rule, d.location.line))
             .collect()
@@ -203,11 +205,12 @@ mod tests {
     #[test]
     fn errors_when_configured_and_stage_names_are_not_images() {
         let text = "FROM python:3.12 AS base\nFROM base\nUSER app\nSTOPSIGNAL SIGINT\n";
-        assert!(check(Path::new("D"), text, true).is_empty());
+        assert!(check(Path::new("D"), text, true, false).is_empty());
         let d = check(
             Path::new("D"),
             "FROM alpine:latest\nUSER app\nSTOPSIGNAL SIGTERM\n",
             true,
+            false,
         );
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].severity, Severity::Error);
@@ -217,5 +220,18 @@ mod tests {
     fn continuation_lines_join() {
         let text = "FROM alpine:3.19\nRUN apk add \\\n    tini\nUSER nobody\nENTRYPOINT [\"/sbin/tini\", \"--\"]\n";
         assert_eq!(rules(text), vec![]);
+    }
+
+    #[test]
+    fn images_for_fly_machines_need_no_init_of_their_own() {
+        let text = "FROM node:22-slim\nUSER node\nCMD [\"node\", \"server.js\"]\n";
+        let rules = |on_fly| -> Vec<String> {
+            check(Path::new("Dockerfile"), text, false, on_fly)
+                .into_iter()
+                .map(|d| d.rule)
+                .collect()
+        };
+        assert!(rules(false).contains(&"docker/no-init".to_string()));
+        assert!(!rules(true).contains(&"docker/no-init".to_string()));
     }
 }

@@ -57,6 +57,15 @@ pub fn check(path: &Path, text: &str) -> (FlyFile, Vec<Diagnostic>) {
             )
             .with_help("fix the syntax; flyctl cannot read this file at all"),
         ),
+        Ok(root) if root.entries().is_empty() => diags.push(
+            // One finding, not one per key its staging/production twin has.
+            Diagnostic::error(
+                "fly/empty",
+                "this fly.toml is empty: flyctl needs at least `app` and, to deploy, a build or an image",
+                file.location(tree::Pos { line: 1, column: 1 }),
+            )
+            .with_help("run `fly config save -a <app>` to write the app's current config here, or remove the file"),
+        ),
         Ok(root) => {
             let mut walker = Walker {
                 file: &file,
@@ -374,21 +383,16 @@ pub fn parse_go_duration(s: &str) -> bool {
     true
 }
 
-/// A size: a number with an optional unit (`512`, `"256mb"`, `"1GB"`, `"8g"`, `"15Mb"`).
+/// A size as flyctl reads it (docker's go-units, `^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$`):
+/// `512`, `"256mb"`, `"256Mi"`, `"1Gi"`, `"1GiB"`, `"8g"`, `"2 GB"`. Bare numbers take the
+/// field's default unit.
 pub fn parse_size(s: &str) -> bool {
-    let s = s.trim().to_ascii_lowercase();
-    let num_len = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let Ok(n) = s[..num_len].parse::<f64>() else {
-        return false;
-    };
-    let unit = s[num_len..].trim();
-    n > 0.0
-        && [
-            "", "b", "k", "kb", "kib", "m", "mb", "mib", "g", "gb", "gib", "t", "tb", "tib",
-        ]
-        .contains(&unit)
+    static SIZE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = SIZE.get_or_init(|| {
+        regex::Regex::new(r"^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$").expect("valid regex")
+    });
+    let s = s.trim();
+    re.is_match(s) && s.chars().next().is_some_and(|c| c != '0' || s.len() > 1)
 }
 
 /// Checks between sections: process groups that exist, one internal_port per service,
@@ -416,7 +420,22 @@ fn cross_checks(file: &FlyFile, root: &Node, diags: &mut Vec<Diagnostic>) {
         if !matches!(service.val, Val::Table(_)) {
             continue;
         }
-        if service.get("internal_port").is_none() {
+        let no_ports = *section == "services"
+            && service
+                .get("ports")
+                .is_none_or(|p| p.one_or_many().is_empty());
+        if no_ports && service.get("internal_port").is_none() {
+            // What `[[services.http_checks]]` alone becomes in TOML: flyctl deploys it with a
+            // warning, and the service takes no traffic.
+            diags.push(
+                Diagnostic::warning(
+                    "fly/service-without-ports",
+                    "this `[[services]]` entry has no ports and no `internal_port`: it gets no traffic (flyctl deploys it with a warning)",
+                    file.location(service.pos),
+                )
+                .with_help("a check under a service is probably meant for `[[http_service.checks]]`; or give the service `internal_port` and `[[services.ports]]`"),
+            );
+        } else if service.get("internal_port").is_none() {
             diags.push(
                 Diagnostic::error(
                     "fly/missing-internal-port",
@@ -574,6 +593,23 @@ fn mount_checks(
 }
 
 #[cfg(test)]
+mod size_tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_read_as_flyctl_reads_them() {
+        for ok in [
+            "512", "256mb", "256Mi", "1Gi", "1GiB", "512MB", "8g", "2 GB", "1.5gb", "4096",
+        ] {
+            assert!(parse_size(ok), "{ok}");
+        }
+        for bad in ["lots", "256 Mib extra", "-1", "gb", "256mx", ""] {
+            assert!(!parse_size(bad), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -659,6 +695,28 @@ mod tests {
     }
 
     #[test]
+    fn a_service_without_ports_is_a_warning_one_with_ports_needs_internal_port() {
+        let lone_check = diags("app = \"a\"\n[[services.http_checks]]\n  path = \"/health\"\n");
+        assert_eq!(lone_check.len(), 1, "{lone_check:?}");
+        assert_eq!(lone_check[0].rule, "fly/service-without-ports");
+        assert_eq!(lone_check[0].severity, Severity::Warning);
+        let with_ports = diags("app = \"a\"\n[[services]]\n  [[services.ports]]\n    port = 80\n");
+        assert!(
+            with_ports
+                .iter()
+                .any(|d| d.rule == "fly/missing-internal-port" && d.severity == Severity::Error),
+            "{with_ports:?}"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_one_finding() {
+        let d = diags("# nothing yet\n\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].rule, "fly/empty");
+    }
+
+    #[test]
     fn durations_and_sizes() {
         for ok in ["5s", "1m21s", "500ms", "1h", "0", "1.5s"] {
             assert!(parse_go_duration(ok), "{ok}");
@@ -669,7 +727,7 @@ mod tests {
         for ok in ["256mb", "1gb", "1GB", "8g", "15Mb", "512", "2 GiB"] {
             assert!(parse_size(ok), "{ok}");
         }
-        for bad in ["lots", "0", "1pb", "mb"] {
+        for bad in ["lots", "0", "1xb", "mb"] {
             assert!(!parse_size(bad), "{bad}");
         }
     }

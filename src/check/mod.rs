@@ -132,13 +132,12 @@ pub async fn run(req: &Request<'_>) -> Outcome {
     out.checked
         .extend(texts.iter().map(|(p, _)| (Kind::Workflow, p.clone())));
 
-    // Production Dockerfiles.
-    docker_paths.extend(production_dockerfiles(
-        req,
-        &named,
-        &fly,
-        &mut out.diagnostics,
-    ));
+    // Production Dockerfiles: those a fly.toml builds run on Fly Machines.
+    let for_fly: BTreeSet<PathBuf> =
+        production_dockerfiles(req, &named, &fly, &mut out.diagnostics)
+            .into_iter()
+            .collect();
+    docker_paths.extend(for_fly.iter().cloned());
     for rel in &docker_paths {
         match read(req.root, rel) {
             Ok(text) => {
@@ -146,6 +145,7 @@ pub async fn run(req: &Request<'_>) -> Outcome {
                     rel,
                     &text,
                     req.config.check.dockerfile_errors,
+                    for_fly.contains(rel),
                 ));
                 out.checked.insert((Kind::Dockerfile, rel.clone()));
             }
@@ -295,6 +295,13 @@ fn parity_checks(
             ));
         }
     }
+    // A line already reported as wrong in its file is not reported again as a difference.
+    let wrong: BTreeSet<(PathBuf, usize)> = out
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == crate::report::Severity::Error)
+        .map(|d| (d.location.file.clone(), d.location.line))
+        .collect();
     let mut seen = BTreeSet::new();
     for (env_a, a, env_b, b) in pairs {
         let (Some(fa), Some(fb)) = (fly.get(&a), fly.get(&b)) else {
@@ -303,7 +310,7 @@ fn parity_checks(
         if !seen.insert((a.clone(), b.clone())) {
             continue;
         }
-        out.diagnostics.extend(parity::compare(
+        let found = parity::compare(
             &parity::Side {
                 env: &env_a,
                 file: fa,
@@ -313,7 +320,11 @@ fn parity_checks(
                 file: fb,
             },
             &rules,
-        ));
+        );
+        out.diagnostics.extend(found.into_iter().filter(|d| {
+            let at = |l: &crate::report::Location| wrong.contains(&(l.file.clone(), l.line));
+            !at(&d.location) && !d.related.as_ref().is_some_and(at)
+        }));
         out.pairs.push((a, b));
     }
 }

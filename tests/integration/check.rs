@@ -209,10 +209,11 @@ fn production_dockerfile_findings_are_warnings_or_errors_when_configured() {
     for expected in [
         "Dockerfile:1:1: warning[docker/base-tag]",
         "Dockerfile:1:1: warning[docker/root-user]",
-        "Dockerfile:4:1: warning[docker/no-init]",
     ] {
         assert!(out.stdout.contains(expected), "{expected}\n{}", out.stdout);
     }
+    // The image runs on Fly Machines, whose init is PID 1: no init of its own is needed.
+    assert!(!out.stdout.contains("docker/no-init"), "{}", out.stdout);
     assert!(out.stdout.contains("1 Dockerfile(s)"), "{}", out.stdout);
 
     let strict = format!("{CONFIG}check:\n  dockerfile-errors: true\n");
@@ -361,4 +362,43 @@ apps:
         "{}",
         warnings[0]
     );
+}
+
+#[test]
+fn a_root_that_does_not_exist_is_refused_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-folder");
+    let out = run(dir.path())
+        .args(["check", "--root", missing.to_str().unwrap()])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("no-such-folder` does not exist"),
+        "{}",
+        out.stderr
+    );
+    let out = run(dir.path())
+        .env("INPUT_WORKING-DIRECTORY", missing.to_str().unwrap())
+        .args(["check"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("`working-directory` input"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_empty_fly_toml_is_one_finding_and_memory_units_are_flyctls() {
+    let dir = repo("", &[]);
+    std::fs::write(
+        dir.path().join("fly.toml"),
+        PRODUCTION.replace("memory = \"1gb\"", "memory = \"1Gi\""),
+    )
+    .unwrap();
+    let out = run(dir.path()).args(["check", "--format", "github"]).run();
+    let findings: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(findings.len(), 1, "{}", out.all());
+    assert!(findings[0].contains("fly/empty"), "{}", findings[0]);
 }
