@@ -235,7 +235,19 @@ static SQUASH_PR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\s*\(#(\d+)\)\s*$").expect("static regex"));
 
 /// Parse one commit into an entry (before section assignment).
+/// The types of the Conventional Commits specification and the Angular convention it came
+/// from. Only these (and the types the notes config names) are read as a type: a subject such
+/// as `rollback: --to picks …` keeps its first word.
+const KNOWN_TYPES: &[&str] = &[
+    "feat", "fix", "perf", "refactor", "docs", "style", "test", "build", "ci", "chore", "revert",
+];
+
 pub fn entry(commit: &Commit) -> Entry {
+    entry_in(commit, &[])
+}
+
+/// [`entry`], also reading the types of the configured `sections` as types.
+pub fn entry_in(commit: &Commit, sections: &[(String, String)]) -> Entry {
     let mut pull_requests = Vec::new();
     let mut subject = commit.subject.trim().to_string();
     // Squash merges end their subject with `(#123)`; possibly several, e.g. `(#1) (#2)`.
@@ -247,8 +259,12 @@ pub fn entry(commit: &Commit) -> Entry {
         subject.truncate(start);
     }
     let breaking_note = breaking_footer(commit);
+    let known = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        KNOWN_TYPES.contains(&t.as_str()) || sections.iter().any(|(k, _)| *k == t)
+    };
     let (kind, scope, bang, description) = match CONVENTIONAL.captures(&subject) {
-        Some(c) => (
+        Some(c) if known(&c["type"]) => (
             Some(c["type"].to_ascii_lowercase()),
             c.name("scope")
                 .map(|s| s.as_str().trim().to_string())
@@ -256,7 +272,7 @@ pub fn entry(commit: &Commit) -> Entry {
             c.name("bang").is_some(),
             c["desc"].trim().to_string(),
         ),
-        None => (None, None, false, subject.clone()),
+        _ => (None, None, false, subject.clone()),
     };
     Entry {
         sha: commit.sha.clone(),
@@ -340,7 +356,7 @@ pub fn build(commits: &[Commit], rules: &Rules, config: &NotesConfig) -> Notes {
             skipped += 1;
             continue;
         }
-        let mut e = entry(commit);
+        let mut e = entry_in(commit, &config.sections);
         if e.pull_requests.is_empty() {
             if let Some(n) = merged.get(commit.sha.as_str()) {
                 e.pull_requests.push(*n);
@@ -513,6 +529,23 @@ mod tests {
         assert_eq!(
             (e.kind, e.description.as_str(), e.breaking),
             (None, "Update README", false)
+        );
+        // Only a known type is a type: other subjects read as the sentence they are.
+        for subject in [
+            "rollback: --to or the tag input picks the successful deployment",
+            "deploy: one helper for the failure notification",
+        ] {
+            let e = entry(&commit("d", subject, "", &[]));
+            assert_eq!((e.kind.as_deref(), e.description.as_str()), (None, subject));
+        }
+        let sections = [("security".to_string(), "Security".to_string())];
+        let e = entry_in(
+            &commit("e", "security: pin the base image", "", &[]),
+            &sections,
+        );
+        assert_eq!(
+            (e.kind.as_deref(), e.description.as_str()),
+            (Some("security"), "pin the base image")
         );
     }
 
