@@ -52,9 +52,24 @@ pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
             .map(PathBuf::from)
     });
     if let Some(path) = &sarif_path {
-        sarif::write(path, &report.diagnostics, env!("CARGO_PKG_VERSION")).map_err(|e| {
-            Failure::internal(format!("cannot write SARIF to {}: {e}", path.display()))
-        })?;
+        // One category per job and folder: matrix legs and monorepo folders do not
+        // overwrite each other's code-scanning results.
+        let job = ctx.env.get("GITHUB_JOB").unwrap_or("check");
+        let folder = ctx
+            .env
+            .get("GITHUB_WORKSPACE")
+            .and_then(|w| ctx.root.strip_prefix(w).ok())
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| ".".into());
+        let category = format!("stage-gate/{job}/{folder}/");
+        sarif::write(
+            path,
+            &report.diagnostics,
+            env!("CARGO_PKG_VERSION"),
+            &category,
+        )
+        .map_err(|e| Failure::internal(format!("cannot write SARIF to {}: {e}", path.display())))?;
     }
 
     let config = ctx

@@ -11,8 +11,58 @@ pub const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/os/schemas/sarif-schema-2.1.0.json";
 const INFORMATION_URI: &str = "https://github.com/stage-gate/stage-gate";
 
-/// The SARIF document for `diagnostics`.
-pub fn document(diagnostics: &[Diagnostic], version: &str) -> Value {
+/// Characters a SARIF `uri` (RFC 3986) may not carry raw in a path segment; non-ASCII is
+/// always encoded.
+const URI_ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// A repo-relative path as a SARIF URI: forward slashes, each segment percent-encoded.
+pub fn uri(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    text.trim_start_matches("./")
+        .split('/')
+        .map(|seg| percent_encoding::utf8_percent_encode(seg, URI_ESCAPE).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A result's stable identity across runs (rule, file, the line's text), so code scanning
+/// tracks a finding as the lines around it move.
+fn fingerprint(d: &Diagnostic) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(d.rule.as_bytes());
+    h.update([0]);
+    h.update(uri(&d.location.file).as_bytes());
+    h.update([0]);
+    h.update(
+        d.location
+            .source_line
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .as_bytes(),
+    );
+    hex::encode(&h.finalize()[..16])
+}
+
+/// The SARIF document for `diagnostics`; `category` keeps uploads of different jobs or
+/// monorepo folders apart (`runs[0].automationDetails.id`).
+pub fn document(diagnostics: &[Diagnostic], version: &str, category: &str) -> Value {
     let mut rule_index: BTreeMap<&str, usize> = BTreeMap::new();
     let mut rules = Vec::new();
     for d in diagnostics {
@@ -41,6 +91,7 @@ pub fn document(diagnostics: &[Diagnostic], version: &str) -> Value {
                 "level": level(d.severity),
                 "message": {"text": text},
                 "locations": [location(&d.location, None)],
+                "partialFingerprints": {"stageGate/v1": fingerprint(d)},
             });
             if let Some(rel) = &d.related {
                 result["relatedLocations"] = json!([location(rel, Some(1))]);
@@ -60,13 +111,19 @@ pub fn document(diagnostics: &[Diagnostic], version: &str) -> Value {
                 "rules": rules,
             }},
             "results": results,
+            "automationDetails": {"id": category},
         }]
     })
 }
 
 /// Write the document to `path`.
-pub fn write(path: &Path, diagnostics: &[Diagnostic], version: &str) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(&document(diagnostics, version))
+pub fn write(
+    path: &Path,
+    diagnostics: &[Diagnostic],
+    version: &str,
+    category: &str,
+) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(&document(diagnostics, version, category))
         .map_err(std::io::Error::other)?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
@@ -83,9 +140,8 @@ fn level(s: Severity) -> &'static str {
 }
 
 fn location(loc: &Location, id: Option<usize>) -> Value {
-    // SARIF URIs use forward slashes and are relative to the repository root.
-    let uri = loc.file.to_string_lossy().replace('\\', "/");
-    let uri = uri.trim_start_matches("./").to_string();
+    // SARIF URIs use forward slashes, are percent-encoded and relative to the repository.
+    let uri = uri(&loc.file);
     let mut v = json!({
         "physicalLocation": {
             "artifactLocation": {"uri": uri},
@@ -145,7 +201,7 @@ mod tests {
 
     #[test]
     fn document_has_the_required_shape() {
-        let doc = document(&sample(), "0.1.0");
+        let doc = document(&sample(), "0.1.0", "stage-gate/check/./");
         assert_eq!(doc["version"], "2.1.0");
         assert_eq!(doc["$schema"], SCHEMA);
         let run = &doc["runs"][0];
@@ -197,7 +253,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let doc = dir.path().join("doc.sarif");
-        write(&doc, &sample(), "0.1.0").unwrap();
+        write(&doc, &sample(), "0.1.0", "stage-gate/check/./").unwrap();
         let script = "import json,sys,jsonschema\nschema=json.load(open(sys.argv[1]))\njsonschema.validate(json.load(open(sys.argv[2])), schema)\nprint('valid')";
         let out = std::process::Command::new("python3")
             .args(["-c", script, &schema, doc.to_str().unwrap()])
@@ -215,8 +271,25 @@ mod tests {
     fn writes_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out/check.sarif");
-        write(&path, &sample(), "0.1.0").unwrap();
+        write(&path, &sample(), "0.1.0", "stage-gate/check/./").unwrap();
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(doc["runs"][0]["results"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn uris_are_percent_encoded_and_results_fingerprinted() {
+        assert_eq!(uri(Path::new("./my app/fly.toml")), "my%20app/fly.toml");
+        assert_eq!(
+            uri(Path::new("dienste/grüße/fly.toml")),
+            "dienste/gr%C3%BC%C3%9Fe/fly.toml"
+        );
+        let doc = document(&sample(), "0.1.0", "stage-gate/check/apps/");
+        let run = &doc["runs"][0];
+        assert_eq!(run["automationDetails"]["id"], "stage-gate/check/apps/");
+        let fp = run["results"][0]["partialFingerprints"]["stageGate/v1"]
+            .as_str()
+            .unwrap();
+        assert_eq!(fp.len(), 32);
+        assert_ne!(fp, run["results"][1]["partialFingerprints"]["stageGate/v1"]);
     }
 }
