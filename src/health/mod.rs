@@ -304,7 +304,16 @@ impl Watcher<'_> {
             if attempt.status.is_some() {
                 seen.answered = Some(attempt.clone());
             }
-            seen.last = Some(attempt);
+            // An attempt the gate's own deadline cut short says nothing about the service:
+            // the evidence keeps the problem the attempt before it found.
+            let cut_by_deadline = timeout < self.schedule.timeout
+                && attempt
+                    .problem
+                    .as_ref()
+                    .is_some_and(|p| p.kind == verdict::ProblemKind::Timeout);
+            if !(cut_by_deadline && seen.last.is_some()) {
+                seen.last = Some(attempt);
+            }
             match decision {
                 Decision::Wait(d) => wait = d,
                 Decision::Done(end) => return Some(end),
