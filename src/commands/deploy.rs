@@ -86,6 +86,18 @@ fn request(
                 "no commit to deploy: pass --sha, or run inside a git checkout (or set GITHUB_SHA)",
             )
         })?;
+    if !is_commit_sha(&sha) {
+        return Err(Failure::input(format!(
+            "--sha `{sha}` is not a commit: expected 7 to 40 hex digits (`git rev-parse HEAD`)"
+        )));
+    }
+    let image = pick(image, &ctx.inputs, "image");
+    if let Some(bad) = image.as_deref().filter(|i| !is_image_reference(i)) {
+        return Err(Failure::input(format!(
+            "--image `{bad}` is not an image reference: expected `[registry/]name[:tag][@sha256:digest]`, \
+             e.g. `registry.fly.io/web:v1.2.3`"
+        )));
+    }
     let override_gate = override_gate || ctx.inputs.bool("override-gate")?.unwrap_or(false);
     let reason = pick(reason, &ctx.inputs, "reason");
     let override_reason = match (override_gate, reason) {
@@ -104,12 +116,30 @@ fn request(
         app,
         sha,
         version,
-        image: pick(image, &ctx.inputs, "image"),
+        image,
         skip_health: false,
         override_reason,
         requires,
         gate_only: false,
     })
+}
+
+/// 7 to 40 hex digits: a commit as git abbreviates or spells it.
+fn is_commit_sha(s: &str) -> bool {
+    (7..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// A docker image reference (distribution's grammar): `[host[:port]/]path[:tag][@digest]`.
+fn is_image_reference(s: &str) -> bool {
+    static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?/)?",
+            r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*",
+            r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+        ))
+        .expect("static regex")
+    });
+    REFERENCE.is_match(s)
 }
 
 /// The version in the tag being built, when the ref is a tag matching the app's pattern.
@@ -243,6 +273,38 @@ fn finish(
             report.summary = md;
             report.exit = Some(f.exit);
             Ok(report)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shas_and_image_references_are_checked_before_a_deploy() {
+        assert!(is_commit_sha("0123abc") && is_commit_sha(&"a".repeat(40)));
+        assert!(
+            !is_commit_sha("0123ab") && !is_commit_sha("main") && !is_commit_sha(&"a".repeat(41))
+        );
+        for ok in [
+            "registry.fly.io/web:v1.2.3",
+            "ghcr.io/acme/api:0123abc",
+            "localhost:5000/app",
+            "nginx",
+            "ghcr.io/acme/api@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(is_image_reference(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "Registry.fly.io/Web:v1",
+            "web:",
+            "a b",
+            "ghcr.io/acme/api:v1 extra",
+            "https://ghcr.io/x",
+        ] {
+            assert!(!is_image_reference(bad), "{bad}");
         }
     }
 }

@@ -21,6 +21,12 @@ pub async fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Report, Failure> {
     let mut report = Report::new(format!("rollback {env}"));
     // `--to` or the `tag` input: a release tag (or version, or image) to return to.
     let requested = args.to.clone().or_else(|| ctx.inputs.get("tag"));
+    if requested.as_deref().is_some_and(|r| r.trim().is_empty()) {
+        return Err(Failure::input(
+            "rollback --to is empty: name a release tag, version, commit or image, or leave \
+             --to out to return to the previous successful deployment",
+        ));
+    }
     for planned in &plan.targets {
         let target = &ctx.config.apps[&planned.app].environments[&env];
         // The deployment to return to: the successful one the request names (by release tag,

@@ -65,11 +65,30 @@ impl Validator<'_> {
     }
 }
 
-/// Durations as humans write them: `90s`, `10m`, `1h 30m`, or a bare number of seconds.
+/// Whether a probe URL is an http(s) URL, templates (`{app}`, `${TOKEN}`) standing in for
+/// the values they take at run time.
+fn probe_url_shape(url: &str) -> Result<(), String> {
+    static TEMPLATE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\$?\{[^{}]*\}").expect("static regex"));
+    let sample = TEMPLATE.replace_all(url.trim(), "x");
+    let parsed = url::Url::parse(&sample).map_err(|e| format!("is not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("is not http or https (`{}:`)", parsed.scheme()));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("has no host".into());
+    }
+    Ok(())
+}
+
+/// Durations as humans write them: `90s`, `10m`, `1h 30m`. A bare number is refused: `30`
+/// could mean seconds or minutes, and a wrong guess shows only mid-deploy.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+    if s.parse::<f64>().is_ok() {
+        return Err(format!(
+            "a bare number has no unit: write `{s}s` for seconds or `{s}m` for minutes"
+        ));
     }
     humantime::parse_duration(s).map_err(|e| e.to_string())
 }
@@ -543,6 +562,15 @@ fn probe(v: &mut Validator, base: &[&str], i: usize, p: &RawProbe) -> Probe {
             );
         }
     }
+    if let Err(why) = probe_url_shape(&p.url) {
+        let mut up = path.clone();
+        up.push("url");
+        v.error(
+            &up,
+            format!("`{}` {why}", p.url),
+            Some("a probe URL is `http://` or `https://` and a host, e.g. `https://{app}.fly.dev/healthz`".into()),
+        );
+    }
     let mut lp = path.clone();
     lp.push("max-latency");
     let max_latency = p
@@ -725,6 +753,33 @@ apps:
             - url: https://api.example.com/healthz
               expect-status: "200-299"
 "#;
+
+    #[test]
+    fn bad_probe_urls_and_bare_numbers_are_caught_at_their_value() {
+        let text = GOOD
+            .replace(
+                "https://api.example.com/healthz",
+                "ftp://api.example.com/healthz",
+            )
+            .replace("soak: 10m", "soak: \"30\"");
+        let err = parse(&text, Path::new("c.yml")).unwrap_err();
+        let messages: Vec<String> = err.0.iter().map(|d| d.message.clone()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`ftp://api.example.com/healthz` is not http or https")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("a bare number has no unit: write `30s`")),
+            "{messages:?}"
+        );
+        // Templates stand for run-time values and are fine.
+        assert!(probe_url_shape("https://{app}-{env}.fly.dev/healthz?t=${TOKEN}").is_ok());
+        assert!(probe_url_shape("localhost:8080/healthz").is_err());
+    }
 
     #[test]
     fn a_good_config_resolves_defaults() {
