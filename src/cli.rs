@@ -103,8 +103,8 @@ impl Command {
 pub struct CheckArgs {
     /// Files to check (default: the config, fly.toml files it names and discovers, workflows).
     pub paths: Vec<PathBuf>,
-    /// Write SARIF 2.1.0 to this file.
-    #[arg(long, value_name = "FILE")]
+    /// Write SARIF 2.1.0 to this file (the `sarif-file` input; `--sarif` still works).
+    #[arg(long = "sarif-file", visible_alias = "sarif", value_name = "FILE")]
     pub sarif: Option<PathBuf>,
 }
 
@@ -119,8 +119,10 @@ pub enum PlanFormat {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct PlanArgs {
+    /// The environment (a name under `environments:` in the config).
     #[arg(long = "env", value_name = "ENV")]
     pub environment: Option<String>,
+    /// Only this app (default: every app of the environment).
     #[arg(long)]
     pub app: Option<String>,
     /// Plan output: human, json or matrix (overrides --format for this command).
@@ -132,6 +134,7 @@ pub struct PlanArgs {
 pub struct TagArgs {
     /// The tag (default: the tag of GITHUB_REF).
     pub tag: Option<String>,
+    /// The app whose tags these are (monorepo tag patterns like `{app}@{version}`).
     #[arg(long)]
     pub app: Option<String>,
     /// Tag pattern, e.g. `v{version}` or `{app}@{version}`.
@@ -156,8 +159,10 @@ pub struct TagArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct DeployArgs {
+    /// The environment (a name under `environments:` in the config).
     #[arg(long = "env", value_name = "ENV")]
     pub environment: Option<String>,
+    /// Only this app (default: every app of the environment).
     #[arg(long)]
     pub app: Option<String>,
     /// Image to deploy.
@@ -175,14 +180,17 @@ pub struct DeployArgs {
     /// Open a closed gate (only when the config allows it); needs --reason.
     #[arg(long)]
     pub override_gate: bool,
+    /// Why the gate is overridden (recorded in the deployment).
     #[arg(long)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct HealthArgs {
+    /// The environment (a name under `environments:` in the config).
     #[arg(long = "env", value_name = "ENV")]
     pub environment: Option<String>,
+    /// Only this app (default: every app of the environment).
     #[arg(long)]
     pub app: Option<String>,
     /// Probe these URLs instead of the configured probes.
@@ -204,16 +212,22 @@ pub struct PromoteArgs {
     /// The environment to deploy.
     #[arg(long)]
     pub to: Option<String>,
+    /// Only this app (default: every app of the environment).
     #[arg(long)]
     pub app: Option<String>,
+    /// Image to deploy (`registry/name:tag` or a digest).
     #[arg(long)]
     pub image: Option<String>,
+    /// The version being deployed (default: from the release tag).
     #[arg(long)]
     pub version: Option<String>,
+    /// Commit being deployed (default: GITHUB_SHA, else HEAD).
     #[arg(long)]
     pub sha: Option<String>,
+    /// Open a closed gate (only when the config allows it); needs --reason.
     #[arg(long)]
     pub override_gate: bool,
+    /// Why the gate is overridden (recorded in the deployment).
     #[arg(long)]
     pub reason: Option<String>,
     /// Only evaluate the gate; deploy nothing.
@@ -223,8 +237,10 @@ pub struct PromoteArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct RollbackArgs {
+    /// The environment (a name under `environments:` in the config).
     #[arg(long = "env", value_name = "ENV")]
     pub environment: Option<String>,
+    /// Only this app (default: every app of the environment).
     #[arg(long)]
     pub app: Option<String>,
     /// Version, tag or image to return to (default: the previous successful deployment).
@@ -243,12 +259,16 @@ pub enum NotesSource {
 pub struct NotesArgs {
     /// The tag the notes are for (default: the tag of GITHUB_REF, else HEAD unreleased).
     pub tag: Option<String>,
+    /// Start of the range: the previous tag (default: the previous release on the channel).
     #[arg(long)]
     pub from: Option<String>,
+    /// End of the range (default: the tag, else HEAD).
     #[arg(long)]
     pub to: Option<String>,
+    /// The app whose tags these are (monorepo tag patterns like `{app}@{version}`).
     #[arg(long)]
     pub app: Option<String>,
+    /// Where the notes come from: git history (default) or GitHub's generated notes.
     #[arg(long, value_enum)]
     pub source: Option<NotesSource>,
     /// Regenerate a full CHANGELOG.md over every tag.
@@ -261,8 +281,10 @@ pub struct NotesArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct ReleaseArgs {
+    /// The release tag (default: the tag of GITHUB_REF).
     #[arg(long)]
     pub tag: Option<String>,
+    /// The app whose tags these are (monorepo tag patterns like `{app}@{version}`).
     #[arg(long)]
     pub app: Option<String>,
     /// Asset globs.
@@ -290,16 +312,50 @@ pub struct NotifyArgs {
     /// Event name in webhook payloads.
     #[arg(long)]
     pub event: Option<String>,
+    /// The environment (a name under `environments:` in the config).
     #[arg(long = "env", value_name = "ENV")]
     pub environment: Option<String>,
+    /// Only this app (default: every app of the environment).
     #[arg(long)]
     pub app: Option<String>,
     /// success or failure.
     #[arg(long)]
     pub status: Option<String>,
+    /// The version being deployed (default: from the release tag).
     #[arg(long)]
     pub version: Option<String>,
     /// Send to this webhook URL (in addition to the configured ones).
     #[arg(long)]
     pub webhook: Option<String>,
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every flag of every subcommand says in a line what it does.
+    #[test]
+    fn every_flag_has_a_one_line_help() {
+        let mut missing = Vec::new();
+        let root = Cli::command();
+        let mut commands = vec![root.clone()];
+        commands.extend(root.get_subcommands().cloned());
+        for cmd in &commands {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                if help.trim().is_empty() || help.contains('\n') {
+                    missing.push(format!("{} --{id}", cmd.get_name()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "flags without a one-line help: {missing:?}"
+        );
+    }
 }

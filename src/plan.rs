@@ -41,10 +41,18 @@ impl PlannedTarget {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
-    #[error("no app is configured for environment `{env}`{}", known_envs(.known))]
+    #[error("no app is configured for environment `{env}`{}{}", suggest(env, .known), known_envs(.known))]
     NoTargets { env: String, known: Vec<String> },
-    #[error("app `{app}` is not configured (apps: {})", .known.join(", "))]
+    #[error("app `{app}` is not configured{} (apps: {})", suggest(app, .known), .known.join(", "))]
     UnknownApp { app: String, known: Vec<String> },
+}
+
+/// `: did you mean `production`?` for a near miss, else nothing.
+fn suggest(given: &str, known: &[String]) -> String {
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    crate::config::suggest::did_you_mean(given, &names)
+        .map(|s| format!(": did you mean `{s}`?"))
+        .unwrap_or_default()
 }
 
 fn known_envs(known: &[String]) -> String {
