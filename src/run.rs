@@ -44,7 +44,9 @@ pub fn run(args: Vec<OsString>, env: Env, stdout: &mut dyn Write) -> Exit {
 async fn run_cli(cli: Cli, env: Env, stdout: &mut dyn Write) -> Exit {
     let inputs = Inputs::new(env.clone());
     let in_actions = env.get("GITHUB_ACTIONS") == Some("true");
-    let no_color = cli.no_color || env.0.contains_key("NO_COLOR") || in_actions;
+    // Colour only for a person at a terminal: not in a file, a pipe, or the Actions log.
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let no_color = cli.no_color || env.0.contains_key("NO_COLOR") || in_actions || !on_terminal;
     let verbose = cli.verbose || inputs.bool("verbose").ok().flatten().unwrap_or(false);
     let redactor = Redactor::new();
     let console = Console::new(redactor, in_actions, verbose, !no_color);

@@ -142,3 +142,16 @@ fn plan_format_matrix_and_its_misuse() {
         out.stderr
     );
 }
+
+#[test]
+fn no_colour_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    // No NO_COLOR: only the pipe says "no terminal here".
+    let out = crate::common::Run::new(dir.path())
+        .without_env("NO_COLOR")
+        .args(["deploy", "--env", "nowhere"])
+        .run();
+    assert_ne!(out.code, 0);
+    assert!(!out.stderr.is_empty());
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+}

@@ -71,6 +71,11 @@ impl Run {
         self
     }
 
+    pub fn without_env(mut self, key: &str) -> Self {
+        self.env.remove(key);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.insert(key.to_string(), value.to_string());
         self
