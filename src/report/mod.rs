@@ -80,6 +80,9 @@ impl Report {
 }
 
 /// Write the report: outputs and summary files (when under Actions), then stdout in `format`.
+/// Annotations written per rule; the rest are in the step summary.
+pub const ANNOTATIONS_PER_RULE: usize = 5;
+
 /// Every byte passes the console's redactor.
 pub fn emit(
     report: &mut Report,
@@ -129,8 +132,22 @@ pub fn emit(
             writeln!(stdout, "{}", redact(&text))?;
         }
         Format::Github => {
+            // GitHub shows ten error annotations a step: a handful per rule keeps each rule
+            // visible; the step summary has the full list.
+            let mut per_rule: std::collections::BTreeMap<&str, usize> = Default::default();
             for d in &report.diagnostics {
-                writeln!(stdout, "{}", redact(&gha::annotation(d)))?;
+                let n = per_rule.entry(d.rule.as_str()).or_default();
+                *n += 1;
+                if *n <= ANNOTATIONS_PER_RULE {
+                    writeln!(stdout, "{}", redact(&gha::annotation(d)))?;
+                }
+            }
+            for (rule, n) in per_rule.iter().filter(|(_, n)| **n > ANNOTATIONS_PER_RULE) {
+                writeln!(
+                    stdout,
+                    "::notice title=stage-gate::{} more `{rule}` finding(s) are listed in the step summary",
+                    n - ANNOTATIONS_PER_RULE
+                )?;
             }
             if !report.human.is_empty() {
                 writeln!(stdout, "{}", redact(report.human.trim_end()))?;

@@ -402,3 +402,37 @@ fn an_empty_fly_toml_is_one_finding_and_memory_units_are_flyctls() {
     assert_eq!(findings.len(), 1, "{}", out.all());
     assert!(findings[0].contains("fly/empty"), "{}", findings[0]);
 }
+
+#[test]
+fn annotations_are_capped_per_rule_and_the_summary_has_them_all() {
+    let mut env = String::from("[env]\n");
+    for i in 0..8 {
+        env.push_str(&format!(
+            "  API_TOKEN_{i} = \"sk_live_0123456789abcdef{i}\"\n"
+        ));
+    }
+    let dir = repo(&format!("{STAGING_OK}{env}"), &[]);
+    let actions = tempfile::tempdir().unwrap();
+    let out = run(dir.path())
+        .actions(actions.path())
+        .args(["check", "--format", "github"])
+        .run();
+    let secrets = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error") && l.contains("fly/plaintext-secret"))
+        .count();
+    assert_eq!(secrets, 5, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("3 more `fly/plaintext-secret` finding(s) are listed in the step summary"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.summary.matches("fly/plaintext-secret").count(),
+        8,
+        "{}",
+        out.summary
+    );
+}
