@@ -428,16 +428,58 @@ async fn run_linters(root: &Path, workflows: &[PathBuf], path_var: &str, out: &m
     }
 }
 
-fn unreadable(rel: &Path, e: &std::io::Error) -> Diagnostic {
-    Diagnostic::error(
-        "check/unreadable",
-        format!("cannot read {}: {e}", rel.display()),
-        Location::new(rel, 1, 1),
-    )
+/// Why a file could not be read, at the place that says so: the first byte that is not
+/// UTF-8 has its line and column.
+#[derive(Debug)]
+enum Unreadable {
+    Io(std::io::Error),
+    Directory,
+    NotUtf8 { line: usize, column: usize },
 }
 
-fn read(root: &Path, rel: &Path) -> std::io::Result<String> {
-    std::fs::read_to_string(root.join(rel))
+fn unreadable(rel: &Path, e: &Unreadable) -> Diagnostic {
+    let (message, line, column, help) = match e {
+        Unreadable::Io(e) => (format!("cannot read {}: {e}", rel.display()), 1, 1, None),
+        Unreadable::Directory => (
+            format!("{} is a directory, not a file", rel.display()),
+            1,
+            1,
+            Some("name the file inside it (e.g. `fly.toml`)"),
+        ),
+        Unreadable::NotUtf8 { line, column } => (
+            format!(
+                "{} is not UTF-8 text: the byte at line {line}, column {column} is not",
+                rel.display()
+            ),
+            *line,
+            *column,
+            Some("save the file as UTF-8"),
+        ),
+    };
+    let d = Diagnostic::error(
+        "check/unreadable",
+        message,
+        Location::new(rel, line, column),
+    );
+    match help {
+        Some(h) => d.with_help(h),
+        None => d,
+    }
+}
+
+fn read(root: &Path, rel: &Path) -> Result<String, Unreadable> {
+    let path = root.join(rel);
+    if path.is_dir() {
+        return Err(Unreadable::Directory);
+    }
+    let bytes = std::fs::read(&path).map_err(Unreadable::Io)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+        Unreadable::NotUtf8 { line, column }
+    })
 }
 
 /// `fly.toml`, `fly.staging.toml`, `fly-worker.toml`.

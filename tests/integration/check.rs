@@ -436,3 +436,30 @@ fn annotations_are_capped_per_rule_and_the_summary_has_them_all() {
         out.summary
     );
 }
+
+#[test]
+fn a_file_that_is_not_utf8_or_is_a_directory_is_named_where_it_fails() {
+    let dir = repo(STAGING_OK, &[]);
+    std::fs::write(
+        dir.path().join("fly.worker.toml"),
+        b"app = \"w\"\nenv = \"caf\xe9\"\n".as_slice(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("conf/fly.toml")).unwrap();
+    let out = run(dir.path())
+        .args(["check", "fly.worker.toml", "conf/fly.toml"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("fly.worker.toml:2:11: error[check/unreadable]")
+            && out.stdout.contains("is not UTF-8 text"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("conf/fly.toml is a directory"),
+        "{}",
+        out.stdout
+    );
+}
