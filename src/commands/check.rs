@@ -68,6 +68,7 @@ pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
             &report.diagnostics,
             env!("CARGO_PKG_VERSION"),
             &category,
+            &ctx.console.redactor,
         )
         .map_err(|e| Failure::internal(format!("cannot write SARIF to {}: {e}", path.display())))?;
     }

@@ -116,15 +116,18 @@ pub fn document(diagnostics: &[Diagnostic], version: &str, category: &str) -> Va
     })
 }
 
-/// Write the document to `path`.
+/// Write the document to `path`, every known secret redacted (the file leaves the process:
+/// it is uploaded to code scanning).
 pub fn write(
     path: &Path,
     diagnostics: &[Diagnostic],
     version: &str,
     category: &str,
+    redactor: &crate::secret::Redactor,
 ) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(&document(diagnostics, version, category))
         .map_err(std::io::Error::other)?;
+    let text = redactor.redact(&text);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
@@ -253,7 +256,14 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let doc = dir.path().join("doc.sarif");
-        write(&doc, &sample(), "0.1.0", "stage-gate/check/./").unwrap();
+        write(
+            &doc,
+            &sample(),
+            "0.1.0",
+            "stage-gate/check/./",
+            &crate::secret::Redactor::new(),
+        )
+        .unwrap();
         let script = "import json,sys,jsonschema\nschema=json.load(open(sys.argv[1]))\njsonschema.validate(json.load(open(sys.argv[2])), schema)\nprint('valid')";
         let out = std::process::Command::new("python3")
             .args(["-c", script, &schema, doc.to_str().unwrap()])
@@ -271,7 +281,14 @@ mod tests {
     fn writes_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out/check.sarif");
-        write(&path, &sample(), "0.1.0", "stage-gate/check/./").unwrap();
+        write(
+            &path,
+            &sample(),
+            "0.1.0",
+            "stage-gate/check/./",
+            &crate::secret::Redactor::new(),
+        )
+        .unwrap();
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(doc["runs"][0]["results"].as_array().unwrap().len(), 3);
     }

@@ -463,3 +463,19 @@ fn a_file_that_is_not_utf8_or_is_a_directory_is_named_where_it_fails() {
         out.stdout
     );
 }
+
+#[test]
+fn sarif_never_carries_a_secret_of_the_run() {
+    const TOKEN: &str = "ghs_sarifLeakCheck0123456789abcdef";
+    let staging = format!("{STAGING_OK}\nmystery_key = \"{TOKEN}\"\n");
+    let dir = repo(&staging, &[]);
+    let sarif = dir.path().join("check.sarif");
+    let out = run(dir.path())
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["check", "--sarif-file", sarif.to_str().unwrap()])
+        .run();
+    let text = std::fs::read_to_string(&sarif).unwrap();
+    assert!(text.contains("mystery_key"), "the finding is there: {text}");
+    assert!(!text.contains(&TOKEN[..12]), "{text}");
+    assert!(!out.all().contains(&TOKEN[..12]), "{}", out.all());
+}
