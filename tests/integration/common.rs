@@ -117,19 +117,23 @@ impl Run {
             .current_dir(&self.cwd)
             .output()
             .expect("the stage-gate binary runs");
-        let read = |k: &str| {
-            self.env
-                .get(k)
-                .and_then(|p| std::fs::read_to_string(p).ok())
-                .unwrap_or_default()
-        };
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            outputs: read("GITHUB_OUTPUT"),
-            summary: read("GITHUB_STEP_SUMMARY"),
-        }
+        collect(out, &self.env)
+    }
+}
+
+/// What a finished run printed and wrote (its outputs and summary files, when set).
+fn collect(out: std::process::Output, env: &BTreeMap<String, String>) -> Output {
+    let read = |k: &str| {
+        env.get(k)
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
+    };
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        outputs: read("GITHUB_OUTPUT"),
+        summary: read("GITHUB_STEP_SUMMARY"),
     }
 }
 
@@ -152,19 +156,7 @@ impl Spawned {
 
     pub fn wait(self) -> Output {
         let out = self.child.wait_with_output().expect("the run ends");
-        let read = |k: &str| {
-            self.env
-                .get(k)
-                .and_then(|p| std::fs::read_to_string(p).ok())
-                .unwrap_or_default()
-        };
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            outputs: read("GITHUB_OUTPUT"),
-            summary: read("GITHUB_STEP_SUMMARY"),
-        }
+        collect(out, &self.env)
     }
 }
 

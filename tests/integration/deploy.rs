@@ -391,24 +391,8 @@ async fn gate_closed_on_a_digest_mismatch_and_override_is_recorded() {
 async fn a_concurrent_deploy_is_refused() {
     let sim = sim().await;
     let repo = repo_with_config(&ok_staging(&sim));
-    // Another run's deployment of the same app, still in progress.
-    let client = reqwest::Client::new();
-    let d: serde_json::Value = client
-        .post(format!("{}/repos/acme/shop/deployments", sim.urls.github))
-        .bearer_auth(TOKEN)
-        .json(&serde_json::json!({"ref": SHA_B, "environment": "staging", "auto_merge": false, "required_contexts": [],
-            "payload": {"app": "shop", "sha": SHA_B, "provider": "command", "run_id": "99"}}))
-        .send().await.unwrap().json().await.unwrap();
-    client
-        .post(format!(
-            "{}/repos/acme/shop/deployments/{}/statuses",
-            sim.urls.github, d["id"]
-        ))
-        .bearer_auth(TOKEN)
-        .json(&serde_json::json!({"state": "in_progress"}))
-        .send()
-        .await
-        .unwrap();
+    // Another run's deployment of the same app; that run (99) is still going.
+    unfinished_record(&sim, "99").await;
     let out = run(
         &sim,
         repo.path(),
@@ -418,7 +402,8 @@ async fn a_concurrent_deploy_is_refused() {
     );
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(
-        out.stderr.contains("is still in_progress"),
+        out.stderr
+            .contains("is still in_progress by run 99, which is still going"),
         "{}",
         out.stderr
     );
@@ -733,7 +718,7 @@ async fn a_deployment_create_that_did_nothing_is_made_once_more_after_a_look() {
     assert_eq!(deployment_creates(&sim), vec![Some(502), Some(201)]);
 }
 
-/// An unfinished record of another run, as a killed job leaves it.
+/// An unfinished record of another run (in progress), as a running or killed job leaves it.
 async fn unfinished_record(sim: &Sim, run_id: &str) -> u64 {
     let client = reqwest::Client::new();
     let d: serde_json::Value = client
