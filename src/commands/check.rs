@@ -10,6 +10,41 @@ use crate::exit::Failure;
 use crate::report::{sarif, summary, Report, Severity};
 use std::path::PathBuf;
 
+/// Where `root` is inside its git repository (`apps/web`), when it is in a subfolder of one.
+fn repo_prefix(root: &std::path::Path) -> Option<PathBuf> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--show-prefix"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let prefix = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (!prefix.is_empty()).then(|| PathBuf::from(prefix.trim_end_matches('/')))
+}
+
+/// `file` (relative to the check's root) as a path from the repository's top level; a path
+/// that leaves the repository is kept as given.
+fn from_top(prefix: &std::path::Path, file: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    if file.is_absolute() {
+        return file.to_path_buf();
+    }
+    let mut parts: Vec<std::ffi::OsString> = prefix.iter().map(|p| p.to_os_string()).collect();
+    for c in file.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if parts.pop().is_none() {
+                    return file.to_path_buf();
+                }
+            }
+            other => parts.push(other.as_os_str().to_os_string()),
+        }
+    }
+    parts.iter().collect()
+}
+
 pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
     // Tests (and users who want only our findings) turn the external linters off.
     let linters_off = ctx.env.get("STAGE_GATE_EXTERNAL_LINTERS") == Some("off");
@@ -27,6 +62,16 @@ pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
 
     let mut report = Report::new("check");
     report.diagnostics = outcome.diagnostics;
+    // Annotations and SARIF name files from the repository's top level, also when the check
+    // runs in a monorepo folder: else they land on no line of the pull request.
+    if let Some(prefix) = repo_prefix(&ctx.root) {
+        for d in &mut report.diagnostics {
+            d.location.file = from_top(&prefix, &d.location.file);
+            if let Some(r) = &mut d.related {
+                r.file = from_top(&prefix, &r.file);
+            }
+        }
+    }
     // Errors first: GitHub shows only the first 10 annotations of a step.
     report.diagnostics.sort_by(|a, b| {
         (
@@ -175,4 +220,28 @@ pub fn summary_of(report: &Report) -> String {
         "### stage-gate check: {errors} error(s), {warnings} warning(s)\n\n{}",
         summary::table(&["severity", "where", "rule", "message"], &rows)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_top;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn paths_are_named_from_the_repository_top() {
+        let p = Path::new("apps/web");
+        assert_eq!(
+            from_top(p, Path::new("fly.toml")),
+            PathBuf::from("apps/web/fly.toml")
+        );
+        assert_eq!(
+            from_top(p, Path::new("../api/fly.toml")),
+            PathBuf::from("apps/api/fly.toml")
+        );
+        // Outside the repository: as given.
+        assert_eq!(
+            from_top(p, Path::new("../../../elsewhere/fly.toml")),
+            PathBuf::from("../../../elsewhere/fly.toml")
+        );
+    }
 }

@@ -479,3 +479,49 @@ fn sarif_never_carries_a_secret_of_the_run() {
     assert!(!text.contains(&TOKEN[..12]), "{text}");
     assert!(!out.all().contains(&TOKEN[..12]), "{}", out.all());
 }
+
+#[test]
+fn findings_in_a_monorepo_folder_are_named_from_the_repository_top() {
+    let top = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(top.path())
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    let app = top.path().join("apps/web");
+    std::fs::create_dir_all(app.join(".github")).unwrap();
+    std::fs::write(app.join(".github/stage-gate.yml"), CONFIG).unwrap();
+    std::fs::write(app.join("fly.toml"), PRODUCTION).unwrap();
+    std::fs::write(
+        app.join("fly.staging.toml"),
+        STAGING_OK.replace("internal_port = 8080", "internal_port = 70000"),
+    )
+    .unwrap();
+    let out = run(top.path())
+        .args([
+            "check",
+            "--format",
+            "github",
+            "--root",
+            app.to_str().unwrap(),
+        ])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("::error file=apps/web/fly.staging.toml,line=5"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains(top.path().to_str().unwrap()),
+        "no runner path: {}",
+        out.stdout
+    );
+}
