@@ -40,7 +40,16 @@ const MIN_SECRET_LEN: usize = 4;
 /// Every secret value seen in this run. Cloning shares the set.
 #[derive(Clone, Default, Debug)]
 pub struct Redactor {
-    values: Arc<RwLock<Vec<String>>>,
+    known: Arc<RwLock<Known>>,
+}
+
+/// The secrets and every spelling of them that is replaced, both longest first (a secret
+/// that contains another is replaced whole). Spellings are worked out once, when a secret is
+/// added: `redact` runs on every line printed and every body sent.
+#[derive(Default, Debug)]
+struct Known {
+    values: Vec<String>,
+    forms: Vec<String>,
 }
 
 impl Redactor {
@@ -54,20 +63,26 @@ impl Redactor {
         if secret.len() < MIN_SECRET_LEN {
             return false;
         }
-        let mut values = self.values.write().unwrap_or_else(|p| p.into_inner());
-        if values.iter().any(|v| v == secret) {
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        if known.values.iter().any(|v| v == secret) {
             return false;
         }
-        values.push(secret.to_string());
-        // Longest first, so a secret that contains another is replaced whole.
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        known.values.push(secret.to_string());
+        known.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        for form in forms(secret) {
+            if !known.forms.contains(&form) {
+                known.forms.push(form);
+            }
+        }
+        known.forms.sort_by_key(|v| std::cmp::Reverse(v.len()));
         true
     }
 
     pub fn values(&self) -> Vec<String> {
-        self.values
+        self.known
             .read()
             .unwrap_or_else(|p| p.into_inner())
+            .values
             .clone()
     }
 
@@ -75,16 +90,14 @@ impl Redactor {
     /// forms (PHP escapes `/`), and any piece of it of [`MIN_PIECE`] or more characters that
     /// starts where the secret starts — what a vendor's echo or an earlier cut leaves behind.
     pub fn redact(&self, text: &str) -> String {
-        let values = self.values.read().unwrap_or_else(|p| p.into_inner());
+        let known = self.known.read().unwrap_or_else(|p| p.into_inner());
         let mut out = text.to_string();
-        for v in values.iter() {
-            for form in forms(v) {
-                if out.contains(form.as_str()) {
-                    out = out.replace(form.as_str(), "***");
-                }
+        for form in &known.forms {
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), "***");
             }
         }
-        for v in values.iter() {
+        for v in &known.values {
             out = redact_prefixes(&out, v);
         }
         out
@@ -131,10 +144,15 @@ fn secret_start(secret: &str) -> usize {
 fn redact_prefixes(text: &str, secret: &str) -> String {
     let start = secret_start(secret);
     let s = secret.as_bytes();
-    if s.len() < start + MIN_PIECE || s.len() < MIN_PIECE {
+    // The shortest redacted head, widened to a character boundary (never a panic).
+    let mut head_len = start + MIN_PIECE;
+    while head_len < s.len() && !secret.is_char_boundary(head_len) {
+        head_len += 1;
+    }
+    if s.len() < head_len {
         return text.to_string();
     }
-    let head = &secret[..start + MIN_PIECE];
+    let head = &secret[..head_len];
     if !text.contains(head) {
         return text.to_string();
     }
@@ -205,6 +223,15 @@ mod tests {
             r.redact("POST https://hooks.example.com/services/T0/B"),
             "POST https://hooks.example.com/***"
         );
+    }
+
+    #[test]
+    fn secrets_beyond_ascii_never_panic() {
+        let r = Redactor::new();
+        // Byte 8 falls inside `ä`: the head widens to the next character boundary.
+        r.add("aääääbcdef");
+        assert_eq!(r.redact("x aääääbcdef y"), "x *** y");
+        assert_eq!(r.redact("cut: aääää…"), "cut: ***…");
     }
 
     #[test]
