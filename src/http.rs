@@ -102,6 +102,19 @@ impl HttpError {
             _ => None,
         }
     }
+    /// A failure after which the request may have been performed with its answer lost: a
+    /// 5xx, a reset, a timeout (a refused connection or a DNS/TLS failure never reached the
+    /// server). An ambiguous write is looked up before anything is repeated.
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            HttpError::Status { status, .. } => status.is_server_error(),
+            HttpError::Transport { kind, .. } => !matches!(
+                kind,
+                TransportKind::Refused | TransportKind::Dns | TransportKind::Tls
+            ),
+        }
+    }
+
     /// The call ran out of the time its deadline left it.
     pub fn is_deadline(&self) -> bool {
         matches!(
@@ -393,8 +406,10 @@ impl HttpClient {
         let status = resp.status();
         let text = resp.text().await.map_err(|e| {
             let kind = transport_kind(&e);
-            if kind == TransportKind::Timeout && self.deadline.is_some() {
-                return self.deadline_error(&method, &url, self.time_left());
+            // Reading the body timed out because the deadline ran out (not the client's own
+            // per-request timeout): say so as a deadline.
+            if kind == TransportKind::Timeout && self.time_left().is_some_and(|l| l.is_zero()) {
+                return self.deadline_error(&method, &url, None);
             }
             HttpError::Transport {
                 method: method.clone(),

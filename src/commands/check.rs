@@ -64,11 +64,12 @@ pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
     report.diagnostics = outcome.diagnostics;
     // Annotations and SARIF name files from the repository's top level, also when the check
     // runs in a monorepo folder: else they land on no line of the pull request.
-    if let Some(prefix) = repo_prefix(&ctx.root) {
+    let prefix = repo_prefix(&ctx.root);
+    if let Some(prefix) = &prefix {
         for d in &mut report.diagnostics {
-            d.location.file = from_top(&prefix, &d.location.file);
+            d.location.file = from_top(prefix, &d.location.file);
             if let Some(r) = &mut d.related {
-                r.file = from_top(&prefix, &r.file);
+                r.file = from_top(prefix, &r.file);
             }
         }
     }
@@ -100,12 +101,9 @@ pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
         // One category per job and folder: matrix legs and monorepo folders do not
         // overwrite each other's code-scanning results.
         let job = ctx.env.get("GITHUB_JOB").unwrap_or("check");
-        let folder = ctx
-            .env
-            .get("GITHUB_WORKSPACE")
-            .and_then(|w| ctx.root.strip_prefix(w).ok())
+        let folder = prefix
+            .as_deref()
             .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .filter(|p| !p.is_empty())
             .unwrap_or_else(|| ".".into());
         let category = format!("stage-gate/{job}/{folder}/");
         sarif::write(

@@ -638,16 +638,8 @@ async fn open_record(
     let now = chrono::Utc::now();
     // An unfinished record of a run that has ended (killed, no chance to clean up) is
     // abandoned: marked so, and no reason to wait. Only a run still going blocks.
-    let mut abandoned: Vec<u64> = Vec::new();
-    loop {
-        let live: Vec<records::Entry> = entries
-            .iter()
-            .filter(|e| !abandoned.contains(&e.deployment.id.into_inner()))
-            .cloned()
-            .collect();
-        let Some(busy) = records::in_flight(&live, run, &req.sha, policy.stale_after, now) else {
-            break;
-        };
+    let mut entries = entries;
+    while let Some(busy) = records::in_flight(&entries, run, &req.sha, policy.stale_after, now) {
         let id = busy.deployment.id.into_inner();
         match abandonment(ctx, gh, busy).await {
             Some(why) => {
@@ -664,7 +656,7 @@ async fn open_record(
                 records::set_status(&gh.for_cleanup(STATUS_BUDGET), id, update)
                     .await
                     .map_err(net)?;
-                abandoned.push(id);
+                entries.retain(|e| e.deployment.id.into_inner() != id);
             }
             None => {
                 let by = busy

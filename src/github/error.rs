@@ -107,18 +107,7 @@ impl GithubError {
     pub fn is_ambiguous(&self) -> bool {
         match self {
             GithubError::Api { status, .. } => *status >= 500,
-            GithubError::Transport { source, .. } => {
-                matches!(
-                    source,
-                    HttpError::Transport { kind, .. }
-                        if !matches!(
-                            kind,
-                            crate::http::TransportKind::Refused
-                                | crate::http::TransportKind::Dns
-                                | crate::http::TransportKind::Tls
-                        )
-                ) || source.status().is_some_and(|s| s.is_server_error())
-            }
+            GithubError::Transport { source, .. } => source.is_ambiguous(),
             _ => false,
         }
     }

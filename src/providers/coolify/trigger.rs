@@ -3,21 +3,8 @@
 
 use super::api::{Api, QueueRow, Triggered};
 use super::{failed, CoolifyProvider};
-use crate::http::{HttpError, TransportKind};
 use crate::providers::ProviderError;
 use std::time::{Duration, Instant};
-
-/// An answer that may have been lost after Coolify acted: a 5xx, a reset or a timeout (a
-/// refused connection or a DNS/TLS failure never reached it).
-fn ambiguous(e: &HttpError) -> bool {
-    match e {
-        HttpError::Status { status, .. } => status.is_server_error(),
-        HttpError::Transport { kind, .. } => !matches!(
-            kind,
-            TransportKind::Refused | TransportKind::Dns | TransportKind::Tls
-        ),
-    }
-}
 
 impl CoolifyProvider {
     /// The URL that starts the deployment(s) of `uuids` (all configured ones at first).
@@ -55,7 +42,7 @@ impl CoolifyProvider {
             let sent_at = chrono::Utc::now() - chrono::Duration::seconds(5);
             let entries = match api.trigger(&url).await {
                 Ok(entries) => entries,
-                Err(e) if ambiguous(&e) && !looked_up && !pending.is_empty() => {
+                Err(e) if e.is_ambiguous() && !looked_up && !pending.is_empty() => {
                     // The answer is lost, maybe after Coolify queued the deployment: look in
                     // each application's history before concluding, never repeat blindly.
                     looked_up = true;

@@ -124,7 +124,8 @@ impl LeaseGuard {
             }))
         };
         Ok(LeaseGuard {
-            api: api.for_cleanup(RELEASE_GRACE),
+            // Bounded anew at release time, whatever the deploy's deadline.
+            api: api.clone(),
             id: id.to_string(),
             nonce,
             refresher: Some(refresher),

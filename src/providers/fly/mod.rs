@@ -190,7 +190,7 @@ impl FlyProvider {
         let (current, todo): (Vec<Machine>, Vec<Machine>) = all
             .into_iter()
             .partition(|m| m.image() == image && m.state != "failed");
-        let mut rollout = Rollout::new(
+        let rollout = Rollout::new(
             &api,
             &self.tuning,
             &self.ctx.console,
@@ -199,7 +199,6 @@ impl FlyProvider {
             self.config.wait_timeout,
             req.deadline,
         );
-        rollout.all = todo.iter().map(|m| m.id.clone()).collect();
         let strategy = self.config.strategy;
         let result = match strategy {
             _ if todo.is_empty() => Ok(Vec::new()),

@@ -158,8 +158,6 @@ pub struct Rollout<'a> {
     pub deadline: Instant,
     pub snapshots: Mutex<Vec<Snapshot>>,
     pub updated: Mutex<Vec<Updated>>,
-    /// Every machine the rollout means to update, for telling where a cancel left it.
-    pub all: Vec<String>,
 }
 
 impl<'a> Rollout<'a> {
@@ -182,7 +180,6 @@ impl<'a> Rollout<'a> {
             deadline,
             snapshots: Mutex::new(Vec::new()),
             updated: Mutex::new(Vec::new()),
-            all: Vec::new(),
         }
     }
 
@@ -204,7 +201,7 @@ impl<'a> Rollout<'a> {
         let cancel = &self.api.cancel;
         for (i, wave) in waves.iter().enumerate() {
             if cancel.is_cancelled() {
-                return Err(self.cancelled_at(i, waves.len(), false));
+                return Err(self.cancelled_at(i, waves, false));
             }
             let ids: Vec<&str> = wave.machines.iter().map(|m| m.id.as_str()).collect();
             self.console.info(format!(
@@ -227,7 +224,7 @@ impl<'a> Rollout<'a> {
                     if let Ok(r) = finished {
                         r?;
                     }
-                    return Err(self.cancelled_at(i, waves.len(), cut_short));
+                    return Err(self.cancelled_at(i, waves, cut_short));
                 }
             }
         }
@@ -235,14 +232,15 @@ impl<'a> Rollout<'a> {
     }
 
     /// "cancelled by SIGINT at wave 1/3: machine a on the new image; b, c on the old one".
-    fn cancelled_at(&self, wave: usize, waves: usize, cut_short: bool) -> ProviderError {
+    fn cancelled_at(&self, wave: usize, all: &[Wave], cut_short: bool) -> ProviderError {
+        let waves = all.len();
         let updated: Vec<String> = self.updated().into_iter().map(|u| u.id).collect();
-        let old: Vec<&str> = self
-            .all
+        let mut old: Vec<&str> = all
             .iter()
-            .filter(|id| !updated.contains(id))
-            .map(String::as_str)
+            .flat_map(|w| w.machines.iter().map(|m| m.id.as_str()))
+            .filter(|id| !updated.iter().any(|u| u == id))
             .collect();
+        old.sort();
         let mut parts = Vec::new();
         if !updated.is_empty() {
             parts.push(format!(
