@@ -289,16 +289,7 @@ async fn upload(
     }
     let mut attempt = 1;
     loop {
-        let Err(e) = gh
-            .upload_asset(
-                release,
-                &file.name,
-                None,
-                file.content_type,
-                file.bytes.clone(),
-            )
-            .await
-        else {
+        let Err(e) = send(gh, release, file).await else {
             return Ok(AssetAction::Uploaded);
         };
         // Someone else uploaded it (a matrix twin), or our own upload half-happened
@@ -311,12 +302,28 @@ async fn upload(
                 tokio::time::sleep(std::time::Duration::from_millis(250 * attempt as u64)).await;
                 continue;
             }
-            return Err(PublishError::Upload {
-                name: file.name.clone(),
-                cause: Box::new(e),
-            });
+            return Err(upload_failed(file, e));
         };
         return replace_or_settle(gh, plan, &fresh, there, file).await;
+    }
+}
+
+/// Upload `file` to `release` under its own name.
+async fn send(gh: &GitHub, release: &Release, file: &AssetFile) -> Result<Asset, GithubError> {
+    gh.upload_asset(
+        release,
+        &file.name,
+        None,
+        file.content_type,
+        file.bytes.clone(),
+    )
+    .await
+}
+
+fn upload_failed(file: &AssetFile, cause: GithubError) -> PublishError {
+    PublishError::Upload {
+        name: file.name.clone(),
+        cause: Box::new(cause),
     }
 }
 
@@ -334,18 +341,9 @@ async fn replace_or_settle(
 ) -> Result<AssetAction, PublishError> {
     if there.state != "uploaded" {
         gh.delete_asset(there.id.0).await?;
-        gh.upload_asset(
-            fresh,
-            &file.name,
-            None,
-            file.content_type,
-            file.bytes.clone(),
-        )
-        .await
-        .map_err(|cause| PublishError::Upload {
-            name: file.name.clone(),
-            cause: Box::new(cause),
-        })?;
+        send(gh, fresh, file)
+            .await
+            .map_err(|e| upload_failed(file, e))?;
         return Ok(AssetAction::Uploaded);
     }
     settle_existing(gh, plan, fresh, there, file).await
@@ -372,18 +370,9 @@ async fn settle_existing(
         });
     }
     gh.delete_asset(there.id.0).await?;
-    gh.upload_asset(
-        release,
-        &file.name,
-        None,
-        file.content_type,
-        file.bytes.clone(),
-    )
-    .await
-    .map_err(|cause| PublishError::Upload {
-        name: file.name.clone(),
-        cause: Box::new(cause),
-    })?;
+    send(gh, release, file)
+        .await
+        .map_err(|e| upload_failed(file, e))?;
     Ok(AssetAction::Replaced)
 }
 
