@@ -15,6 +15,7 @@
 //! token: the `fly-api-token` input > the env var named by `fly.token-env` (FLY_API_TOKEN).
 
 mod api;
+pub mod appconfig;
 mod bluegreen;
 mod flyctl;
 mod flytoml;
