@@ -46,6 +46,7 @@ async fn run(machines: usize, start_ms: u64, max_unavailable: f64) {
         process_groups: Vec::new(),
         api_url: sim.urls.fly.clone(),
         token_env: "FLY_API_TOKEN".into(),
+        explicit: stage_gate::config::FlyExplicit::ALL,
     };
     let provider = FlyProvider::new(config.clone(), &ctx).expect("provider");
     let request = DeployRequest {

@@ -227,6 +227,24 @@ pub struct FlyConfig {
     pub process_groups: Vec<String>,
     pub api_url: String,
     pub token_env: String,
+    /// Which of strategy / max-unavailable / wait-timeout the stage-gate config set: the rest
+    /// come from fly.toml's `[deploy]` when it says them (the config wins).
+    pub explicit: FlyExplicit,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct FlyExplicit {
+    pub strategy: bool,
+    pub max_unavailable: bool,
+    pub wait_timeout: bool,
+}
+
+impl FlyExplicit {
+    pub const ALL: FlyExplicit = FlyExplicit {
+        strategy: true,
+        max_unavailable: true,
+        wait_timeout: true,
+    };
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -406,6 +406,11 @@ fn target(v: &mut Validator, app: &str, env: &str, t: &RawTarget) -> Option<Targ
             max_unavailable,
             wait_timeout,
             process_groups: f.process_groups.clone(),
+            explicit: crate::config::FlyExplicit {
+                strategy: f.strategy.is_some(),
+                max_unavailable: f.max_unavailable.is_some(),
+                wait_timeout: f.wait_timeout.is_some(),
+            },
             api_url: f
                 .api_url
                 .clone()

@@ -34,6 +34,8 @@ pub struct Machine {
     pub checks: Vec<CheckStatus>,
     #[serde(default)]
     pub events: Vec<MachineEvent>,
+    #[serde(default)]
+    pub created_at: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -50,9 +52,35 @@ pub struct CheckStatus {
 pub struct MachineEvent {
     #[serde(default, rename = "type")]
     pub kind: String,
+    #[serde(default)]
+    pub status: String,
     /// Unix milliseconds.
     #[serde(default)]
     pub timestamp: i64,
+    /// For `exit` events: `{"exit_event": {"exit_code": N, "oom_killed": …}, …}`.
+    #[serde(default)]
+    pub request: Value,
+}
+
+impl MachineEvent {
+    /// The exit code an `exit` event reports.
+    pub fn exit_code(&self) -> Option<i64> {
+        self.request["exit_event"]["exit_code"].as_i64()
+    }
+}
+
+/// A volume (`GET /v1/apps/{app}/volumes`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Volume {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub attached_machine_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -423,6 +451,45 @@ impl Api {
             .call(Method::POST, "/machines", None, Some(&body), false)
             .await?;
         self.decode("machine", v)
+    }
+
+    /// Create a machine. `body` is the whole `CreateMachineRequest`. Not repeated after a
+    /// lost answer: the caller looks the machine up instead.
+    pub async fn create(&self, body: &Value) -> Result<Machine, ProviderError> {
+        let v = self
+            .call(Method::POST, "/machines", None, Some(body), false)
+            .await?;
+        self.decode("machine", v)
+    }
+
+    /// A machine of `group` on `image` created since `since_ms`: what a create whose answer
+    /// was lost left behind, if it landed.
+    pub async fn created_since(
+        &self,
+        group: &str,
+        image: &str,
+        since_ms: i64,
+    ) -> Result<Option<Machine>, ProviderError> {
+        let machines = self.list_machines().await?;
+        Ok(machines.into_iter().find(|m| {
+            m.config["metadata"]["fly_process_group"] == group
+                && m.image() == image
+                && chrono::DateTime::parse_from_rfc3339(&m.created_at)
+                    .is_ok_and(|t| t.timestamp_millis() >= since_ms - 2_000)
+        }))
+    }
+
+    pub async fn list_volumes(&self) -> Result<Vec<Volume>, ProviderError> {
+        let v = self.call(Method::GET, "/volumes", None, None, true).await?;
+        self.decode("volume list", v)
+    }
+
+    /// Create a volume (not repeated after a lost answer: the caller lists volumes instead).
+    pub async fn create_volume(&self, body: &Value) -> Result<Volume, ProviderError> {
+        let v = self
+            .call(Method::POST, "/volumes", None, Some(body), false)
+            .await?;
+        self.decode("volume", v)
     }
 
     /// `cordon`, `uncordon`, `stop`: lease-aware actions without an answer we need.

@@ -5,7 +5,7 @@
 
 use super::api::{Api, Machine};
 use super::lease::LeaseGuard;
-use super::rollout::{failed, new_config, now_ms, Rollout, Updated};
+use super::rollout::{failed, now_ms, Rollout, Updated};
 use crate::providers::ProviderError;
 use std::sync::Mutex;
 
@@ -78,7 +78,7 @@ async fn launch_greens(
     // machine behind that we did not know about; then verified all together.
     let mut created = Vec::new();
     for blue in blues {
-        let mut config = new_config(&blue.config, &r.image, &r.env);
+        let mut config = r.desired.config_for(&blue.config)?;
         // Tags a green machine so a re-run or a human can tell what created it.
         config["metadata"]["stage_gate_bluegreen_of"] = blue.id.clone().into();
         let since = now_ms();

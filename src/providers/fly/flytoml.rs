@@ -1,83 +1,117 @@
-//! What the provider reads from an environment's fly.toml: the app name, `[build] image`,
-//! and `[env]` (set on every machine's config along with the image).
+//! The environment's fly.toml, read for a deploy (`fly.config`), and the `[deploy]` defaults
+//! it gives when the stage-gate config does not set them (the config wins).
 
+use super::appconfig::AppConfig;
+use crate::config::{FlyConfig, FlyStrategy};
 use crate::providers::ProviderError;
-use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
-#[derive(Debug, Default, PartialEq)]
-pub struct FlyToml {
-    pub app: Option<String>,
-    pub image: Option<String>,
-    pub env: BTreeMap<String, String>,
-}
-
-pub fn read(path: &Path, shown: &Path) -> Result<FlyToml, ProviderError> {
+pub fn read(path: &Path, shown: &Path) -> Result<AppConfig, ProviderError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ProviderError::Config(format!(
             "cannot read the fly.toml at {}: {e} (fix `fly.config`)",
             shown.display()
         ))
     })?;
-    parse(&text).map_err(|e| ProviderError::Config(format!("{}: {e}", shown.display())))
+    let dir = path.parent().unwrap_or(Path::new("."));
+    AppConfig::parse(&text, dir)
+        .map_err(|e| ProviderError::Config(format!("{}: {e}", shown.display())))
 }
 
-pub fn parse(text: &str) -> Result<FlyToml, String> {
-    let doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| format!("not valid TOML: {e}"))?;
-    let string = |item: Option<&toml_edit::Item>, key: &str| -> Result<Option<String>, String> {
-        match item {
-            None => Ok(None),
-            Some(i) => i
-                .as_str()
-                .map(|s| Some(s.to_string()))
-                .ok_or_else(|| format!("`{key}` must be a string")),
-        }
+/// Strategy, max-unavailable and wait-timeout: the stage-gate config's when it sets them,
+/// else fly.toml `[deploy]`'s, else the defaults.
+pub fn deploy_defaults(
+    c: &FlyConfig,
+    toml: Option<&AppConfig>,
+    shown: &Path,
+) -> Result<(FlyStrategy, f64, Duration), ProviderError> {
+    let deploy = toml.and_then(|t| t.deploy.as_ref());
+    let bad = |e: String| ProviderError::Config(format!("{}: {e}", shown.display()));
+    let strategy = match deploy.and_then(|d| d.strategy.as_deref()) {
+        Some(s) if !c.explicit.strategy => match s {
+            "rolling" => FlyStrategy::Rolling,
+            "immediate" => FlyStrategy::Immediate,
+            "canary" => FlyStrategy::Canary,
+            "bluegreen" => FlyStrategy::Bluegreen,
+            other => return Err(bad(format!(
+                "`deploy.strategy` {other:?} is not one of rolling, immediate, canary, bluegreen"
+            ))),
+        },
+        _ => c.strategy,
     };
-    let app = string(doc.get("app"), "app")?;
-    let image = string(doc.get("build").and_then(|b| b.get("image")), "build.image")?;
-    let mut env = BTreeMap::new();
-    if let Some(table) = doc.get("env").and_then(|e| e.as_table_like()) {
-        for (k, v) in table.iter() {
-            // fly.toml env values may be numbers or booleans; Fly passes them as strings.
-            let value = match v.as_value() {
-                Some(toml_edit::Value::String(s)) => s.value().clone(),
-                Some(other) => other.to_string().trim().to_string(),
-                None => return Err(format!("`env.{k}` must be a value")),
-            };
-            env.insert(k.to_string(), value);
+    let max_unavailable = match deploy.and_then(|d| d.max_unavailable) {
+        Some(m) if !c.explicit.max_unavailable => {
+            if m <= 0.0 {
+                return Err(bad("`deploy.max_unavailable` must be above 0".into()));
+            }
+            m
         }
-    }
-    Ok(FlyToml { app, image, env })
+        _ => c.max_unavailable,
+    };
+    let wait_timeout = match toml
+        .map(AppConfig::wait_timeout)
+        .transpose()
+        .map_err(bad)?
+        .flatten()
+    {
+        Some(w) if !c.explicit.wait_timeout => w,
+        _ => c.wait_timeout,
+    };
+    Ok((strategy, max_unavailable, wait_timeout))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::FlyExplicit;
+
+    fn config(explicit: FlyExplicit) -> FlyConfig {
+        FlyConfig {
+            app: None,
+            config: None,
+            image: None,
+            strategy: FlyStrategy::Rolling,
+            max_unavailable: 0.33,
+            wait_timeout: Duration::from_secs(300),
+            process_groups: Vec::new(),
+            api_url: String::new(),
+            token_env: String::new(),
+            explicit,
+        }
+    }
 
     #[test]
-    fn reads_app_image_and_env() {
-        let t = parse(
-            "app = 'web-staging'\nprimary_region = 'iad'\n[build]\nimage = 'registry.fly.io/web:v2'\n[env]\nPORT = 8080\nMODE = \"staging\"\n",
+    fn fly_toml_deploy_section_applies_unless_the_config_says_otherwise() {
+        let t = AppConfig::parse(
+            "[deploy]\nstrategy = 'canary'\nmax_unavailable = 2\nwait_timeout = '1m'\n",
+            Path::new("."),
         )
-        .expect("valid");
-        assert_eq!(t.app.as_deref(), Some("web-staging"));
-        assert_eq!(t.image.as_deref(), Some("registry.fly.io/web:v2"));
-        assert_eq!(t.env.get("PORT").map(String::as_str), Some("8080"));
-        assert_eq!(t.env.get("MODE").map(String::as_str), Some("staging"));
-    }
-
-    #[test]
-    fn a_build_without_image_means_flyctl_builds() {
-        let t = parse("app = 'a'\n[build]\ndockerfile = 'Dockerfile'\n").expect("valid");
-        assert_eq!(t.image, None);
-    }
-
-    #[test]
-    fn bad_input_is_an_error_with_the_key() {
-        assert!(parse("app = 3\n").unwrap_err().contains("`app`"));
-        assert!(parse("app = \n").unwrap_err().contains("TOML"));
+        .unwrap();
+        let (s, m, w) = deploy_defaults(
+            &config(FlyExplicit::default()),
+            Some(&t),
+            Path::new("fly.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            (s, m, w),
+            (FlyStrategy::Canary, 2.0, Duration::from_secs(60))
+        );
+        let (s, m, w) =
+            deploy_defaults(&config(FlyExplicit::ALL), Some(&t), Path::new("fly.toml")).unwrap();
+        assert_eq!(
+            (s, m, w),
+            (FlyStrategy::Rolling, 0.33, Duration::from_secs(300))
+        );
+        let bad = AppConfig::parse("[deploy]\nstrategy = 'sideways'\n", Path::new(".")).unwrap();
+        let e = deploy_defaults(
+            &config(FlyExplicit::default()),
+            Some(&bad),
+            Path::new("fly.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("sideways"), "{e}");
     }
 
     /// Real fly.toml files (shared corpus): reading never panics, and nearly all parse.
@@ -86,16 +120,24 @@ mod tests {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/fly");
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let (mut total, mut ok) = (0, 0);
+        let (mut total, mut ok, mut configs) = (0, 0, 0);
         for e in entries.flatten() {
             if e.path().extension().is_none_or(|x| x != "toml") {
                 continue;
             }
             let text = std::fs::read_to_string(e.path()).unwrap_or_default();
             total += 1;
-            ok += usize::from(parse(&text).is_ok());
+            if let Ok(c) = AppConfig::parse(&text, &dir) {
+                ok += 1;
+                configs += c
+                    .process_names()
+                    .iter()
+                    .filter(|g| c.machine_config(g, None).is_ok())
+                    .count();
+            }
         }
         assert!(total > 50, "only {total} corpus files");
-        assert!(ok * 100 >= total * 95, "{ok} of {total} parsed");
+        assert!(ok * 100 >= total * 90, "{ok} of {total} parsed");
+        assert!(configs >= ok, "{configs} machine configs from {ok} files");
     }
 }

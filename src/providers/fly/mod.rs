@@ -17,10 +17,15 @@
 mod api;
 pub mod appconfig;
 mod bluegreen;
+mod create;
+mod deploy;
+mod desired;
 mod flyctl;
 mod flytoml;
+mod groups;
 mod lease;
 mod plan;
+mod release_command;
 mod restore;
 mod rollout;
 
@@ -28,10 +33,10 @@ use super::*;
 use crate::config::{FlyConfig, FlyStrategy};
 use crate::secret::Secret;
 use api::{Api, Machine};
-use rollout::{plan_waves, Rollout, Snapshot, Updated};
+use rollout::{Snapshot, Updated};
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const API_URL_ENV: &str = "STAGE_GATE_FLY_API_URL";
@@ -82,9 +87,14 @@ pub struct FlyProvider {
 struct Settings {
     app: String,
     image: Option<String>,
-    env: BTreeMap<String, String>,
+    /// The environment's fly.toml, when `fly.config` names one.
+    toml: Option<Arc<appconfig::AppConfig>>,
     fly_toml: Option<PathBuf>,
     base: String,
+    /// The stage-gate config's, else fly.toml `[deploy]`'s.
+    strategy: FlyStrategy,
+    max_unavailable: f64,
+    wait_timeout: Duration,
 }
 
 impl FlyProvider {
@@ -108,20 +118,28 @@ impl FlyProvider {
 
     fn settings(&self, requested_image: Option<&str>) -> Result<Settings, ProviderError> {
         let toml = match &self.config.config {
-            Some(p) => flytoml::read(&self.ctx.path(p), p)?,
-            None => flytoml::FlyToml::default(),
+            Some(p) => Some(flytoml::read(&self.ctx.path(p), p)?),
+            None => None,
         };
-        let app = self.config.app.clone().or(toml.app).ok_or_else(|| {
-            ProviderError::Config(
-                "no Fly app name: set `fly.app` in the stage-gate config or `app` in the \
+        let shown = self.config.config.clone().unwrap_or_default();
+        let (strategy, max_unavailable, wait_timeout) =
+            flytoml::deploy_defaults(&self.config, toml.as_ref(), &shown)?;
+        let app = self
+            .config
+            .app
+            .clone()
+            .or_else(|| toml.as_ref().and_then(|t| t.app.clone()))
+            .ok_or_else(|| {
+                ProviderError::Config(
+                    "no Fly app name: set `fly.app` in the stage-gate config or `app` in the \
                  environment's fly.toml (`fly.config`)"
-                    .into(),
-            )
-        })?;
+                        .into(),
+                )
+            })?;
         let image = requested_image
             .map(str::to_string)
             .or_else(|| self.config.image.clone())
-            .or(toml.image);
+            .or_else(|| toml.as_ref().and_then(|t| t.build.as_ref()?.image.clone()));
         let base = self
             .ctx
             .env
@@ -131,9 +149,12 @@ impl FlyProvider {
         Ok(Settings {
             app,
             image,
-            env: toml.env,
+            toml: toml.map(Arc::new),
             fly_toml: self.config.config.clone(),
             base,
+            strategy,
+            max_unavailable,
+            wait_timeout,
         })
     }
 
@@ -147,150 +168,6 @@ impl FlyProvider {
                     self.config.token_env
                 ))
             })
-    }
-
-    /// The machines this deploy may touch: not destroyed, in the configured process groups.
-    fn targets(&self, machines: Vec<Machine>) -> Vec<Machine> {
-        machines
-            .into_iter()
-            .filter(|m| m.state != "destroyed" && m.state != "destroying")
-            .filter(|m| {
-                self.config.process_groups.is_empty()
-                    || self.config.process_groups.iter().any(|g| g == m.group())
-            })
-            .collect()
-    }
-
-    async fn deploy_machines(
-        &self,
-        s: &Settings,
-        image: &str,
-        req: &DeployRequest,
-    ) -> Result<DeployOutcome, ProviderError> {
-        let started = Instant::now();
-        let token = self.token()?;
-        // Every call of the deploy is bounded by its deadline (retries included).
-        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token)
-            .with_cancel(&self.ctx.cancel)
-            .with_lease_owner(self.ctx.github.run_url())
-            .until(req.deadline);
-        let all = self.targets(list_or_explain(&api).await?);
-        if all.is_empty() {
-            return Err(ProviderError::Config(format!(
-                "app {} has no machines{} to update; create the first ones with `fly deploy` \
-                 (the Machines API updates existing machines)",
-                s.app,
-                if self.config.process_groups.is_empty() {
-                    String::new()
-                } else {
-                    format!(" in process groups {:?}", self.config.process_groups)
-                }
-            )));
-        }
-        // Re-running must not deploy twice: machines already on the image are left alone.
-        let (current, todo): (Vec<Machine>, Vec<Machine>) = all
-            .into_iter()
-            .partition(|m| m.image() == image && m.state != "failed");
-        let rollout = Rollout::new(
-            &api,
-            &self.tuning,
-            &self.ctx.console,
-            image,
-            s.env.clone(),
-            self.config.wait_timeout,
-            req.deadline,
-        );
-        let strategy = self.config.strategy;
-        let result = match strategy {
-            _ if todo.is_empty() => Ok(Vec::new()),
-            FlyStrategy::Bluegreen => bluegreen::deploy(&rollout, &todo).await,
-            _ => {
-                let waves = plan_waves(strategy, &todo, self.config.max_unavailable);
-                rollout.run(&waves).await.map(|()| rollout.updated())
-            }
-        };
-        let snapshots = rollout.snapshots();
-        let updated = match result {
-            Ok(u) => u,
-            Err(e) if strategy == FlyStrategy::Bluegreen => return Err(e),
-            // Cancelled: nothing new, not even a restore; the error says what runs where.
-            Err(e @ ProviderError::Cancelled(_)) => return Err(e),
-            Err(e) => return Err(self.fail_and_restore(&api, &snapshots, e, req).await),
-        };
-        let mut details = vec![
-            (
-                "strategy".to_string(),
-                flyctl::strategy_name(strategy).to_string(),
-            ),
-            ("machines".to_string(), describe_updates(&updated)),
-            (
-                "duration".to_string(),
-                format!("{:.1}s", started.elapsed().as_secs_f64()),
-            ),
-        ];
-        if !current.is_empty() {
-            let ids: Vec<&str> = current.iter().map(|m| m.id.as_str()).collect();
-            details.push(("already-current".into(), ids.join(", ")));
-        }
-        Ok(DeployOutcome {
-            provider_ids: updated.iter().map(|u| u.id.clone()).collect(),
-            image: Some(image.to_string()),
-            version: None,
-            rollback_point: Some(rollback_point(&s.app, &snapshots, &todo)),
-            details,
-        })
-    }
-
-    /// On failure, put back every machine the deploy touched (when the target asks for it),
-    /// and say per machine what happened. The restore has a budget of its own (each
-    /// machine's wait timeout): the deploy's deadline may be what failed it.
-    async fn fail_and_restore(
-        &self,
-        api: &Api,
-        snapshots: &[Snapshot],
-        e: ProviderError,
-        req: &DeployRequest,
-    ) -> ProviderError {
-        if !req.target.rollback_on_failure || snapshots.is_empty() {
-            return e;
-        }
-        self.ctx.console.warn(format!(
-            "deploy failed ({e}); restoring {} machine(s)",
-            snapshots.len()
-        ));
-        let budget = self.restore_budget(snapshots.len());
-        let restore_api = api.for_cleanup(budget);
-        let rollout = Rollout::new(
-            &restore_api,
-            &self.tuning,
-            &self.ctx.console,
-            "",
-            BTreeMap::new(),
-            self.config.wait_timeout,
-            Instant::now() + budget,
-        );
-        let report = rollout.restore(snapshots).await;
-        let images: Vec<&str> = dedup(snapshots.iter().map(|s| s.image.as_str()));
-        let note = report.describe(&images);
-        let (message, log_excerpt) = match e {
-            ProviderError::Failed {
-                message,
-                log_excerpt,
-                ..
-            } => (message, log_excerpt),
-            other => (other.to_string(), None),
-        };
-        ProviderError::Failed {
-            message,
-            rolled_back: Some(note),
-            log_excerpt,
-        }
-    }
-
-    /// Time a restore of `machines` may take: each machine's wait, plus a little for the
-    /// calls around it. Restores run one machine at a time.
-    fn restore_budget(&self, machines: usize) -> Duration {
-        self.config.wait_timeout * machines.max(1) as u32 + Duration::from_secs(10)
     }
 }
 
@@ -358,16 +235,13 @@ impl Provider for FlyProvider {
                     s.fly_toml.as_deref(),
                     &s.app,
                     None,
-                    self.config.strategy,
-                    self.config.wait_timeout,
+                    s.strategy,
+                    s.wait_timeout,
                 );
                 let started = Instant::now();
                 let mut outcome = flyctl::deploy(&self.ctx, &token, &program, &args).await?;
                 outcome.details = vec![
-                    (
-                        "strategy".into(),
-                        flyctl::strategy_name(self.config.strategy).into(),
-                    ),
+                    ("strategy".into(), flyctl::strategy_name(s.strategy).into()),
                     ("mode".into(), "flyctl".into()),
                     (
                         "duration".into(),

@@ -3,7 +3,8 @@
 //! restored under leases like a deploy. Secrets are not rolled back, and it says so.
 
 use super::api::{Api, Machine};
-use super::rollout::{self, Rollout, Snapshot};
+use super::desired::{with_image, Desired};
+use super::rollout::{Rollout, Snapshot};
 use super::{dedup, list_or_explain, FlyProvider};
 use crate::providers::{ProviderError, RollbackOutcome, RollbackRequest};
 use std::collections::BTreeMap;
@@ -35,15 +36,14 @@ impl FlyProvider {
                 log_excerpt: None,
             });
         }
-        let budget = self.restore_budget(snapshots.len());
+        let budget = self.restore_budget(snapshots.len(), self.config.wait_timeout);
         let deadline = Instant::now() + budget;
         let api = api.until(deadline);
         let rollout = Rollout::new(
             &api,
             &self.tuning,
             &self.ctx.console,
-            "",
-            BTreeMap::new(),
+            Desired::new("", None),
             self.config.wait_timeout,
             deadline,
         );
@@ -107,20 +107,16 @@ async fn restore_targets(
     let mut out = Vec::new();
     for m in machines {
         let target_config = match (&req.to, point_versions.get(&m.id)) {
-            (Some(image), _) => Some(rollout::new_config(&m.config, image, &BTreeMap::new())),
+            (Some(image), _) => Some(with_image(&m.config, image)),
             (None, Some(version)) => api
                 .versions(&m.id)
                 .await?
                 .into_iter()
                 .find(|v| &v.version == version)
                 .map(|v| v.user_config)
-                .or_else(|| {
-                    wanted_image
-                        .as_ref()
-                        .map(|i| rollout::new_config(&m.config, i, &BTreeMap::new()))
-                }),
+                .or_else(|| wanted_image.as_ref().map(|i| with_image(&m.config, i))),
             (None, None) => match &wanted_image {
-                Some(i) => Some(rollout::new_config(&m.config, i, &BTreeMap::new())),
+                Some(i) => Some(with_image(&m.config, i)),
                 None => api
                     .versions(&m.id)
                     .await?

@@ -8,6 +8,7 @@
 //! guards release on drop).
 
 use super::api::{is_conflict, Api, Machine};
+use super::desired::Desired;
 use super::lease::LeaseGuard;
 use super::Tuning;
 use crate::config::FlyStrategy;
@@ -116,21 +117,6 @@ pub fn plan_waves(strategy: FlyStrategy, machines: &[Machine], max_unavailable: 
     waves
 }
 
-/// `config` with the new image and the env the environment's fly.toml declares.
-pub fn new_config(config: &Value, image: &str, env: &BTreeMap<String, String>) -> Value {
-    let mut c = config.clone();
-    c["image"] = Value::String(image.to_string());
-    if !env.is_empty() {
-        if !c["env"].is_object() {
-            c["env"] = Value::Object(Default::default());
-        }
-        for (k, v) in env {
-            c["env"][k] = Value::String(v.clone());
-        }
-    }
-    c
-}
-
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -151,8 +137,9 @@ pub struct Rollout<'a> {
     pub api: &'a Api,
     pub tuning: &'a Tuning,
     pub console: &'a Console,
+    /// The new image (for messages); `desired` makes each machine's config.
     pub image: String,
-    pub env: BTreeMap<String, String>,
+    pub desired: Desired,
     pub wait_timeout: Duration,
     /// The whole deploy's deadline; no single wait goes past it.
     pub deadline: Instant,
@@ -165,8 +152,7 @@ impl<'a> Rollout<'a> {
         api: &'a Api,
         tuning: &'a Tuning,
         console: &'a Console,
-        image: &str,
-        env: BTreeMap<String, String>,
+        desired: Desired,
         wait_timeout: Duration,
         deadline: Instant,
     ) -> Self {
@@ -174,8 +160,8 @@ impl<'a> Rollout<'a> {
             api,
             tuning,
             console,
-            image: image.to_string(),
-            env,
+            image: desired.image.clone(),
+            desired,
             wait_timeout,
             deadline,
             snapshots: Mutex::new(Vec::new()),
@@ -302,7 +288,7 @@ impl<'a> Rollout<'a> {
             config: current.config.clone(),
             was_running,
         });
-        let config = new_config(&current.config, &self.image, &self.env);
+        let config = self.desired.config_for(&current.config)?;
         let since = now_ms();
         let update = self
             .api
@@ -648,21 +634,5 @@ mod tests {
             ids(&plan_waves(FlyStrategy::Immediate, &ms, 0.33)),
             vec![(vec!["a", "b"], false)]
         );
-    }
-
-    #[test]
-    fn new_config_sets_image_and_merges_env() {
-        let env = BTreeMap::from([("A".to_string(), "1".to_string())]);
-        let c = new_config(
-            &json!({"image": "old", "env": {"B": "2"}, "guest": {"cpus": 1}}),
-            "new",
-            &env,
-        );
-        assert_eq!(
-            c,
-            json!({"image": "new", "env": {"A": "1", "B": "2"}, "guest": {"cpus": 1}})
-        );
-        let c = new_config(&json!({"image": "old"}), "new", &env);
-        assert_eq!(c["env"], json!({"A": "1"}));
     }
 }

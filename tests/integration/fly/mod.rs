@@ -70,6 +70,7 @@ fn config(strategy: FlyStrategy, max_unavailable: f64) -> FlyConfig {
         process_groups: Vec::new(),
         api_url: "http://127.0.0.1:9".into(),
         token_env: "FLY_API_TOKEN".into(),
+        explicit: stage_gate::config::FlyExplicit::ALL,
     }
 }
 

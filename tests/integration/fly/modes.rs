@@ -24,8 +24,10 @@ async fn app_image_and_env_come_from_fly_toml() {
     let m = &h.machines().await[0];
     assert_eq!(
         m["config"]["env"],
-        json!({"MODE": "staging", "PORT": "8080"})
+        json!({"MODE": "staging", "PORT": "8080", "FLY_PROCESS_GROUP": "app"})
     );
+    // fly.toml has no [http_service]: the seeded machine's service is gone, as flyctl drops it.
+    assert_eq!(m["config"].get("services"), None);
 }
 
 #[tokio::test]

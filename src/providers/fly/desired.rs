@@ -1,0 +1,122 @@
+//! What a machine should become: the new image, and — when the environment has a fly.toml —
+//! the machine config fly.toml gives its process group (flyctl's `ToMachineConfig`, merged
+//! onto the machine's current config). Without a fly.toml only the image changes.
+
+use super::api::Machine;
+use super::appconfig::{AppConfig, DEFAULT_GROUP};
+use crate::providers::ProviderError;
+use serde_json::Value;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub image: String,
+    pub toml: Option<Arc<AppConfig>>,
+}
+
+/// `config` with `image` (and nothing else) changed.
+pub fn with_image(config: &Value, image: &str) -> Value {
+    let mut c = config.clone();
+    if !c.is_object() {
+        c = Value::Object(Default::default());
+    }
+    c["image"] = Value::String(image.to_string());
+    c
+}
+
+impl Desired {
+    pub fn new(image: &str, toml: Option<Arc<AppConfig>>) -> Desired {
+        Desired {
+            image: image.to_string(),
+            toml,
+        }
+    }
+
+    /// The group a machine config belongs to (flyctl: `app` when the metadata says none).
+    pub fn group_of(config: &Value) -> &str {
+        config["metadata"]["fly_process_group"]
+            .as_str()
+            .filter(|g| !g.is_empty())
+            .unwrap_or(DEFAULT_GROUP)
+    }
+
+    /// The full config an existing machine (whose config is `current`) is updated to.
+    pub fn config_for(&self, current: &Value) -> Result<Value, ProviderError> {
+        match &self.toml {
+            None => Ok(with_image(current, &self.image)),
+            Some(t) => {
+                let group = Self::group_of(current);
+                let c = t
+                    .machine_config(group, Some(current))
+                    .map_err(|e| ProviderError::Config(format!("fly.toml: {e}")))?;
+                Ok(with_image(&c, &self.image))
+            }
+        }
+    }
+
+    /// The config of a new machine of `group` (a group with no machine yet).
+    pub fn config_for_new(
+        &self,
+        group: &str,
+        guest: Option<&Value>,
+    ) -> Result<Value, ProviderError> {
+        let Some(t) = &self.toml else {
+            return Err(ProviderError::Config(format!(
+                "process group `{group}` has no machine, and without `fly.config` (a fly.toml) \
+                 there is nothing to create one from"
+            )));
+        };
+        let mut c = t
+            .machine_config(group, None)
+            .map_err(|e| ProviderError::Config(format!("fly.toml: {e}")))?;
+        if c.get("guest").is_none() {
+            if let Some(g) = guest {
+                c["guest"] = g.clone();
+            }
+        }
+        Ok(with_image(&c, &self.image))
+    }
+
+    /// Whether `m` already runs what this deploy would give it (config and image), and is
+    /// not failed: a re-run leaves it alone.
+    pub fn is_current(&self, m: &Machine) -> Result<bool, ProviderError> {
+        if m.state == "failed" {
+            return Ok(false);
+        }
+        let want = self.config_for(&m.config)?;
+        Ok(super::appconfig::same_config(&want, &m.config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::path::Path;
+
+    #[test]
+    fn without_fly_toml_only_the_image_changes() {
+        let d = Desired::new("img:2", None);
+        let c = d
+            .config_for(&json!({"image": "img:1", "env": {"A": "1"}}))
+            .unwrap();
+        assert_eq!(c, json!({"image": "img:2", "env": {"A": "1"}}));
+    }
+
+    #[test]
+    fn with_fly_toml_the_group_config_is_applied_and_stale_env_dropped() {
+        let t = AppConfig::parse(
+            "[env]\nA = '2'\n[http_service]\ninternal_port = 9000\n",
+            Path::new("."),
+        )
+        .unwrap();
+        let d = Desired::new("img:2", Some(Arc::new(t)));
+        let current = json!({"image": "img:1", "env": {"A": "1", "OLD": "x"},
+            "guest": {"cpus": 2}, "metadata": {"fly_process_group": "app"}});
+        let c = d.config_for(&current).unwrap();
+        assert_eq!(c["env"], json!({"A": "2", "FLY_PROCESS_GROUP": "app"}));
+        assert_eq!(c["services"][0]["internal_port"], 9000);
+        assert_eq!(c["guest"], json!({"cpus": 2}));
+        assert_eq!(c["image"], "img:2");
+    }
+}
