@@ -577,3 +577,151 @@ async fn the_readme_scenario_is_valid() {
     assert_eq!(machines[4]["lease"]["owner"], "alice@example.com");
     assert_eq!(machines[4]["state"], "stopped");
 }
+
+#[tokio::test]
+async fn configs_the_spec_does_not_describe_are_refused() {
+    let sim = sim(SCENARIO).await;
+    let fly = Fly::new(&sim);
+    let (_, m) = fly.get("/machines/m1").await;
+    let mut config = m["config"].clone();
+    config["enviroment"] = json!({"A": "1"});
+    let (status, body) = fly
+        .post(
+            "/machines/m1",
+            None,
+            json!({"config": config, "current_version": m["version"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("enviroment"),
+        "{body}"
+    );
+    let mut config = m["config"].clone();
+    config["guest"]["memory_mb"] = json!("512mb");
+    let (status, _) = fly.post("/machines", None, json!({"config": config})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Nothing changed.
+    let (_, again) = fly.get("/machines/m1").await;
+    assert_eq!(again["version"], m["version"]);
+}
+
+#[tokio::test]
+async fn volumes_are_created_attached_once_and_never_swapped() {
+    let sim = sim(SCENARIO).await;
+    let fly = Fly::new(&sim);
+    let (status, vol) = fly
+        .post(
+            "/volumes",
+            None,
+            json!({"name": "data", "region": "iad", "size_gb": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{vol}");
+    let vol_id = vol["id"].as_str().expect("id").to_string();
+    let (status, _) = fly
+        .post(
+            "/volumes",
+            None,
+            json!({"name": "Bad-Name", "region": "iad"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let config = json!({"image": "registry.fly.io/web:v2",
+        "mounts": [{"name": "data", "path": "/data", "volume": vol_id}]});
+    let (status, a) = fly
+        .post(
+            "/machines",
+            None,
+            json!({"config": config, "region": "iad"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{a}");
+    let (_, vols) = fly.get("/volumes").await;
+    assert_eq!(vols[0]["attached_machine_id"], a["id"]);
+    // The same volume cannot go on a second machine, nor a volume in another region.
+    let (status, body) = fly
+        .post(
+            "/machines",
+            None,
+            json!({"config": config, "region": "iad"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = fly
+        .post(
+            "/machines",
+            None,
+            json!({"config": config, "region": "ams"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A mount without a volume id is refused; an update may not drop or swap the volume.
+    let (status, _) = fly
+        .post(
+            "/machines",
+            None,
+            json!({"config": {"image": "i", "mounts": [{"name": "data", "path": "/d"}]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let id = a["id"].as_str().expect("id");
+    let (status, _) = fly
+        .post(
+            &format!("/machines/{id}"),
+            None,
+            json!({"config": {"image": "registry.fly.io/web:v3"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_job_machine_exits_with_the_scenarios_code_and_is_destroyed() {
+    let sim = sim(&SCENARIO.replace(
+        "      image: registry.fly.io/web:v1\n",
+        "      image: registry.fly.io/web:v1\n      job_exit_code: 3\n      job_ms: 30\n",
+    ))
+    .await;
+    let fly = Fly::new(&sim);
+    let config = json!({"image": "registry.fly.io/web:v2", "auto_destroy": true,
+        "restart": {"policy": "no"}, "init": {"cmd": ["bin/migrate"]},
+        "metadata": {"fly_process_group": "fly_app_release_command"}});
+    let (status, m) = fly
+        .post(
+            "/machines",
+            None,
+            json!({"config": config, "skip_launch": true, "region": "iad"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    let id = m["id"].as_str().expect("id").to_string();
+    let (status, w) = fly
+        .get(&format!("/machines/{id}/wait?state=stopped&timeout=5"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{w}");
+    let (status, _) = fly
+        .post(&format!("/machines/{id}/start"), None, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = fly
+        .get(&format!("/machines/{id}/wait?state=destroyed&timeout=5"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, m) = fly.get(&format!("/machines/{id}")).await;
+    let exit = m["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["type"] == "exit")
+        .cloned()
+        .expect("an exit event");
+    assert_eq!(exit["request"]["exit_event"]["exit_code"], 3);
+    // A destroyed machine is not listed.
+    let (_, list) = fly.get("/machines").await;
+    assert!(!list
+        .as_array()
+        .expect("list")
+        .iter()
+        .any(|x| x["id"] == id.as_str()));
+}

@@ -36,6 +36,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/apps/{app_name}/machines/{machine_id}/wait"),
 ];
 
+/// Real routes the saved spec leaves out (fly docs: reference/machines volumes resource),
+/// served as the docs describe them; the contract test checks these apart.
+pub const OUTSIDE_SPEC: &[(&str, &str)] = &[
+    ("GET", "/v1/apps/{app_name}/volumes"),
+    ("POST", "/v1/apps/{app_name}/volumes"),
+];
+
 /// The Fly router (vendor-module contract, see `lib.rs`).
 pub fn router(scenario: Scenario, _urls: &crate::Urls) -> axum::Router {
     routes::router(model::World::seed(&scenario))

@@ -208,20 +208,69 @@ impl Machine {
         self.event("stop", "stopping", "user");
     }
 
+    /// Created with `skip_launch`: `created`, then `stopped` shortly after.
+    pub fn begin_created_stopped(&mut self, now: Instant) {
+        self.state = "created";
+        self.started_at = None;
+        self.pending = Some(Pending {
+            to: "stopped",
+            at: now + Duration::from_millis(self.knobs.start_ms / 4),
+        });
+    }
+
+    /// A job machine (`auto_destroy`: a release command, a one-off) runs its command to the
+    /// end: it exits with the scenario's code after `job_ms` and flyd destroys it.
+    fn is_job(&self) -> bool {
+        self.config["auto_destroy"].as_bool() == Some(true)
+    }
+
+    fn job_exit(&mut self, code: i64) {
+        let exited_at = now_rfc3339();
+        self.events.push(json!({
+            "id": new_version(),
+            "type": "exit",
+            "status": "stopped",
+            "source": "flyd",
+            "timestamp": unix_ms(),
+            "request": {
+                "exit_event": {
+                    "exit_code": code, "oom_killed": false, "requested_stop": false,
+                    "restarting": false, "signal": -1, "exited_at": exited_at
+                },
+                "restart_count": 0
+            }
+        }));
+        self.state = "destroyed";
+        self.started_at = None;
+        self.lease = None;
+        self.event("destroy", "destroyed", "flyd");
+    }
+
     /// Advance transitions whose time has come.
     pub fn settle(&mut self, now: Instant) {
-        if let Some(p) = self.pending.clone() {
-            if now >= p.at {
-                self.state = p.to;
-                self.pending = None;
-                match p.to {
-                    "started" => {
-                        self.started_at = Some(p.at);
-                        self.event("start", "started", "flyd");
+        while let Some(p) = self.pending.clone() {
+            if now < p.at {
+                break;
+            }
+            self.pending = None;
+            if p.to == "job_exit" {
+                self.job_exit(self.knobs.job_exit_code);
+                continue;
+            }
+            self.state = p.to;
+            match p.to {
+                "started" => {
+                    self.started_at = Some(p.at);
+                    self.event("start", "started", "flyd");
+                    if self.is_job() {
+                        self.pending = Some(Pending {
+                            to: "job_exit",
+                            at: p.at + Duration::from_millis(self.knobs.job_ms),
+                        });
                     }
-                    "failed" => self.event("exit", "failed", "flyd"),
-                    other => self.event("state", other, "flyd"),
                 }
+                "failed" => self.event("exit", "failed", "flyd"),
+                other => self.event("state", other, "flyd"),
             }
         }
         if self.knobs.restart_loop && self.state == "started" {
@@ -381,6 +430,50 @@ pub struct App {
     pub knobs: Knobs,
     /// In creation order.
     pub machines: Vec<Machine>,
+    pub volumes: Vec<Volume>,
+}
+
+/// A volume (`/v1/apps/{app}/volumes`, outside the saved spec: fly docs volumes resource).
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub size_gb: u64,
+    pub encrypted: bool,
+    pub attached_machine_id: Option<String>,
+    pub created_at: String,
+}
+
+impl Volume {
+    pub fn new(
+        id: Option<String>,
+        name: &str,
+        region: &str,
+        size_gb: u64,
+        encrypted: bool,
+    ) -> Volume {
+        Volume {
+            id: id.unwrap_or_else(|| format!("vol_{}", random_hex(16))),
+            name: name.to_string(),
+            region: region.to_string(),
+            size_gb,
+            encrypted,
+            attached_machine_id: None,
+            created_at: now_rfc3339(),
+        }
+    }
+
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.id, "name": self.name, "state": "created", "size_gb": self.size_gb,
+            "region": self.region, "zone": format!("{}a1", self.region), "encrypted": self.encrypted,
+            "attached_machine_id": self.attached_machine_id, "attached_alloc_id": null,
+            "created_at": self.created_at, "blocks": 0, "block_size": 4096, "blocks_free": 0,
+            "blocks_avail": 0, "fstype": "ext4", "snapshot_retention": 5,
+            "auto_backup_enabled": true, "host_dedication_key": ""
+        })
+    }
 }
 
 impl App {
@@ -396,11 +489,25 @@ impl App {
             "status": "deployed",
             "organization": {"name": self.org, "slug": self.org, "internal_numeric_id": 1},
             "machine_count": count,
-            "volume_count": 0,
+            "volume_count": self.volumes.len(),
             "network": "default",
             "network_cidr": "fdaa:0:1::/48",
             "internal_numeric_id": 1,
         })
+    }
+
+    /// Volumes of destroyed machines are free again.
+    pub fn detach_destroyed(&mut self) {
+        for v in &mut self.volumes {
+            let gone = v.attached_machine_id.as_ref().is_some_and(|id| {
+                self.machines
+                    .iter()
+                    .any(|m| &m.id == id && m.state == "destroyed")
+            });
+            if gone {
+                v.attached_machine_id = None;
+            }
+        }
     }
 
     pub fn machine_mut(&mut self, id: &str) -> Option<&mut Machine> {
@@ -439,6 +546,19 @@ impl World {
                     org: a.org.clone().unwrap_or_else(|| "personal".into()),
                     knobs,
                     machines,
+                    volumes: a
+                        .volumes
+                        .iter()
+                        .map(|v| {
+                            Volume::new(
+                                v.id.clone(),
+                                &v.name,
+                                v.region.as_deref().unwrap_or("iad"),
+                                v.size_gb.unwrap_or(1),
+                                true,
+                            )
+                        })
+                        .collect(),
                 },
             );
         }

@@ -3,7 +3,7 @@
 //! `leases.rs`, the long-poll `wait` in `wait.rs`).
 
 use super::leases::{self, new_lease};
-use super::model::{random_hex, App, Lease, Machine, World};
+use super::model::{random_hex, App, Lease, Machine, Volume, World};
 use super::wait;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -60,6 +60,10 @@ pub fn router(world: World) -> Router {
         .route(&format!("{m}/suspend"), post(suspend))
         .route(&format!("{m}/versions"), get(versions))
         .route(&format!("{m}/wait"), get(wait::wait))
+        .route(
+            "/v1/apps/{app}/volumes",
+            get(list_volumes).post(create_volume),
+        )
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not found") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)
@@ -108,6 +112,7 @@ fn with_app<F: FnOnce(&mut App, Instant) -> Response>(w: &Shared, app: &str, f: 
             for m in &mut a.machines {
                 m.settle(now);
             }
+            a.detach_destroyed();
             f(a, now)
         }
         None => error(StatusCode::NOT_FOUND, format!("app not found: {app}")),
@@ -248,7 +253,19 @@ pub(super) fn json_body(body: &Bytes) -> Result<Value, (StatusCode, String)> {
     }
 }
 
-/// The whole config is required; the API has no partial update.
+/// The Machines API document, for refusing configs it does not describe.
+fn spec() -> &'static Value {
+    static SPEC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| {
+        serde_json::from_str(include_str!(
+            "../../../tests/fixtures/specs/fly-machines.openapi.json"
+        ))
+        .unwrap_or(Value::Null)
+    })
+}
+
+/// The whole config is required (the API has no partial update), and it must be a
+/// `fly.MachineConfig`: an unknown field or a wrong type is a 400, as flaps refuses it.
 fn require_config(body: &Value) -> Result<Value, (StatusCode, String)> {
     let config = &body["config"];
     if !config.is_object() {
@@ -257,7 +274,70 @@ fn require_config(body: &Value) -> Result<Value, (StatusCode, String)> {
     if config["image"].as_str().is_none_or(str::is_empty) {
         return Err((StatusCode::BAD_REQUEST, "image is required".into()));
     }
+    let schema = json!({"$ref": "#/components/schemas/fly.MachineConfig"});
+    let problems = crate::contract::problems(spec(), &schema, config, "config");
+    if !problems.is_empty() {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("invalid machine config: {}", problems.join("; ")),
+        ));
+    }
+    for (i, m) in config["mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if m["volume"].as_str().is_none_or(str::is_empty)
+            || m["path"].as_str().is_none_or(str::is_empty)
+        {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("invalid machine config: mounts[{i}] needs a volume id and a path"),
+            ));
+        }
+    }
     Ok(config.clone())
+}
+
+fn mounted_volumes(config: &Value) -> Vec<String> {
+    config["mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["volume"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Attach the volumes `config` mounts to machine `id` in `region`, or say why not.
+fn attach(a: &mut App, id: &str, region: &str, config: &Value) -> Result<(), Response> {
+    for vol in mounted_volumes(config) {
+        let Some(v) = a.volumes.iter_mut().find(|v| v.id == vol) else {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                format!("volume {vol} not found"),
+            ));
+        };
+        if v.region != region {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "volume {vol} is in {} and the machine in {region}",
+                    v.region
+                ),
+            ));
+        }
+        match &v.attached_machine_id {
+            Some(other) if other != id => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("volume {vol} is already attached to machine {other}"),
+                ))
+            }
+            _ => v.attached_machine_id = Some(id.to_string()),
+        }
+    }
+    Ok(())
 }
 
 async fn update(
@@ -291,6 +371,12 @@ async fn update(
                     ),
                 );
             }
+        }
+        if mounted_volumes(&config) != mounted_volumes(&m.config) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid machine config: the volumes of an existing machine cannot be changed; destroy it and create a new one",
+            );
         }
         if let Some(region) = body["region"].as_str() {
             m.region = region.to_string();
@@ -341,10 +427,14 @@ async fn create(State(w): State<Shared>, Path(app): Path<String>, body: Bytes) -
             .to_string();
         let name = name.unwrap_or_else(|| format!("{group}-{}", random_hex(4)));
         let region = body["region"].as_str().unwrap_or("iad").to_string();
-        let mut m = Machine::new(random_hex(14), name, region, config, a.knobs.clone());
+        let id = random_hex(14);
+        if let Err(r) = attach(a, &id, &region, &config) {
+            return r;
+        }
+        let mut m = Machine::new(id, name, region, config, a.knobs.clone());
         m.cordoned = body["skip_service_registration"].as_bool() == Some(true);
         if body["skip_launch"].as_bool() == Some(true) {
-            m.force_state("created", now);
+            m.begin_created_stopped(now);
         } else {
             m.begin_start("created", now);
         }
@@ -523,5 +613,47 @@ async fn versions(State(w): State<Shared>, Path((app, id)): Path<(String, String
             .map(|(v, c)| json!({"version": v, "user_config": c}))
             .collect();
         Json(list).into_response()
+    })
+}
+
+async fn list_volumes(State(w): State<Shared>, Path(app): Path<String>) -> Response {
+    with_app(&w, &app, |a, _| {
+        Json(a.volumes.iter().map(Volume::view).collect::<Vec<_>>()).into_response()
+    })
+}
+
+/// `POST /volumes {name, region, size_gb, encrypted, …}`: name and region are required, a
+/// name is lowercase letters, digits and underscores (at most 30), size at least 1 GB.
+async fn create_volume(State(w): State<Shared>, Path(app): Path<String>, body: Bytes) -> Response {
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err((status, message)) => return error(status, message),
+    };
+    let name = body["name"].as_str().unwrap_or("");
+    let valid_name = !name.is_empty()
+        && name.len() <= 30
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid_name {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "name must be 1-30 lowercase letters, digits or underscores",
+        );
+    }
+    let Some(region) = body["region"].as_str().filter(|r| r.len() == 3) else {
+        return error(StatusCode::BAD_REQUEST, "region is required");
+    };
+    let size = body["size_gb"].as_u64().unwrap_or(1);
+    if size == 0 || size > 500 {
+        return error(StatusCode::BAD_REQUEST, "size_gb must be between 1 and 500");
+    }
+    let encrypted = body["encrypted"].as_bool().unwrap_or(true);
+    let (name, region) = (name.to_string(), region.to_string());
+    with_app(&w, &app, |a, _| {
+        let v = Volume::new(None, &name, &region, size, encrypted);
+        let view = v.view();
+        a.volumes.push(v);
+        Json(view).into_response()
     })
 }

@@ -21,6 +21,10 @@ pub struct Scenario {
     pub fail_on_image: Option<String>,
     /// Machines exit and restart over and over once started; their checks never pass.
     pub restart_loop: Option<bool>,
+    /// Exit code of a job machine (`auto_destroy: true`, e.g. a release command). Default 0.
+    pub job_exit_code: Option<i64>,
+    /// Time a job machine runs before it exits (ms). Default 50.
+    pub job_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -37,6 +41,21 @@ pub struct AppSpec {
     pub checks_pass_after_ms: Option<Option<u64>>,
     pub fail_on_image: Option<String>,
     pub restart_loop: Option<bool>,
+    pub job_exit_code: Option<i64>,
+    pub job_ms: Option<u64>,
+    /// Volumes that exist before the run (unattached unless a machine mounts them).
+    pub volumes: Vec<VolumeSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VolumeSpec {
+    pub id: Option<String>,
+    pub name: String,
+    /// Default `iad`.
+    pub region: Option<String>,
+    /// Default 1.
+    pub size_gb: Option<u64>,
 }
 
 /// One machine, or `count` alike machines.
@@ -77,6 +96,8 @@ pub struct Knobs {
     pub checks_pass_after_ms: Option<u64>,
     pub fail_on_image: Option<String>,
     pub restart_loop: bool,
+    pub job_exit_code: i64,
+    pub job_ms: u64,
 }
 
 impl Default for Knobs {
@@ -86,6 +107,8 @@ impl Default for Knobs {
             checks_pass_after_ms: Some(0),
             fail_on_image: None,
             restart_loop: false,
+            job_exit_code: 0,
+            job_ms: 50,
         }
     }
 }
@@ -96,6 +119,8 @@ struct Layer<'a> {
     checks_pass_after_ms: Option<Option<u64>>,
     fail_on_image: &'a Option<String>,
     restart_loop: Option<bool>,
+    job_exit_code: Option<i64>,
+    job_ms: Option<u64>,
 }
 
 impl Knobs {
@@ -112,6 +137,12 @@ impl Knobs {
         if let Some(v) = l.restart_loop {
             self.restart_loop = v;
         }
+        if let Some(v) = l.job_exit_code {
+            self.job_exit_code = v;
+        }
+        if let Some(v) = l.job_ms {
+            self.job_ms = v;
+        }
         self
     }
 
@@ -122,6 +153,8 @@ impl Knobs {
             checks_pass_after_ms: s.checks_pass_after_ms,
             fail_on_image: &s.fail_on_image,
             restart_loop: s.restart_loop,
+            job_exit_code: s.job_exit_code,
+            job_ms: s.job_ms,
         });
         match app {
             Some(a) => k.apply(Layer {
@@ -129,6 +162,8 @@ impl Knobs {
                 checks_pass_after_ms: a.checks_pass_after_ms,
                 fail_on_image: &a.fail_on_image,
                 restart_loop: a.restart_loop,
+                job_exit_code: a.job_exit_code,
+                job_ms: a.job_ms,
             }),
             None => k,
         }
@@ -140,6 +175,8 @@ impl Knobs {
             checks_pass_after_ms: m.checks_pass_after_ms,
             fail_on_image: &m.fail_on_image,
             restart_loop: m.restart_loop,
+            job_exit_code: None,
+            job_ms: None,
         })
     }
 }

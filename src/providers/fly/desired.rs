@@ -46,9 +46,10 @@ impl Desired {
             None => Ok(with_image(current, &self.image)),
             Some(t) => {
                 let group = Self::group_of(current);
-                let c = t
+                let mut c = t
                     .machine_config(group, Some(current))
                     .map_err(|e| ProviderError::Config(format!("fly.toml: {e}")))?;
+                keep_volume(&mut c, current, group)?;
                 Ok(with_image(&c, &self.image))
             }
         }
@@ -88,6 +89,58 @@ impl Desired {
     }
 }
 
+/// An existing machine keeps its volume (flyctl's `launchInputForUpdate`): the mount of the
+/// same name stays as it is — volume id included — with fly.toml's path and auto-extend
+/// settings. A mount added, removed or renamed needs a new machine, which flyctl makes by
+/// replacing it; stage-gate refuses before anything changes and says how.
+fn keep_volume(c: &mut Value, current: &Value, group: &str) -> Result<(), ProviderError> {
+    let old = current["mounts"]
+        .as_array()
+        .and_then(|m| m.first())
+        .cloned();
+    let new = c["mounts"].as_array().and_then(|m| m.first()).cloned();
+    let replace = |why: String| {
+        ProviderError::Config(format!(
+            "process group `{group}`: {why}; a machine's volume cannot change in place — run              `fly deploy` once (it replaces the machines) or move the data with `fly volumes fork`"
+        ))
+    };
+    match (old, new) {
+        (None, None) => Ok(()),
+        (Some(o), None) => Err(replace(format!(
+            "fly.toml no longer mounts volume `{}`",
+            o["name"].as_str().unwrap_or("?")
+        ))),
+        (None, Some(n)) => Err(replace(format!(
+            "fly.toml now mounts volume `{}` on machines that have none",
+            n["name"].as_str().unwrap_or("?")
+        ))),
+        (Some(o), Some(n)) => {
+            let same_name = o["name"].as_str().is_none_or(str::is_empty) || o["name"] == n["name"];
+            if !same_name {
+                return Err(replace(format!(
+                    "fly.toml mounts `{}` where the machines have `{}`",
+                    n["name"].as_str().unwrap_or("?"),
+                    o["name"].as_str().unwrap_or("?")
+                )));
+            }
+            let mut kept = o.clone();
+            kept["path"] = n["path"].clone();
+            for key in ["extend_threshold_percent", "add_size_gb", "size_gb_limit"] {
+                match n.get(key) {
+                    Some(v) => kept[key] = v.clone(),
+                    None => {
+                        if let Some(obj) = kept.as_object_mut() {
+                            obj.remove(key);
+                        }
+                    }
+                }
+            }
+            c["mounts"][0] = kept;
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +171,33 @@ mod tests {
         assert_eq!(c["services"][0]["internal_port"], 9000);
         assert_eq!(c["guest"], json!({"cpus": 2}));
         assert_eq!(c["image"], "img:2");
+    }
+
+    #[test]
+    fn an_existing_machine_keeps_its_volume_and_a_changed_mount_is_refused() {
+        let t = AppConfig::parse(
+            "[mounts]\nsource = 'data'\ndestination = '/new'\n",
+            Path::new("."),
+        )
+        .unwrap();
+        let d = Desired::new("img:2", Some(Arc::new(t)));
+        let current = json!({"image": "img:1", "mounts": [{"name": "data", "path": "/data", "volume": "vol_1", "size_gb": 1}]});
+        let c = d.config_for(&current).unwrap();
+        assert_eq!(
+            c["mounts"],
+            json!([{"name": "data", "path": "/new", "volume": "vol_1", "size_gb": 1}])
+        );
+        let other = json!({"image": "img:1", "mounts": [{"name": "logs", "path": "/logs", "volume": "vol_2"}]});
+        assert!(d
+            .config_for(&other)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot change in place"));
+        let none = json!({"image": "img:1"});
+        assert!(d
+            .config_for(&none)
+            .unwrap_err()
+            .to_string()
+            .contains("now mounts"));
     }
 }

@@ -34,9 +34,11 @@ pub fn deploy_defaults(
             "immediate" => FlyStrategy::Immediate,
             "canary" => FlyStrategy::Canary,
             "bluegreen" => FlyStrategy::Bluegreen,
-            other => return Err(bad(format!(
+            other => {
+                return Err(bad(format!(
                 "`deploy.strategy` {other:?} is not one of rolling, immediate, canary, bluegreen"
-            ))),
+            )))
+            }
         },
         _ => c.strategy,
     };
