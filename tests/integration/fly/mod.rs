@@ -4,6 +4,7 @@
 //! final state of every machine and the exact request log. Nothing asserts on elapsed time.
 
 mod faults;
+mod fulltoml;
 mod modes;
 mod recovery;
 mod strategies;
