@@ -128,6 +128,9 @@ pub struct PlanArgs {
     /// Plan output: human, json or matrix (overrides --format for this command).
     #[arg(long = "output", value_enum)]
     pub output: Option<PlanFormat>,
+    /// The image to plan with (Fly: set in every machine config the plan shows).
+    #[arg(long)]
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]

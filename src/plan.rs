@@ -23,6 +23,10 @@ pub struct PlannedTarget {
     pub url: Option<String>,
     pub health_probes: usize,
     pub rollback_on_failure: bool,
+    /// Fly: what each process group's machines would get, computed offline from fly.toml
+    /// (filled by `stage-gate plan`, which may read files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machines: Option<serde_json::Value>,
 }
 
 impl PlannedTarget {
@@ -35,6 +39,7 @@ impl PlannedTarget {
             url: t.url.clone(),
             health_probes: t.health.probes.len(),
             rollback_on_failure: t.rollback_on_failure,
+            machines: None,
         }
     }
 }

@@ -130,7 +130,7 @@ fn is_commit_sha(s: &str) -> bool {
 }
 
 /// A docker image reference (distribution's grammar): `[host[:port]/]path[:tag][@digest]`.
-fn is_image_reference(s: &str) -> bool {
+pub(crate) fn is_image_reference(s: &str) -> bool {
     static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(concat!(
             r"^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?/)?",

@@ -11,7 +11,22 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Report, Failure> {
         Failure::input("plan needs an environment: --env ENV or the `environment` input")
     })?;
     let app = pick(args.app.clone(), &ctx.inputs, "app");
-    let plan = crate::plan::build(&ctx.config, &env, app.as_deref()).map_err(Failure::input)?;
+    let mut plan = crate::plan::build(&ctx.config, &env, app.as_deref()).map_err(Failure::input)?;
+    let image = pick(args.image.clone(), &ctx.inputs, "image");
+    if let Some(bad) = image
+        .as_deref()
+        .filter(|i| !super::deploy::is_image_reference(i))
+    {
+        return Err(Failure::input(format!(
+            "--image `{bad}` is not an image reference: expected `[registry/]name[:tag][@sha256:digest]`"
+        )));
+    }
+    for t in &mut plan.targets {
+        if let crate::config::ProviderConfig::Fly(c) = &t.settings {
+            let provider = crate::providers::fly::FlyProvider::new(c.clone(), ctx)?;
+            t.machines = Some(provider.offline_plan(image.as_deref())?);
+        }
+    }
     let mut report = Report::new(format!("plan {env}"));
     let matrix = serde_json::to_string(&plan.matrix()).unwrap_or_default();
     report.output("matrix", &matrix);

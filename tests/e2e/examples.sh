@@ -169,6 +169,10 @@ if wanted fly-approval; then
     sim_has fly 'POST /v1/apps/landlordsoftware-staging/machines/[^ /]+ .*registry.fly.io/landlordsoftware:[0-9a-f]{40}'
   check "$ex: production machines run the image staging proved" \
     sim_has fly 'POST /v1/apps/landlordsoftware/machines/[^ /]+ .*registry.fly.io/landlordsoftware:[0-9a-f]{40}'
+  check "$ex: the migrations ran as fly.toml's release_command, in their own machine, in both environments" \
+    bash -c "sim_calls fly | grep -E 'POST /v1/apps/landlordsoftware(-staging)?/machines .*fly_app_release_command.*prisma' | wc -l | grep -qx 2"
+  check "$ex: staging's release_command ran before any staging machine was updated" \
+    bash -c "sim_calls fly | grep -E '^POST /v1/apps/landlordsoftware-staging/machines' | head -1 | grep -q fly_app_release_command"
 fi
 
 # --- fly-monorepo (seed 001) ----------------------------------------------------------------

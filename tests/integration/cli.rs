@@ -155,3 +155,70 @@ fn no_colour_when_stderr_is_not_a_terminal() {
     assert!(!out.stderr.is_empty());
     assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
 }
+
+/// `plan --output json --image` shows, offline and without a token, the machine config each
+/// process group of the fly.toml would get and the release-command machine's.
+#[test]
+fn plan_json_shows_each_groups_machine_config_and_the_release_machine() {
+    let repo = repo_with_config(
+        "version: 1\napps:\n  web:\n    environments:\n      staging: {fly: {config: fly.staging.toml}}\n",
+    );
+    std::fs::write(
+        repo.path().join("fly.staging.toml"),
+        "app = 'web-stg'\nprimary_region = 'ams'\n[processes]\nweb = 'serve'\nworker = 'work --hard'\n[deploy]\nrelease_command = 'bin/migrate'\n[http_service]\ninternal_port = 8080\nprocesses = ['web']\n",
+    )
+    .unwrap();
+    let out = Run::new(repo.path())
+        .args([
+            "plan",
+            "--env",
+            "staging",
+            "--output",
+            "json",
+            "--image",
+            "registry.fly.io/web:v9",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let m = &plan["targets"][0]["machines"];
+    let web = &m["process_groups"]["web"]["create_machine"];
+    assert_eq!(web["region"], "ams");
+    assert_eq!(web["config"]["image"], "registry.fly.io/web:v9");
+    assert_eq!(web["config"]["services"][0]["internal_port"], 8080);
+    assert_eq!(web["config"]["init"]["cmd"], serde_json::json!(["serve"]));
+    let worker = &m["process_groups"]["worker"]["create_machine"]["config"];
+    assert_eq!(worker["init"]["cmd"], serde_json::json!(["work", "--hard"]));
+    assert_eq!(worker.get("services"), None);
+    let release = &m["release_command_machine"];
+    assert_eq!(release["skip_launch"], true);
+    assert_eq!(
+        release["config"]["init"]["cmd"],
+        serde_json::json!(["bin/migrate"])
+    );
+    assert_eq!(release["config"]["image"], "registry.fly.io/web:v9");
+
+    // A bad image reference or a fly.toml flyctl refuses is exit 2.
+    let out = Run::new(repo.path())
+        .args([
+            "plan",
+            "--env",
+            "staging",
+            "--output",
+            "json",
+            "--image",
+            "Not An Image",
+        ])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    std::fs::write(
+        repo.path().join("fly.staging.toml"),
+        "app = 'web-stg'\n[[restart]]\npolicy = 'sometimes'\n",
+    )
+    .unwrap();
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "staging", "--output", "json"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.all().contains("sometimes"), "{}", out.all());
+}

@@ -533,9 +533,25 @@ impl World {
                 .clone()
                 .unwrap_or_else(|| format!("registry.fly.io/{}:v1", a.name));
             let mut machines = Vec::new();
+            let mut volumes: Vec<Volume> = a
+                .volumes
+                .iter()
+                .map(|v| {
+                    let region = v.region.as_deref().unwrap_or("iad");
+                    Volume::new(v.id.clone(), &v.name, region, v.size_gb.unwrap_or(1), true)
+                })
+                .collect();
             for spec in &a.machines {
                 for i in 0..spec.count.unwrap_or(1) {
-                    machines.push(seed_machine(spec, i, &image, knobs.clone(), now));
+                    let mut m = seed_machine(spec, i, &image, knobs.clone(), now);
+                    if let Some(name) = &spec.volume {
+                        let mut v = Volume::new(None, name, &m.region, 1, true);
+                        v.attached_machine_id = Some(m.id.clone());
+                        m.config["mounts"] = json!([{"name": name, "path": "/data", "volume": v.id, "size_gb": 1, "encrypted": true}]);
+                        m.versions = vec![(m.version.clone(), m.config.clone())];
+                        volumes.push(v);
+                    }
+                    machines.push(m);
                 }
             }
             apps.insert(
@@ -546,19 +562,7 @@ impl World {
                     org: a.org.clone().unwrap_or_else(|| "personal".into()),
                     knobs,
                     machines,
-                    volumes: a
-                        .volumes
-                        .iter()
-                        .map(|v| {
-                            Volume::new(
-                                v.id.clone(),
-                                &v.name,
-                                v.region.as_deref().unwrap_or("iad"),
-                                v.size_gb.unwrap_or(1),
-                                true,
-                            )
-                        })
-                        .collect(),
+                    volumes,
                 },
             );
         }

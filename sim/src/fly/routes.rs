@@ -310,16 +310,13 @@ fn mounted_volumes(config: &Value) -> Vec<String> {
 }
 
 /// Attach the volumes `config` mounts to machine `id` in `region`, or say why not.
-fn attach(a: &mut App, id: &str, region: &str, config: &Value) -> Result<(), Response> {
+fn attach(a: &mut App, id: &str, region: &str, config: &Value) -> Result<(), (StatusCode, String)> {
     for vol in mounted_volumes(config) {
         let Some(v) = a.volumes.iter_mut().find(|v| v.id == vol) else {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                format!("volume {vol} not found"),
-            ));
+            return Err((StatusCode::NOT_FOUND, format!("volume {vol} not found")));
         };
         if v.region != region {
-            return Err(error(
+            return Err((
                 StatusCode::BAD_REQUEST,
                 format!(
                     "volume {vol} is in {} and the machine in {region}",
@@ -329,7 +326,7 @@ fn attach(a: &mut App, id: &str, region: &str, config: &Value) -> Result<(), Res
         }
         match &v.attached_machine_id {
             Some(other) if other != id => {
-                return Err(error(
+                return Err((
                     StatusCode::BAD_REQUEST,
                     format!("volume {vol} is already attached to machine {other}"),
                 ))
@@ -428,8 +425,8 @@ async fn create(State(w): State<Shared>, Path(app): Path<String>, body: Bytes) -
         let name = name.unwrap_or_else(|| format!("{group}-{}", random_hex(4)));
         let region = body["region"].as_str().unwrap_or("iad").to_string();
         let id = random_hex(14);
-        if let Err(r) = attach(a, &id, &region, &config) {
-            return r;
+        if let Err((status, message)) = attach(a, &id, &region, &config) {
+            return error(status, message);
         }
         let mut m = Machine::new(id, name, region, config, a.knobs.clone());
         m.cordoned = body["skip_service_registration"].as_bool() == Some(true);

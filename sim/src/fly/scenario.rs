@@ -77,6 +77,9 @@ pub struct MachineSpec {
     pub env: BTreeMap<String, String>,
     /// Give the machine an HTTP service check (default true).
     pub checks: Option<bool>,
+    /// Name of a volume each of these machines mounts at `/data` (one volume per machine,
+    /// created with it), as machines of a fly.toml with `[mounts]` have.
+    pub volume: Option<String>,
     /// A lease already held by this owner when the simulator starts.
     pub leased_by: Option<String>,
     /// How long that lease lasts (ms). Default one hour.

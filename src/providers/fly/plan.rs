@@ -1,9 +1,13 @@
-//! The calls a fly deploy would make, one line each, for `--dry-run` and `plan`. Pure: no
-//! network, machine ids shown as `{id}`.
+//! What a fly deploy would do, offline: the calls in order for `--dry-run`, and for
+//! `stage-gate plan --format json` the machine config each process group would get (the body
+//! of the create call; an update merges it onto the machine's current config) and the
+//! release-command machine's. Pure: no network, no token, machine ids shown as `{id}`.
 
-use super::{flyctl, FlyProvider};
-use crate::config::{FlyConfig, FlyStrategy};
-use crate::providers::DeployRequest;
+use super::desired::with_image;
+use super::{create, flyctl, FlyProvider, Settings};
+use crate::config::FlyStrategy;
+use crate::providers::{DeployRequest, ProviderError};
+use serde_json::{json, Value};
 
 impl FlyProvider {
     pub(super) fn plan_calls(&self, req: &DeployRequest) -> Vec<String> {
@@ -11,14 +15,14 @@ impl FlyProvider {
             Ok(s) => s,
             Err(e) => return vec![format!("(cannot plan the fly deploy: {e})")],
         };
-        let strategy = self.config.strategy;
+        let strategy = s.strategy;
         let Some(image) = &s.image else {
             let args = flyctl::args(
                 s.fly_toml.as_deref(),
                 &s.app,
                 None,
                 strategy,
-                self.config.wait_timeout,
+                s.wait_timeout,
             );
             return vec![format!(
                 "flyctl {} (FLY_API_TOKEN from {}; FLY_EMIT_RELEASE_JSON=1)",
@@ -33,12 +37,38 @@ impl FlyProvider {
         );
         let mut calls = vec![format!(
             "GET {m}  (skip destroyed{})",
-            groups_note(&self.config)
+            groups_note(&self.config.process_groups)
         )];
+        let what = if s.toml.is_some() {
+            format!(
+                "config from {} for its process group, image={image}",
+                s.fly_toml
+                    .as_deref()
+                    .unwrap_or_else(|| std::path::Path::new("fly.toml"))
+                    .display()
+            )
+        } else {
+            format!("its own config with image={image}")
+        };
+        calls.push(format!(
+            "plan: machines already on that config are left alone; nothing changes on a re-run ({what})"
+        ));
+        if let Some(t) = s.toml.as_deref() {
+            if let Some(cmd) = t.release_command() {
+                let timeout = t
+                    .release_command_timeout()
+                    .map(|d| humantime::format_duration(d).to_string())
+                    .unwrap_or_else(|e| format!("(invalid: {e})"));
+                calls.extend([
+                    format!("POST {m}  {{release_command machine: init.cmd={cmd:?}, image={image}, skip_launch, auto_destroy, restart=no}}  before any machine is touched"),
+                    format!("GET {m}/{{release}}/wait?state=stopped, POST {m}/{{release}}/start, GET {m}/{{release}} until its exit event (release_command_timeout {timeout}); exit code ≠ 0 stops the deploy"),
+                ]);
+            }
+        }
         match strategy {
             FlyStrategy::Bluegreen => calls.extend([
                 format!("POST {m}/{{id}}/lease {{\"ttl\":{}}}  (every blue machine)", self.tuning.lease_ttl),
-                format!("POST {m}  (one green per blue: config.image={image}, skip_service_registration)"),
+                format!("POST {m}  (one green per blue: {what}, skip_service_registration)"),
                 format!("GET {m}/{{green}}/wait?state=started,failed&version={{v}}  then GET {m}/{{green}} until checks pass"),
                 format!("POST {m}/{{green}}/uncordon"),
                 format!("POST {m}/{{blue}}/cordon, POST {m}/{{blue}}/stop, GET {m}/{{blue}}/wait?state=stopped, DELETE {m}/{{blue}}?force=true"),
@@ -46,38 +76,96 @@ impl FlyProvider {
             ]),
             _ => {
                 calls.push(match strategy {
-                    FlyStrategy::Rolling => format!(
-                        "rolling: per process group, one machine alone, then waves of max-unavailable {}",
-                        self.config.max_unavailable
-                    ),
-                    FlyStrategy::Canary => format!(
-                        "canary: one machine, verified, then waves of max-unavailable {}",
-                        self.config.max_unavailable
-                    ),
+                    FlyStrategy::Rolling => format!("rolling: per process group, one machine alone, then waves of max-unavailable {}", s.max_unavailable),
+                    FlyStrategy::Canary => format!("canary: one machine, verified, then waves of max-unavailable {}", s.max_unavailable),
                     _ => "immediate: every machine at once, no waits".to_string(),
                 });
                 calls.extend([
                     format!("POST {m}/{{id}}/lease {{\"ttl\":{}}}", self.tuning.lease_ttl),
                     format!("GET {m}/{{id}}  (config and version, kept for rollback)"),
-                    format!("POST {m}/{{id}}  {{config (image={image}), current_version}} + fly-machine-lease-nonce"),
+                    format!("POST {m}/{{id}}  {{config ({what}), current_version}} + fly-machine-lease-nonce"),
                 ]);
                 if strategy != FlyStrategy::Immediate {
                     calls.push(format!(
                         "GET {m}/{{id}}/wait?state=started,failed&version={{new}}  (until {}), then GET {m}/{{id}} until checks pass",
-                        humantime::format_duration(self.config.wait_timeout)
+                        humantime::format_duration(s.wait_timeout)
                     ));
                 }
                 calls.push(format!("DELETE {m}/{{id}}/lease"));
             }
         }
+        if let Some(t) = s.toml.as_deref() {
+            let groups = t.process_names().join(", ");
+            calls.push(format!(
+                "POST {m}  (a first machine in {} for each process group of [{groups}] that has none; GET/POST …/volumes for a group that mounts one and has no free volume)",
+                t.primary_region.as_deref().unwrap_or("Fly's choice of region")
+            ));
+            calls.push(format!(
+                "DELETE {m}/{{id}}?force=true  (machines of process groups not in [{groups}], after the updates succeeded)"
+            ));
+        }
         calls
+    }
+
+    /// The machine configs of `stage-gate plan --format json`; a fly.toml flyctl would refuse
+    /// is a config error (exit 2).
+    pub fn offline_plan(&self, image: Option<&str>) -> Result<Value, ProviderError> {
+        let s = self.settings(image)?;
+        offline(&s).map_err(|e| {
+            ProviderError::Config(format!(
+                "{}: {e}",
+                s.fly_toml
+                    .as_deref()
+                    .unwrap_or_else(|| std::path::Path::new("fly.toml"))
+                    .display()
+            ))
+        })
     }
 }
 
-fn groups_note(c: &FlyConfig) -> String {
-    if c.process_groups.is_empty() {
+fn offline(s: &Settings) -> Result<Value, String> {
+    let Some(t) = s.toml.as_deref() else {
+        return Ok(json!({
+            "app": s.app,
+            "image": s.image,
+            "note": "no fly.config: each machine keeps its own config and only the image changes",
+        }));
+    };
+    let image = |c: Value| match &s.image {
+        Some(i) => with_image(&c, i),
+        None => c,
+    };
+    let mut groups = serde_json::Map::new();
+    for g in t.process_names() {
+        let config = image(t.machine_config(&g, None)?);
+        let mut entry = json!({"create_machine": create::create_body(&config, t)});
+        if let Some(v) = create::volume_body(t, &g).map_err(|e| e.to_string())? {
+            entry["create_volume_when_none_is_free"] = v;
+        }
+        groups.insert(g, entry);
+    }
+    let release = match t.release_machine_config()? {
+        Some(c) => json!(super::release_command::create_body(
+            &image(c),
+            t.primary_region.as_deref()
+        )),
+        None => Value::Null,
+    };
+    Ok(json!({
+        "app": s.app,
+        "image": s.image,
+        "strategy": flyctl::strategy_name(s.strategy),
+        "max_unavailable": s.max_unavailable,
+        "wait_timeout": humantime::format_duration(s.wait_timeout).to_string(),
+        "process_groups": groups,
+        "release_command_machine": release,
+    }))
+}
+
+fn groups_note(groups: &[String]) -> String {
+    if groups.is_empty() {
         String::new()
     } else {
-        format!("; process groups {}", c.process_groups.join(", "))
+        format!("; process groups {}", groups.join(", "))
     }
 }

@@ -160,12 +160,43 @@ async fn planned_calls_list_the_machines_api_sequence() {
     assert!(planned
         .iter()
         .any(|c| c.contains("one machine alone, then waves of max-unavailable 0.33")));
-    assert!(planned
-        .iter()
-        .any(|c| c.starts_with(&format!("POST {base}/{{id}}  {{config (image={V2})"))));
+    assert!(planned.iter().any(|c| c.starts_with(&format!(
+        "POST {base}/{{id}}  {{config (its own config with image={V2})"
+    ))));
     assert!(planned
         .iter()
         .any(|c| c == &format!("DELETE {base}/{{id}}/lease")));
+    assert!(h.calls().is_empty(), "planning makes no call");
+}
+
+#[tokio::test]
+async fn planned_calls_with_fly_toml_go_release_machine_then_waves_then_creates_then_destroys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("fly.toml"),
+        "app = 'web'\nprimary_region = 'iad'\n[deploy]\nrelease_command = 'bin/migrate'\n",
+    )
+    .expect("write");
+    let h = harness_in(&scenario("", "    - {id: a}\n"), dir.path(), &[]).await;
+    let mut cfg = config(FlyStrategy::Rolling, 0.33);
+    cfg.config = Some("fly.toml".into());
+    let planned = h
+        .provider(&cfg)
+        .planned_calls(&request(&cfg, Some(V2), true));
+    let at = |needle: &str| {
+        planned
+            .iter()
+            .position(|c| c.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in {planned:#?}"))
+    };
+    let release = at("release_command machine: init.cmd=\"bin/migrate\"");
+    let update = at("{config (config from fly.toml for its process group");
+    let create = at("a first machine in iad for each process group of [app]");
+    let destroy = at("machines of process groups not in [app]");
+    assert!(
+        release < update && update < create && create < destroy,
+        "{planned:#?}"
+    );
     assert!(h.calls().is_empty(), "planning makes no call");
 }
 
