@@ -25,6 +25,11 @@ fn waves(n: usize, max_unavailable: f64) -> usize {
     1 + (n - 1).div_ceil(size)
 }
 
+const FLY_TOML: &str = "app = 'bench'\nprimary_region = 'iad'\nkill_signal = 'SIGINT'\nkill_timeout = 5\n\
+[env]\nMODE = 'bench'\n[http_service]\ninternal_port = 8080\nforce_https = true\nauto_stop_machines = 'off'\n\
+[[http_service.checks]]\npath = '/healthz'\ninterval = '15s'\ntimeout = '2s'\n[[vm]]\nsize = 'shared-cpu-1x'\n\
+[[restart]]\npolicy = 'on-failure'\nretries = 10\n";
+
 async fn run(machines: usize, start_ms: u64, max_unavailable: f64) {
     let yaml = format!(
         "fly:\n  apps:\n  - name: bench\n    start_ms: {start_ms}\n    machines:\n    - {{count: {machines}}}\n"
@@ -35,10 +40,13 @@ async fn run(machines: usize, start_ms: u64, max_unavailable: f64) {
     let mut env = Env::default();
     env.set("FLY_API_TOKEN", "bench-token");
     env.set("STAGE_GATE_FLY_API_URL", sim.urls.fly.clone());
-    let (ctx, _printed) = Ctx::for_test("/nonexistent", env);
+    // The whole fly.toml is applied to every machine (services, checks, env, guest, restart).
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("fly.toml"), FLY_TOML).expect("fly.toml");
+    let (ctx, _printed) = Ctx::for_test(dir.path(), env);
     let config = FlyConfig {
         app: Some("bench".into()),
-        config: None,
+        config: Some("fly.toml".into()),
         image: None,
         strategy: FlyStrategy::Rolling,
         max_unavailable,
@@ -79,7 +87,7 @@ async fn run(machines: usize, start_ms: u64, max_unavailable: f64) {
     let minimum = w as f64 * start_ms as f64 / 1000.0;
     let calls = sim.log().len();
     println!(
-        "bench-result: {machines} machines × {start_ms} ms start, max-unavailable {max_unavailable}: \
+        "bench-result: {machines} machines × {start_ms} ms start, max-unavailable {max_unavailable}, full fly.toml: \
          {w} waves, wall {wall:.2} s vs minimum {minimum:.2} s (overhead {:.2} s, {:.0}%), {calls} API calls",
         wall - minimum,
         (wall - minimum) / minimum * 100.0
