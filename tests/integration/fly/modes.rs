@@ -215,4 +215,32 @@ async fn provider_requests_match_the_spec() {
         .expect("bluegreen");
     // 2 blue leases + 2 green creates
     assert_eq!(assert_requests_match_the_spec(&h), 4);
+
+    // A full fly.toml: release machine, updates, a new group's machine and its volume.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("fly.toml"),
+        "app = 'web'\nprimary_region = 'iad'\nkill_timeout = 10\nswap_size_mb = 256\n\
+         [deploy]\nrelease_command = 'bin/migrate'\n[env]\nA = 1\n\
+         [processes]\napp = 'serve'\ndb = 'db --run'\n\
+         [[mounts]]\nsource = 'pgdata'\ndestination = '/data'\nprocesses = ['db']\n\
+         [http_service]\ninternal_port = 8080\nforce_https = true\nprocesses = ['app']\n\
+         [[http_service.checks]]\npath = '/healthz'\ninterval = 15000\n\
+         [http_service.concurrency]\ntype = 'requests'\nsoft_limit = 20\nhard_limit = 25\n\
+         [checks.alive]\ntype = 'tcp'\nport = 8080\nprocesses = ['app']\n\
+         [[vm]]\nsize = 'shared-cpu-2x'\nmemory = '1gb'\n[[restart]]\npolicy = 'always'\n\
+         [[statics]]\nguest_path = '/app/public'\nurl_prefix = '/static'\n[[metrics]]\nport = 9091\npath = '/metrics'\n",
+    )
+    .expect("fly.toml");
+    let h = harness_in(
+        &scenario("", "    - {id: a}\n    - {id: b}\n"),
+        dir.path(),
+        &[],
+    )
+    .await;
+    let mut cfg = config(FlyStrategy::Rolling, 0.33);
+    cfg.config = Some("fly.toml".into());
+    h.deploy(&cfg, true).await.expect("full fly.toml");
+    // release create, 2 leases + 2 updates, 1 volume, 1 first machine
+    assert_eq!(assert_requests_match_the_spec(&h), 7);
 }

@@ -44,6 +44,14 @@ pub fn patch(mut root: Value) -> Result<Value, String> {
     for (i, s) in array_mut(cfg, "services").into_iter().enumerate() {
         patch_service(s, &format!("services[{i}]"))?;
     }
+    // flyctl does not patch `[[http_service.checks]]`: a bare integer there is decoded as Go
+    // decodes a Duration from JSON, in nanoseconds (`interval = 15000` is 15µs, not 15 s).
+    if let Some(Value::Object(h)) = cfg.get_mut("http_service") {
+        merge_aliases(h, &["checks"], "checks");
+        for c in array_mut(h, "checks") {
+            patch_check(c, "http_service.checks", 1)?;
+        }
+    }
     Ok(root)
 }
 
