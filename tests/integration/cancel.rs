@@ -357,3 +357,52 @@ async fn cancelled_during_the_health_soak_stops_probing() {
         "no probe after the process ended"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_during_the_release_command_leaves_it_to_finish_and_changes_nothing_else() {
+    let mut s = scenario("", 200);
+    if let Some(app) = s.fly.apps.first_mut() {
+        app.job_ms = Some(60_000);
+    }
+    let target = "fly: {app: web, config: fly.toml, strategy: rolling, wait-timeout: 20s}";
+    let w = World::new(s, &config(target, "")).await;
+    std::fs::write(
+        w.repo.path().join("fly.toml"),
+        "app = 'web'\nprimary_region = 'iad'\n[deploy]\nrelease_command = 'bin/migrate'\n",
+    )
+    .unwrap();
+    let out = w
+        .cancelled_at(&["--image", V2], |e| {
+            e.vendor == "fly"
+                && e.method == "POST"
+                && e.path.ends_with("/start")
+                && e.status == Some(200)
+        })
+        .await;
+    assert_cancelled(&out);
+    assert!(
+        out.all().contains("while release_command ran on machine"),
+        "{}",
+        out.all()
+    );
+    for m in w
+        .machines()
+        .await
+        .iter()
+        .filter(|m| ["a", "b", "c"].contains(&m.0.as_str()))
+    {
+        assert_eq!(
+            (m.1.as_str(), m.2.as_str(), m.3),
+            (V1, "started", false),
+            "{m:?}"
+        );
+    }
+    // The migration is not killed half-way.
+    assert!(
+        !w.sim
+            .log()
+            .iter()
+            .any(|e| e.vendor == "fly" && e.method == "DELETE"),
+        "the release machine was left to finish"
+    );
+}

@@ -66,7 +66,17 @@ impl ReleaseCommand<'_> {
             Err(e) => return Err(e),
         };
         let id = machine.id.clone();
-        let result = self.run_on(&id, started).await;
+        let result = tokio::select! {
+            r = self.run_on(&id, started) => r,
+            // A migration cut short is worse than one that finishes: leave it running, change
+            // nothing else, and say where it runs.
+            _ = self.api.cancel.cancelled() => {
+                let signal = self.api.cancel.signal().unwrap_or_else(|| "a signal".into());
+                return Err(ProviderError::Cancelled(format!(
+                    "cancelled by {signal} while release_command ran on machine {id}: it was left                      to finish (see `fly logs -i {id}`); no other machine was changed"
+                )));
+            }
+        };
         if result.is_err() {
             // Never leave a migration running behind a failed deploy.
             if let Err(e) = self.api.destroy(&id, None).await {
