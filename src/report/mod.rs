@@ -4,6 +4,7 @@
 pub mod console;
 pub mod diagnostic;
 pub mod gha;
+pub mod rules;
 pub mod sarif;
 pub mod summary;
 

@@ -15,4 +15,5 @@ mod fly;
 mod health;
 mod notes;
 mod release;
+mod sarif_schema;
 mod tag;
