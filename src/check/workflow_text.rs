@@ -3,11 +3,11 @@
 //! YAML only, walked by indentation like `config::locate`; flow style falls back to the
 //! enclosing key.
 
-use crate::config::locate::locate;
+use crate::config::locate::locate_key;
 
 /// 1-based line of each `- ` item under `jobs.<job>.steps`, in order.
 pub fn step_lines(text: &str, job: &str) -> Vec<usize> {
-    let Some((steps_line, _)) = locate(text, &["jobs", job, "steps"]) else {
+    let Some((steps_line, _)) = locate_key(text, &["jobs", job, "steps"]) else {
         return Vec::new();
     };
     let lines: Vec<&str> = text.lines().collect();

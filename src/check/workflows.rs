@@ -6,7 +6,7 @@
 //! Conditions (`if:`) are read with deliberately simple heuristics, documented per function.
 
 use super::workflow_text::{expressions_in_scripts, step_lines};
-use crate::config::locate::locate;
+use crate::config::locate::locate_key as locate;
 use crate::report::{Diagnostic, Location, Severity};
 use regex::Regex;
 use serde_yaml::Value;

@@ -1,11 +1,37 @@
-//! Find where a key path sits in YAML text, so validation errors (which happen after
-//! serde has thrown positions away) can still point at file:line:col.
+//! Where a key path sits in YAML text, so validation errors (which happen after serde has
+//! thrown positions away) still point at file:line:col.
 //!
-//! Block-style mappings are walked by indentation; a key inside a flow mapping is not
-//! found, and the nearest enclosing key that is found is returned instead.
+//! From the span-keeping tree (`yaml_tree`), so flow style (`{ url: …, expect-status: 999 }`)
+//! is located as well as block style; text that is not valid YAML falls back to a walk by
+//! indentation, which finds block-style keys only.
 
-/// 1-based (line, column) of the key at `path`, or of its deepest ancestor found.
+use super::yaml_tree;
+
+/// 1-based (line, column) of the value at `path` (keys, and list indexes), or of the key of
+/// its deepest ancestor found.
 pub fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
+    match yaml_tree::parse(text) {
+        Ok(tree) => {
+            let p = tree.locate_value(path);
+            Some((p.line, p.col))
+        }
+        Err(_) => locate_by_indent(text, path),
+    }
+}
+
+/// 1-based (line, column) of the key at the end of `path` (or of its deepest ancestor).
+pub fn locate_key(text: &str, path: &[&str]) -> Option<(usize, usize)> {
+    match yaml_tree::parse(text) {
+        Ok(tree) => {
+            let p = tree.locate_key(path);
+            Some((p.line, p.col))
+        }
+        Err(_) => locate_by_indent(text, path),
+    }
+}
+
+/// Block-style keys by indentation: the key at `path`, or its deepest ancestor found.
+fn locate_by_indent(text: &str, path: &[&str]) -> Option<(usize, usize)> {
     let mut stack: Vec<(usize, String)> = Vec::new();
     let mut best: Option<(usize, (usize, usize))> = None;
     for (idx, line) in text.lines().enumerate() {
@@ -69,35 +95,38 @@ mod tests {
     const YAML: &str = "version: 1\napps:\n  web:\n    environments:\n      staging:\n        fly:\n          strategy: rolling\n      production:\n        fly: {app: x}\n";
 
     #[test]
-    fn finds_nested_keys() {
-        assert_eq!(locate(YAML, &["version"]), Some((1, 1)));
-        assert_eq!(
-            locate(
-                YAML,
-                &["apps", "web", "environments", "staging", "fly", "strategy"]
-            ),
-            Some((7, 11))
-        );
-        assert_eq!(
-            locate(YAML, &["apps", "web", "environments", "production"]),
-            Some((8, 7))
-        );
-    }
-
-    #[test]
-    fn falls_back_to_the_nearest_ancestor() {
+    fn values_are_located_in_block_and_flow_style() {
+        assert_eq!(locate(YAML, &["version"]), Some((1, 10)));
+        let strategy = ["apps", "web", "environments", "staging", "fly", "strategy"];
+        assert_eq!(locate(YAML, &strategy), Some((7, 21)));
+        assert_eq!(locate_key(YAML, &strategy), Some((7, 11)));
         assert_eq!(
             locate(
                 YAML,
                 &["apps", "web", "environments", "production", "fly", "app"]
+            ),
+            Some((9, 20))
+        );
+        let y = "notify:\n  - webhook: https://x\n    format: slack\n";
+        assert_eq!(locate(y, &["notify", "0", "format"]), Some((3, 13)));
+    }
+
+    #[test]
+    fn a_missing_key_falls_back_to_the_nearest_ancestor() {
+        assert_eq!(
+            locate(
+                YAML,
+                &["apps", "web", "environments", "production", "fly", "nope"]
             ),
             Some((9, 9))
         );
     }
 
     #[test]
-    fn list_items_count_as_indentation() {
+    fn text_that_is_not_yaml_is_walked_by_indentation() {
+        let broken = "jobs:\n  deploy:\n    steps: [\n";
+        assert_eq!(locate(broken, &["jobs", "deploy", "steps"]), Some((3, 5)));
         let y = "notify:\n  - webhook: https://x\n    format: slack\n";
-        assert_eq!(locate(y, &["notify", "format"]), Some((3, 5)));
+        assert_eq!(locate_by_indent(y, &["notify", "format"]), Some((3, 5)));
     }
 }

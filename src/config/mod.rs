@@ -8,7 +8,9 @@ pub mod model;
 pub mod raw;
 pub mod schema;
 pub mod suggest;
+pub mod unknown_keys;
 mod validate;
+pub mod yaml_tree;
 
 pub use model::*;
 
@@ -56,45 +58,160 @@ pub fn load(path: &Path, display: &Path) -> Result<Config, ConfigError> {
     parse(&text, display)
 }
 
-/// Parse and validate config text.
+/// Parse and validate config text, reporting everything wrong in one run: each unknown key,
+/// each value of the wrong type, each invalid value, at the value's own line and column.
 pub fn parse(text: &str, display: &Path) -> Result<Config, ConfigError> {
-    let raw: raw::RawConfig = serde_yaml::from_str(text)
-        .map_err(|e| ConfigError::single(serde_error(&e, text, display)))?;
-    validate::validate(raw, text, display)
+    let tree = yaml_tree::parse(text).map_err(|e| {
+        ConfigError::single(
+            Diagnostic::error(
+                "config/invalid",
+                format!("not valid YAML: {}", e.message),
+                Location::new(display, e.pos.line, e.pos.col).with_source(text),
+            )
+            .with_help("fix the YAML at this line (indentation, an unclosed bracket or quote)"),
+        )
+    })?;
+    let (mut json, unknown) = unknown_keys::strip(&tree, config_schema());
+    let mut diags: Vec<Diagnostic> = unknown
+        .iter()
+        .map(|u| {
+            unknown_key(
+                &u.key,
+                &u.expected,
+                Location::new(display, u.pos.line, u.pos.col).with_source(text),
+            )
+        })
+        .collect();
+    let Some(raw) = decode(&mut json, &tree, text, display, &mut diags) else {
+        return Err(ConfigError(diags));
+    };
+    match validate::validate(raw, text, display) {
+        Ok(config) if diags.is_empty() => Ok(config),
+        Ok(_) => Err(ConfigError(diags)),
+        Err(ConfigError(more)) => {
+            diags.extend(more);
+            diags.sort_by_key(|d| (d.location.line, d.location.column));
+            Err(ConfigError(diags))
+        }
+    }
 }
 
-/// Turn a serde_yaml error into a diagnostic with a position, a clean message and, for an
-/// unknown key, a "did you mean" hint.
-fn serde_error(e: &serde_yaml::Error, text: &str, display: &Path) -> Diagnostic {
-    let (line, col) = e
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((1, 1));
-    let full = e.to_string();
-    // serde_yaml appends " at line X column Y"; the location is shown separately.
-    let message = match full.find(" at line ") {
-        Some(i) => full[..i].to_string(),
-        None => full.clone(),
-    };
-    let message = message
-        .split_once(": ")
-        .filter(|(path, _)| !path.contains(' '))
-        .map(|(path, rest)| format!("{rest} (at `{path}`)"))
-        .unwrap_or(message);
-    let loc = Location::new(display, line, col).with_source(text);
-    if let Some((key, expected)) = parse_unknown_field(&full) {
-        let candidates: Vec<&str> = expected.iter().map(String::as_str).collect();
-        let mut d = Diagnostic::error("config/unknown-key", format!("unknown key `{key}`"), loc);
-        d.help = Some(match suggest::did_you_mean(&key, &candidates) {
-            Some(s) => format!(
-                "did you mean `{s}`? (expected one of {})",
-                quoted(&expected)
-            ),
-            None => format!("expected one of {}", quoted(&expected)),
-        });
-        return d;
+fn config_schema() -> &'static serde_json::Value {
+    static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| serde_json::from_str(&schema::json_schema()).unwrap_or_default())
+}
+
+/// Decode into the raw types; a value of the wrong type is reported where it is, taken out,
+/// and decoding goes on, so every such value is reported in one run.
+fn decode(
+    json: &mut serde_json::Value,
+    tree: &yaml_tree::Node,
+    text: &str,
+    display: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<raw::RawConfig> {
+    for _ in 0..100 {
+        let e = match serde_path_to_error::deserialize::<_, raw::RawConfig>(&*json) {
+            Ok(raw) => return Some(raw),
+            Err(e) => e,
+        };
+        let path: Vec<String> = e
+            .path()
+            .iter()
+            .map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                serde_path_to_error::Segment::Map { key } => key.clone(),
+                serde_path_to_error::Segment::Enum { variant } => variant.clone(),
+                serde_path_to_error::Segment::Unknown => "?".into(),
+            })
+            .collect();
+        let steps: Vec<&str> = path.iter().map(String::as_str).collect();
+        let pos = tree.locate_value(&steps);
+        let inner = e.inner().to_string();
+        let mut d = Diagnostic::error(
+            "config/invalid",
+            if path.is_empty() {
+                inner.clone()
+            } else {
+                format!("{inner} (at `{}`)", path.join("."))
+            },
+            Location::new(display, pos.line, pos.col).with_source(text),
+        );
+        d.help = type_help(&inner, path.last().map(String::as_str));
+        diags.push(d);
+        if !remove(json, &path) {
+            return None;
+        }
     }
-    Diagnostic::error("config/invalid", message, loc)
+    None
+}
+
+/// A fix for a type error: a bare number where a duration goes says which unit to add.
+fn type_help(message: &str, key: Option<&str>) -> Option<String> {
+    let number = message.contains("invalid type: integer")
+        || message.contains("invalid type: floating point");
+    let duration_key = key.is_some_and(|k| {
+        [
+            "timeout", "soak", "interval", "after", "deadline", "delay", "period", "window",
+            "backoff",
+        ]
+        .iter()
+        .any(|w| k.contains(w))
+    });
+    if number && duration_key {
+        let n = message.split('`').nth(1).unwrap_or("30");
+        return Some(format!(
+            "a bare number has no unit: write `{n}s` for seconds or `{n}m` for minutes"
+        ));
+    }
+    if number && message.contains("expected a string") {
+        return Some("quote the value to write it as text".into());
+    }
+    None
+}
+
+/// Take the value at `path` out of `json`; false when there is nothing left to take.
+fn remove(json: &mut serde_json::Value, path: &[String]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = json;
+    for p in parents {
+        node = match node {
+            serde_json::Value::Object(m) => match m.get_mut(p) {
+                Some(n) => n,
+                None => return false,
+            },
+            serde_json::Value::Array(a) => match p.parse::<usize>().ok().and_then(|i| a.get_mut(i))
+            {
+                Some(n) => n,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match node {
+        serde_json::Value::Object(m) => m.remove(last).is_some(),
+        serde_json::Value::Array(a) => match last.parse::<usize>() {
+            Ok(i) if i < a.len() => {
+                a.remove(i);
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// `unknown key `enviroments``, with a did-you-mean among `expected`.
+fn unknown_key(key: &str, expected: &[String], loc: Location) -> Diagnostic {
+    let candidates: Vec<&str> = expected.iter().map(String::as_str).collect();
+    let mut d = Diagnostic::error("config/unknown-key", format!("unknown key `{key}`"), loc);
+    d.help = Some(match suggest::did_you_mean(key, &candidates) {
+        Some(s) => format!("did you mean `{s}`? (expected one of {})", quoted(expected)),
+        None => format!("expected one of {}", quoted(expected)),
+    });
+    d
 }
 
 fn quoted(items: &[String]) -> String {
@@ -103,21 +220,6 @@ fn quoted(items: &[String]) -> String {
         .map(|s| format!("`{s}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Pull the key and the expected keys out of serde's "unknown field `x`, expected one of `a`, `b`".
-fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
-    let rest = &message[message.find("unknown field `")? + "unknown field `".len()..];
-    let end = rest.find('`')?;
-    let key = rest[..end].to_string();
-    let tail = &rest[end..];
-    let expected: Vec<String> = tail
-        .split('`')
-        .skip(2)
-        .step_by(2)
-        .map(str::to_string)
-        .collect();
-    Some((key, expected))
 }
 
 #[cfg(test)]

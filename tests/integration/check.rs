@@ -229,14 +229,15 @@ fn production_dockerfile_findings_are_warnings_or_errors_when_configured() {
 }
 
 #[test]
-fn missing_fly_toml_named_by_the_config_is_an_error_at_the_config_key() {
+fn missing_fly_toml_named_by_the_config_is_an_error_at_the_config_value() {
     let dir = repo(STAGING_OK, &[]);
     std::fs::remove_file(dir.path().join("fly.staging.toml")).unwrap();
     let out = run(dir.path()).args(["check"]).run();
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
         out.stdout
-            .contains(".github/stage-gate.yml:6:9: error[fly/missing-file]: `fly.staging.toml`"),
+            // The value itself, inside the flow mapping `fly: {config: fly.staging.toml}`.
+            .contains(".github/stage-gate.yml:6:23: error[fly/missing-file]: `fly.staging.toml`"),
         "{}",
         out.stdout
     );

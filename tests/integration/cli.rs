@@ -222,3 +222,50 @@ fn plan_json_shows_each_groups_machine_config_and_the_release_machine() {
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.all().contains("sometimes"), "{}", out.all());
 }
+
+/// Everything wrong in the config is reported in one run, each at the value's own line and
+/// column (flow style too): unknown keys no longer hide the type and value errors around them.
+#[test]
+fn every_config_error_is_reported_at_its_value_in_one_run() {
+    let repo = repo_with_config(
+        "version: 1\napps:\n  web:\n    enviroments: {}\n    environments:\n      staging:\n        command: {run: 'echo hi'}\n        health:\n          probes:\n            - { url: \"http://x/health\", expect-status: 999 }\n        timeout: 30\n",
+    );
+    let out = Run::new(repo.path()).args(["check"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    let text = out.stdout.clone();
+    assert!(
+        text.contains(
+            ".github/stage-gate.yml:4:5: error[config/unknown-key]: unknown key `enviroments`"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(".github/stage-gate.yml:11:18: error[config/invalid]"),
+        "timeout: {text}"
+    );
+    assert!(
+        text.contains("write `30s` for seconds or `30m` for minutes"),
+        "{text}"
+    );
+    assert!(
+        text.contains(".github/stage-gate.yml:10:"),
+        "expect-status: {text}"
+    );
+}
+
+#[test]
+fn a_deeply_nested_config_is_refused_fast() {
+    let deep = format!(
+        "version: 1\napps: {}{}\n",
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    let repo = repo_with_config(&deep);
+    let out = Run::new(repo.path()).args(["check"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout.contains("nested deeper than 64"),
+        "{}",
+        out.stdout
+    );
+}

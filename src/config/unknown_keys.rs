@@ -1,0 +1,165 @@
+//! Every key the config schema does not know, found in one walk of the YAML tree against the
+//! JSON Schema generated from the raw types (`schema.rs`): each is reported at its own line
+//! and column with a did-you-mean, and left out of what is decoded, so the values around it
+//! are still checked in the same run.
+
+use super::yaml_tree::{Node, Pos};
+use serde_json::{Map, Value};
+
+pub struct Unknown {
+    pub key: String,
+    pub pos: Pos,
+    pub expected: Vec<String>,
+    pub path: Vec<String>,
+}
+
+/// The tree as JSON without its unknown keys, and the unknown keys.
+pub fn strip(tree: &Node, schema: &Value) -> (Value, Vec<Unknown>) {
+    let mut found = Vec::new();
+    let json = walk(tree, schema, schema, &mut Vec::new(), &mut found);
+    (json, found)
+}
+
+fn resolve<'a>(root: &'a Value, s: &'a Value) -> &'a Value {
+    match s.get("$ref").and_then(Value::as_str) {
+        Some(r) => r
+            .strip_prefix('#')
+            .and_then(|p| root.pointer(p))
+            .map(|t| resolve(root, t))
+            .unwrap_or(s),
+        None => s,
+    }
+}
+
+/// The object schemas `s` allows (through `anyOf`/`oneOf`), for a mapping node.
+fn object_schemas<'a>(root: &'a Value, s: &'a Value) -> Vec<&'a Value> {
+    let s = resolve(root, s);
+    let alternatives = s
+        .get("anyOf")
+        .or_else(|| s.get("oneOf"))
+        .and_then(Value::as_array);
+    match alternatives {
+        Some(list) => list.iter().flat_map(|a| object_schemas(root, a)).collect(),
+        None => {
+            let is_object = s.get("properties").is_some()
+                || s.get("additionalProperties").is_some()
+                || s.get("type").is_some_and(|t| {
+                    t == "object"
+                        || t.as_array()
+                            .is_some_and(|a| a.iter().any(|x| x == "object"))
+                });
+            if is_object {
+                vec![s]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn items_schema<'a>(root: &'a Value, s: &'a Value) -> Option<&'a Value> {
+    let s = resolve(root, s);
+    if let Some(items) = s.get("items") {
+        return Some(items);
+    }
+    s.get("anyOf")
+        .or_else(|| s.get("oneOf"))
+        .and_then(Value::as_array)?
+        .iter()
+        .find_map(|a| items_schema(root, a))
+}
+
+fn walk(
+    node: &Node,
+    schema: &Value,
+    root: &Value,
+    path: &mut Vec<String>,
+    found: &mut Vec<Unknown>,
+) -> Value {
+    match node {
+        Node::Map(entries, _) => {
+            let objects = object_schemas(root, schema);
+            let mut out = Map::new();
+            for (key, key_pos, value) in entries {
+                let known = objects
+                    .iter()
+                    .find_map(|o| o.get("properties").and_then(|p| p.get(key)));
+                let open = objects
+                    .iter()
+                    .find_map(|o| o.get("additionalProperties").filter(|a| a.is_object()));
+                let closed = !objects.is_empty()
+                    && objects
+                        .iter()
+                        .all(|o| o.get("additionalProperties") == Some(&Value::Bool(false)));
+                let child = match (known, open) {
+                    (Some(s), _) | (None, Some(s)) => s,
+                    (None, None) if closed => {
+                        let mut expected: Vec<String> = objects
+                            .iter()
+                            .filter_map(|o| o.get("properties").and_then(Value::as_object))
+                            .flat_map(|p| p.keys().cloned())
+                            .collect();
+                        expected.sort();
+                        expected.dedup();
+                        found.push(Unknown {
+                            key: key.clone(),
+                            pos: *key_pos,
+                            expected,
+                            path: path.clone(),
+                        });
+                        continue;
+                    }
+                    // No schema to say: keep the value as written.
+                    (None, None) => &Value::Null,
+                };
+                path.push(key.clone());
+                out.insert(key.clone(), walk(value, child, root, path, found));
+                path.pop();
+            }
+            Value::Object(out)
+        }
+        Node::Seq(items, _) => {
+            let item = items_schema(root, schema).unwrap_or(&Value::Null);
+            Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        path.push(i.to_string());
+                        let v = walk(n, item, root, path, found);
+                        path.pop();
+                        v
+                    })
+                    .collect(),
+            )
+        }
+        Node::Scalar(v, _) => v.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_unknown_key_is_found_and_left_out() {
+        let schema: Value = serde_json::from_str(&crate::config::schema::json_schema()).unwrap();
+        let text = "version: 1\nrelese: {}\napps:\n  web:\n    enviroments: {}\n    environments:\n      staging:\n        command: {run: x, shel: bash}\n";
+        let tree = crate::config::yaml_tree::parse(text).unwrap();
+        let (json, unknown) = strip(&tree, &schema);
+        let keys: Vec<(&str, usize, usize)> = unknown
+            .iter()
+            .map(|u| (u.key.as_str(), u.pos.line, u.pos.col))
+            .collect();
+        assert_eq!(
+            keys,
+            [("relese", 2, 1), ("enviroments", 5, 5), ("shel", 8, 27)]
+        );
+        assert!(unknown[0].expected.iter().any(|e| e == "release"));
+        assert!(json.get("relese").is_none());
+        assert_eq!(
+            json["apps"]["web"]["environments"]["staging"]["command"]["run"],
+            "x"
+        );
+    }
+}
