@@ -590,10 +590,13 @@ fn secret_headers_are_sent_but_never_printed_and_a_failed_gate_exits_4() {
     let app = axum::Router::new().route("/echo", axum::routing::get(echo));
     let base = serve_in_background(app);
     let extra = "";
-    let config = health_config(&format!("{base}/echo?t=${{PROBE_TOKEN}}"), extra).replace(
-        "            - url:",
-        "            - headers: {Authorization: 'Bearer ${PROBE_TOKEN}'}\n              url:",
-    );
+    // A deadline a loaded machine still answers within: the evidence must hold an answer.
+    let config = health_config(&format!("{base}/echo?t=${{PROBE_TOKEN}}"), extra)
+        .replace(
+            "            - url:",
+            "            - headers: {Authorization: 'Bearer ${PROBE_TOKEN}'}\n              url:",
+        )
+        .replace("deadline: 1s", "deadline: 3s");
     let repo = repo_with_config(&config);
     let tmp = tempfile::tempdir().unwrap();
     let out = Run::new(repo.path())
