@@ -181,6 +181,16 @@ fn build_ctx(
                 dir.display()
             ))));
         }
+        // Findings, tags and notes are about a repository: a folder outside one is a mistake
+        // (a path typed wrong, a job without `actions/checkout`).
+        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+        if !absolute.ancestors().any(|a| a.join(".git").exists()) {
+            return Err(CtxError::Failure(Failure::input(format!(
+                "{what} `{}` is not in a git repository; run in a checkout (`actions/checkout` \
+                 before stage-gate) or name a folder inside one",
+                dir.display()
+            ))));
+        }
     }
     let root = named
         .map(|(_, r)| r)

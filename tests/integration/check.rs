@@ -526,3 +526,28 @@ fn findings_in_a_monorepo_folder_are_named_from_the_repository_top() {
         out.stdout
     );
 }
+
+#[test]
+fn a_root_outside_any_git_repository_is_refused() {
+    let dir = repo(STAGING_OK, &[]);
+    let out = run(dir.path())
+        .args(["check", "--root", dir.path().to_str().unwrap()])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("is not in a git repository"),
+        "{}",
+        out.stderr
+    );
+    // The same folder once it is a repository checks normally.
+    let ok = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = run(dir.path())
+        .args(["check", "--root", dir.path().to_str().unwrap()])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+}
