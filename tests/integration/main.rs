@@ -13,6 +13,7 @@ mod fake_github;
 mod fault_matrix;
 mod fly;
 mod health;
+mod launcher;
 mod notes;
 mod release;
 mod sarif_schema;
