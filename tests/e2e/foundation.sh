@@ -12,4 +12,5 @@ grep -q "e2e-assert: check ok" "$ACT_LOG" || fail "check did not pass"
 grep -q "e2e-assert: broken config refused" "$ACT_LOG" || fail "broken config was not refused"
 grep -q "Summary - ### stage-gate plan: \`staging\`" "$ACT_LOG" || fail "no step summary"
 grep -q "::error file=.github/broken.yml,line=4,col=5,title=config/unknown-key" "$ACT_LOG" || fail "no annotation for the broken config"
+grep -oE "e2e-timing: .*" "$ACT_LOG" | head -n1 || true
 echo "e2e foundation: 4 passed, 0 failed"

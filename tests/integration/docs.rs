@@ -58,7 +58,12 @@ fn action_yml_passes_inputs_only_through_env() {
             "a run: script interpolates an expression: {run}"
         );
     }
-    let run_step = &action["runs"]["steps"][1];
+    let run_step = action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "run")
+        .expect("the step that runs stage-gate");
     for spec in INPUTS {
         let var = stage_gate::inputs::input_var(spec.name);
         assert_eq!(
