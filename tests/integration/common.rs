@@ -167,3 +167,9 @@ pub fn repo_with_config(config: &str) -> tempfile::TempDir {
     std::fs::write(dir.path().join(".github/stage-gate.yml"), config).unwrap();
     dir
 }
+
+/// Whether `name` is an executable on this process's PATH.
+pub fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+}

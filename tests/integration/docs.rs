@@ -1,6 +1,7 @@
 //! Generated and hand-written artefacts stay in sync with the code: action.yml's inputs and
 //! outputs, the README tables, the exit-code table.
 
+use crate::common::Run;
 use stage_gate::exit::Exit;
 use stage_gate::inputs::{markdown_tables, INPUTS, OUTPUTS};
 
@@ -106,4 +107,77 @@ fn readme_tables_are_current() {
             "README exit-code table lacks `{row}`"
         );
     }
+}
+
+/// The README's Quick start, extracted block by block (each names its file in its first
+/// line) into a fresh repository, passes `stage-gate check` with no error and no warning.
+/// With zizmor on PATH (CI puts it there and sets STAGE_GATE_REQUIRE_ZIZMOR=1, so it cannot
+/// be silently absent) zizmor's findings are part of the check too.
+#[test]
+fn the_readme_quick_start_passes_check() {
+    let readme = repo_file("README.md");
+    let start = readme.find("## Quick start\n").expect("a Quick start");
+    let section = &readme[start..];
+    let end = section[3..]
+        .find("\n## ")
+        .map(|i| i + 3)
+        .unwrap_or(section.len());
+    let section = &section[..end];
+    let dir = tempfile::tempdir().unwrap();
+    let mut written = Vec::new();
+    for block in section.split("```").skip(1).step_by(2) {
+        let body = block.split_once('\n').map(|(_, b)| b).unwrap_or("");
+        let first = body.lines().next().unwrap_or("");
+        let Some(path) = first
+            .strip_prefix("# ")
+            .and_then(|p| p.split_whitespace().next())
+        else {
+            continue;
+        };
+        let file = dir.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, body).unwrap();
+        written.push(path.to_string());
+        if path == "fly.toml" {
+            std::fs::write(
+                dir.path().join("fly.staging.toml"),
+                body.replace("app = \"web\"", "app = \"web-staging\""),
+            )
+            .unwrap();
+        }
+    }
+    assert_eq!(
+        written,
+        [
+            ".github/workflows/deploy.yml",
+            ".github/stage-gate.yml",
+            "fly.toml",
+            ".github/zizmor.yml"
+        ],
+        "the Quick start's blocks"
+    );
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(git.success());
+    let zizmor = crate::common::on_path("zizmor");
+    if std::env::var("STAGE_GATE_REQUIRE_ZIZMOR").as_deref() == Ok("1") {
+        assert!(
+            zizmor,
+            "STAGE_GATE_REQUIRE_ZIZMOR=1 but zizmor is not on PATH"
+        );
+    }
+    let mut run = Run::new(dir.path()).args(["check"]);
+    if !zizmor {
+        run = run.env("STAGE_GATE_EXTERNAL_LINTERS", "off");
+    }
+    let out = run.run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("0 error(s), 0 warning(s)"),
+        "{}",
+        out.stdout
+    );
 }
