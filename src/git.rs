@@ -119,36 +119,6 @@ impl Git {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// Run git with `input` on stdin.
-    fn run_stdin(&self, args: &[&str], input: &str) -> Result<String, GitError> {
-        use std::io::Write;
-        use std::process::Stdio;
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(GitError::Spawn)?;
-        // Write from a thread: git starts printing before it has read all of stdin, and a full
-        // stdout pipe would otherwise deadlock both sides.
-        let mut stdin = child.stdin.take().ok_or_else(|| GitError::Parse {
-            args: args.join(" "),
-            detail: "no stdin".into(),
-        })?;
-        let input = input.to_string();
-        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-        let out = child.wait_with_output().map_err(GitError::Spawn)?;
-        let _ = writer.join();
-        if !out.status.success() {
-            return Err(GitError::Failed {
-                args: args.join(" "),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
     /// Every tag with its commit, kind and date, in one `git for-each-ref`.
     pub fn tags(&self) -> Result<Vec<TagRef>, GitError> {
         let format = "%(refname:strip=2)%1f%(objecttype)%1f%(objectname)%1f%(*objectname)%1f%(creatordate:unix)%1e";
@@ -257,11 +227,88 @@ impl Git {
         }
         let mut input = revs.join("\n");
         input.push('\n');
-        let out = self.run_stdin(&args, &input)?;
-        parse_log(&out).map_err(|detail| GitError::Parse {
+        // Parsed as git prints it (records end in NUL): the parsing overlaps git's own work
+        // instead of waiting for all of it.
+        let mut commits = Vec::new();
+        let mut bad = None;
+        self.run_stdin_records(&args, &input, |record| {
+            if bad.is_some() {
+                return;
+            }
+            match parse_record(&String::from_utf8_lossy(record)) {
+                Ok(Some(c)) => commits.push(c),
+                Ok(None) => {}
+                Err(e) => bad = Some(e),
+            }
+        })?;
+        match bad {
+            Some(detail) => Err(GitError::Parse {
+                args: args.join(" "),
+                detail,
+            }),
+            None => Ok(commits),
+        }
+    }
+
+    /// Run git with `input` on stdin, handing each NUL-terminated record of its stdout to
+    /// `each` as it arrives.
+    fn run_stdin_records(
+        &self,
+        args: &[&str],
+        input: &str,
+        mut each: impl FnMut(&[u8]),
+    ) -> Result<(), GitError> {
+        use std::io::{BufRead, Read, Write};
+        use std::process::Stdio;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(GitError::Spawn)?;
+        let mut stdin = child.stdin.take().ok_or_else(|| GitError::Parse {
             args: args.join(" "),
-            detail,
-        })
+            detail: "no stdin".into(),
+        })?;
+        let input = input.to_string();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        // stderr is drained on its own thread so a chatty git never blocks on a full pipe.
+        let mut stderr = child.stderr.take();
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(e) = stderr.as_mut() {
+                let _ = e.read_to_string(&mut text);
+            }
+            text
+        });
+        if let Some(out) = child.stdout.take() {
+            let mut reader = std::io::BufReader::with_capacity(1 << 16, out);
+            let mut record = Vec::with_capacity(4096);
+            loop {
+                record.clear();
+                match reader.read_until(0, &mut record) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if record.last() == Some(&0) {
+                            record.pop();
+                        }
+                        each(&record);
+                    }
+                    Err(e) => return Err(GitError::Spawn(e)),
+                }
+            }
+        }
+        let status = child.wait().map_err(GitError::Spawn)?;
+        let _ = writer.join();
+        let stderr = errors.join().unwrap_or_default();
+        if !status.success() {
+            return Err(GitError::Failed {
+                args: args.join(" "),
+                stderr: stderr.trim().to_string(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -328,29 +375,37 @@ fn parse_tags(out: &str) -> Result<Vec<TagRef>, String> {
     Ok(tags)
 }
 
+#[cfg(test)]
 fn parse_log(out: &str) -> Result<Vec<Commit>, String> {
     let mut commits = Vec::new();
     for record in out.split('\0') {
-        let record = record.trim_start_matches('\n');
-        if record.trim().is_empty() {
-            continue;
+        if let Some(c) = parse_record(record)? {
+            commits.push(c);
         }
-        let f: Vec<&str> = record.splitn(7, FS).collect();
-        let [sha, parents, author, email, date, subject, body] = f[..] else {
-            return Err(format!("expected 7 fields, got {}", f.len()));
-        };
-        commits.push(Commit {
-            sha: sha.to_string(),
-            parents: parents.split_whitespace().map(str::to_string).collect(),
-            author: author.to_string(),
-            email: email.to_string(),
-            date: date.parse().unwrap_or(0),
-            subject: subject.to_string(),
-            body: body.trim().to_string(),
-            trailers: parse_trailers(body),
-        });
     }
     Ok(commits)
+}
+
+/// One `git log -z` record of the 7-field format, or None for an empty one.
+fn parse_record(record: &str) -> Result<Option<Commit>, String> {
+    let record = record.trim_start_matches('\n');
+    if record.trim().is_empty() {
+        return Ok(None);
+    }
+    let f: Vec<&str> = record.splitn(7, FS).collect();
+    let [sha, parents, author, email, date, subject, body] = f[..] else {
+        return Err(format!("expected 7 fields, got {}", f.len()));
+    };
+    Ok(Some(Commit {
+        sha: sha.to_string(),
+        parents: parents.split_whitespace().map(str::to_string).collect(),
+        author: author.to_string(),
+        email: email.to_string(),
+        date: date.parse().unwrap_or(0),
+        subject: subject.to_string(),
+        body: body.trim().to_string(),
+        trailers: parse_trailers(body),
+    }))
 }
 
 /// Trailers of a commit body: the last paragraph, when it consists of `Token: value` lines
