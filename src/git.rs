@@ -375,17 +375,6 @@ fn parse_tags(out: &str) -> Result<Vec<TagRef>, String> {
     Ok(tags)
 }
 
-#[cfg(test)]
-fn parse_log(out: &str) -> Result<Vec<Commit>, String> {
-    let mut commits = Vec::new();
-    for record in out.split('\0') {
-        if let Some(c) = parse_record(record)? {
-            commits.push(c);
-        }
-    }
-    Ok(commits)
-}
-
 /// One `git log -z` record of the 7-field format, or None for an empty one.
 fn parse_record(record: &str) -> Result<Option<Commit>, String> {
     let record = record.trim_start_matches('\n');
