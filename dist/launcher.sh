@@ -63,8 +63,10 @@ vendored() {
         echo "$bin"
         return 0
       fi
-      echo "stage-gate: checksum mismatch for dist/bin/$name (expected $want, got $got); not using it" >&2
-      return 1
+      # A binary the tree's own list does not vouch for was changed after it was built: never
+      # run it, and never quietly build something else in its place.
+      echo "::error title=stage-gate::dist/bin/$name does not match $(basename "$list") (expected $want, got $got); refusing to run it" >&2
+      exit 3
     done
     echo "stage-gate: dist/bin/$name is not listed in dist/SHA256SUMS; not using it" >&2
   done
@@ -133,7 +135,10 @@ cache_dir() {
 # launcher: a binary that is not what the tree says is never run, nor replaced by a build.
 prebuilt() {
   local bin status=0
-  bin="$(vendored)" && { echo "$bin"; return 0; }
+  bin="$(vendored)" || status=$?
+  if [ "$status" -eq 0 ]; then echo "$bin"; return 0; fi
+  if [ "$status" -eq 3 ]; then exit 3; fi
+  status=0
   bin="$(released)" || status=$?
   if [ "$status" -eq 0 ]; then echo "$bin"; return 0; fi
   if [ "$status" -eq 3 ]; then exit 3; fi

@@ -5,10 +5,21 @@
 #   scripts/build-dist.sh --debug    debug build (fast; what the end-to-end tests use)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+#   scripts/build-dist.sh --debug --no-build
+#                                    the debug binary `cargo test --workspace` just built (no
+#                                    second build: a plain `cargo build` resolves other features)
 profile=release
-if [ "${1:-}" = "--debug" ]; then profile=debug; fi
-if [ "$profile" = release ]; then cargo build --release --locked --bin stage-gate
-else cargo build --locked --bin stage-gate; fi
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --debug) profile=debug ;;
+    --no-build) build=0 ;;
+  esac
+done
+if [ "$build" = 1 ]; then
+  if [ "$profile" = release ]; then cargo build --release --locked --bin stage-gate
+  else cargo build --locked --bin stage-gate; fi
+fi
 target_dir="${CARGO_TARGET_DIR:-target}"
 arch="$(uname -m)"; case "$arch" in amd64) arch=x86_64 ;; arm64) arch=aarch64 ;; esac
 case "$(uname -s)" in Linux) t="$arch-unknown-linux-gnu" ;; Darwin) t="$arch-apple-darwin" ;; *) t="$arch-pc-windows-msvc" ;; esac

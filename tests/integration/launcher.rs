@@ -153,3 +153,31 @@ fn no_listed_binary_or_a_failed_download_leaves_a_cached_source_build() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("build=true"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not download"));
 }
+
+#[test]
+fn a_vendored_binary_that_does_not_match_is_refused_not_rebuilt() {
+    let action = action_dir(None);
+    let bin_dir = action.path().join("dist/bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    std::fs::write(bin_dir.join(NAME), b"#!/bin/sh\necho tampered\n").unwrap();
+    std::fs::write(
+        action.path().join("dist/SHA256SUMS"),
+        format!("{}  {NAME}\n", sha256(FAKE)),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = launcher(
+        action.path(),
+        "http://127.0.0.1:9",
+        cache.path(),
+        &["--locate"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to run it"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("build=true"));
+}
