@@ -81,6 +81,9 @@ pub struct Notes {
     pub contributors: Vec<String>,
     /// Commits in the range, and how many the skip rules left out.
     pub commits: usize,
+    /// Every commit of the range (skipped ones included), newest first: what the notes are
+    /// about, comparable with other tools' ranges.
+    pub commit_ids: Vec<String>,
     pub skipped: usize,
     pub markdown: String,
 }
@@ -408,6 +411,7 @@ pub fn build(commits: &[Commit], rules: &Rules, config: &NotesConfig) -> Notes {
         sections,
         contributors: contributors.into_iter().collect(),
         commits: commits.len(),
+        commit_ids: commits.iter().map(|c| c.sha.clone()).collect(),
         skipped,
         markdown: String::new(),
     }
