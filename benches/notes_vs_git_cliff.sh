@@ -77,6 +77,12 @@ for name, sg_cmd, cliff_cmd in cases:
     print(f"{name:<34} {sw*1e3:>10.0f}ms/{sc*1e3:>6.0f}ms {cw*1e3:>10.0f}ms/{cc*1e3:>6.0f}ms "
           f"{cw/sw:>10.1f}x {cc/max(sc,1e-9):>9.1f}x")
     results.append(f"{name.split(' (')[0]}: git-cliff/stage-gate {cw/sw:.1f}x wall, {cc/max(sc,1e-9):.1f}x cpu")
+# The floor: git printing every commit once (what reading the history costs git itself).
+gw, gc = measure(["git", "log", "--format=%H%x00%s%x00%b%x00%D", "HEAD"])
+full_sw = measure(cases[0][1])[0]
+print(f"{'git log (all commits, once)':<34} {gw*1e3:>10.0f}ms/{gc*1e3:>6.0f}ms"
+      f"   full changelog / git log: {full_sw/gw:.2f}x")
+results.append(f"full changelog / git log: {full_sw/gw:.2f}x (target <= 1.0x)")
 def count(path, prefix):
     with open(path) as f:
         return sum(1 for l in f if l.startswith(prefix))
