@@ -44,7 +44,9 @@ pub fn changelog(
     let commits = if revs.is_empty() {
         Vec::new()
     } else {
-        git.log_revs(&revs, true)?
+        // git's own order, streamed as it walks: `--topo-order` would make git finish the
+        // whole walk before printing anything. `assign` orders children first itself.
+        git.log_revs(&revs, false)?
     };
     let labels = assign(&commits, rel.iter().map(|r| r.target.as_deref()));
 
@@ -86,9 +88,11 @@ pub fn changelog(
     })
 }
 
-/// For commits in topological order (children first), the index of the lowest release whose
-/// tag contains each commit, or `usize::MAX`. `targets[i]` is release i's commit; lower
-/// index = lower version.
+/// For commits in any order, the index of the lowest release whose tag contains each commit,
+/// or `usize::MAX`. `targets[i]` is release i's commit; lower index = lower version.
+///
+/// One pass children-first (Kahn's order over the parent links inside `commits`): a commit's
+/// label is final once all its children have passed theirs down.
 pub fn assign<'a>(
     commits: &[Commit],
     targets: impl Iterator<Item = Option<&'a str>>,
@@ -98,20 +102,35 @@ pub fn assign<'a>(
         .enumerate()
         .map(|(i, c)| (c.sha.as_str(), i))
         .collect();
+    let parents: Vec<Vec<usize>> = commits
+        .iter()
+        .map(|c| {
+            c.parents
+                .iter()
+                .filter_map(|p| index.get(p.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut children = vec![0usize; commits.len()];
+    for ps in &parents {
+        for &p in ps {
+            children[p] += 1;
+        }
+    }
     let mut best = vec![usize::MAX; commits.len()];
     for (release, target) in targets.enumerate() {
         if let Some(&i) = target.and_then(|t| index.get(t)) {
             best[i] = best[i].min(release);
         }
     }
-    for i in 0..commits.len() {
+    let mut ready: Vec<usize> = (0..commits.len()).filter(|&i| children[i] == 0).collect();
+    while let Some(i) = ready.pop() {
         let label = best[i];
-        if label == usize::MAX {
-            continue;
-        }
-        for p in &commits[i].parents {
-            if let Some(&j) = index.get(p.as_str()) {
-                best[j] = best[j].min(label);
+        for &p in &parents[i] {
+            best[p] = best[p].min(label);
+            children[p] -= 1;
+            if children[p] == 0 {
+                ready.push(p);
             }
         }
     }
