@@ -84,7 +84,7 @@ fn analyse(path: &Path, text: &str) -> Analysis {
         loc(l, c)
     };
     let mut out = Vec::new();
-    injection(text, &loc, &mut out);
+    injection(text, &doc, &loc, &mut out);
     let deploys: Vec<DeployStep> = wf
         .jobs
         .iter()
@@ -442,7 +442,12 @@ fn job_line(text: &str, job: &str) -> usize {
 }
 
 /// Context fields an attacker controls (PR titles, branch names, commit messages) in shell.
-fn injection(text: &str, loc: &dyn Fn(usize, usize) -> Location, out: &mut Vec<Diagnostic>) {
+fn injection(
+    text: &str,
+    doc: &Value,
+    loc: &dyn Fn(usize, usize) -> Location,
+    out: &mut Vec<Diagnostic>,
+) {
     // Fields of `github.event` that are numbers, SHAs or enums: not injectable.
     const SAFE: &[&str] = &[
         "number",
@@ -478,10 +483,16 @@ fn injection(text: &str, loc: &dyn Fn(usize, usize) -> Location, out: &mut Vec<D
                     || *tok == "github.head_ref"
             })
             .map(str::to_string);
+        // Only string inputs carry free text: a boolean, number, choice or environment input
+        // can only be one of the values the workflow allows.
         let input = e
             .expr
             .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '_' || c == '-'))
-            .find(|tok| tok.starts_with("inputs.") || tok.starts_with("github.event.inputs."))
+            .filter(|tok| tok.starts_with("inputs.") || tok.starts_with("github.event.inputs."))
+            .find(|tok| {
+                let name = tok.rsplit('.').next().unwrap_or("");
+                input_is_text(doc, name)
+            })
             .map(str::to_string);
         let (severity, what) = match (untrusted, input) {
             (Some(t), _) => (
@@ -509,6 +520,25 @@ fn injection(text: &str, loc: &dyn Fn(usize, usize) -> Location, out: &mut Vec<D
             ),
         );
     }
+}
+
+/// Whether input `name` of `workflow_dispatch` / `workflow_call` takes free text: a `string`
+/// input (the default type), or one the workflow does not declare.
+fn input_is_text(doc: &Value, name: &str) -> bool {
+    let on = doc.get("on").or_else(|| doc.get(Value::Bool(true)));
+    let declared: Vec<&Value> = ["workflow_dispatch", "workflow_call"]
+        .iter()
+        .filter_map(|t| on?.get(*t)?.get("inputs")?.get(name))
+        .collect();
+    if declared.is_empty() {
+        return true;
+    }
+    declared.iter().any(|i| {
+        matches!(
+            i.get("type").and_then(Value::as_str).unwrap_or("string"),
+            "string"
+        )
+    })
 }
 
 /// `write-all`, workflow-wide write scopes, and deploy workflows with no `permissions:`.
@@ -692,6 +722,18 @@ mod tests {
         assert_eq!(findings(wf), vec!["8:17 workflow/script-injection"]);
         let d = check(Path::new("w.yml"), wf);
         assert_eq!(d[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn only_string_inputs_are_injectable() {
+        let wf = "on:\n  workflow_dispatch:\n    inputs:\n      dry: {type: boolean}\n      env: {type: choice, options: [staging, production]}\n      count: {type: number}\n      note: {type: string}\n      plain: {}\npermissions: {}\njobs:\n  go:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          echo ${{ inputs.dry }} ${{ inputs.env }} ${{ github.event.inputs.count }}\n          echo ${{ inputs.note }}\n          echo ${{ inputs.plain }}\n";
+        let d = check(Path::new("w.yml"), wf);
+        let lines: Vec<usize> = d
+            .iter()
+            .filter(|d| d.rule == "workflow/script-injection")
+            .map(|d| d.location.line)
+            .collect();
+        assert_eq!(lines, [16, 17], "{d:?}");
     }
 
     #[test]
