@@ -214,6 +214,30 @@ pub enum FlyStrategy {
     Bluegreen,
 }
 
+impl FlyStrategy {
+    /// Every strategy by the name the config, fly.toml `[deploy]` and flyctl use.
+    pub const NAMES: [(&'static str, FlyStrategy); 4] = [
+        ("rolling", FlyStrategy::Rolling),
+        ("immediate", FlyStrategy::Immediate),
+        ("canary", FlyStrategy::Canary),
+        ("bluegreen", FlyStrategy::Bluegreen),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map_or("rolling", |(n, _)| n)
+    }
+
+    pub fn from_name(name: &str) -> Option<FlyStrategy> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FlyConfig {
     /// None when neither the config nor the fly.toml names the app (an error at deploy time).

@@ -377,12 +377,7 @@ fn target(v: &mut Validator, app: &str, env: &str, t: &RawTarget) -> Option<Targ
         let strategy = v.choice(
             &sp,
             f.strategy.as_deref(),
-            &[
-                ("rolling", FlyStrategy::Rolling),
-                ("immediate", FlyStrategy::Immediate),
-                ("canary", FlyStrategy::Canary),
-                ("bluegreen", FlyStrategy::Bluegreen),
-            ],
+            &FlyStrategy::NAMES,
             FlyStrategy::Rolling,
         );
         let mut wp = p.clone();

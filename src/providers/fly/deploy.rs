@@ -4,15 +4,14 @@
 //! failure runs; a failure restores what was changed and destroys what was created.
 
 use super::api::{Api, Machine};
-use super::appconfig::{release_guest_for, GuestDefault};
+use super::appconfig::release_guest;
 use super::create;
 use super::desired::{with_image, Desired};
 use super::groups::{self, GroupPlan};
 use super::release_command::{self, ReleaseCommand, ReleaseRun};
 use super::rollout::{failed, plan_waves, Rollout, Snapshot};
 use super::{
-    bluegreen, dedup, describe_updates, flyctl, list_or_explain, rollback_point, FlyProvider,
-    Settings,
+    bluegreen, dedup, describe_updates, list_or_explain, rollback_point, FlyProvider, Settings,
 };
 use crate::config::FlyStrategy;
 use crate::providers::{DeployOutcome, DeployRequest, ProviderError};
@@ -127,10 +126,7 @@ impl FlyProvider {
 
         let snapshots = rollout.snapshots();
         let mut details = vec![
-            (
-                "strategy".to_string(),
-                flyctl::strategy_name(s.strategy).to_string(),
-            ),
+            ("strategy".to_string(), s.strategy.name().to_string()),
             ("machines".to_string(), describe_updates(&updated)),
             (
                 "duration".to_string(),
@@ -179,7 +175,7 @@ impl FlyProvider {
             version: None,
             rollback_point: Some(rollback_point(&s.app, &[], &plan.current)),
             details: vec![
-                ("strategy".into(), flyctl::strategy_name(s.strategy).into()),
+                ("strategy".into(), s.strategy.name().into()),
                 (
                     "machines".into(),
                     format!(
@@ -354,12 +350,7 @@ pub fn release_body(
             .filter(|m| m.group() == group && m.config["guest"].is_object())
             .map(|m| &m.config["guest"])
             .collect();
-        let from = if guests.is_empty() {
-            GuestDefault::None
-        } else {
-            GuestDefault::Machines(guests)
-        };
-        config["guest"] = release_guest_for(from);
+        config["guest"] = release_guest(&guests);
         if let Some(hdid) = &toml.host_dedication_id {
             config["guest"]["host_dedication_id"] = hdid.clone().into();
         }

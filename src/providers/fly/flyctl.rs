@@ -12,15 +12,6 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-pub fn strategy_name(s: FlyStrategy) -> &'static str {
-    match s {
-        FlyStrategy::Rolling => "rolling",
-        FlyStrategy::Immediate => "immediate",
-        FlyStrategy::Canary => "canary",
-        FlyStrategy::Bluegreen => "bluegreen",
-    }
-}
-
 /// The arguments of `flyctl deploy` (also what `--dry-run` shows).
 pub fn args(
     config: Option<&Path>,
@@ -39,7 +30,7 @@ pub fn args(
     }
     a.extend([
         "--strategy".into(),
-        strategy_name(strategy).into(),
+        strategy.name().into(),
         "--wait-timeout".into(),
         format!("{}s", wait_timeout.as_secs().max(1)),
     ]);

@@ -29,17 +29,11 @@ pub fn deploy_defaults(
     let deploy = toml.and_then(|t| t.deploy.as_ref());
     let bad = |e: String| ProviderError::Config(format!("{}: {e}", shown.display()));
     let strategy = match deploy.and_then(|d| d.strategy.as_deref()) {
-        Some(s) if !c.explicit.strategy => match s {
-            "rolling" => FlyStrategy::Rolling,
-            "immediate" => FlyStrategy::Immediate,
-            "canary" => FlyStrategy::Canary,
-            "bluegreen" => FlyStrategy::Bluegreen,
-            other => {
-                return Err(bad(format!(
-                "`deploy.strategy` {other:?} is not one of rolling, immediate, canary, bluegreen"
-            )))
-            }
-        },
+        Some(s) if !c.explicit.strategy => FlyStrategy::from_name(s).ok_or_else(|| {
+            bad(format!(
+                "`deploy.strategy` {s:?} is not one of rolling, immediate, canary, bluegreen"
+            ))
+        })?,
         _ => c.strategy,
     };
     let max_unavailable = match deploy.and_then(|d| d.max_unavailable) {

@@ -241,7 +241,7 @@ impl Provider for FlyProvider {
                 let started = Instant::now();
                 let mut outcome = flyctl::deploy(&self.ctx, &token, &program, &args).await?;
                 outcome.details = vec![
-                    ("strategy".into(), flyctl::strategy_name(s.strategy).into()),
+                    ("strategy".into(), s.strategy.name().into()),
                     ("mode".into(), "flyctl".into()),
                     (
                         "duration".into(),

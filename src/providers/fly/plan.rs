@@ -154,7 +154,7 @@ fn offline(s: &Settings) -> Result<Value, String> {
     Ok(json!({
         "app": s.app,
         "image": s.image,
-        "strategy": flyctl::strategy_name(s.strategy),
+        "strategy": s.strategy.name(),
         "max_unavailable": s.max_unavailable,
         "wait_timeout": humantime::format_duration(s.wait_timeout).to_string(),
         "process_groups": groups,

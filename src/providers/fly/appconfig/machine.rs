@@ -44,18 +44,18 @@ impl AppConfig {
         if cmd.is_none() {
             cmd = exp.and_then(|e| e.cmd.clone());
         }
-        put(
+        set(
             &mut init,
             "entrypoint",
             exp.and_then(|e| e.entrypoint.clone()).map(|v| json!(v)),
         );
-        put(
+        set(
             &mut init,
             "exec",
             exp.and_then(|e| e.exec.clone()).map(|v| json!(v)),
         );
-        put(&mut init, "cmd", cmd.map(|v| json!(v)));
-        put(
+        set(&mut init, "cmd", cmd.map(|v| json!(v)));
+        set(
             &mut init,
             "swap_size_mb",
             self.swap_size_mb.map(|v| json!(v)),
@@ -180,8 +180,8 @@ impl AppConfig {
             env.insert("PRIMARY_REGION".into(), json!(r));
         }
         let mut init = Map::new();
-        put(&mut init, "cmd", Some(json!(cmd)));
-        put(
+        set(&mut init, "cmd", Some(json!(cmd)));
+        set(
             &mut init,
             "swap_size_mb",
             self.swap_size_mb.map(|v| json!(v)),
@@ -190,7 +190,7 @@ impl AppConfig {
             .experimental
             .as_ref()
             .and_then(|e| e.entrypoint.clone());
-        put(&mut init, "entrypoint", entrypoint.map(|v| json!(v)));
+        set(&mut init, "entrypoint", entrypoint.map(|v| json!(v)));
         let mut c = Map::new();
         c.insert("init".into(), Value::Object(init));
         c.insert("restart".into(), json!({"policy": "no"}));
@@ -446,27 +446,15 @@ fn preset(size: &str) -> Result<Value, String> {
     })
 }
 
-/// Where the release machine's guest comes from when `release_command_vm` is not set.
-pub enum GuestDefault<'a> {
-    /// No machine to learn from: flyctl's `shared-cpu-2x`.
-    None,
-    /// The guests of the default group's machines: the one with the most memory.
-    Machines(Vec<&'a Value>),
-}
-
-/// flyctl's `inferReleaseCommandGuest`: the biggest guest of the default group, else
-/// `shared-cpu-2x`.
-pub fn release_guest_for(from: GuestDefault<'_>) -> Value {
-    let fallback = json!({"cpu_kind": "shared", "cpus": 2, "memory_mb": 512});
-    match from {
-        GuestDefault::None => fallback,
-        GuestDefault::Machines(guests) => guests
-            .into_iter()
-            .filter(|g| g["memory_mb"].as_u64().is_some())
-            .max_by_key(|g| g["memory_mb"].as_u64().unwrap_or(0))
-            .cloned()
-            .unwrap_or(fallback),
-    }
+/// flyctl's `inferReleaseCommandGuest`: of `guests` (the default group's machines), the one
+/// with the most memory; with none, `shared-cpu-2x`.
+pub fn release_guest(guests: &[&Value]) -> Value {
+    guests
+        .iter()
+        .filter(|g| g["memory_mb"].as_u64().is_some())
+        .max_by_key(|g| g["memory_mb"].as_u64().unwrap_or(0))
+        .map(|g| (*g).clone())
+        .unwrap_or_else(|| json!({"cpu_kind": "shared", "cpus": 2, "memory_mb": 512}))
 }
 
 /// `true`/`false` for auto_stop_machines mean `stop`/`off`.
@@ -528,10 +516,6 @@ fn set(c: &mut Map<String, Value>, key: &str, v: Option<Value>) {
             c.remove(key);
         }
     }
-}
-
-fn put(c: &mut Map<String, Value>, key: &str, v: Option<Value>) {
-    set(c, key, v)
 }
 
 /// JSON decoded over an existing struct, as Go does: objects merge, the rest is replaced.

@@ -12,7 +12,7 @@ pub mod units;
 #[cfg(test)]
 mod flyctl_fixtures;
 
-pub use machine::{release_guest_for, same_config, GuestDefault};
+pub use machine::{release_guest, same_config};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
