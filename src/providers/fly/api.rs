@@ -109,9 +109,7 @@ impl Machine {
         self.config["image"].as_str().unwrap_or("")
     }
     pub fn group(&self) -> &str {
-        self.config["metadata"]["fly_process_group"]
-            .as_str()
-            .unwrap_or("app")
+        group_of(&self.config)
     }
     /// Running or on its way there: a machine that must be started after an update.
     pub fn is_running(&self) -> bool {
@@ -143,6 +141,20 @@ impl Machine {
             .filter(|e| e.kind == "exit" && e.timestamp >= since_ms)
             .count()
     }
+}
+
+/// The process group a machine config belongs to (flyctl: `app` when the metadata says none).
+pub fn group_of(config: &Value) -> &str {
+    config["metadata"]["fly_process_group"]
+        .as_str()
+        .filter(|g| !g.is_empty())
+        .unwrap_or(super::appconfig::DEFAULT_GROUP)
+}
+
+/// flyctl's own short-lived machines (`fly_app_release_command`, `fly_app_console`, …): never
+/// deploy targets.
+pub fn is_flyctl_group(group: &str) -> bool {
+    group.starts_with("fly_app_")
 }
 
 /// A lease as either wire form gives it: the real `{"status":"success","data":{…}}` envelope
@@ -453,30 +465,43 @@ impl Api {
         self.decode("machine", v)
     }
 
-    /// Create a machine. `body` is the whole `CreateMachineRequest`. Not repeated after a
-    /// lost answer: the caller looks the machine up instead.
-    pub async fn create(&self, body: &Value) -> Result<Machine, ProviderError> {
-        let v = self
-            .call(Method::POST, "/machines", None, Some(body), false)
-            .await?;
-        self.decode("machine", v)
-    }
-
-    /// A machine of `group` on `image` created since `since_ms`: what a create whose answer
-    /// was lost left behind, if it landed.
-    pub async fn created_since(
+    /// Create a machine of `group` (`body`: the whole `CreateMachineRequest`). An answer lost
+    /// after the API may have acted is looked up — a machine of the group on the body's image
+    /// created since we asked — and never sent twice; `what` names the machine when none is
+    /// found.
+    pub async fn create_once(
         &self,
+        body: &Value,
         group: &str,
-        image: &str,
-        since_ms: i64,
-    ) -> Result<Option<Machine>, ProviderError> {
+        what: &str,
+    ) -> Result<Machine, ProviderError> {
+        let asked_ms = chrono::Utc::now().timestamp_millis();
+        let e = match self
+            .call(Method::POST, "/machines", None, Some(body), false)
+            .await
+        {
+            Ok(v) => return self.decode("machine", v),
+            Err(ProviderError::Http(e)) if e.is_ambiguous() => e,
+            Err(e) => return Err(e),
+        };
+        let image = body["config"]["image"].as_str().unwrap_or("");
         let machines = self.list_machines().await?;
-        Ok(machines.into_iter().find(|m| {
-            m.config["metadata"]["fly_process_group"] == group
-                && m.image() == image
-                && chrono::DateTime::parse_from_rfc3339(&m.created_at)
-                    .is_ok_and(|t| t.timestamp_millis() >= since_ms - 2_000)
-        }))
+        machines
+            .into_iter()
+            .find(|m| {
+                m.group() == group
+                    && m.image() == image
+                    && chrono::DateTime::parse_from_rfc3339(&m.created_at)
+                        .is_ok_and(|t| t.timestamp_millis() >= asked_ms - 2_000)
+            })
+            .ok_or_else(|| ProviderError::Failed {
+                message: format!(
+                    "creating {what} failed ({e}) and no such machine exists; nothing was \
+                     created — run the deploy again"
+                ),
+                rolled_back: None,
+                log_excerpt: None,
+            })
     }
 
     pub async fn list_volumes(&self) -> Result<Vec<Volume>, ProviderError> {

@@ -7,7 +7,7 @@
 //! create one and say so, leaving the count to `fly scale count` — a deploy tool should not
 //! double a bill on its own.
 
-use super::api::{Machine, Volume};
+use super::api::Volume;
 use super::appconfig::{units, AppConfig};
 use super::rollout::{now_ms, Rollout, Updated};
 use crate::providers::ProviderError;
@@ -82,17 +82,8 @@ pub async fn first_machines(
         }
         let body = create_body(&config, toml);
         let since = now_ms();
-        let machine: Machine = match r.api.create(&body).await {
-            Ok(m) => m,
-            Err(ProviderError::Http(e)) if e.is_ambiguous() => r
-                .api
-                .created_since(group, &r.image, since)
-                .await?
-                .ok_or_else(|| super::rollout::failed(format!(
-                    "creating the first machine of group `{group}` failed ({e}) and none exists; run the deploy again"
-                )))?,
-            Err(e) => return Err(e),
-        };
+        let what = format!("the first machine of group `{group}`");
+        let machine = r.api.create_once(&body, group, &what).await?;
         if let Ok(mut m) = made.lock() {
             m.push(machine.id.clone());
         }

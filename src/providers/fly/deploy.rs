@@ -3,7 +3,7 @@
 //! first machines of new groups → machines of removed groups destroyed. Nothing after a
 //! failure runs; a failure restores what was changed and destroys what was created.
 
-use super::api::{Api, Machine};
+use super::api::{is_flyctl_group, Api, Machine};
 use super::appconfig::release_guest;
 use super::create;
 use super::desired::{with_image, Desired};
@@ -26,7 +26,7 @@ impl FlyProvider {
         machines
             .into_iter()
             .filter(|m| m.state != "destroyed" && m.state != "destroying")
-            .filter(|m| !m.group().starts_with("fly_app_"))
+            .filter(|m| !is_flyctl_group(m.group()))
             .filter(|m| {
                 self.config.process_groups.is_empty()
                     || self.config.process_groups.iter().any(|g| g == m.group())
@@ -366,7 +366,7 @@ pub fn release_body(
 fn default_guest(machines: &[Machine]) -> Option<Value> {
     machines
         .iter()
-        .filter(|m| !m.group().starts_with("fly_app_") && m.state != "destroyed")
+        .filter(|m| !is_flyctl_group(m.group()) && m.state != "destroyed")
         .map(|m| m.config["guest"].clone())
         .find(Value::is_object)
 }

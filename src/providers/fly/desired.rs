@@ -3,7 +3,7 @@
 //! onto the machine's current config). Without a fly.toml only the image changes.
 
 use super::api::Machine;
-use super::appconfig::{AppConfig, DEFAULT_GROUP};
+use super::appconfig::AppConfig;
 use crate::providers::ProviderError;
 use serde_json::Value;
 use std::sync::Arc;
@@ -32,20 +32,12 @@ impl Desired {
         }
     }
 
-    /// The group a machine config belongs to (flyctl: `app` when the metadata says none).
-    pub fn group_of(config: &Value) -> &str {
-        config["metadata"]["fly_process_group"]
-            .as_str()
-            .filter(|g| !g.is_empty())
-            .unwrap_or(DEFAULT_GROUP)
-    }
-
     /// The full config an existing machine (whose config is `current`) is updated to.
     pub fn config_for(&self, current: &Value) -> Result<Value, ProviderError> {
         match &self.toml {
             None => Ok(with_image(current, &self.image)),
             Some(t) => {
-                let group = Self::group_of(current);
+                let group = super::api::group_of(current);
                 let mut c = t
                     .machine_config(group, Some(current))
                     .map_err(|e| ProviderError::Config(format!("fly.toml: {e}")))?;

@@ -10,7 +10,7 @@
 //! - flyctl's own ephemeral machines (`fly_app_*` groups: release command, console) are never
 //!   targets.
 
-use super::api::Machine;
+use super::api::{is_flyctl_group, Machine};
 use super::desired::Desired;
 use crate::providers::ProviderError;
 
@@ -44,8 +44,8 @@ pub fn plan(
         if matches!(m.state.as_str(), "destroyed" | "destroying") {
             continue;
         }
-        let group = Desired::group_of(&m.config).to_string();
-        if group.starts_with("fly_app_") || !in_scope(&group) {
+        let group = m.group().to_string();
+        if is_flyctl_group(&group) || !in_scope(&group) {
             continue;
         }
         if let Some(groups) = &groups_in_toml {

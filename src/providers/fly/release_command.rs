@@ -47,24 +47,10 @@ impl ReleaseCommand<'_> {
         let started = Instant::now();
         self.console
             .info(format!("running release_command: {}", self.command));
-        let asked_ms = now_ms();
-        let machine = match self.api.create(body).await {
-            Ok(m) => m,
-            Err(ProviderError::Http(e)) if e.is_ambiguous() => {
-                let image = body["config"]["image"].as_str().unwrap_or("");
-                let found = self
-                    .api
-                    .created_since(RELEASE_GROUP, image, asked_ms)
-                    .await?;
-                found.ok_or_else(|| {
-                    failed(format!(
-                        "creating the release_command machine failed ({e}) and no such machine \
-                         exists; nothing was changed — run the deploy again"
-                    ))
-                })?
-            }
-            Err(e) => return Err(e),
-        };
+        let machine = self
+            .api
+            .create_once(body, RELEASE_GROUP, "the release_command machine")
+            .await?;
         let id = machine.id.clone();
         let result = tokio::select! {
             r = self.run_on(&id, started) => r,
