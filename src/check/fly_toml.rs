@@ -7,6 +7,7 @@ use super::fly_schema::{Field, Ty, CONCURRENCY, TOP};
 use super::secrets;
 use super::tree::{self, Node, Pos, Val};
 use crate::config::suggest::did_you_mean;
+use crate::providers::fly::appconfig::units;
 use crate::report::{Diagnostic, Location, Severity};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -354,45 +355,16 @@ fn parse_soft_hard(s: &str) -> bool {
     parts.len() == 2 && parts.iter().all(|p| p.parse::<u32>().is_ok())
 }
 
-/// Go's `time.ParseDuration`: one or more number+unit pairs, or a bare `0`.
+/// Go's `time.ParseDuration`: one or more number+unit pairs, or a bare `0` (read by the same
+/// code the deploy reads fly.toml with).
 pub fn parse_go_duration(s: &str) -> bool {
-    let s = s.trim().trim_start_matches(['+', '-']);
-    if s == "0" {
-        return true;
-    }
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 || rest[..num_len].parse::<f64>().is_err() {
-            return false;
-        }
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        if !["ns", "us", "µs", "ms", "s", "m", "h"].contains(&&rest[..unit_len]) {
-            return false;
-        }
-        rest = &rest[unit_len..];
-    }
-    true
+    units::parse_duration(s).is_ok()
 }
 
-/// A size as flyctl reads it (docker's go-units, `^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$`):
-/// `512`, `"256mb"`, `"256Mi"`, `"1Gi"`, `"1GiB"`, `"8g"`, `"2 GB"`. Bare numbers take the
-/// field's default unit.
+/// A size as flyctl reads it (docker's go-units): `512`, `"256mb"`, `"256Mi"`, `"1Gi"`,
+/// `"1GiB"`, `"8g"`, `"2 GB"`; bare numbers take the field's default unit; zero is no size.
 pub fn parse_size(s: &str) -> bool {
-    static SIZE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = SIZE.get_or_init(|| {
-        regex::Regex::new(r"^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$").expect("valid regex")
-    });
-    let s = s.trim();
-    re.is_match(s) && s.chars().next().is_some_and(|c| c != '0' || s.len() > 1)
+    s.trim() != "0" && units::parse_size(s, true, 1).is_ok()
 }
 
 /// Checks between sections: process groups that exist, one internal_port per service,
