@@ -85,7 +85,7 @@ pub fn parse(text: &str, display: &Path) -> Result<Config, ConfigError> {
     let Some(raw) = decode(&mut json, &tree, text, display, &mut diags) else {
         return Err(ConfigError(diags));
     };
-    match validate::validate(raw, text, display) {
+    match validate::validate(raw, text, &tree, display) {
         Ok(config) if diags.is_empty() => Ok(config),
         Ok(_) => Err(ConfigError(diags)),
         Err(ConfigError(more)) => {
@@ -98,7 +98,7 @@ pub fn parse(text: &str, display: &Path) -> Result<Config, ConfigError> {
 
 fn config_schema() -> &'static serde_json::Value {
     static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    SCHEMA.get_or_init(|| serde_json::from_str(&schema::json_schema()).unwrap_or_default())
+    SCHEMA.get_or_init(schema::json_value)
 }
 
 /// Decode into the raw types; a value of the wrong type is reported where it is, taken out,

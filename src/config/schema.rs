@@ -2,10 +2,16 @@
 //! `stage-gate.schema.json`; a test fails when the committed copy drifts.
 
 pub fn json_schema() -> String {
+    // Printed from the schema itself: its key order, not a JSON map's sorted one.
     let schema = schemars::schema_for!(super::raw::RawConfig);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The schema as a JSON value (what the unknown-key walk reads).
+pub fn json_value() -> serde_json::Value {
+    schemars::schema_for!(super::raw::RawConfig).to_value()
 }
 
 #[cfg(test)]

@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn every_unknown_key_is_found_and_left_out() {
-        let schema: Value = serde_json::from_str(&crate::config::schema::json_schema()).unwrap();
+        let schema = crate::config::schema::json_value();
         let text = "version: 1\nrelese: {}\napps:\n  web:\n    enviroments: {}\n    environments:\n      staging:\n        command: {run: x, shel: bash}\n";
         let tree = crate::config::yaml_tree::parse(text).unwrap();
         let (json, unknown) = strip(&tree, &schema);

@@ -1,9 +1,9 @@
 //! Raw config → validated [`Config`]. Collects every problem instead of stopping at the first.
 
-use super::locate::locate;
 use super::model::*;
 use super::raw::*;
 use super::suggest::did_you_mean;
+use super::yaml_tree::Node;
 use crate::report::{Diagnostic, Location};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,13 +11,16 @@ use std::time::Duration;
 
 struct Validator<'a> {
     text: &'a str,
+    /// The parsed text, for positions.
+    tree: &'a Node,
     file: &'a Path,
     errors: Vec<Diagnostic>,
 }
 
 impl Validator<'_> {
     fn error(&mut self, path: &[&str], message: impl Into<String>, help: Option<String>) {
-        let (line, col) = locate(self.text, path).unwrap_or((1, 1));
+        let at = self.tree.locate_value(path);
+        let (line, col) = (at.line, at.col);
         let mut d = Diagnostic::error(
             "config/invalid",
             format!("{} (at `{}`)", message.into(), path.join(".")),
@@ -99,9 +102,15 @@ const PRERELEASE: [(&str, PrereleasePolicy); 3] = [
     ("staging-only", PrereleasePolicy::StagingOnly),
 ];
 
-pub fn validate(raw: RawConfig, text: &str, file: &Path) -> Result<Config, super::ConfigError> {
+pub fn validate(
+    raw: RawConfig,
+    text: &str,
+    tree: &Node,
+    file: &Path,
+) -> Result<Config, super::ConfigError> {
     let mut v = Validator {
         text,
+        tree,
         file,
         errors: Vec::new(),
     };
