@@ -177,10 +177,9 @@ impl Node {
         }
     }
 
-    /// Where `path` (keys, and indexes into lists) leads: a scalar value's own position when
-    /// the whole path exists (a mapping or list: the key that names it), else the key of the
-    /// deepest part that does.
-    pub fn locate_value(&self, path: &[&str]) -> Pos {
+    /// Follow `path` as far as it exists: the key of the deepest step found, and the node at
+    /// the end when the whole path exists.
+    fn walk(&self, path: &[&str]) -> (Pos, Option<&Node>) {
         let mut node = self;
         let mut at = self.pos();
         for step in path {
@@ -189,29 +188,25 @@ impl Node {
                     at = key_pos;
                     node = next;
                 }
-                None => return at,
+                None => return (at, None),
             }
         }
-        match node {
-            Node::Scalar(..) if !path.is_empty() => node.pos(),
-            _ => at,
+        (at, Some(node))
+    }
+
+    /// Where `path` (keys, and indexes into lists) leads: a scalar value's own position when
+    /// the whole path exists (a mapping or list: the key that names it), else the key of the
+    /// deepest part that does.
+    pub fn locate_value(&self, path: &[&str]) -> Pos {
+        match self.walk(path) {
+            (_, Some(n @ Node::Scalar(..))) if !path.is_empty() => n.pos(),
+            (at, _) => at,
         }
     }
 
     /// The position of the key at the end of `path` (or of the deepest part found).
     pub fn locate_key(&self, path: &[&str]) -> Pos {
-        let mut node = self;
-        let mut at = self.pos();
-        for step in path {
-            match node.child(step) {
-                Some((key_pos, next)) => {
-                    at = key_pos;
-                    node = next;
-                }
-                None => break,
-            }
-        }
-        at
+        self.walk(path).0
     }
 
     /// The value as JSON (for decoding into types with serde).
