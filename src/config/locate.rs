@@ -10,20 +10,22 @@ use super::yaml_tree;
 /// 1-based (line, column) of the value at `path` (keys, and list indexes), or of the key of
 /// its deepest ancestor found.
 pub fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
-    match yaml_tree::parse(text) {
-        Ok(tree) => {
-            let p = tree.locate_value(path);
-            Some((p.line, p.col))
-        }
-        Err(_) => locate_by_indent(text, path),
-    }
+    located(text, path, yaml_tree::Node::locate_value)
 }
 
 /// 1-based (line, column) of the key at the end of `path` (or of its deepest ancestor).
 pub fn locate_key(text: &str, path: &[&str]) -> Option<(usize, usize)> {
+    located(text, path, yaml_tree::Node::locate_key)
+}
+
+fn located(
+    text: &str,
+    path: &[&str],
+    pick: fn(&yaml_tree::Node, &[&str]) -> yaml_tree::Pos,
+) -> Option<(usize, usize)> {
     match yaml_tree::parse(text) {
         Ok(tree) => {
-            let p = tree.locate_key(path);
+            let p = pick(&tree, path);
             Some((p.line, p.col))
         }
         Err(_) => locate_by_indent(text, path),

@@ -53,6 +53,17 @@ fn release_host(body: &'static [u8]) -> String {
 }
 
 fn launcher(action: &Path, host: &str, cache: &Path, args: &[&str]) -> std::process::Output {
+    launcher_at("v1.2.3", action, host, cache, args)
+}
+
+/// The launcher of the action at release `ref_`.
+fn launcher_at(
+    ref_: &str,
+    action: &Path,
+    host: &str,
+    cache: &Path,
+    args: &[&str],
+) -> std::process::Output {
     Command::new("bash")
         .arg(action.join("dist/launcher.sh"))
         .args(args)
@@ -60,7 +71,7 @@ fn launcher(action: &Path, host: &str, cache: &Path, args: &[&str]) -> std::proc
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUNNER_OS", "Linux")
         .env("RUNNER_ARCH", "X64")
-        .env("GITHUB_ACTION_REF", "v1.2.3")
+        .env("GITHUB_ACTION_REF", ref_)
         .env("GITHUB_ACTION_REPOSITORY", "acme/stage-gate")
         .env("STAGE_GATE_RELEASES_URL", host)
         .env("STAGE_GATE_CACHE_DIR", cache)
@@ -138,17 +149,7 @@ fn no_listed_binary_or_a_failed_download_leaves_a_cached_source_build() {
     // Listed, but the release has no such asset: a warning, then the source build.
     let action = action_dir(Some(FAKE));
     let host = release_host(FAKE);
-    let out = Command::new("bash")
-        .arg(action.path().join("dist/launcher.sh"))
-        .arg("--locate")
-        .env("RUNNER_OS", "Linux")
-        .env("RUNNER_ARCH", "X64")
-        .env("GITHUB_ACTION_REF", "v9.9.9")
-        .env("GITHUB_ACTION_REPOSITORY", "acme/stage-gate")
-        .env("STAGE_GATE_RELEASES_URL", &host)
-        .env("STAGE_GATE_CACHE_DIR", cache.path())
-        .output()
-        .unwrap();
+    let out = launcher_at("v9.9.9", action.path(), &host, cache.path(), &["--locate"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("build=true"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not download"));
