@@ -322,14 +322,14 @@ impl AppConfig {
                 }
             },
         };
-        Ok(prune(json!({
-            "type": kind, "port": port,
-            "interval": c.interval, "timeout": c.timeout, "grace_period": c.grace_period,
-            "method": c.method.as_ref().map(|m| m.to_uppercase()),
-            "path": c.path, "protocol": c.protocol,
-            "tls_skip_verify": c.tls_skip_verify, "tls_server_name": c.tls_server_name,
-            "headers": headers(&c.headers),
-        })))
+        // flyctl writes every field of a top-level check, the HTTP ones for TCP too, and
+        // upper-cases its method.
+        let mut check = check_json(kind, &c.check, true);
+        check["port"] = json!(port);
+        if let Some(m) = &c.check.method {
+            check["method"] = json!(m.to_uppercase());
+        }
+        Ok(check)
     }
 
     fn stop_config(&self) -> Option<Value> {
@@ -467,7 +467,11 @@ fn autostop(v: &Value) -> Value {
 }
 
 fn service_check(kind: &str, c: &ServiceCheck) -> Value {
-    let http = kind == "http";
+    check_json(kind, c, kind == "http")
+}
+
+/// A check of `kind` in the API's JSON; the HTTP fields only when `http`.
+fn check_json(kind: &str, c: &ServiceCheck, http: bool) -> Value {
     prune(json!({
         "type": kind,
         "interval": c.interval, "timeout": c.timeout, "grace_period": c.grace_period,

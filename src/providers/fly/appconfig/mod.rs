@@ -146,15 +146,9 @@ pub struct TopCheck {
     pub port: Option<u64>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
-    pub interval: Option<String>,
-    pub timeout: Option<String>,
-    pub grace_period: Option<String>,
-    pub method: Option<String>,
-    pub path: Option<String>,
-    pub protocol: Option<String>,
-    pub tls_skip_verify: Option<bool>,
-    pub tls_server_name: Option<String>,
-    pub headers: BTreeMap<String, String>,
+    /// The fields a service check has too.
+    #[serde(flatten)]
+    pub check: ServiceCheck,
     pub processes: Vec<String>,
 }
 
