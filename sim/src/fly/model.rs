@@ -156,13 +156,17 @@ impl Machine {
     }
 
     fn event(&mut self, kind: &str, status: &str, source: &str) {
+        self.event_with(kind, status, source, json!({}));
+    }
+
+    fn event_with(&mut self, kind: &str, status: &str, source: &str, request: Value) {
         self.events.push(json!({
             "id": new_version(),
             "type": kind,
             "status": status,
             "source": source,
             "timestamp": unix_ms(),
-            "request": {}
+            "request": request
         }));
     }
 
@@ -226,20 +230,18 @@ impl Machine {
 
     fn job_exit(&mut self, code: i64) {
         let exited_at = now_rfc3339();
-        self.events.push(json!({
-            "id": new_version(),
-            "type": "exit",
-            "status": "stopped",
-            "source": "flyd",
-            "timestamp": unix_ms(),
-            "request": {
+        self.event_with(
+            "exit",
+            "stopped",
+            "flyd",
+            json!({
                 "exit_event": {
                     "exit_code": code, "oom_killed": false, "requested_stop": false,
                     "restarting": false, "signal": -1, "exited_at": exited_at
                 },
                 "restart_count": 0
-            }
-        }));
+            }),
+        );
         self.state = "destroyed";
         self.started_at = None;
         self.lease = None;
