@@ -355,10 +355,7 @@ pub fn release_body(
             config["guest"]["host_dedication_id"] = hdid.clone().into();
         }
     }
-    Ok(release_command::create_body(
-        &config,
-        toml.primary_region.as_deref(),
-    ))
+    Ok(release_command::create_body(&config, toml))
 }
 
 /// The guest a new group's machine gets when fly.toml has no `[[vm]]` for it: that of an

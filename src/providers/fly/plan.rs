@@ -145,10 +145,7 @@ fn offline(s: &Settings) -> Result<Value, String> {
         groups.insert(g, entry);
     }
     let release = match t.release_machine_config()? {
-        Some(c) => json!(super::release_command::create_body(
-            &image(c),
-            t.primary_region.as_deref()
-        )),
+        Some(c) => super::release_command::create_body(&image(c), t),
         None => Value::Null,
     };
     Ok(json!({

@@ -24,11 +24,10 @@ pub struct ReleaseRun {
 }
 
 /// The `CreateMachineRequest` of the release machine.
-pub fn create_body(config: &Value, region: Option<&str>) -> Value {
-    let mut body = json!({"config": config, "skip_launch": true});
-    if let Some(r) = region {
-        body["region"] = json!(r);
-    }
+/// Created stopped (`skip_launch`), in the app's primary region, started once created.
+pub fn create_body(config: &Value, toml: &super::appconfig::AppConfig) -> Value {
+    let mut body = super::create::create_body(config, toml);
+    body["skip_launch"] = json!(true);
     body
 }
 
