@@ -159,10 +159,9 @@ fn type_help(message: &str, key: Option<&str>) -> Option<String> {
         .any(|w| k.contains(w))
     });
     if number && duration_key {
+        // The same words the duration check gives a bare number written as text.
         let n = message.split('`').nth(1).unwrap_or("30");
-        return Some(format!(
-            "a bare number has no unit: write `{n}s` for seconds or `{n}m` for minutes"
-        ));
+        return validate::parse_duration(n).err();
     }
     if number && message.contains("expected a string") {
         return Some("quote the value to write it as text".into());
