@@ -11,8 +11,7 @@ pub mod fly_toml;
 pub mod parity;
 pub mod secrets;
 pub mod tree;
-pub mod workflow_text;
-pub mod workflows;
+pub mod workflow;
 
 #[cfg(test)]
 mod corpus_tests;
@@ -128,7 +127,20 @@ pub async fn run(req: &Request<'_>) -> Outcome {
         .iter()
         .map(|(p, t)| (p.as_path(), t.as_str()))
         .collect();
-    out.diagnostics.extend(workflows::check_all(&refs));
+    let policy = workflow::Policy {
+        production_requires: req
+            .config
+            .environments
+            .values()
+            .filter(|p| p.production)
+            .find_map(|p| p.requires.clone()),
+        files: files
+            .iter()
+            .filter(|p| is_fly_name(p) || p.file_name().is_some_and(|n| n == ".dockerignore"))
+            .filter_map(|p| Some((p.to_string_lossy().into_owned(), read(req.root, p).ok()?)))
+            .collect(),
+    };
+    out.diagnostics.extend(workflow::check_all(&refs, &policy));
     out.checked
         .extend(texts.iter().map(|(p, _)| (Kind::Workflow, p.clone())));
 
@@ -156,6 +168,7 @@ pub async fn run(req: &Request<'_>) -> Outcome {
     if let (Some(path_var), false) = (req.linter_path, texts.is_empty()) {
         let wf: Vec<PathBuf> = texts.iter().map(|(p, _)| p.clone()).collect();
         run_linters(req.root, &wf, path_var, &mut out).await;
+        workflow::drop_zizmor_duplicates(&mut out.diagnostics, &texts);
     }
     out
 }
