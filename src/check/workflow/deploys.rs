@@ -220,6 +220,22 @@ fn run_step(
     }
 }
 
+/// `$HOOK` or `${HOOK}`: the whole URL is a variable.
+fn is_bare_variable(url: &str) -> bool {
+    let name = url
+        .strip_prefix('$')
+        .map(|v| v.trim_start_matches('{').trim_end_matches('}'));
+    name.is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// A secret whose name says it is a webhook URL (not a token beside one).
+fn names_webhook(secret: &str) -> bool {
+    secret
+        .to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| matches!(w, "webhook" | "webhooks" | "hook" | "hooks"))
+}
+
 /// Coolify's deploy endpoint (`/api/v1/deploy?uuid=…`), not `/api/v1/deployments/…`
 /// (which reads a deployment's status).
 pub fn is_coolify_deploy(url: &str) -> bool {
@@ -733,9 +749,9 @@ impl HttpCall {
             Kind::Coolify
         } else if secret.as_deref().is_some_and(is_hook) {
             Kind::Webhook
-        } else if url.starts_with('$')
+        } else if is_bare_variable(url)
             && secret.is_none()
-            && step.secrets_referenced().iter().any(|s| is_hook(s))
+            && step.secrets_referenced().iter().any(|s| names_webhook(s))
         {
             // A URL in a shell variable read from a webhook secret (a list of hooks, say).
             Kind::Webhook
