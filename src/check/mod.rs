@@ -136,7 +136,11 @@ pub async fn run(req: &Request<'_>) -> Outcome {
             .find_map(|p| p.requires.clone()),
         files: files
             .iter()
-            .filter(|p| is_fly_name(p) || p.file_name().is_some_and(|n| n == ".dockerignore"))
+            .filter(|p| {
+                is_fly_name(p)
+                    || p.file_name().is_some_and(|n| n == ".dockerignore")
+                    || workflow::ZIZMOR_CONFIGS.iter().any(|c| *p == Path::new(c))
+            })
             .filter_map(|p| Some((p.to_string_lossy().into_owned(), read(req.root, p).ok()?)))
             .collect(),
     };

@@ -77,6 +77,56 @@ impl Policy {
     }
 }
 
+/// Where zizmor looks for its config (its `unpinned-uses` policy is the team's pinning rule).
+pub const ZIZMOR_CONFIGS: &[&str] = &[
+    ".github/zizmor.yml",
+    ".github/zizmor.yaml",
+    "zizmor.yml",
+    "zizmor.yaml",
+];
+
+impl Policy {
+    /// Whether `owner/repo` may run at a tag or branch: the most specific pattern of the
+    /// repository's zizmor `unpinned-uses` policy (`owner/repo`, `owner/*`, `*`) when there
+    /// is one, else zizmor's default (GitHub's `actions/*` and `github/*` by ref).
+    pub fn ref_pin_allowed(&self, owner: &str, repo: &str) -> bool {
+        let policies = ZIZMOR_CONFIGS
+            .iter()
+            .find_map(|p| self.files.get(*p))
+            .and_then(|t| serde_yaml::from_str::<serde_yaml::Value>(t).ok())
+            .and_then(|v| {
+                let m = v
+                    .get("rules")?
+                    .get("unpinned-uses")?
+                    .get("config")?
+                    .get("policies")?
+                    .as_mapping()?
+                    .clone();
+                Some(
+                    m.iter()
+                        .filter_map(|(k, v)| {
+                            Some((k.as_str()?.to_ascii_lowercase(), v.as_str()?.to_string()))
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            });
+        let Some(policies) = policies else {
+            return matches!(owner, "actions" | "github");
+        };
+        let exact = format!("{owner}/{repo}");
+        let any_of_owner = format!("{owner}/*");
+        let decided = [exact.as_str(), any_of_owner.as_str(), "*"]
+            .iter()
+            .find_map(|want| {
+                policies
+                    .iter()
+                    .find(|(k, _)| k == want)
+                    .map(|(_, v)| v.clone())
+            });
+        decided.is_some_and(|v| v == "ref-pin" || v == "any")
+    }
+}
+
 /// `dir/name` relative to the repository root, `.` and `..` resolved.
 pub fn join_path(dir: &str, name: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();

@@ -280,6 +280,33 @@ fn a_stage_gate_notify_that_dispatches_production_is_not_a_deploy() {
 fn unpinned_actions_beside_a_deploy_token() {
     let wf = "on:\n  push:\n    tags: ['v*']\nconcurrency: d\njobs:\n  d:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n        with: { persist-credentials: false }\n      - uses: superfly/flyctl-actions/setup-flyctl@master\n      - uses: some/tool@0123456789abcdef0123456789abcdef01234567\n      - run: flyctl deploy --remote-only\n        env:\n          FLY_API_TOKEN: ${{ secrets.FLY_API_TOKEN }}\n";
     assert_eq!(findings(wf), vec!["11:15 workflow/unpinned-action"]);
+    // The repository's zizmor policy decides which owners may be pinned by ref.
+    let policy = |yaml: &str| {
+        let mut files = BTreeMap::new();
+        files.insert(".github/zizmor.yml".to_string(), yaml.to_string());
+        Policy {
+            files,
+            ..Policy::default()
+        }
+    };
+    let superfly = "rules:\n  unpinned-uses:\n    config:\n      policies:\n        \"superfly/*\": ref-pin\n        \"*\": hash-pin\n";
+    let lines: Vec<usize> = run(wf, &policy(superfly))
+        .iter()
+        .map(|d| d.location.line)
+        .collect();
+    assert_eq!(
+        lines,
+        [9],
+        "only actions/checkout, which `*` sends to hash-pin"
+    );
+    let strict =
+        "rules:\n  unpinned-uses:\n    config:\n      policies:\n        \"*\": hash-pin\n";
+    let d = run(wf, &policy(strict));
+    assert_eq!(
+        d.len(),
+        2,
+        "actions/checkout by tag is refused by this policy too: {d:#?}"
+    );
     // No secret in the job: nothing to steal.
     let tokenless = wf.replace(
         "        env:\n          FLY_API_TOKEN: ${{ secrets.FLY_API_TOKEN }}\n",

@@ -13,8 +13,8 @@ pub fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
 }
 
 /// Actions not pinned to a commit in a job that deploys with a secret: whoever can move the
-/// tag or branch runs code beside the token. GitHub's own `actions/*` and `github/*` are
-/// left out, as zizmor's default policy does.
+/// tag or branch runs code beside the token. Which owners may be pinned by ref is the
+/// repository's zizmor `unpinned-uses` policy, or zizmor's default (`actions/*`, `github/*`).
 fn unpinned(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
     let mut jobs: Vec<&str> = ctx.found.deploys.iter().map(|d| d.job.as_str()).collect();
     jobs.dedup();
@@ -34,7 +34,11 @@ fn unpinned(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
             let owner = r.owner().to_ascii_lowercase();
             let pinned =
                 r.git_ref().len() == 40 && r.git_ref().chars().all(|c| c.is_ascii_hexdigit());
-            if pinned || owner == "actions" || owner == "github" {
+            if pinned
+                || ctx
+                    .policy
+                    .ref_pin_allowed(&owner, &r.repo().to_ascii_lowercase())
+            {
                 continue;
             }
             let index = step.index.to_string();
