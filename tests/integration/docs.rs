@@ -181,3 +181,24 @@ fn the_readme_quick_start_passes_check() {
         out.stdout
     );
 }
+
+/// The README's table of workflow rules names every catalogued `workflow/` rule, each with
+/// a severity and an example.
+#[test]
+fn readme_lists_every_workflow_rule_with_an_example() {
+    let readme = repo_file("README.md");
+    let table = readme
+        .split("### What the workflow checks find")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has the workflow checks section");
+    for rule in stage_gate::report::rules::RULES.iter().filter(|r| r.id.starts_with("workflow/")) {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", rule.id)))
+            .unwrap_or_else(|| panic!("README's workflow table lacks `{}`", rule.id));
+        let cells: Vec<&str> = row.split(" | ").collect();
+        assert!(cells.len() >= 3 && cells[2].trim_end_matches(" |").len() > 10, "{row}");
+        assert!(cells[1].contains("warning") || cells[1].contains("error"), "{row}");
+    }
+}
