@@ -551,3 +551,79 @@ fn a_root_outside_any_git_repository_is_refused() {
         .run();
     assert_eq!(out.code, 0, "{}", out.all());
 }
+
+/// A production deploy on every push to main: a warning, unless the stage-gate config says
+/// production `requires: staging` (then the team's own rule is broken: an error, exit 2).
+#[test]
+fn ungated_production_is_an_error_when_the_config_requires_staging() {
+    let wf = "on:\n  push:\n    branches: [main]\npermissions: {}\nconcurrency: deploy\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: flyctl deploy --image registry.fly.io/web:1\n";
+    let dir = repo(STAGING_OK, &[(".github/workflows/deploy.yml", wf)]);
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains(".github/workflows/deploy.yml:10:14: warning[workflow/ungated-production]"),
+        "{}",
+        out.stdout
+    );
+    let strict = format!("{CONFIG}environments:\n  staging: {{}}\n  production:\n    requires: staging\n");
+    std::fs::write(dir.path().join(".github/stage-gate.yml"), strict).unwrap();
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stdout.contains("error[workflow/ungated-production]")
+            && out.stdout.contains("`requires: staging`"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// Where zizmor reports the same hazard, its merged finding stands and ours is dropped;
+/// without zizmor, ours is there and its help names zizmor's audit.
+#[cfg(unix)]
+#[test]
+fn a_zizmor_finding_stands_for_ours() {
+    use std::os::unix::fs::PermissionsExt;
+    let wf = "on:\n  push:\n    tags: ['v*']\npermissions: {}\nconcurrency: d\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: some/setup@v1\n      - run: flyctl deploy --image r:1\n        env:\n          FLY_API_TOKEN: ${{ secrets.FLY_API_TOKEN }}\n";
+    let dir = repo(STAGING_OK, &[(".github/workflows/release.yml", wf)]);
+    let alone = run(dir.path()).args(["check"]).run();
+    assert!(
+        alone
+            .stdout
+            .contains("10:15: warning[workflow/unpinned-action]"),
+        "{}",
+        alone.stdout
+    );
+    assert!(
+        alone
+            .stdout
+            .contains("zizmor reports this as `unpinned-uses`"),
+        "{}",
+        alone.stdout
+    );
+    let bin = tempfile::tempdir().unwrap();
+    let sarif = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"zizmor"}},"results":[{"ruleId":"zizmor/unpinned-uses","level":"error","message":{"text":"unpinned action reference"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":".github/workflows/release.yml"},"region":{"startLine":10,"startColumn":9}}}]}]}]}"#;
+    let script = bin.path().join("zizmor");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ncat <<'JSON'\n{sarif}\nJSON\nexit 13\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let out = Run::new(dir.path())
+        .env("PATH", &path)
+        .args(["check"])
+        .run();
+    assert!(
+        out.stdout.contains("warning[zizmor/unpinned-uses]")
+            || out.stdout.contains("error[zizmor/unpinned-uses]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("workflow/unpinned-action"),
+        "{}",
+        out.stdout
+    );
+}

@@ -192,13 +192,22 @@ fn readme_lists_every_workflow_rule_with_an_example() {
         .nth(1)
         .and_then(|s| s.split("\n## ").next())
         .expect("README has the workflow checks section");
-    for rule in stage_gate::report::rules::RULES.iter().filter(|r| r.id.starts_with("workflow/")) {
+    for rule in stage_gate::report::rules::RULES
+        .iter()
+        .filter(|r| r.id.starts_with("workflow/"))
+    {
         let row = table
             .lines()
             .find(|l| l.starts_with(&format!("| `{}` |", rule.id)))
             .unwrap_or_else(|| panic!("README's workflow table lacks `{}`", rule.id));
         let cells: Vec<&str> = row.split(" | ").collect();
-        assert!(cells.len() >= 3 && cells[2].trim_end_matches(" |").len() > 10, "{row}");
-        assert!(cells[1].contains("warning") || cells[1].contains("error"), "{row}");
+        assert!(
+            cells.len() >= 3 && cells[2].trim_end_matches(" |").len() > 10,
+            "{row}"
+        );
+        assert!(
+            cells[1].contains("warning") || cells[1].contains("error"),
+            "{row}"
+        );
     }
 }
