@@ -277,19 +277,9 @@ fn human_output_snapshot() {
 #[cfg(unix)]
 #[test]
 fn external_linter_findings_are_merged() {
-    use std::os::unix::fs::PermissionsExt;
     let wf = "on:\n  push:\n    tags: ['v*']\npermissions: {}\nconcurrency: d\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n";
     let dir = repo(STAGING_OK, &[(".github/workflows/release.yml", wf)]);
-    let bin = tempfile::tempdir().unwrap();
-    let sarif = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"zizmor"}},"results":[{"ruleId":"zizmor/unpinned-uses","level":"warning","message":{"text":"unpinned action reference"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":".github/workflows/release.yml"},"region":{"startLine":10,"startColumn":15}}}]}]}]}"#;
-    let script = bin.path().join("zizmor");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\ncat <<'JSON'\n{sarif}\nJSON\nexit 13\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let (_bin, path) = fake_zizmor("warning", 10, 15);
     let out = Run::new(dir.path())
         .env("PATH", &path)
         .args(["check"])
@@ -566,7 +556,8 @@ fn ungated_production_is_an_error_when_the_config_requires_staging() {
         "{}",
         out.stdout
     );
-    let strict = format!("{CONFIG}environments:\n  staging: {{}}\n  production:\n    requires: staging\n");
+    let strict =
+        format!("{CONFIG}environments:\n  staging: {{}}\n  production:\n    requires: staging\n");
     std::fs::write(dir.path().join(".github/stage-gate.yml"), strict).unwrap();
     let out = run(dir.path()).args(["check"]).run();
     assert_eq!(out.code, 2, "{}", out.all());
@@ -583,7 +574,6 @@ fn ungated_production_is_an_error_when_the_config_requires_staging() {
 #[cfg(unix)]
 #[test]
 fn a_zizmor_finding_stands_for_ours() {
-    use std::os::unix::fs::PermissionsExt;
     let wf = "on:\n  push:\n    tags: ['v*']\npermissions: {}\nconcurrency: d\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: some/setup@v1\n      - run: flyctl deploy --image r:1\n        env:\n          FLY_API_TOKEN: ${{ secrets.FLY_API_TOKEN }}\n";
     let dir = repo(STAGING_OK, &[(".github/workflows/release.yml", wf)]);
     let alone = run(dir.path()).args(["check"]).run();
@@ -601,16 +591,7 @@ fn a_zizmor_finding_stands_for_ours() {
         "{}",
         alone.stdout
     );
-    let bin = tempfile::tempdir().unwrap();
-    let sarif = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"zizmor"}},"results":[{"ruleId":"zizmor/unpinned-uses","level":"error","message":{"text":"unpinned action reference"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":".github/workflows/release.yml"},"region":{"startLine":10,"startColumn":9}}}]}]}]}"#;
-    let script = bin.path().join("zizmor");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\ncat <<'JSON'\n{sarif}\nJSON\nexit 13\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let (_bin, path) = fake_zizmor("error", 10, 9);
     let out = Run::new(dir.path())
         .env("PATH", &path)
         .args(["check"])
@@ -626,4 +607,24 @@ fn a_zizmor_finding_stands_for_ours() {
         "{}",
         out.stdout
     );
+}
+
+/// A stand-in `zizmor` on PATH that reports one `unpinned-uses` in release.yml, as zizmor
+/// does (SARIF on stdout, exit 13 for findings). The folder lives as long as the guard.
+#[cfg(unix)]
+fn fake_zizmor(level: &str, line: usize, column: usize) -> (tempfile::TempDir, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let sarif = format!(
+        r#"{{"version":"2.1.0","runs":[{{"tool":{{"driver":{{"name":"zizmor"}}}},"results":[{{"ruleId":"zizmor/unpinned-uses","level":"{level}","message":{{"text":"unpinned action reference"}},"locations":[{{"physicalLocation":{{"artifactLocation":{{"uri":".github/workflows/release.yml"}},"region":{{"startLine":{line},"startColumn":{column}}}}}}}]}}]}}]}}"#
+    );
+    let script = bin.path().join("zizmor");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ncat <<'JSON'\n{sarif}\nJSON\nexit 13\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    (bin, path)
 }

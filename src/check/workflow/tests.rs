@@ -14,6 +14,16 @@ fn findings(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A policy whose repository holds one file.
+fn with_file(path: &str, text: &str) -> Policy {
+    let mut files = BTreeMap::new();
+    files.insert(path.to_string(), text.to_string());
+    Policy {
+        files,
+        ..Policy::default()
+    }
+}
+
 fn rules(text: &str) -> Vec<String> {
     let mut r: Vec<String> = run(text, &Policy::default())
         .into_iter()
@@ -281,14 +291,7 @@ fn unpinned_actions_beside_a_deploy_token() {
     let wf = "on:\n  push:\n    tags: ['v*']\nconcurrency: d\njobs:\n  d:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n        with: { persist-credentials: false }\n      - uses: superfly/flyctl-actions/setup-flyctl@master\n      - uses: some/tool@0123456789abcdef0123456789abcdef01234567\n      - run: flyctl deploy --remote-only\n        env:\n          FLY_API_TOKEN: ${{ secrets.FLY_API_TOKEN }}\n";
     assert_eq!(findings(wf), vec!["11:15 workflow/unpinned-action"]);
     // The repository's zizmor policy decides which owners may be pinned by ref.
-    let policy = |yaml: &str| {
-        let mut files = BTreeMap::new();
-        files.insert(".github/zizmor.yml".to_string(), yaml.to_string());
-        Policy {
-            files,
-            ..Policy::default()
-        }
-    };
+    let policy = |yaml: &str| with_file(".github/zizmor.yml", yaml);
     let superfly = "rules:\n  unpinned-uses:\n    config:\n      policies:\n        \"superfly/*\": ref-pin\n        \"*\": hash-pin\n";
     let lines: Vec<usize> = run(wf, &policy(superfly))
         .iter()
@@ -326,32 +329,9 @@ fn checkout_credentials_uploaded_with_the_build_context() {
     );
     assert!(d[0].message.contains("uploads `api`"), "{}", d[0].message);
     // `.dockerignore` leaving `.git` out, or a fly.toml that deploys a built image: nothing uploaded.
-    let mut files = BTreeMap::new();
-    files.insert(
-        "api/.dockerignore".to_string(),
-        "node_modules\n.git\n".to_string(),
-    );
-    assert!(run(
-        wf,
-        &Policy {
-            files,
-            ..Policy::default()
-        }
-    )
-    .is_empty());
-    let mut files = BTreeMap::new();
-    files.insert(
-        "api/fly.toml".to_string(),
-        "app = 'web'\n[build]\n  image = 'r/web:1'\n".to_string(),
-    );
-    assert!(run(
-        wf,
-        &Policy {
-            files,
-            ..Policy::default()
-        }
-    )
-    .is_empty());
+    assert!(run(wf, &with_file("api/.dockerignore", "node_modules\n.git\n")).is_empty());
+    let built = "app = 'web'\n[build]\n  image = 'r/web:1'\n";
+    assert!(run(wf, &with_file("api/fly.toml", built)).is_empty());
 }
 
 #[test]
