@@ -47,7 +47,9 @@ pub async fn run(ctx: &Ctx, args: &NotesArgs) -> Result<Report, Failure> {
         notes.previous_version.as_deref().unwrap_or(""),
     );
     report.summary = notes.markdown.clone();
-    report.json = serde_json::to_value(&notes).unwrap_or_default();
+    if ctx.format == crate::report::Format::Json {
+        report.json = serde_json::to_value(&notes).unwrap_or_default();
+    }
     report.human = match ctx.format {
         Format::Json => String::new(),
         _ => notes.markdown.clone(),
@@ -108,7 +110,10 @@ fn write_changelog(
     let mut report = Report::new("notes --changelog");
     report.output("changelog", path.display());
     report.output("releases", log.releases.len());
-    report.json = serde_json::to_value(&log).unwrap_or_default();
+    // The whole changelog as JSON costs more than reading the history: only when asked for.
+    if ctx.format == crate::report::Format::Json {
+        report.json = serde_json::to_value(&log).unwrap_or_default();
+    }
     report.human = format!(
         "{} {} ({} release(s))",
         if ctx.dry_run { "would write" } else { "wrote" },

@@ -64,12 +64,26 @@ impl Commit {
     }
 }
 
-/// A repository on disk.
-#[derive(Debug, Clone)]
+pub mod history;
+
+/// A repository on disk: read in process where gitoxide can ([`history`]), with the `git`
+/// CLI for the rest and as the fallback.
+#[derive(Clone)]
 pub struct Git {
     root: PathBuf,
     /// Read once when opening (every command asks, and a subprocess costs milliseconds).
     shallow: bool,
+    history: Option<std::sync::Arc<history::History>>,
+}
+
+impl std::fmt::Debug for Git {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Git")
+            .field("root", &self.root)
+            .field("shallow", &self.shallow)
+            .field("in_process", &self.history.is_some())
+            .finish()
+    }
 }
 
 // Field and record separators for machine-read output: never in refnames, vanishingly rare
@@ -83,7 +97,15 @@ impl Git {
         let mut git = Git {
             root: root.to_path_buf(),
             shallow: false,
+            history: None,
         };
+        if let Some(h) = history::History::open(root) {
+            if let Some(shallow) = h.is_shallow() {
+                git.shallow = shallow;
+                git.history = Some(std::sync::Arc::new(h));
+                return Ok(git);
+            }
+        }
         match git.run(&["rev-parse", "--is-shallow-repository"]) {
             Ok(out) => {
                 git.shallow = out.trim() == "true";
@@ -121,6 +143,9 @@ impl Git {
 
     /// Every tag with its commit, kind and date, in one `git for-each-ref`.
     pub fn tags(&self) -> Result<Vec<TagRef>, GitError> {
+        if let Some(tags) = self.history.as_ref().and_then(|h| h.tags()) {
+            return Ok(tags);
+        }
         let format = "%(refname:strip=2)%1f%(objecttype)%1f%(objectname)%1f%(*objectname)%1f%(creatordate:unix)%1e";
         let args = ["for-each-ref", "--format", format, "refs/tags"];
         let out = self.run(&args)?;
@@ -132,6 +157,9 @@ impl Git {
 
     /// The commit `rev` names, or None when it names nothing here.
     pub fn resolve(&self, rev: &str) -> Result<Option<String>, GitError> {
+        if let Some(found) = self.history.as_ref().and_then(|h| h.resolve(rev)) {
+            return Ok(found.map(|id| id.to_string()));
+        }
         let spec = format!("{rev}^{{commit}}");
         let out = self
             .command(&[
@@ -218,6 +246,9 @@ impl Git {
     /// The commits reachable from any of `revs` (which may include `^excluded`), read in one
     /// `git log` with the revisions on stdin. `topo` orders children before parents.
     pub fn log_revs(&self, revs: &[String], topo: bool) -> Result<Vec<Commit>, GitError> {
+        if let Some(commits) = self.log_in_process(revs, topo) {
+            return Ok(commits);
+        }
         // `-z` ends each commit with NUL, which no commit message can contain; the body is the
         // last field, so a stray separator inside it stays in the body.
         let format = format!("--format=%H{FS}%P{FS}%an{FS}%ae{FS}%at{FS}%s{FS}%b");
@@ -248,6 +279,31 @@ impl Git {
             }),
             None => Ok(commits),
         }
+    }
+
+    /// [`Git::log_revs`] without a subprocess, when every revision is one gitoxide reads
+    /// (`rev`, `^rev`, `a..b`) and names a commit; None leaves it to `git log`.
+    fn log_in_process(&self, revs: &[String], topo: bool) -> Option<Vec<Commit>> {
+        let h = self.history.as_ref().filter(|_| !topo)?;
+        let mut include = Vec::new();
+        let mut exclude = Vec::new();
+        let commit = |rev: &str| -> Option<gix::ObjectId> {
+            h.resolve(if rev.is_empty() { "HEAD" } else { rev })?
+        };
+        for rev in revs {
+            if let Some(r) = rev.strip_prefix('^') {
+                exclude.push(commit(r)?);
+            } else if let Some((a, b)) = rev.split_once("..") {
+                if b.starts_with('.') {
+                    return None; // `a...b`: a symmetric difference, git's to compute
+                }
+                exclude.push(commit(a)?);
+                include.push(commit(b)?);
+            } else {
+                include.push(commit(rev)?);
+            }
+        }
+        h.log(&include, &exclude)
     }
 
     /// Run git with `input` on stdin, handing each NUL-terminated record of its stdout to
@@ -451,9 +507,11 @@ pub mod testrepo {
     impl Repo {
         pub fn new() -> Repo {
             let dir = tempfile::tempdir().expect("tempdir");
+            // The CLI alone: tests of the in-process reader compare with it.
             let git = Git {
                 root: dir.path().to_path_buf(),
                 shallow: false,
+                history: None,
             };
             let repo = Repo {
                 dir,

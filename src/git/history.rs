@@ -1,0 +1,512 @@
+//! History read in process with gitoxide (`gix`): tags, plain revisions, and the commits
+//! of a set of revisions, with no `git` subprocess and no text to parse. The walk is git's
+//! own, so the same commits come out in the same order as `git log`: newest committer date
+//! first, equal dates in the order they were queued, and a range's excluded side walked only
+//! while it can still hide a commit (git's `limit_list`, with its five commits of slop for
+//! clocks that disagree).
+//!
+//! What this does not read (a SHA-256 repository, a revision expression such as `HEAD~3`, a
+//! missing object) returns None, and the caller asks the `git` CLI instead.
+
+use super::{parse_trailers, Commit, TagRef};
+use gix::objs::{CommitRef, Kind, TagRef as TagObject};
+use gix::prelude::{Find, FindExt};
+use gix::ObjectId;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::path::Path;
+
+/// Shareable across threads; each call takes a thread-local handle (its own caches).
+pub struct History {
+    repo: gix::ThreadSafeRepository,
+}
+
+impl History {
+    /// The repository containing `root`, when gitoxide can read it.
+    pub fn open(root: &Path) -> Option<History> {
+        // As git finds it: upwards from `root`, honouring GIT_DIR and the like.
+        let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(root).ok()?;
+        let sha1 = repo.to_thread_local().object_hash() == gix::hash::Kind::Sha1;
+        sha1.then_some(History { repo })
+    }
+
+    pub fn is_shallow(&self) -> Option<bool> {
+        self.repo.to_thread_local().is_shallow().ok()
+    }
+
+    /// Every tag that names a commit (through any number of tag objects), with its kind and
+    /// date: the outermost tagger's for an annotated tag, the commit's for a lightweight one
+    /// (git's `creatordate`). Sorted by name, as `git for-each-ref` lists them.
+    pub fn tags(&self) -> Option<Vec<TagRef>> {
+        let repo = self.repo.to_thread_local();
+        let platform = repo.references().ok()?;
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        for r in platform.tags().ok()? {
+            let r = r.ok()?;
+            let name = r.name().shorten().to_string();
+            let Some(mut id) = r.target().try_id().map(ToOwned::to_owned) else {
+                continue; // a symbolic ref under refs/tags: git lists its target's name
+            };
+            let mut annotated = false;
+            let mut date = None;
+            let commit = loop {
+                let data = repo.objects.find(&id, &mut buf).ok()?;
+                match data.kind {
+                    Kind::Tag => {
+                        let tag = TagObject::from_bytes(data.data, gix::hash::Kind::Sha1).ok()?;
+                        if !annotated {
+                            annotated = true;
+                            date = tag.tagger.map(seconds);
+                        }
+                        id = tag.target();
+                    }
+                    Kind::Commit => {
+                        let c = CommitRef::from_bytes(data.data, gix::hash::Kind::Sha1).ok()?;
+                        break Some(seconds(c.committer));
+                    }
+                    // A tag of a tree or a blob releases nothing.
+                    _ => break None,
+                }
+            };
+            let Some(committed) = commit else { continue };
+            out.push(TagRef {
+                name,
+                target: id.to_string(),
+                annotated,
+                date: date.unwrap_or(committed),
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Some(out)
+    }
+
+    /// The commit `rev` names: a full SHA, `HEAD`, or a ref name (`v1.2.0`, `main`,
+    /// `origin/main`, `refs/tags/x`). Outer None: not a form read here (ask git); inner None:
+    /// it names no commit.
+    pub fn resolve(&self, rev: &str) -> Option<Option<ObjectId>> {
+        if rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let id = ObjectId::from_hex(rev.as_bytes()).ok()?;
+            return Some(self.peel_to_commit(id));
+        }
+        let plain = !rev.is_empty()
+            && !rev.starts_with('-')
+            && !rev.contains(['~', '^', ':', '@', '{', ' ', '\\', '*', '?', '['])
+            && !rev.contains("..");
+        if !plain {
+            return None;
+        }
+        let repo = self.repo.to_thread_local();
+        let found = match repo.try_find_reference(rev) {
+            Ok(Some(mut r)) => Ok(r.peel_to_id().ok().map(|id| id.detach())),
+            Ok(None) => Err(()),
+            Err(_) => return None,
+        };
+        match found {
+            Ok(id) => Some(self.peel_to_commit(id?)),
+            // Perhaps an abbreviated SHA, which git resolves.
+            Err(()) if rev.bytes().all(|b| b.is_ascii_hexdigit()) => None,
+            Err(()) => Some(None),
+        }
+    }
+
+    fn peel_to_commit(&self, mut id: ObjectId) -> Option<ObjectId> {
+        let repo = self.repo.to_thread_local();
+        let mut buf = Vec::new();
+        for _ in 0..32 {
+            let data = repo.objects.try_find(&id, &mut buf).ok()??;
+            match data.kind {
+                Kind::Commit => return Some(id),
+                Kind::Tag => {
+                    id = TagObject::from_bytes(data.data, gix::hash::Kind::Sha1)
+                        .ok()?
+                        .target()
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// The commits reachable from `include` and not from `exclude`, in `git log` order.
+    /// None when a commit cannot be read (the caller asks git, which says why).
+    pub fn log(&self, include: &[ObjectId], exclude: &[ObjectId]) -> Option<Vec<Commit>> {
+        let mut walk = Walk {
+            repo: self.repo.to_thread_local(),
+            nodes: Vec::new(),
+            index: HashMap::new(),
+            buf: Vec::with_capacity(4096),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            interesting_cache: None,
+        };
+        // git queues the excluded side of `A..B` first.
+        for id in exclude {
+            walk.add_tip(*id, UNINTERESTING)?;
+        }
+        for id in include {
+            walk.add_tip(*id, 0)?;
+        }
+        let order = if exclude.is_empty() {
+            walk.unlimited()?
+        } else {
+            walk.limited()?
+        };
+        let mut out = Vec::with_capacity(order.len());
+        for i in order {
+            let node = &mut walk.nodes[i];
+            if node.flags & UNINTERESTING == 0 {
+                out.extend(node.commit.take());
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Commits the walk takes beyond the point where only excluded ones remain, in case a
+/// commit's clock was behind (git's `SLOP`).
+const SLOP: u32 = 5;
+
+const SEEN: u8 = 1;
+const UNINTERESTING: u8 = 2;
+const QUEUED: u8 = 4;
+
+/// A commit of the walk. Flags can be set before it is read (git marks parents it has not
+/// parsed yet), so a node exists from the first mention of its id.
+struct Node {
+    id: ObjectId,
+    parsed: bool,
+    parents: Vec<usize>,
+    committed: i64,
+    flags: u8,
+    commit: Option<Commit>,
+}
+
+struct Walk {
+    repo: gix::Repository,
+    nodes: Vec<Node>,
+    index: HashMap<ObjectId, usize>,
+    buf: Vec<u8>,
+    /// (committer date, insertion order reversed, node): the newest pops first, and of
+    /// equal dates the one queued first.
+    queue: BinaryHeap<(i64, Reverse<u64>, usize)>,
+    seq: u64,
+    /// A queued node known to be interesting, so "is every queued commit excluded?" is
+    /// rarely a scan (git's `interesting_cache`).
+    interesting_cache: Option<usize>,
+}
+
+impl Walk {
+    fn id(&mut self, id: ObjectId) -> usize {
+        if let Some(&i) = self.index.get(&id) {
+            return i;
+        }
+        let i = self.nodes.len();
+        self.nodes.push(Node {
+            id,
+            parsed: false,
+            parents: Vec::new(),
+            committed: 0,
+            flags: 0,
+            commit: None,
+        });
+        self.index.insert(id, i);
+        i
+    }
+
+    /// Read the commit of node `i` (once): its parents, its date, the commit itself.
+    fn parse(&mut self, i: usize, id: ObjectId) -> Option<()> {
+        if self.nodes[i].parsed {
+            return Some(());
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        let read = {
+            let c = self.repo.objects.find_commit(&id, &mut buf).ok();
+            c.and_then(|c| {
+                let parent_ids: Vec<ObjectId> = c
+                    .parents
+                    .iter()
+                    .map(|p| ObjectId::from_hex(p).ok())
+                    .collect::<Option<_>>()?;
+                let commit = to_commit(&id, &parent_ids, &c);
+                Some((parent_ids, seconds(c.committer), commit))
+            })
+        };
+        self.buf = buf;
+        let (parent_ids, committed, commit) = read?;
+        let parents = parent_ids.into_iter().map(|p| self.id(p)).collect();
+        let n = &mut self.nodes[i];
+        n.parsed = true;
+        n.parents = parents;
+        n.committed = committed;
+        n.commit = Some(commit);
+        Some(())
+    }
+
+    fn push(&mut self, i: usize) {
+        self.seq += 1;
+        self.nodes[i].flags |= QUEUED;
+        self.queue
+            .push((self.nodes[i].committed, Reverse(self.seq), i));
+    }
+
+    fn pop(&mut self) -> Option<usize> {
+        let (_, _, i) = self.queue.pop()?;
+        self.nodes[i].flags &= !QUEUED;
+        if self.interesting_cache == Some(i) {
+            self.interesting_cache = None;
+        }
+        Some(i)
+    }
+
+    fn add_tip(&mut self, id: ObjectId, flags: u8) -> Option<()> {
+        let i = self.id(id);
+        self.parse(i, id)?;
+        self.nodes[i].flags |= flags;
+        if self.nodes[i].flags & SEEN == 0 {
+            self.nodes[i].flags |= SEEN;
+            self.push(i);
+        }
+        Some(())
+    }
+
+    /// git's `process_parents`: queue the parents not seen yet; an excluded commit makes its
+    /// parents excluded too.
+    fn process_parents(&mut self, i: usize) -> Option<()> {
+        let excluded = self.nodes[i].flags & UNINTERESTING != 0;
+        for k in 0..self.nodes[i].parents.len() {
+            let p = self.nodes[i].parents[k];
+            if excluded {
+                self.nodes[p].flags |= UNINTERESTING;
+            }
+            let id = self.nodes[p].id;
+            self.parse(p, id)?;
+            if excluded {
+                self.mark_parents_uninteresting(p);
+            }
+            if self.nodes[p].flags & SEEN == 0 {
+                self.nodes[p].flags |= SEEN;
+                self.push(p);
+            }
+        }
+        Some(())
+    }
+
+    /// Exclude everything already read below `i` (what is not read yet is excluded when it
+    /// is reached through an excluded commit).
+    fn mark_parents_uninteresting(&mut self, i: usize) {
+        let mut stack: Vec<usize> = self.nodes[i].parents.clone();
+        while let Some(p) = stack.pop() {
+            if self.nodes[p].flags & UNINTERESTING != 0 {
+                continue;
+            }
+            self.nodes[p].flags |= UNINTERESTING;
+            stack.extend(self.nodes[p].parents.iter().copied());
+        }
+    }
+
+    /// Is every queued commit excluded?
+    fn everybody_uninteresting(&mut self) -> bool {
+        if let Some(c) = self.interesting_cache {
+            if self.nodes[c].flags & (UNINTERESTING | QUEUED) == QUEUED {
+                return false;
+            }
+        }
+        let found = self
+            .queue
+            .iter()
+            .map(|&(_, _, i)| i)
+            .find(|&i| self.nodes[i].flags & UNINTERESTING == 0);
+        self.interesting_cache = found;
+        found.is_none()
+    }
+
+    /// No excluded side: every commit in the order it pops.
+    fn unlimited(&mut self) -> Option<Vec<usize>> {
+        let mut order = Vec::new();
+        while let Some(i) = self.pop() {
+            self.process_parents(i)?;
+            order.push(i);
+        }
+        Some(order)
+    }
+
+    /// git's `limit_list`: walk both sides by date until only excluded commits are queued
+    /// (and SLOP more), keeping the interesting ones in pop order.
+    fn limited(&mut self) -> Option<Vec<usize>> {
+        let mut order = Vec::new();
+        let mut slop = SLOP;
+        let mut date = i64::MAX;
+        while let Some(i) = self.pop() {
+            self.process_parents(i)?;
+            if self.nodes[i].flags & UNINTERESTING != 0 {
+                self.mark_parents_uninteresting(i);
+                slop = self.still_interesting(date, slop);
+                if slop > 0 {
+                    continue;
+                }
+                break;
+            }
+            date = self.nodes[i].committed;
+            order.push(i);
+        }
+        Some(order)
+    }
+
+    fn still_interesting(&mut self, date: i64, slop: u32) -> u32 {
+        let Some(&(newest, _, _)) = self.queue.peek() else {
+            return 0;
+        };
+        if date <= newest || !self.everybody_uninteresting() {
+            return SLOP;
+        }
+        slop - 1
+    }
+}
+
+/// Unix seconds of a raw signature `Name <email> 1700000000 +0100` (0 when unreadable).
+fn seconds(raw: &gix::bstr::BStr) -> i64 {
+    let raw: &[u8] = raw.as_ref();
+    let after = raw
+        .iter()
+        .rposition(|&b| b == b'>')
+        .map_or(raw, |i| &raw[i + 1..]);
+    std::str::from_utf8(after)
+        .ok()
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Name and email of a raw signature, as git's `%an` / `%ae` print them.
+fn name_email(raw: &gix::bstr::BStr) -> (String, String) {
+    let raw = String::from_utf8_lossy(raw.as_ref());
+    match (raw.find('<'), raw.rfind('>')) {
+        (Some(lt), Some(gt)) if lt < gt => (
+            raw[..lt].trim_end().to_string(),
+            raw[lt + 1..gt].to_string(),
+        ),
+        _ => (raw.trim().to_string(), String::new()),
+    }
+}
+
+/// The commit as `git log --format=%H%P%an%ae%at%s%b` gives it: the subject is the first
+/// paragraph with its lines joined by spaces (git's `format_subject`), the body what follows
+/// it after blank lines.
+fn to_commit(id: &ObjectId, parents: &[ObjectId], c: &CommitRef) -> Commit {
+    let message = String::from_utf8_lossy(c.message.as_ref());
+    let mut lines = message.split_inclusive('\n').peekable();
+    while lines.peek().is_some_and(|l| l.trim().is_empty()) {
+        lines.next();
+    }
+    let mut subject = String::new();
+    for line in lines.by_ref() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if !subject.is_empty() {
+            subject.push(' ');
+        }
+        subject.push_str(line);
+    }
+    let rest: String = lines.collect();
+    let body = rest.trim().to_string();
+    let (author, email) = name_email(c.author);
+    Commit {
+        sha: id.to_string(),
+        parents: parents.iter().map(ToString::to_string).collect(),
+        author,
+        email,
+        date: seconds(c.author),
+        subject,
+        trailers: parse_trailers(&body),
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::testrepo::Repo;
+    use crate::git::Git;
+
+    /// The same answers as the `git` CLI (which `Repo`'s own `Git` uses) for every range of a
+    /// history with merges, equal dates, a clock that runs backwards, annotated and
+    /// lightweight tags, a tag of a tag, a tag of a tree, and messages git would reshape.
+    #[test]
+    fn the_walk_and_the_tags_are_gits() {
+        let r = Repo::new();
+        r.commit("feat: one\n\nbody\n\nSigned-off-by: A <a@x>");
+        r.annotated("v0.1.0");
+        r.commit("fix: two\nwrapped subject line\n\n\n  indented body  \n");
+        r.sh(&["checkout", "-q", "-b", "side"]);
+        r.commit("feat(side): three");
+        // A commit whose date is older than its parent's (a skewed clock).
+        r.sh(&["-c", "core.hooksPath=/dev/null", "commit", "-q", "--allow-empty", "-m", "skewed", "--date", "@1600000000"]);
+        r.tag("side-tip");
+        r.sh(&["checkout", "-q", "main"]);
+        r.commit("docs: four");
+        r.sh(&["merge", "-q", "--no-ff", "side", "-m", "Merge branch 'side'"]);
+        r.tag("v0.2.0");
+        r.sh(&["tag", "-a", "v0.2.0-outer", "-m", "outer", "v0.2.0"]);
+        let tree = r.sh(&["rev-parse", "HEAD^{tree}"]);
+        r.sh(&["tag", "tree-tag", &tree]);
+        r.commit("\n\nchore: leading blank lines");
+        r.commit("same second A");
+        r.commit("same second B");
+        let h = History::open(r.path()).expect("gix opens it");
+        assert_eq!(h.tags().expect("tags"), r.git.tags().unwrap());
+        let revs: Vec<Vec<String>> = vec![
+            vec!["HEAD".into()],
+            vec!["v0.1.0..v0.2.0".into()],
+            vec!["v0.1.0..HEAD".into()],
+            vec!["side-tip..HEAD".into()],
+            vec!["v0.2.0..side-tip".into()],
+            vec!["HEAD".into(), "^side-tip".into()],
+            vec!["v0.1.0".into(), "side-tip".into(), "HEAD".into()],
+        ];
+        let opened = Git::open(r.path()).unwrap();
+        assert!(opened.history.is_some(), "Git::open reads in process");
+        for rv in revs {
+            let cli = r.git.log_revs(&rv, false).unwrap();
+            let ours = opened.log_revs(&rv, false).unwrap();
+            assert_eq!(ours, cli, "{rv:?}");
+        }
+        for rev in ["HEAD", "v0.2.0", "v0.2.0-outer", "side", "refs/tags/v0.1.0", "nope"] {
+            assert_eq!(opened.resolve(rev).unwrap(), r.git.resolve(rev).unwrap(), "{rev}");
+        }
+        // Forms left to git: still answered, through the CLI.
+        assert_eq!(h.resolve("HEAD~1"), None);
+        assert_eq!(opened.resolve("HEAD~1").unwrap(), r.git.resolve("HEAD~1").unwrap());
+    }
+
+    #[test]
+    fn a_range_walks_only_as_far_as_it_must() {
+        let r = Repo::new();
+        for i in 0..200 {
+            r.commit(&format!("fix: {i}"));
+            if i == 190 {
+                r.tag("v1.0.0");
+            }
+        }
+        let opened = Git::open(r.path()).unwrap();
+        let h = opened.history.as_ref().unwrap();
+        let head = h.resolve("HEAD").unwrap().unwrap();
+        let base = h.resolve("v1.0.0").unwrap().unwrap();
+        let mut walk = Walk {
+            repo: h.repo.to_thread_local(),
+            nodes: Vec::new(),
+            index: HashMap::new(),
+            buf: Vec::new(),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            interesting_cache: None,
+        };
+        walk.add_tip(base, UNINTERESTING).unwrap();
+        walk.add_tip(head, 0).unwrap();
+        assert_eq!(walk.limited().unwrap().len(), 9);
+        // 9 interesting + the excluded tip + SLOP commits below it, give or take one.
+        assert!(walk.nodes.len() <= 9 + 1 + SLOP as usize + 2, "{}", walk.nodes.len());
+    }
+}
