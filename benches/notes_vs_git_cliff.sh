@@ -49,17 +49,19 @@ print(f"repository: {clone} ({commits} commits on HEAD, {tags} tags)")
 print(f"release: {tag} (previous {prev}, {in_range} commits); {runs} runs each, medians")
 
 def measure(cmd):
-    walls, cpus = [], []
+    """Medians of wall time, CPU time and peak memory (max RSS, MB) of `cmd` over RUNS runs."""
+    walls, cpus, rss = [], [], []
     for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
-        r = subprocess.run(cmd, cwd=clone, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        p = subprocess.Popen(cmd, cwd=clone, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _, status, ru = os.wait4(p.pid, 0)
         walls.append(time.perf_counter() - t)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
-        if r.returncode != 0:
-            sys.exit(f"{cmd[0]} failed ({r.returncode}): {r.stderr.decode()[-500:]}")
-    return statistics.median(walls), statistics.median(cpus)
+        cpus.append(ru.ru_utime + ru.ru_stime)
+        rss.append(ru.ru_maxrss / 1024)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"{cmd[0]} failed ({status}): {err.decode()[-500:]}")
+    return statistics.median(walls), statistics.median(cpus), statistics.median(rss)
 
 cases = [
     ("full changelog",
@@ -70,17 +72,18 @@ cases = [
      ["git-cliff", f"{prev}..{tag}", "-o", os.path.join(out, "cliff-notes.md")]),
 ]
 results = []
-print(f"{'case':<34} {'stage-gate wall/cpu':>22} {'git-cliff wall/cpu':>22} {'ratio wall':>11} {'ratio cpu':>10}")
+print(f"{'case':<34} {'stage-gate wall/cpu/peak':>28} {'git-cliff wall/cpu/peak':>28} {'ratio wall':>11} {'ratio cpu':>10}")
 for name, sg_cmd, cliff_cmd in cases:
-    sw, sc = measure(sg_cmd)
-    cw, cc = measure(cliff_cmd)
-    print(f"{name:<34} {sw*1e3:>10.0f}ms/{sc*1e3:>6.0f}ms {cw*1e3:>10.0f}ms/{cc*1e3:>6.0f}ms "
+    sw, sc, sm = measure(sg_cmd)
+    cw, cc, cm = measure(cliff_cmd)
+    print(f"{name:<34} {sw*1e3:>8.0f}ms/{sc*1e3:>5.0f}ms/{sm:>5.0f}MB {cw*1e3:>8.0f}ms/{cc*1e3:>5.0f}ms/{cm:>5.0f}MB "
           f"{cw/sw:>10.1f}x {cc/max(sc,1e-9):>9.1f}x")
-    results.append(f"{name.split(' (')[0]}: git-cliff/stage-gate {cw/sw:.1f}x wall, {cc/max(sc,1e-9):.1f}x cpu")
+    results.append(f"{name.split(' (')[0]}: git-cliff/stage-gate {cw/sw:.1f}x wall, {cc/max(sc,1e-9):.1f}x cpu; "
+                   f"stage-gate {sw*1e3:.0f} ms, peak {sm:.0f} MB")
 # The floor: git printing every commit once (what reading the history costs git itself).
-gw, gc = measure(["git", "log", "--format=%H%x00%s%x00%b%x00%D", "HEAD"])
+gw, gc, gm = measure(["git", "log", "--format=%H%x00%s%x00%b%x00%D", "HEAD"])
 full_sw = measure(cases[0][1])[0]
-print(f"{'git log (all commits, once)':<34} {gw*1e3:>10.0f}ms/{gc*1e3:>6.0f}ms"
+print(f"{'git log (all commits, once)':<34} {gw*1e3:>8.0f}ms/{gc*1e3:>5.0f}ms/{gm:>5.0f}MB"
       f"   full changelog / git log: {full_sw/gw:.2f}x")
 results.append(f"full changelog / git log: {full_sw/gw:.2f}x (target <= 1.0x)")
 def count(path, prefix):

@@ -13,7 +13,7 @@ use gix::objs::{CommitRef, Kind, TagRef as TagObject};
 use gix::prelude::{Find, FindExt};
 use gix::ObjectId;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::path::Path;
 
 /// Shareable across threads; each call takes a thread-local handle (its own caches).
@@ -128,21 +128,102 @@ impl History {
         None
     }
 
+    /// Everything reachable from `tips`, read on every core, when there are tips enough to
+    /// keep the cores busy (a changelog: every tag). The commits between two tags are a
+    /// chain of their own, so two threads rarely wait for each other. None: one core, few
+    /// tips, or an object that cannot be read (the walk then reads, and fails, itself).
+    fn read_all(&self, tips: &[ObjectId]) -> Option<gix::hashtable::HashMap<ObjectId, Read>> {
+        let cores = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4);
+        if cores < 2 || tips.len() < 8 {
+            return None;
+        }
+        struct Shared {
+            todo: Vec<ObjectId>,
+            seen: gix::hashtable::HashSet<ObjectId>,
+            active: usize,
+            failed: bool,
+        }
+        let shared = std::sync::Mutex::new(Shared {
+            todo: tips.iter().rev().copied().collect(),
+            seen: tips.iter().copied().collect(),
+            active: 0,
+            failed: false,
+        });
+        let wake = std::sync::Condvar::new();
+        let worker = || -> Option<Vec<(ObjectId, Read)>> {
+            let repo = self.repo.to_thread_local();
+            let mut buf = Vec::with_capacity(4096);
+            let mut mine = Vec::new();
+            loop {
+                let id = {
+                    let mut g = shared.lock().ok()?;
+                    loop {
+                        if g.failed {
+                            return None;
+                        }
+                        if let Some(id) = g.todo.pop() {
+                            g.active += 1;
+                            break id;
+                        }
+                        if g.active == 0 {
+                            return Some(mine);
+                        }
+                        g = wake.wait(g).ok()?;
+                    }
+                };
+                let r = read(&repo, &id, &mut buf);
+                let mut g = shared.lock().ok()?;
+                g.active -= 1;
+                let Some(r) = r else {
+                    g.failed = true;
+                    wake.notify_all();
+                    return None;
+                };
+                // First parent last: it is taken next, so a thread follows one line.
+                let before = g.todo.len();
+                for p in r.parents.iter().rev() {
+                    if g.seen.insert(*p) {
+                        g.todo.push(*p);
+                    }
+                }
+                if g.todo.len() > before + 1 || (g.active == 0 && g.todo.is_empty()) {
+                    wake.notify_all();
+                }
+                drop(g);
+                mine.push((id, r));
+            }
+        };
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..cores).map(|_| s.spawn(worker)).collect();
+            let mut all = gix::hashtable::HashMap::default();
+            for h in handles {
+                all.extend(h.join().ok()??);
+            }
+            Some(all)
+        })
+    }
+
     /// The commits reachable from `include` and not from `exclude`, in `git log` order.
     /// None when a commit cannot be read (the caller asks git, which says why).
     pub fn log(&self, include: &[ObjectId], exclude: &[ObjectId]) -> Option<Vec<Commit>> {
         let mut walk = Walk {
             repo: self.repo.to_thread_local(),
             nodes: Vec::new(),
-            index: HashMap::new(),
+            index: gix::hashtable::HashMap::default(),
             buf: Vec::with_capacity(4096),
             queue: BinaryHeap::new(),
             seq: 0,
             interesting_cache: None,
+            ready: None,
         };
         // git queues the excluded side of `A..B` first.
         for id in exclude {
             walk.add_tip(*id, UNINTERESTING)?;
+        }
+        if exclude.is_empty() {
+            walk.ready = self.read_all(include);
         }
         for id in include {
             walk.add_tip(*id, 0)?;
@@ -185,7 +266,8 @@ struct Node {
 struct Walk {
     repo: gix::Repository,
     nodes: Vec<Node>,
-    index: HashMap<ObjectId, usize>,
+    /// Object ids are uniformly random: the table hashes their first bytes, no SipHash.
+    index: gix::hashtable::HashMap<ObjectId, usize>,
     buf: Vec<u8>,
     /// (committer date, insertion order reversed, node): the newest pops first, and of
     /// equal dates the one queued first.
@@ -194,6 +276,8 @@ struct Walk {
     /// A queued node known to be interesting, so "is every queued commit excluded?" is
     /// rarely a scan (git's `interesting_cache`).
     interesting_cache: Option<usize>,
+    /// Commits read ahead of the walk ([`History::read_all`]).
+    ready: Option<gix::hashtable::HashMap<ObjectId, Read>>,
 }
 
 impl Walk {
@@ -219,21 +303,15 @@ impl Walk {
         if self.nodes[i].parsed {
             return Some(());
         }
-        let mut buf = std::mem::take(&mut self.buf);
-        let read = {
-            let c = self.repo.objects.find_commit(&id, &mut buf).ok();
-            c.and_then(|c| {
-                let parent_ids: Vec<ObjectId> = c
-                    .parents
-                    .iter()
-                    .map(|p| ObjectId::from_hex(p).ok())
-                    .collect::<Option<_>>()?;
-                let commit = to_commit(&id, &parent_ids, &c);
-                Some((parent_ids, seconds(c.committer), commit))
-            })
+        let read = match self.ready.as_mut().and_then(|r| r.remove(&id)) {
+            Some(r) => r,
+            None => read(&self.repo, &id, &mut self.buf)?,
         };
-        self.buf = buf;
-        let (parent_ids, committed, commit) = read?;
+        let Read {
+            parents: parent_ids,
+            committed,
+            commit,
+        } = read;
         let parents = parent_ids.into_iter().map(|p| self.id(p)).collect();
         let n = &mut self.nodes[i];
         n.parsed = true;
@@ -364,6 +442,28 @@ impl Walk {
     }
 }
 
+/// What the walk needs of one commit object.
+struct Read {
+    parents: Vec<ObjectId>,
+    committed: i64,
+    commit: Commit,
+}
+
+fn read(repo: &gix::Repository, id: &ObjectId, buf: &mut Vec<u8>) -> Option<Read> {
+    let c = repo.objects.find_commit(id, buf).ok()?;
+    let parents: Vec<ObjectId> = c
+        .parents
+        .iter()
+        .map(|p| ObjectId::from_hex(p).ok())
+        .collect::<Option<_>>()?;
+    let commit = to_commit(id, &parents, &c);
+    Some(Read {
+        parents,
+        committed: seconds(c.committer),
+        commit,
+    })
+}
+
 /// Unix seconds of a raw signature `Name <email> 1700000000 +0100` (0 when unreadable).
 fn seconds(raw: &gix::bstr::BStr) -> i64 {
     let raw: &[u8] = raw.as_ref();
@@ -443,11 +543,28 @@ mod tests {
         r.sh(&["checkout", "-q", "-b", "side"]);
         r.commit("feat(side): three");
         // A commit whose date is older than its parent's (a skewed clock).
-        r.sh(&["-c", "core.hooksPath=/dev/null", "commit", "-q", "--allow-empty", "-m", "skewed", "--date", "@1600000000"]);
+        r.sh(&[
+            "-c",
+            "core.hooksPath=/dev/null",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "skewed",
+            "--date",
+            "@1600000000",
+        ]);
         r.tag("side-tip");
         r.sh(&["checkout", "-q", "main"]);
         r.commit("docs: four");
-        r.sh(&["merge", "-q", "--no-ff", "side", "-m", "Merge branch 'side'"]);
+        r.sh(&[
+            "merge",
+            "-q",
+            "--no-ff",
+            "side",
+            "-m",
+            "Merge branch 'side'",
+        ]);
         r.tag("v0.2.0");
         r.sh(&["tag", "-a", "v0.2.0-outer", "-m", "outer", "v0.2.0"]);
         let tree = r.sh(&["rev-parse", "HEAD^{tree}"]);
@@ -473,12 +590,64 @@ mod tests {
             let ours = opened.log_revs(&rv, false).unwrap();
             assert_eq!(ours, cli, "{rv:?}");
         }
-        for rev in ["HEAD", "v0.2.0", "v0.2.0-outer", "side", "refs/tags/v0.1.0", "nope"] {
-            assert_eq!(opened.resolve(rev).unwrap(), r.git.resolve(rev).unwrap(), "{rev}");
+        for rev in [
+            "HEAD",
+            "v0.2.0",
+            "v0.2.0-outer",
+            "side",
+            "refs/tags/v0.1.0",
+            "nope",
+        ] {
+            assert_eq!(
+                opened.resolve(rev).unwrap(),
+                r.git.resolve(rev).unwrap(),
+                "{rev}"
+            );
         }
         // Forms left to git: still answered, through the CLI.
         assert_eq!(h.resolve("HEAD~1"), None);
-        assert_eq!(opened.resolve("HEAD~1").unwrap(), r.git.resolve("HEAD~1").unwrap());
+        assert_eq!(
+            opened.resolve("HEAD~1").unwrap(),
+            r.git.resolve("HEAD~1").unwrap()
+        );
+    }
+
+    /// Many tips (a changelog): the commits are read on every core first, and the walk
+    /// over them still gives git's order.
+    #[test]
+    fn many_tips_read_in_parallel_walk_in_gits_order() {
+        let r = Repo::new();
+        let mut revs = Vec::new();
+        for i in 0..40 {
+            r.commit(&format!("feat: main {i}"));
+            if i % 3 == 0 {
+                r.tag(&format!("v0.{i}.0"));
+                revs.push(format!("v0.{i}.0"));
+            }
+            if i == 20 {
+                r.sh(&["checkout", "-q", "-b", "maint"]);
+                r.commit("fix: on maint");
+                r.annotated("v0.20.1");
+                revs.push("v0.20.1".into());
+                r.sh(&["checkout", "-q", "main"]);
+            }
+        }
+        r.sh(&["merge", "-q", "--no-ff", "maint", "-m", "Merge maint"]);
+        revs.push("HEAD".into());
+        let opened = Git::open(r.path()).unwrap();
+        let h = opened.history.as_ref().unwrap();
+        let ids: Vec<ObjectId> = revs
+            .iter()
+            .map(|v| h.resolve(v).unwrap().unwrap())
+            .collect();
+        assert!(
+            h.read_all(&ids).is_some_and(|m| m.len() == 42)
+                || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2
+        );
+        assert_eq!(
+            opened.log_revs(&revs, false).unwrap(),
+            r.git.log_revs(&revs, false).unwrap()
+        );
     }
 
     #[test]
@@ -497,16 +666,21 @@ mod tests {
         let mut walk = Walk {
             repo: h.repo.to_thread_local(),
             nodes: Vec::new(),
-            index: HashMap::new(),
+            index: gix::hashtable::HashMap::default(),
             buf: Vec::new(),
             queue: BinaryHeap::new(),
             seq: 0,
             interesting_cache: None,
+            ready: None,
         };
         walk.add_tip(base, UNINTERESTING).unwrap();
         walk.add_tip(head, 0).unwrap();
         assert_eq!(walk.limited().unwrap().len(), 9);
         // 9 interesting + the excluded tip + SLOP commits below it, give or take one.
-        assert!(walk.nodes.len() <= 9 + 1 + SLOP as usize + 2, "{}", walk.nodes.len());
+        assert!(
+            walk.nodes.len() <= 9 + 1 + SLOP as usize + 2,
+            "{}",
+            walk.nodes.len()
+        );
     }
 }

@@ -64,9 +64,15 @@ pub fn changelog(
         n.markdown = notes::render(&n, repo_url, config.notes.contributors);
         out.push(n);
     }
-    for (i, r) in rel.iter().enumerate().rev() {
-        let group = groups.remove(&i).unwrap_or_default();
-        let mut n = notes::build(&group, &rules, &config.notes);
+    let jobs: Vec<(&crate::tag::Release, Vec<Commit>)> = rel
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, r)| (r, groups.remove(&i).unwrap_or_default()))
+        .collect();
+    // Each release's notes are independent of the others': built on every core.
+    out.extend(in_parallel(&jobs, |(r, group)| {
+        let mut n = notes::build(group, &rules, &config.notes);
         let previous = releases.previous(&r.version);
         n.tag = Some(r.tag.clone());
         n.version = Some(r.version.to_string());
@@ -76,8 +82,8 @@ pub fn changelog(
         n.to = r.tag.clone();
         n.date = Some(notes::ymd(r.date));
         n.markdown = notes::render(&n, repo_url, config.notes.contributors);
-        out.push(n);
-    }
+        n
+    }));
     let mut markdown = String::from("# Changelog\n\n");
     for n in &out {
         markdown.push_str(&n.markdown);
@@ -85,6 +91,45 @@ pub fn changelog(
     Ok(Changelog {
         releases: out,
         markdown: format!("{}\n", markdown.trim_end()),
+    })
+}
+
+/// `f` of each job, in order, with the jobs split between the cores by their commit count.
+fn in_parallel<T, R, F>(jobs: &[(T, Vec<Commit>)], f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&(T, Vec<Commit>)) -> R + Sync,
+{
+    let cores = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let total: usize = jobs.iter().map(|(_, c)| c.len() + 1).sum();
+    if cores < 2 || total < 512 {
+        return jobs.iter().map(&f).collect();
+    }
+    // Cut where the running commit count passes each share.
+    let share = total.div_ceil(cores);
+    let mut parts: Vec<&[(T, Vec<Commit>)]> = Vec::new();
+    let (mut start, mut weight) = (0, 0);
+    for (i, (_, c)) in jobs.iter().enumerate() {
+        weight += c.len() + 1;
+        if weight >= share {
+            parts.push(&jobs[start..=i]);
+            (start, weight) = (i + 1, 0);
+        }
+    }
+    parts.push(&jobs[start..]);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("notes threads do not panic"))
+            .collect()
     })
 }
 

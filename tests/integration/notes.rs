@@ -186,3 +186,40 @@ fn source_github_asks_for_notes_from_our_previous_tag() {
     assert_eq!(requests[0].body["tag_name"], "v1.1.0");
     assert_eq!(requests[0].body["previous_tag_name"], "v1.0.0");
 }
+
+/// The range is the previous version on the same line by SemVer, not the newest older tag
+/// (git-cliff's choice): a patch of an older line, tagged after a newer minor release, gets
+/// notes from its own line's previous patch, and lists only what that line received.
+#[test]
+fn a_patch_of_an_older_line_starts_at_its_own_previous_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let sh = |script: &str| {
+        let status = std::process::Command::new("sh")
+            .args(["-ec", script])
+            .current_dir(dir.path())
+            .env("GIT_AUTHOR_NAME", "A")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "A")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{script}");
+    };
+    sh("git init -q -b main
+        git commit -q --allow-empty -m 'feat: first'; git tag v1.0.0
+        git commit -q --allow-empty -m 'feat: minor work'; git tag v1.1.0
+        git checkout -q -b v1.0.x v1.0.0
+        git commit -q --allow-empty -m 'fix: backported fix'; git tag v1.0.1");
+    let out = Run::new(dir.path())
+        .args(["notes", "v1.0.1", "--format", "json"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["previous_tag"], "v1.0.0", "{json}");
+    assert_eq!(json["commits"], 1, "{json}");
+    assert!(json["markdown"]
+        .as_str()
+        .unwrap()
+        .contains("backported fix"));
+    assert!(!json["markdown"].as_str().unwrap().contains("minor work"));
+}
