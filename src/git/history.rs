@@ -26,8 +26,11 @@ impl History {
     pub fn open(root: &Path) -> Option<History> {
         // As git finds it: upwards from `root`, honouring GIT_DIR and the like.
         let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(root).ok()?;
-        let sha1 = repo.to_thread_local().object_hash() == gix::hash::Kind::Sha1;
-        sha1.then_some(History { repo })
+        let local = repo.to_thread_local();
+        if local.object_hash() != gix::hash::Kind::Sha1 || rewrites_history(&local) {
+            return None;
+        }
+        Some(History { repo })
     }
 
     pub fn is_shallow(&self) -> Option<bool> {
@@ -464,6 +467,21 @@ fn read(repo: &gix::Repository, id: &ObjectId, buf: &mut Vec<u8>) -> Option<Read
     })
 }
 
+/// Replace refs or grafts: `git log` shows the history they rewrite, which this reader does
+/// not apply, so such a repository is read by git.
+fn rewrites_history(repo: &gix::Repository) -> bool {
+    let replaced = repo
+        .references()
+        .ok()
+        .and_then(|r| {
+            r.prefixed("refs/replace/")
+                .ok()
+                .map(|mut i| i.next().is_some())
+        })
+        .unwrap_or(true);
+    replaced || repo.git_dir().join("info/grafts").exists()
+}
+
 /// Unix seconds of a raw signature `Name <email> 1700000000 +0100` (0 when unreadable).
 fn seconds(raw: &gix::bstr::BStr) -> i64 {
     let raw: &[u8] = raw.as_ref();
@@ -647,6 +665,22 @@ mod tests {
         assert_eq!(
             opened.log_revs(&revs, false).unwrap(),
             r.git.log_revs(&revs, false).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_replaced_history_is_left_to_git() {
+        let r = Repo::new();
+        let a = r.commit("feat: a");
+        let b = r.commit("feat: b");
+        assert!(Git::open(r.path()).unwrap().history.is_some());
+        r.sh(&["replace", &b, &a]);
+        let opened = Git::open(r.path()).unwrap();
+        assert!(opened.history.is_none(), "replace refs: git reads it");
+        let head = vec!["HEAD".to_string()];
+        assert_eq!(
+            opened.log_revs(&head, false).unwrap(),
+            r.git.log_revs(&head, false).unwrap()
         );
     }
 
