@@ -444,13 +444,16 @@ impl Triggers {
         Some(f.patterns.clone())
     }
 
-    /// The integration branch a push deploys from: `main`, `master`, … or any branch.
-    pub fn pushes_integration_branch(&self) -> Option<String> {
-        let f = self.push_branches.as_ref()?;
-        ["main", "master", "trunk", super::condition::ANY_BRANCH]
+    /// The branches a push deploys from that count as the integration branch: any branch
+    /// first (the widest claim), then `main`, `master`, `trunk`; those the filter admits.
+    pub fn integration_branches(&self) -> Vec<&'static str> {
+        let Some(f) = self.push_branches.as_ref() else {
+            return Vec::new();
+        };
+        [super::condition::ANY_BRANCH, "main", "master", "trunk"]
             .into_iter()
-            .find(|b| f.admits(b))
-            .map(str::to_string)
+            .filter(|b| f.admits(b))
+            .collect()
     }
 }
 

@@ -94,6 +94,27 @@ fn ungated_production_is_a_warning_unless_the_config_requires_staging() {
 }
 
 #[test]
+fn a_push_of_any_branch_is_said_so_and_a_main_only_condition_narrows_it() {
+    let wf = "on: push\nconcurrency: d\njobs:\n  d:\n    runs-on: x\n    steps:\n      - run: flyctl deploy --image r:1\n";
+    let d = run(wf, &Policy::default());
+    assert!(
+        d[0].message.contains("every push to any branch"),
+        "{}",
+        d[0].message
+    );
+    let main_only = wf.replace(
+        "    runs-on: x\n",
+        "    runs-on: x\n    if: github.ref == 'refs/heads/main'\n",
+    );
+    let d = run(&main_only, &Policy::default());
+    assert!(
+        d[0].message.contains("every push to `main`"),
+        "{}",
+        d[0].message
+    );
+}
+
+#[test]
 fn the_environment_is_decided_by_whole_words_and_said() {
     let wf = |app: &str| {
         format!("on:\n  push:\n    branches: [main]\nconcurrency: d\njobs:\n  deploy:\n    runs-on: x\n    steps:\n      - run: flyctl deploy --app {app} --image r:1\n")

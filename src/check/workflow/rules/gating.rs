@@ -40,8 +40,10 @@ pub fn check(ctx: &Ctx, main_push: &mut Vec<MainPushDeploy>, out: &mut Vec<Diagn
     };
     for d in ctx.found.deploys.iter() {
         let integration = t
-            .pushes_integration_branch()
-            .filter(|b| ctx.may_run(d, &Run::push_branch(b)));
+            .integration_branches()
+            .into_iter()
+            .find(|b| ctx.may_run(d, &Run::push_branch(b)))
+            .map(str::to_string);
         let gated = gate(ctx, d);
         if integration.is_some() && (d.env.env == Env::Staging || gated.is_none()) {
             main_push.push(MainPushDeploy {
