@@ -102,6 +102,9 @@ pub async fn run(req: &Request<'_>) -> Outcome {
 
     // fly.toml files, then parity between environments of one app.
     let mut fly: BTreeMap<PathBuf, FlyFile> = BTreeMap::new();
+    // What the workflow checks read of the repository: these fly.toml files (read once,
+    // here), `.dockerignore` files and zizmor's config.
+    let mut repo_files: BTreeMap<String, String> = BTreeMap::new();
     for rel in &fly_paths {
         match read(req.root, rel) {
             Ok(text) => {
@@ -109,6 +112,7 @@ pub async fn run(req: &Request<'_>) -> Outcome {
                 out.diagnostics.extend(diags);
                 out.checked.insert((Kind::FlyToml, rel.clone()));
                 fly.insert(rel.clone(), file);
+                repo_files.insert(rel.to_string_lossy().into_owned(), text);
             }
             Err(e) => out.diagnostics.push(unreadable(rel, &e)),
         }
@@ -134,15 +138,18 @@ pub async fn run(req: &Request<'_>) -> Outcome {
             .values()
             .filter(|p| p.production)
             .find_map(|p| p.requires.clone()),
-        files: files
-            .iter()
-            .filter(|p| {
-                is_fly_name(p)
-                    || p.file_name().is_some_and(|n| n == ".dockerignore")
+        files: {
+            let others = files.iter().filter(|p| {
+                p.file_name().is_some_and(|n| n == ".dockerignore")
                     || workflow::ZIZMOR_CONFIGS.iter().any(|c| *p == Path::new(c))
-            })
-            .filter_map(|p| Some((p.to_string_lossy().into_owned(), read(req.root, p).ok()?)))
-            .collect(),
+            });
+            for p in others {
+                if let Ok(text) = read(req.root, p) {
+                    repo_files.insert(p.to_string_lossy().into_owned(), text);
+                }
+            }
+            repo_files
+        },
     };
     out.diagnostics.extend(workflow::check_all(&refs, &policy));
     out.checked

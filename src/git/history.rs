@@ -10,7 +10,7 @@
 
 use super::{parse_trailers, Commit, TagRef};
 use gix::objs::{CommitRef, Kind, TagRef as TagObject};
-use gix::prelude::{Find, FindExt};
+use gix::prelude::FindExt;
 use gix::ObjectId;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -48,36 +48,18 @@ impl History {
         for r in platform.tags().ok()? {
             let r = r.ok()?;
             let name = r.name().shorten().to_string();
-            let Some(mut id) = r.target().try_id().map(ToOwned::to_owned) else {
+            let Some(id) = r.target().try_id().map(ToOwned::to_owned) else {
                 continue; // a symbolic ref under refs/tags: git lists its target's name
             };
-            let mut annotated = false;
-            let mut date = None;
-            let commit = loop {
-                let data = repo.objects.find(&id, &mut buf).ok()?;
-                match data.kind {
-                    Kind::Tag => {
-                        let tag = TagObject::from_bytes(data.data, gix::hash::Kind::Sha1).ok()?;
-                        if !annotated {
-                            annotated = true;
-                            date = tag.tagger.map(seconds);
-                        }
-                        id = tag.target();
-                    }
-                    Kind::Commit => {
-                        let c = CommitRef::from_bytes(data.data, gix::hash::Kind::Sha1).ok()?;
-                        break Some(seconds(c.committer));
-                    }
-                    // A tag of a tree or a blob releases nothing.
-                    _ => break None,
-                }
+            // A tag of a tree or a blob releases nothing.
+            let Some(p) = peel(&repo, id, &mut buf)? else {
+                continue;
             };
-            let Some(committed) = commit else { continue };
             out.push(TagRef {
                 name,
-                target: id.to_string(),
-                annotated,
-                date: date.unwrap_or(committed),
+                target: p.commit.to_string(),
+                annotated: p.tagger.is_some(),
+                date: p.tagger.flatten().unwrap_or(p.committed),
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -88,9 +70,11 @@ impl History {
     /// `origin/main`, `refs/tags/x`). Outer None: not a form read here (ask git); inner None:
     /// it names no commit.
     pub fn resolve(&self, rev: &str) -> Option<Option<ObjectId>> {
+        let repo = self.repo.to_thread_local();
+        let mut buf = Vec::new();
+        let mut commit_of = |id| Some(peel(&repo, id, &mut buf)?.map(|p| p.commit));
         if rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let id = ObjectId::from_hex(rev.as_bytes()).ok()?;
-            return Some(self.peel_to_commit(id));
+            return commit_of(ObjectId::from_hex(rev.as_bytes()).ok()?);
         }
         let plain = !rev.is_empty()
             && !rev.starts_with('-')
@@ -99,36 +83,17 @@ impl History {
         if !plain {
             return None;
         }
-        let repo = self.repo.to_thread_local();
         let found = match repo.try_find_reference(rev) {
             Ok(Some(mut r)) => Ok(r.peel_to_id().ok().map(|id| id.detach())),
             Ok(None) => Err(()),
             Err(_) => return None,
         };
         match found {
-            Ok(id) => Some(self.peel_to_commit(id?)),
+            Ok(id) => commit_of(id?),
             // Perhaps an abbreviated SHA, which git resolves.
             Err(()) if rev.bytes().all(|b| b.is_ascii_hexdigit()) => None,
             Err(()) => Some(None),
         }
-    }
-
-    fn peel_to_commit(&self, mut id: ObjectId) -> Option<ObjectId> {
-        let repo = self.repo.to_thread_local();
-        let mut buf = Vec::new();
-        for _ in 0..32 {
-            let data = repo.objects.try_find(&id, &mut buf).ok()??;
-            match data.kind {
-                Kind::Commit => return Some(id),
-                Kind::Tag => {
-                    id = TagObject::from_bytes(data.data, gix::hash::Kind::Sha1)
-                        .ok()?
-                        .target()
-                }
-                _ => return None,
-            }
-        }
-        None
     }
 
     /// Everything reachable from `tips`, read on every core, when there are tips enough to
@@ -211,16 +176,7 @@ impl History {
     /// The commits reachable from `include` and not from `exclude`, in `git log` order.
     /// None when a commit cannot be read (the caller asks git, which says why).
     pub fn log(&self, include: &[ObjectId], exclude: &[ObjectId]) -> Option<Vec<Commit>> {
-        let mut walk = Walk {
-            repo: self.repo.to_thread_local(),
-            nodes: Vec::new(),
-            index: gix::hashtable::HashMap::default(),
-            buf: Vec::with_capacity(4096),
-            queue: BinaryHeap::new(),
-            seq: 0,
-            interesting_cache: None,
-            ready: None,
-        };
+        let mut walk = Walk::new(self.repo.to_thread_local());
         // git queues the excluded side of `A..B` first.
         for id in exclude {
             walk.add_tip(*id, UNINTERESTING)?;
@@ -284,6 +240,19 @@ struct Walk {
 }
 
 impl Walk {
+    fn new(repo: gix::Repository) -> Self {
+        Walk {
+            repo,
+            nodes: Vec::new(),
+            index: gix::hashtable::HashMap::default(),
+            buf: Vec::with_capacity(4096),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            interesting_cache: None,
+            ready: None,
+        }
+    }
+
     fn id(&mut self, id: ObjectId) -> usize {
         if let Some(&i) = self.index.get(&id) {
             return i;
@@ -443,6 +412,41 @@ impl Walk {
         }
         slop - 1
     }
+}
+
+/// What a chain of tag objects ends in.
+struct Peeled {
+    commit: ObjectId,
+    /// Some for an annotated tag: the outermost tagger's date (None when it has no tagger).
+    tagger: Option<Option<i64>>,
+    /// The commit's committer date.
+    committed: i64,
+}
+
+/// Follow tag objects from `id` to the commit they name. Inner None: they name a tree or a
+/// blob; outer None: an object that cannot be read (git is asked instead).
+fn peel(repo: &gix::Repository, mut id: ObjectId, buf: &mut Vec<u8>) -> Option<Option<Peeled>> {
+    let mut tagger = None;
+    for _ in 0..32 {
+        let data = repo.objects.find(&id, buf).ok()?;
+        match data.kind {
+            Kind::Tag => {
+                let tag = TagObject::from_bytes(data.data, gix::hash::Kind::Sha1).ok()?;
+                tagger.get_or_insert(tag.tagger.map(seconds));
+                id = tag.target();
+            }
+            Kind::Commit => {
+                let c = CommitRef::from_bytes(data.data, gix::hash::Kind::Sha1).ok()?;
+                return Some(Some(Peeled {
+                    commit: id,
+                    tagger,
+                    committed: seconds(c.committer),
+                }));
+            }
+            _ => return Some(None),
+        }
+    }
+    None
 }
 
 /// What the walk needs of one commit object.
@@ -697,16 +701,7 @@ mod tests {
         let h = opened.history.as_ref().unwrap();
         let head = h.resolve("HEAD").unwrap().unwrap();
         let base = h.resolve("v1.0.0").unwrap().unwrap();
-        let mut walk = Walk {
-            repo: h.repo.to_thread_local(),
-            nodes: Vec::new(),
-            index: gix::hashtable::HashMap::default(),
-            buf: Vec::new(),
-            queue: BinaryHeap::new(),
-            seq: 0,
-            interesting_cache: None,
-            ready: None,
-        };
+        let mut walk = Walk::new(h.repo.to_thread_local());
         walk.add_tip(base, UNINTERESTING).unwrap();
         walk.add_tip(head, 0).unwrap();
         assert_eq!(walk.limited().unwrap().len(), 9);

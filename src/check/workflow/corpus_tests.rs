@@ -19,23 +19,31 @@ fn dir() -> PathBuf {
     d
 }
 
+/// (corpus file, repository, path in it, text) of each row of `dir/SOURCES.tsv`.
+fn sources(dir: &Path) -> Vec<(String, String, String, String)> {
+    let table = std::fs::read_to_string(dir.join("SOURCES.tsv")).expect("SOURCES.tsv");
+    table
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let [file, repo, path, ..] = cols[..] else {
+                panic!("{}/SOURCES.tsv: {line}", dir.display())
+            };
+            let text =
+                std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            (file.into(), repo.into(), path.into(), text)
+        })
+        .collect()
+}
+
 /// (corpus file, finding) for every workflow of the corpus.
 pub(crate) fn corpus_findings() -> Vec<(String, Diagnostic)> {
     let dir = dir();
-    let sources = std::fs::read_to_string(dir.join("SOURCES.tsv")).expect("SOURCES.tsv");
     // repo → [(corpus file, path in the repo, text)]
     let mut repos: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
-    for line in sources.lines().skip(1) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let [file, repo, path, ..] = cols[..] else {
-            panic!("SOURCES.tsv: {line}")
-        };
-        let text =
-            std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        repos
-            .entry(repo.into())
-            .or_default()
-            .push((file.into(), path.into(), text));
+    for (file, repo, path, text) in sources(&dir) {
+        repos.entry(repo).or_default().push((file, path, text));
     }
     let listed: BTreeSet<String> = repos.values().flatten().map(|(f, ..)| f.clone()).collect();
     let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
@@ -46,21 +54,9 @@ pub(crate) fn corpus_findings() -> Vec<(String, Diagnostic)> {
     assert_eq!(listed, on_disk, "SOURCES.tsv and the corpus files differ");
     // The same repositories' fly.toml files (the fly.toml corpus), where they are in the
     // repository: what a deploy reads (`[build] image`, `app`).
-    let fly_dir = dir.join("../fly");
-    let fly_sources =
-        std::fs::read_to_string(fly_dir.join("SOURCES.tsv")).expect("fly SOURCES.tsv");
     let mut repo_files: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for line in fly_sources.lines().skip(1) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let [file, repo, path, ..] = cols[..] else {
-            panic!("fly SOURCES.tsv: {line}")
-        };
-        let text =
-            std::fs::read_to_string(fly_dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        repo_files
-            .entry(repo.into())
-            .or_default()
-            .insert(path.into(), text);
+    for (_, repo, path, text) in sources(&dir.join("../fly")) {
+        repo_files.entry(repo).or_default().insert(path, text);
     }
     let mut out = Vec::new();
     for (repo, files) in &repos {

@@ -5,7 +5,7 @@
 //! `scripts/coolify/`, or `--app backstage-api` decide nothing.
 
 use super::environment::{self, Decision, Env};
-use super::model::{self, JobRef, StepKind, StepRef};
+use super::model::{self, JobRef, StepKind, StepRef, Triggers};
 use super::shell::{self, Command, Word};
 use super::source::Source;
 use super::Policy;
@@ -61,25 +61,37 @@ pub struct Found {
     pub uploads: Vec<ContextUpload>,
 }
 
-pub fn find(src: &Source, policy: &Policy) -> Found {
+/// What every deploy of one file is read against.
+struct Scan<'a> {
+    src: &'a Source<'a>,
+    policy: &'a Policy,
+    /// The environment when nothing names one (from the triggers, the same for the file).
+    fallback: Decision,
+}
+
+pub fn find(src: &Source, policy: &Policy, jobs: &[JobRef], triggers: &Triggers) -> Found {
+    let scan = Scan {
+        src,
+        policy,
+        fallback: fallback(triggers),
+    };
     let mut found = Found::default();
-    for job in model::jobs(&src.workflow) {
-        for step in model::steps(&job) {
+    for job in jobs {
+        for step in &job.steps {
             match &step.kind {
                 StepKind::Run {
                     script,
                     working_directory,
                 } => run_step(
-                    src,
-                    policy,
-                    &job,
-                    &step,
+                    &scan,
+                    job,
+                    step,
                     script,
                     working_directory.as_deref(),
                     &mut found,
                 ),
                 StepKind::Uses { uses, with } => {
-                    if let Some(d) = action_step(src, &job, &step, uses, with) {
+                    if let Some(d) = action_step(&scan, job, step, uses, with) {
                         found.deploys.push(d);
                     }
                 }
@@ -90,8 +102,7 @@ pub fn find(src: &Source, policy: &Policy) -> Found {
 }
 
 fn run_step(
-    src: &Source,
-    policy: &Policy,
+    scan: &Scan,
     job: &JobRef,
     step: &StepRef,
     script: &str,
@@ -109,7 +120,7 @@ fn run_step(
         let Some((_, program)) = cmd.program() else {
             continue;
         };
-        let at = || src.in_script(&path, script, cmd.offset());
+        let at = || scan.src.in_script(&path, script, cmd.offset());
         match program {
             "cd" => {
                 if let Some(dir) = cmd.args().first() {
@@ -120,7 +131,7 @@ fn run_step(
                 let Some(fly) = FlyCommand::parse(cmd.args()) else {
                     continue;
                 };
-                let toml = policy.fly_toml(&cwd, fly.config.as_deref());
+                let toml = scan.policy.fly_toml(&cwd, fly.config.as_deref());
                 let prebuilt = toml.as_ref().is_some_and(|t| t.image.is_some());
                 if fly.builds_remotely() && !prebuilt {
                     found.uploads.push(ContextUpload {
@@ -133,7 +144,7 @@ fn run_step(
                 if !fly.deploys() {
                     continue;
                 }
-                let token = step.secret_named_for(job, src, "FLY_API_TOKEN", &cmd.assignments);
+                let token = step.secret_named_for(job, scan.src, "FLY_API_TOKEN", &cmd.assignments);
                 let clues: Vec<(&str, String)> = vec![
                     ("app", fly.app.clone().unwrap_or_default()),
                     ("config", fly.config.clone().unwrap_or_default()),
@@ -159,7 +170,7 @@ fn run_step(
                     kind: Kind::Fly,
                     location: at(),
                     what: format!("`{program} {}`", fly.subcommand.join(" ")),
-                    env: decide(src, job, step, &clues),
+                    env: decide(scan, job, step, &clues),
                     fire_and_forget: fly.detach,
                     promote: false,
                     records_deployments: false,
@@ -182,7 +193,7 @@ fn run_step(
                     kind: Kind::StageGate,
                     location: at(),
                     what: format!("`stage-gate {sub}`"),
-                    env: decide(src, job, step, &[("stage-gate --env", env)]),
+                    env: decide(scan, job, step, &[("stage-gate --env", env)]),
                     fire_and_forget: false,
                     promote: sub == "promote",
                     records_deployments: true,
@@ -190,7 +201,7 @@ fn run_step(
                 });
             }
             "curl" | "wget" => {
-                let Some(call) = HttpCall::parse(program, cmd, step, job, src) else {
+                let Some(call) = HttpCall::parse(program, cmd, step, job, scan.src) else {
                     continue;
                 };
                 // `$(curl … -w "%{http_code}")` with the status tested after it is checked.
@@ -208,7 +219,7 @@ fn run_step(
                         Kind::Coolify => "a Coolify API call".into(),
                         _ => "a deploy webhook".into(),
                     },
-                    env: decide(src, job, step, &clues),
+                    env: decide(scan, job, step, &clues),
                     fire_and_forget: true,
                     promote: false,
                     records_deployments: false,
@@ -254,33 +265,20 @@ fn is_test(c: &Command) -> bool {
         .is_some_and(|(_, p)| matches!(p, "if" | "[" | "[[" | "test" | "case"))
 }
 
+/// `dir` seen from `cwd` (a path relative to the repository, `.` for its top); an absolute
+/// or variable folder is kept as written.
 fn join(cwd: &str, dir: &str) -> String {
     if dir.starts_with('/') || dir.starts_with('$') {
         return dir.to_string();
     }
-    let mut parts: Vec<&str> = if cwd == "." {
-        Vec::new()
-    } else {
-        cwd.split('/').collect()
-    };
-    for p in dir.trim_end_matches('/').split('/') {
-        match p {
-            "." | "" => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    if parts.is_empty() {
-        ".".into()
-    } else {
-        parts.join("/")
+    match super::join_path(cwd, dir) {
+        top if top.is_empty() => ".".into(),
+        joined => joined,
     }
 }
 
 fn action_step(
-    src: &Source,
+    scan: &Scan,
     job: &JobRef,
     step: &StepRef,
     uses: &str,
@@ -290,7 +288,7 @@ fn action_step(
     let (slug, _) = uses.split_once('@').unwrap_or((uses, ""));
     let slug = slug.to_ascii_lowercase();
     let repo = slug.split('/').nth(1).unwrap_or("");
-    let location = src.step(job.id, step.index);
+    let location = scan.src.step(job.id, step.index);
     let base = |kind, what: String, env: Decision| Deploy {
         job: job.id.to_string(),
         step: step.index,
@@ -309,7 +307,7 @@ fn action_step(
             return None;
         }
         let env = decide(
-            src,
+            scan,
             job,
             step,
             &[(
@@ -339,7 +337,7 @@ fn action_step(
         let mut d = base(
             Kind::Fly,
             format!("`flyctl {}`", fly.subcommand.join(" ")),
-            decide(src, job, step, &clues),
+            decide(scan, job, step, &clues),
         );
         d.fire_and_forget = fly.detach;
         return Some(d);
@@ -352,7 +350,7 @@ fn action_step(
         let mut d = base(
             Kind::Coolify,
             format!("`{slug}`"),
-            decide(src, job, step, &[]),
+            decide(scan, job, step, &[]),
         );
         d.fire_and_forget = true;
         return Some(d);
@@ -362,7 +360,7 @@ fn action_step(
 
 /// The environment of a deploy: the command's own clues first, then the step, the job's
 /// `environment:`, the job, the workflow, and the trigger; production when nothing says.
-fn decide(src: &Source, job: &JobRef, step: &StepRef, own: &[(&str, String)]) -> Decision {
+fn decide(scan: &Scan, job: &JobRef, step: &StepRef, own: &[(&str, String)]) -> Decision {
     let mut clues: Vec<(&str, String)> = own.to_vec();
     clues.push((
         "job environment",
@@ -371,10 +369,18 @@ fn decide(src: &Source, job: &JobRef, step: &StepRef, own: &[(&str, String)]) ->
     clues.push(("step", step.name.clone().unwrap_or_default()));
     clues.push(("job", job.name.clone().unwrap_or_default()));
     clues.push(("job", job.id.to_string()));
-    clues.push(("workflow", src.workflow.name.clone().unwrap_or_default()));
+    clues.push((
+        "workflow",
+        scan.src.workflow.name.clone().unwrap_or_default(),
+    ));
     let refs: Vec<(&str, &str)> = clues.iter().map(|(w, t)| (*w, t.as_str())).collect();
-    let triggers = model::Triggers::of(&src.workflow);
-    let fallback = if triggers.only_tags() {
+    environment::decide(&refs, scan.fallback.clone())
+}
+
+/// What the triggers alone say: tag pushes are releases, pushes to staging-named branches
+/// only are staging, anything else is taken as the live app.
+fn fallback(triggers: &Triggers) -> Decision {
+    if triggers.only_tags() {
         Decision {
             env: Env::Production,
             because: "tag pushes run it".into(),
@@ -396,8 +402,7 @@ fn decide(src: &Source, job: &JobRef, step: &StepRef, own: &[(&str, String)]) ->
             env: Env::Production,
             because: "no app, config, environment or job names another environment, so it is taken as the live one".into(),
         }
-    };
-    environment::decide(&refs, fallback)
+    }
 }
 
 /// `flyctl` argv: global flags may come before or after the subcommand.
@@ -566,7 +571,7 @@ struct HttpCall {
     writes_status: bool,
 }
 
-/// curl options that take a value.
+/// curl and wget options that take a value.
 const CURL_VALUE_FLAGS: &[&str] = &[
     "-H",
     "--header",
@@ -611,17 +616,15 @@ const CURL_VALUE_FLAGS: &[&str] = &[
     "--proxy",
     "--resolve",
     "--url",
+    // wget's (its `--header`, `--user` and `-T` are curl's spelling too).
     "-O",
     "--output-document",
-    "--header",
     "--post-data",
     "--method",
     "--body-data",
-    "--user",
     "--password",
     "-t",
     "--tries",
-    "-T",
     "--timeout",
 ];
 

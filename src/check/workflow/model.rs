@@ -21,6 +21,8 @@ pub struct JobRef<'a> {
     pub env: Vec<(String, String)>,
     /// A call of a reusable workflow (`uses:` at job level), and the secrets it passes.
     pub calls: Option<String>,
+    /// The job's steps, read once (none for a reusable-workflow call).
+    pub steps: Vec<StepRef>,
     job: &'a Job,
 }
 
@@ -60,6 +62,7 @@ pub fn jobs(wf: &Workflow) -> Vec<JobRef<'_>> {
                 permissions: explicit(&j.permissions),
                 env: env_pairs(&j.env),
                 calls: None,
+                steps: steps(&j.steps),
                 job,
             },
             Job::ReusableWorkflowCallJob(j) => JobRef {
@@ -72,6 +75,7 @@ pub fn jobs(wf: &Workflow) -> Vec<JobRef<'_>> {
                 permissions: explicit(&j.permissions),
                 env: Vec::new(),
                 calls: Some(j.uses.raw().to_string()),
+                steps: Vec::new(),
                 job,
             },
         })
@@ -105,11 +109,8 @@ fn expr_text(e: &ExplicitExpr) -> String {
     e.as_curly().to_string()
 }
 
-pub fn steps(job: &JobRef) -> Vec<StepRef> {
-    let Job::NormalJob(j) = job.job else {
-        return Vec::new();
-    };
-    j.steps
+fn steps(steps: &[Step]) -> Vec<StepRef> {
+    steps
         .iter()
         .enumerate()
         .filter_map(|(index, step)| {
@@ -238,7 +239,7 @@ impl JobRef<'_> {
             )
             .expect("static regex")
         });
-        for step in steps(self) {
+        for step in &self.steps {
             let StepKind::Run { script, .. } = &step.kind else {
                 continue;
             };
@@ -275,7 +276,7 @@ impl JobRef<'_> {
             .chain(self.env.iter())
             .flat_map(|(_, v)| secrets_in(v))
             .collect();
-        for s in steps(self) {
+        for s in &self.steps {
             out.extend(s.secrets_referenced());
         }
         if let Job::ReusableWorkflowCallJob(j) = self.job {

@@ -24,11 +24,14 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(src: &'a Source<'a>, policy: &'a Policy) -> Self {
+        let jobs = model::jobs(&src.workflow);
+        let triggers = Triggers::of(&src.workflow);
+        let found = super::deploys::find(src, policy, &jobs, &triggers);
         Ctx {
             src,
-            jobs: model::jobs(&src.workflow),
-            triggers: Triggers::of(&src.workflow),
-            found: super::deploys::find(src, policy),
+            jobs,
+            triggers,
+            found,
             policy,
         }
     }
@@ -42,9 +45,9 @@ impl<'a> Ctx<'a> {
     pub fn may_run(&self, d: &Deploy, run: &Run) -> bool {
         let step_if = self
             .job(&d.job)
-            .and_then(|j| model::steps(j).into_iter().find(|s| s.index == d.step))
-            .and_then(|s| s.condition);
-        condition::may_run(step_if.as_deref(), run) && self.job_may_run(&d.job, run, 0)
+            .and_then(|j| j.steps.iter().find(|s| s.index == d.step))
+            .and_then(|s| s.condition.as_deref());
+        condition::may_run(step_if, run) && self.job_may_run(&d.job, run, 0)
     }
 
     fn job_may_run(&self, id: &str, run: &Run, depth: usize) -> bool {

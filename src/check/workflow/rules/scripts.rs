@@ -40,7 +40,7 @@ const SAFE_EVENT_FIELDS: &[&str] = &[
 
 pub fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
     for job in &ctx.jobs {
-        for step in model::steps(job) {
+        for step in &job.steps {
             let index = step.index.to_string();
             let (script, key) = match &step.kind {
                 StepKind::Run { script, .. } => (script.clone(), "run"),

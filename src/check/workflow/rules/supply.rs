@@ -2,7 +2,7 @@
 //! ref, a fork's pull request) and the checkout's own token uploaded with the build context.
 
 use super::Ctx;
-use crate::check::workflow::model::{self, StepKind};
+use crate::check::workflow::model::StepKind;
 use crate::report::Diagnostic;
 use github_actions_models::common::Uses;
 
@@ -24,7 +24,7 @@ fn unpinned(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
         if secrets.is_empty() {
             continue;
         }
-        for step in model::steps(job) {
+        for step in &job.steps {
             let StepKind::Uses { uses, .. } = &step.kind else {
                 continue;
             };
@@ -69,7 +69,7 @@ fn checkout_credentials(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
         let Some(job) = ctx.job(&up.job) else {
             continue;
         };
-        for step in model::steps(job).into_iter().filter(|s| s.index < up.step) {
+        for step in job.steps.iter().filter(|s| s.index < up.step) {
             let StepKind::Uses { uses, with } = &step.kind else {
                 continue;
             };
@@ -108,7 +108,7 @@ fn fork_checkout(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
         return;
     }
     for job in &ctx.jobs {
-        for step in model::steps(job) {
+        for step in &job.steps {
             let StepKind::Uses { uses, with } = &step.kind else {
                 continue;
             };

@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use crate::check::workflow::deploys::Kind;
-use crate::check::workflow::model::{self, StepKind, StepRef};
+use crate::check::workflow::model::{StepKind, StepRef};
 use crate::check::workflow::shell;
 use crate::report::Diagnostic;
 
@@ -46,25 +46,16 @@ fn verified_after(ctx: &Ctx, job_id: &str, step: usize) -> bool {
         .filter(|j| ctx.needed_by(j.id).contains(&job_id))
         .map(|j| j.id)
         .collect();
-    let deploy_steps: Vec<(String, usize)> = ctx
-        .found
-        .deploys
-        .iter()
-        .map(|d| (d.job.clone(), d.step))
-        .collect();
     for job in ctx
         .jobs
         .iter()
         .filter(|j| j.id == job_id || later_jobs.contains(&j.id))
     {
-        for s in model::steps(job) {
+        for s in &job.steps {
             if job.id == job_id && s.index <= step {
                 continue;
             }
-            if deploy_steps.contains(&(job.id.to_string(), s.index)) && !probes(&s) {
-                continue;
-            }
-            if probes(&s) {
+            if probes(s) {
                 return true;
             }
         }
