@@ -8,6 +8,7 @@
 //! What this does not read (a SHA-256 repository, a revision expression such as `HEAD~3`, a
 //! missing object) returns None, and the caller asks the `git` CLI instead.
 
+use super::packs::{Inflater, Packs};
 use super::{parse_trailers, Commit, TagRef};
 use gix::objs::{CommitRef, Kind, TagRef as TagObject};
 use gix::prelude::FindExt;
@@ -19,6 +20,8 @@ use std::path::Path;
 /// Shareable across threads; each call takes a thread-local handle (its own caches).
 pub struct History {
     repo: gix::ThreadSafeRepository,
+    /// The pack files, opened on the first read.
+    packs: std::sync::OnceLock<Option<Packs>>,
 }
 
 impl History {
@@ -30,7 +33,25 @@ impl History {
         if local.object_hash() != gix::hash::Kind::Sha1 || rewrites_history(&local) {
             return None;
         }
-        Some(History { repo })
+        Some(History {
+            repo,
+            packs: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// A reader for this thread.
+    fn reader(&self) -> Reader<'_> {
+        let repo = self.repo.to_thread_local();
+        let packs = self
+            .packs
+            .get_or_init(|| Packs::open(repo.objects.store_ref().path()))
+            .as_ref();
+        Reader {
+            repo,
+            packs,
+            inflater: Inflater::default(),
+            buf: Vec::with_capacity(4096),
+        }
     }
 
     pub fn is_shallow(&self) -> Option<bool> {
@@ -41,10 +62,10 @@ impl History {
     /// date: the outermost tagger's for an annotated tag, the commit's for a lightweight one
     /// (git's `creatordate`). Sorted by name, as `git for-each-ref` lists them.
     pub fn tags(&self) -> Option<Vec<TagRef>> {
+        let mut reader = self.reader();
         let repo = self.repo.to_thread_local();
         let platform = repo.references().ok()?;
         let mut out = Vec::new();
-        let mut buf = Vec::new();
         for r in platform.tags().ok()? {
             let r = r.ok()?;
             let name = r.name().shorten().to_string();
@@ -52,7 +73,7 @@ impl History {
                 continue; // a symbolic ref under refs/tags: git lists its target's name
             };
             // A tag of a tree or a blob releases nothing.
-            let Some(p) = peel(&repo, id, &mut buf)? else {
+            let Some(p) = peel(&mut reader, id)? else {
                 continue;
             };
             out.push(TagRef {
@@ -70,9 +91,8 @@ impl History {
     /// `origin/main`, `refs/tags/x`). Outer None: not a form read here (ask git); inner None:
     /// it names no commit.
     pub fn resolve(&self, rev: &str) -> Option<Option<ObjectId>> {
-        let repo = self.repo.to_thread_local();
-        let mut buf = Vec::new();
-        let mut commit_of = |id| Some(peel(&repo, id, &mut buf)?.map(|p| p.commit));
+        let mut reader = self.reader();
+        let mut commit_of = |id| Some(peel(&mut reader, id)?.map(|p| p.commit));
         if rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
             return commit_of(ObjectId::from_hex(rev.as_bytes()).ok()?);
         }
@@ -83,7 +103,7 @@ impl History {
         if !plain {
             return None;
         }
-        let found = match repo.try_find_reference(rev) {
+        let found = match self.repo.to_thread_local().try_find_reference(rev) {
             Ok(Some(mut r)) => Ok(r.peel_to_id().ok().map(|id| id.detach())),
             Ok(None) => Err(()),
             Err(_) => return None,
@@ -121,8 +141,7 @@ impl History {
         });
         let wake = std::sync::Condvar::new();
         let worker = || -> Option<Vec<(ObjectId, Read)>> {
-            let repo = self.repo.to_thread_local();
-            let mut buf = Vec::with_capacity(4096);
+            let mut reader = self.reader();
             let mut mine = Vec::new();
             loop {
                 let id = {
@@ -141,7 +160,7 @@ impl History {
                         g = wake.wait(g).ok()?;
                     }
                 };
-                let r = read(&repo, &id, &mut buf);
+                let r = read(&mut reader, &id);
                 let mut g = shared.lock().ok()?;
                 g.active -= 1;
                 let Some(r) = r else {
@@ -176,7 +195,7 @@ impl History {
     /// The commits reachable from `include` and not from `exclude`, in `git log` order.
     /// None when a commit cannot be read (the caller asks git, which says why).
     pub fn log(&self, include: &[ObjectId], exclude: &[ObjectId]) -> Option<Vec<Commit>> {
-        let mut walk = Walk::new(self.repo.to_thread_local());
+        let mut walk = Walk::new(self.reader());
         // git queues the excluded side of `A..B` first.
         for id in exclude {
             walk.add_tip(*id, UNINTERESTING)?;
@@ -222,12 +241,11 @@ struct Node {
     commit: Option<Commit>,
 }
 
-struct Walk {
-    repo: gix::Repository,
+struct Walk<'h> {
+    reader: Reader<'h>,
     nodes: Vec<Node>,
     /// Object ids are uniformly random: the table hashes their first bytes, no SipHash.
     index: gix::hashtable::HashMap<ObjectId, usize>,
-    buf: Vec<u8>,
     /// (committer date, insertion order reversed, node): the newest pops first, and of
     /// equal dates the one queued first.
     queue: BinaryHeap<(i64, Reverse<u64>, usize)>,
@@ -239,13 +257,12 @@ struct Walk {
     ready: Option<gix::hashtable::HashMap<ObjectId, Read>>,
 }
 
-impl Walk {
-    fn new(repo: gix::Repository) -> Self {
+impl<'h> Walk<'h> {
+    fn new(reader: Reader<'h>) -> Self {
         Walk {
-            repo,
+            reader,
             nodes: Vec::new(),
             index: gix::hashtable::HashMap::default(),
-            buf: Vec::with_capacity(4096),
             queue: BinaryHeap::new(),
             seq: 0,
             interesting_cache: None,
@@ -277,7 +294,7 @@ impl Walk {
         }
         let read = match self.ready.as_mut().and_then(|r| r.remove(&id)) {
             Some(r) => r,
-            None => read(&self.repo, &id, &mut self.buf)?,
+            None => read(&mut self.reader, &id)?,
         };
         let Read {
             parents: parent_ids,
@@ -425,18 +442,18 @@ struct Peeled {
 
 /// Follow tag objects from `id` to the commit they name. Inner None: they name a tree or a
 /// blob; outer None: an object that cannot be read (git is asked instead).
-fn peel(repo: &gix::Repository, mut id: ObjectId, buf: &mut Vec<u8>) -> Option<Option<Peeled>> {
+fn peel(reader: &mut Reader, mut id: ObjectId) -> Option<Option<Peeled>> {
     let mut tagger = None;
     for _ in 0..32 {
-        let data = repo.objects.find(&id, buf).ok()?;
-        match data.kind {
+        let (kind, data) = reader.object(&id)?;
+        match kind {
             Kind::Tag => {
-                let tag = TagObject::from_bytes(data.data, gix::hash::Kind::Sha1).ok()?;
+                let tag = TagObject::from_bytes(data, gix::hash::Kind::Sha1).ok()?;
                 tagger.get_or_insert(tag.tagger.map(seconds));
                 id = tag.target();
             }
             Kind::Commit => {
-                let c = CommitRef::from_bytes(data.data, gix::hash::Kind::Sha1).ok()?;
+                let c = CommitRef::from_bytes(data, gix::hash::Kind::Sha1).ok()?;
                 return Some(Some(Peeled {
                     commit: id,
                     tagger,
@@ -456,8 +473,12 @@ struct Read {
     commit: Commit,
 }
 
-fn read(repo: &gix::Repository, id: &ObjectId, buf: &mut Vec<u8>) -> Option<Read> {
-    let c = repo.objects.find_commit(id, buf).ok()?;
+fn read(reader: &mut Reader, id: &ObjectId) -> Option<Read> {
+    let (kind, data) = reader.object(id)?;
+    if kind != Kind::Commit {
+        return None;
+    }
+    let c = CommitRef::from_bytes(data, gix::hash::Kind::Sha1).ok()?;
     let parents: Vec<ObjectId> = c
         .parents
         .iter()
@@ -469,6 +490,29 @@ fn read(repo: &gix::Repository, id: &ObjectId, buf: &mut Vec<u8>) -> Option<Read
         committed: seconds(c.committer),
         commit,
     })
+}
+
+/// Reads objects for one thread: straight from the packs when they hold the object whole,
+/// else through the object store (loose objects, deltas, alternates).
+struct Reader<'h> {
+    repo: gix::Repository,
+    packs: Option<&'h Packs>,
+    inflater: Inflater,
+    buf: Vec<u8>,
+}
+
+impl Reader<'_> {
+    fn object(&mut self, id: &gix::oid) -> Option<(Kind, &[u8])> {
+        let packed = self.packs.and_then(|p| {
+            p.find(id, &mut self.inflater, &mut self.buf)
+                .map(|(kind, data)| (kind, data.len()))
+        });
+        if let Some((kind, len)) = packed {
+            return Some((kind, &self.buf[..len]));
+        }
+        let data = self.repo.objects.find(id, &mut self.buf).ok()?;
+        Some((data.kind, data.data))
+    }
 }
 
 /// Replace refs or grafts: `git log` shows the history they rewrite, which this reader does
@@ -701,7 +745,7 @@ mod tests {
         let h = opened.history.as_ref().unwrap();
         let head = h.resolve("HEAD").unwrap().unwrap();
         let base = h.resolve("v1.0.0").unwrap().unwrap();
-        let mut walk = Walk::new(h.repo.to_thread_local());
+        let mut walk = Walk::new(h.reader());
         walk.add_tip(base, UNINTERESTING).unwrap();
         walk.add_tip(head, 0).unwrap();
         assert_eq!(walk.limited().unwrap().len(), 9);

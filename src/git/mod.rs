@@ -65,6 +65,7 @@ impl Commit {
 }
 
 pub mod history;
+mod packs;
 
 /// A repository on disk: read in process where gitoxide can ([`history`]), with the `git`
 /// CLI for the rest and as the fallback.
