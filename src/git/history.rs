@@ -8,8 +8,9 @@
 //! What this does not read (a SHA-256 repository, a revision expression such as `HEAD~3`, a
 //! missing object) returns None, and the caller asks the `git` CLI instead.
 
+use super::log::{seconds, Arena, Log, Raw};
 use super::packs::{Inflater, Packs};
-use super::{parse_trailers, Commit, TagRef};
+use super::{Commit, TagRef};
 use gix::objs::{CommitRef, Kind, TagRef as TagObject};
 use gix::prelude::FindExt;
 use gix::ObjectId;
@@ -120,7 +121,7 @@ impl History {
     /// keep the cores busy (a changelog: every tag). The commits between two tags are a
     /// chain of their own, so two threads rarely wait for each other. None: one core, few
     /// tips, or an object that cannot be read (the walk then reads, and fails, itself).
-    fn read_all(&self, tips: &[ObjectId]) -> Option<gix::hashtable::HashMap<ObjectId, Read>> {
+    fn read_all(&self, tips: &[ObjectId]) -> Option<Prefetched> {
         let cores = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(4);
@@ -140,8 +141,9 @@ impl History {
             failed: false,
         });
         let wake = std::sync::Condvar::new();
-        let worker = || -> Option<Vec<(ObjectId, Read)>> {
+        let worker = |arena_ix: u32| -> Option<(Vec<(ObjectId, Read)>, Arena)> {
             let mut reader = self.reader();
+            let mut arena = Arena::default();
             let mut mine = Vec::new();
             loop {
                 let id = {
@@ -155,12 +157,12 @@ impl History {
                             break id;
                         }
                         if g.active == 0 {
-                            return Some(mine);
+                            return Some((mine, arena));
                         }
                         g = wake.wait(g).ok()?;
                     }
                 };
-                let r = read(&mut reader, &id);
+                let r = read(&mut reader, &mut arena, arena_ix, &id);
                 let mut g = shared.lock().ok()?;
                 g.active -= 1;
                 let Some(r) = r else {
@@ -170,7 +172,7 @@ impl History {
                 };
                 // First parent last: it is taken next, so a thread follows one line.
                 let before = g.todo.len();
-                for p in r.parents.iter().rev() {
+                for p in arena.parents_of(&r).iter().rev() {
                     if g.seen.insert(*p) {
                         g.todo.push(*p);
                     }
@@ -183,25 +185,40 @@ impl History {
             }
         };
         std::thread::scope(|s| {
-            let handles: Vec<_> = (0..cores).map(|_| s.spawn(worker)).collect();
-            let mut all = gix::hashtable::HashMap::default();
+            let worker = &worker;
+            // Arena 0 is the walk's own.
+            let handles: Vec<_> = (1..=cores as u32)
+                .map(|i| s.spawn(move || worker(i)))
+                .collect();
+            let mut reads = gix::hashtable::HashMap::default();
+            let mut arenas = Vec::new();
             for h in handles {
-                all.extend(h.join().ok()??);
+                let (mine, arena) = h.join().ok()??;
+                reads.extend(mine);
+                arenas.push(arena);
             }
-            Some(all)
+            Some(Prefetched { reads, arenas })
         })
     }
 
     /// The commits reachable from `include` and not from `exclude`, in `git log` order.
     /// None when a commit cannot be read (the caller asks git, which says why).
     pub fn log(&self, include: &[ObjectId], exclude: &[ObjectId]) -> Option<Vec<Commit>> {
+        Some(self.walk(include, exclude)?.into_commits())
+    }
+
+    /// [`History::log`] as read, each commit built when asked for.
+    pub fn walk(&self, include: &[ObjectId], exclude: &[ObjectId]) -> Option<Log> {
         let mut walk = Walk::new(self.reader());
         // git queues the excluded side of `A..B` first.
         for id in exclude {
             walk.add_tip(*id, UNINTERESTING)?;
         }
         if exclude.is_empty() {
-            walk.ready = self.read_all(include);
+            if let Some(p) = self.read_all(include) {
+                walk.ready = p.reads;
+                walk.arenas.extend(p.arenas);
+            }
         }
         for id in include {
             walk.add_tip(*id, 0)?;
@@ -211,14 +228,7 @@ impl History {
         } else {
             walk.limited()?
         };
-        let mut out = Vec::with_capacity(order.len());
-        for i in order {
-            let node = &mut walk.nodes[i];
-            if node.flags & UNINTERESTING == 0 {
-                out.extend(node.commit.take());
-            }
-        }
-        Some(out)
+        Some(walk.into_log(order))
     }
 }
 
@@ -235,10 +245,11 @@ const QUEUED: u8 = 4;
 struct Node {
     id: ObjectId,
     parsed: bool,
-    parents: Vec<usize>,
+    /// `Walk::links[parents.0..parents.1]`.
+    parents: (u32, u32),
     committed: i64,
     flags: u8,
-    commit: Option<Commit>,
+    raw: Option<Raw>,
 }
 
 struct Walk<'h> {
@@ -253,8 +264,18 @@ struct Walk<'h> {
     /// A queued node known to be interesting, so "is every queued commit excluded?" is
     /// rarely a scan (git's `interesting_cache`).
     interesting_cache: Option<usize>,
+    /// Parent links of every node, end to end.
+    links: Vec<usize>,
     /// Commits read ahead of the walk ([`History::read_all`]).
-    ready: Option<gix::hashtable::HashMap<ObjectId, Read>>,
+    ready: gix::hashtable::HashMap<ObjectId, Read>,
+    /// Where the raw commits are: the walk's own first, then [`History::read_all`]'s.
+    arenas: Vec<Arena>,
+}
+
+/// What [`History::read_all`] read.
+struct Prefetched {
+    reads: gix::hashtable::HashMap<ObjectId, Read>,
+    arenas: Vec<Arena>,
 }
 
 impl<'h> Walk<'h> {
@@ -266,7 +287,9 @@ impl<'h> Walk<'h> {
             queue: BinaryHeap::new(),
             seq: 0,
             interesting_cache: None,
-            ready: None,
+            links: Vec::new(),
+            ready: gix::hashtable::HashMap::default(),
+            arenas: vec![Arena::default()],
         }
     }
 
@@ -278,36 +301,71 @@ impl<'h> Walk<'h> {
         self.nodes.push(Node {
             id,
             parsed: false,
-            parents: Vec::new(),
+            parents: (0, 0),
             committed: 0,
             flags: 0,
-            commit: None,
+            raw: None,
         });
         self.index.insert(id, i);
         i
     }
 
-    /// Read the commit of node `i` (once): its parents, its date, the commit itself.
+    /// Read the commit of node `i` (once): its parents, its date, where it is.
     fn parse(&mut self, i: usize, id: ObjectId) -> Option<()> {
         if self.nodes[i].parsed {
             return Some(());
         }
-        let read = match self.ready.as_mut().and_then(|r| r.remove(&id)) {
+        let read = match self.ready.remove(&id) {
             Some(r) => r,
-            None => read(&mut self.reader, &id)?,
+            None => read(&mut self.reader, &mut self.arenas[0], 0, &id)?,
         };
-        let Read {
-            parents: parent_ids,
-            committed,
-            commit,
-        } = read;
-        let parents = parent_ids.into_iter().map(|p| self.id(p)).collect();
+        let start = self.links.len();
+        for k in 0..read.parents.1 as usize {
+            let p = self.arenas[read.raw.arena as usize].parents[read.parents.0 as usize + k];
+            let node = self.id(p);
+            self.links.push(node);
+        }
         let n = &mut self.nodes[i];
         n.parsed = true;
-        n.parents = parents;
-        n.committed = committed;
-        n.commit = Some(commit);
+        n.parents = (start as u32, self.links.len() as u32);
+        n.committed = read.committed;
+        n.raw = Some(read.raw);
         Some(())
+    }
+
+    fn parents(&self, i: usize) -> std::ops::Range<usize> {
+        let (a, b) = self.nodes[i].parents;
+        a as usize..b as usize
+    }
+
+    /// The interesting commits of `order` as a [`Log`], parents linked by position.
+    fn into_log(self, order: Vec<usize>) -> Log {
+        let order: Vec<usize> = order
+            .into_iter()
+            .filter(|&i| self.nodes[i].flags & UNINTERESTING == 0)
+            .collect();
+        let mut position = vec![u32::MAX; self.nodes.len()];
+        for (at, &i) in order.iter().enumerate() {
+            position[i] = at as u32;
+        }
+        let ids = order.iter().map(|&i| self.nodes[i].id).collect();
+        let raw = order
+            .iter()
+            .map(|&i| self.nodes[i].raw.expect("walked commits are read"))
+            .collect();
+        let parents = order.iter().map(|&i| {
+            self.links[self.parents(i)]
+                .iter()
+                .map(|&p| position[p])
+                .filter(|&p| p != u32::MAX)
+        });
+        let parents: Vec<Vec<u32>> = parents.map(Iterator::collect).collect();
+        Log::from_raw(
+            ids,
+            parents.into_iter().map(Vec::into_iter),
+            self.arenas,
+            raw,
+        )
     }
 
     fn push(&mut self, i: usize) {
@@ -341,8 +399,8 @@ impl<'h> Walk<'h> {
     /// parents excluded too.
     fn process_parents(&mut self, i: usize) -> Option<()> {
         let excluded = self.nodes[i].flags & UNINTERESTING != 0;
-        for k in 0..self.nodes[i].parents.len() {
-            let p = self.nodes[i].parents[k];
+        for k in self.parents(i) {
+            let p = self.links[k];
             if excluded {
                 self.nodes[p].flags |= UNINTERESTING;
             }
@@ -362,13 +420,13 @@ impl<'h> Walk<'h> {
     /// Exclude everything already read below `i` (what is not read yet is excluded when it
     /// is reached through an excluded commit).
     fn mark_parents_uninteresting(&mut self, i: usize) {
-        let mut stack: Vec<usize> = self.nodes[i].parents.clone();
+        let mut stack: Vec<usize> = self.links[self.parents(i)].to_vec();
         while let Some(p) = stack.pop() {
             if self.nodes[p].flags & UNINTERESTING != 0 {
                 continue;
             }
             self.nodes[p].flags |= UNINTERESTING;
-            stack.extend(self.nodes[p].parents.iter().copied());
+            stack.extend_from_slice(&self.links[self.parents(p)]);
         }
     }
 
@@ -466,29 +524,40 @@ fn peel(reader: &mut Reader, mut id: ObjectId) -> Option<Option<Peeled>> {
     None
 }
 
-/// What the walk needs of one commit object.
+/// What the walk needs of one commit object: its date, where its parents' ids and its raw
+/// object were kept (`Arena::parents[parents.0..][..parents.1]`, in the same arena).
+#[derive(Clone, Copy)]
 struct Read {
-    parents: Vec<ObjectId>,
     committed: i64,
-    commit: Commit,
+    parents: (u32, u32),
+    raw: Raw,
 }
 
-fn read(reader: &mut Reader, id: &ObjectId) -> Option<Read> {
+impl Arena {
+    fn parents_of(&self, r: &Read) -> &[ObjectId] {
+        &self.parents[r.parents.0 as usize..][..r.parents.1 as usize]
+    }
+}
+
+/// Read commit `id` into `arena` (number `arena_ix`). None: not a commit, or unreadable.
+fn read(reader: &mut Reader, arena: &mut Arena, arena_ix: u32, id: &ObjectId) -> Option<Read> {
     let (kind, data) = reader.object(id)?;
     if kind != Kind::Commit {
         return None;
     }
+    // Parsed whole once here, so that building the commit later cannot fail.
     let c = CommitRef::from_bytes(data, gix::hash::Kind::Sha1).ok()?;
-    let parents: Vec<ObjectId> = c
-        .parents
-        .iter()
-        .map(|p| ObjectId::from_hex(p).ok())
-        .collect::<Option<_>>()?;
-    let commit = to_commit(id, &parents, &c);
+    let start = u32::try_from(arena.parents.len()).ok()?;
+    for p in &c.parents {
+        arena.parents.push(ObjectId::from_hex(p).ok()?);
+    }
+    let parents = (start, c.parents.len() as u32);
+    let committed = seconds(c.committer);
+    let raw = arena.keep(arena_ix, data)?;
     Some(Read {
+        committed,
         parents,
-        committed: seconds(c.committer),
-        commit,
+        raw,
     })
 }
 
@@ -528,67 +597,6 @@ fn rewrites_history(repo: &gix::Repository) -> bool {
         })
         .unwrap_or(true);
     replaced || repo.git_dir().join("info/grafts").exists()
-}
-
-/// Unix seconds of a raw signature `Name <email> 1700000000 +0100` (0 when unreadable).
-fn seconds(raw: &gix::bstr::BStr) -> i64 {
-    let raw: &[u8] = raw.as_ref();
-    let after = raw
-        .iter()
-        .rposition(|&b| b == b'>')
-        .map_or(raw, |i| &raw[i + 1..]);
-    std::str::from_utf8(after)
-        .ok()
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Name and email of a raw signature, as git's `%an` / `%ae` print them.
-fn name_email(raw: &gix::bstr::BStr) -> (String, String) {
-    let raw = String::from_utf8_lossy(raw.as_ref());
-    match (raw.find('<'), raw.rfind('>')) {
-        (Some(lt), Some(gt)) if lt < gt => (
-            raw[..lt].trim_end().to_string(),
-            raw[lt + 1..gt].to_string(),
-        ),
-        _ => (raw.trim().to_string(), String::new()),
-    }
-}
-
-/// The commit as `git log --format=%H%P%an%ae%at%s%b` gives it: the subject is the first
-/// paragraph with its lines joined by spaces (git's `format_subject`), the body what follows
-/// it after blank lines.
-fn to_commit(id: &ObjectId, parents: &[ObjectId], c: &CommitRef) -> Commit {
-    let message = String::from_utf8_lossy(c.message.as_ref());
-    let mut lines = message.split_inclusive('\n').peekable();
-    while lines.peek().is_some_and(|l| l.trim().is_empty()) {
-        lines.next();
-    }
-    let mut subject = String::new();
-    for line in lines.by_ref() {
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if !subject.is_empty() {
-            subject.push(' ');
-        }
-        subject.push_str(line);
-    }
-    let rest: String = lines.collect();
-    let body = rest.trim().to_string();
-    let (author, email) = name_email(c.author);
-    Commit {
-        sha: id.to_string(),
-        parents: parents.iter().map(ToString::to_string).collect(),
-        author,
-        email,
-        date: seconds(c.author),
-        subject,
-        trailers: parse_trailers(&body),
-        body,
-    }
 }
 
 #[cfg(test)]
@@ -707,7 +715,7 @@ mod tests {
             .map(|v| h.resolve(v).unwrap().unwrap())
             .collect();
         assert!(
-            h.read_all(&ids).is_some_and(|m| m.len() == 42)
+            h.read_all(&ids).is_some_and(|m| m.reads.len() == 42)
                 || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2
         );
         assert_eq!(

@@ -38,7 +38,7 @@ pub struct TagRef {
 }
 
 /// One commit as read from `git log`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Commit {
     pub sha: String,
     pub parents: Vec<String>,
@@ -65,7 +65,9 @@ impl Commit {
 }
 
 pub mod history;
+mod log;
 mod packs;
+pub use log::Log;
 
 /// A repository on disk: read in process where gitoxide can ([`history`]), with the `git`
 /// CLI for the rest and as the fallback.
@@ -282,10 +284,26 @@ impl Git {
         }
     }
 
+    /// [`Git::log_revs`] (in git's own order) as a [`Log`]: each commit is built when asked
+    /// for, so a caller with many can build them on every core.
+    pub fn walk_revs(&self, revs: &[String]) -> Result<Log, GitError> {
+        match self.walk_in_process(revs) {
+            Some(log) => Ok(log),
+            None => Ok(Log::from_commits(self.log_revs(revs, false)?)),
+        }
+    }
+
     /// [`Git::log_revs`] without a subprocess, when every revision is one gitoxide reads
     /// (`rev`, `^rev`, `a..b`) and names a commit; None leaves it to `git log`.
     fn log_in_process(&self, revs: &[String], topo: bool) -> Option<Vec<Commit>> {
-        let h = self.history.as_ref().filter(|_| !topo)?;
+        if topo {
+            return None;
+        }
+        Some(self.walk_in_process(revs)?.into_commits())
+    }
+
+    fn walk_in_process(&self, revs: &[String]) -> Option<Log> {
+        let h = self.history.as_ref()?;
         let mut include = Vec::new();
         let mut exclude = Vec::new();
         let commit = |rev: &str| -> Option<gix::ObjectId> {
@@ -304,7 +322,7 @@ impl Git {
                 include.push(commit(rev)?);
             }
         }
-        h.log(&include, &exclude)
+        h.walk(&include, &exclude)
     }
 
     /// Run git with `input` on stdin, handing each NUL-terminated record of its stdout to

@@ -7,9 +7,8 @@
 
 use super::notes::{self, Notes, NotesError, Rules};
 use crate::config::Config;
-use crate::git::{Commit, Git};
+use crate::git::{Commit, Git, Log};
 use crate::tag::{PatternError, Releases, TagPattern};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// The changelog document and the notes of each release in it (newest first).
@@ -41,38 +40,36 @@ pub fn changelog(
     if git.resolve("HEAD")?.is_some() {
         revs.push("HEAD".into());
     }
-    let commits = if revs.is_empty() {
-        Vec::new()
+    let log = if revs.is_empty() {
+        Log::from_commits(Vec::new())
     } else {
-        // git's own order, streamed as it walks: `--topo-order` would make git finish the
-        // whole walk before printing anything. `assign` orders children first itself.
-        git.log_revs(&revs, false)?
+        // git's own order (`--topo-order` would make git finish the whole walk before
+        // printing anything); `assign` orders children first itself.
+        git.walk_revs(&revs)?
     };
-    let labels = assign(&commits, rel.iter().map(|r| r.target.as_deref()));
+    let labels = assign(&log, rel.iter().map(|r| r.target.as_deref()));
 
-    // Group in history order; `usize::MAX` is unreleased.
-    let mut groups: HashMap<usize, Vec<Commit>> = HashMap::new();
-    for (c, label) in commits.into_iter().zip(labels) {
-        groups.entry(label).or_default().push(c);
+    // Positions in the log, grouped in history order; the last group is unreleased.
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); rel.len() + 1];
+    for (i, label) in labels.into_iter().enumerate() {
+        groups[label.min(rel.len())].push(i);
     }
+    let commits =
+        |group: &[usize]| -> Vec<Commit> { group.iter().map(|&i| log.commit(i)).collect() };
 
     let mut out = Vec::new();
-    if let Some(unreleased) = groups.remove(&usize::MAX) {
-        let mut n = notes::build(&unreleased, &rules, &config.notes);
+    if let Some(unreleased) = groups.pop().filter(|g| !g.is_empty()) {
+        let mut n = notes::build(&commits(&unreleased), &rules, &config.notes);
         n.to = "HEAD".into();
         n.previous_tag = releases.latest_stable("").map(|r| r.tag.clone());
         n.markdown = notes::render(&n, repo_url, config.notes.contributors);
         out.push(n);
     }
-    let jobs: Vec<(&crate::tag::Release, Vec<Commit>)> = rel
-        .iter()
-        .enumerate()
-        .rev()
-        .map(|(i, r)| (r, groups.remove(&i).unwrap_or_default()))
-        .collect();
-    // Each release's notes are independent of the others': built on every core.
+    let jobs: Vec<(&crate::tag::Release, Vec<usize>)> = rel.iter().zip(groups).rev().collect();
+    // Each release's notes are independent of the others': its commits are built and its
+    // notes written on every core.
     out.extend(in_parallel(&jobs, |(r, group)| {
-        let mut n = notes::build(group, &rules, &config.notes);
+        let mut n = notes::build(&commits(group), &rules, &config.notes);
         let previous = releases.previous(&r.version);
         n.tag = Some(r.tag.clone());
         n.version = Some(r.version.to_string());
@@ -95,11 +92,12 @@ pub fn changelog(
 }
 
 /// `f` of each job, in order, with the jobs split between the cores by their commit count.
-fn in_parallel<T, R, F>(jobs: &[(T, Vec<Commit>)], f: F) -> Vec<R>
+fn in_parallel<T, C, R, F>(jobs: &[(T, Vec<C>)], f: F) -> Vec<R>
 where
     T: Sync,
+    C: Sync,
     R: Send,
-    F: Fn(&(T, Vec<Commit>)) -> R + Sync,
+    F: Fn(&(T, Vec<C>)) -> R + Sync,
 {
     let cores = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -110,7 +108,7 @@ where
     }
     // Cut where the running commit count passes each share.
     let share = total.div_ceil(cores);
-    let mut parts: Vec<&[(T, Vec<Commit>)]> = Vec::new();
+    let mut parts: Vec<&[(T, Vec<C>)]> = Vec::new();
     let (mut start, mut weight) = (0, 0);
     for (i, (_, c)) in jobs.iter().enumerate() {
         weight += c.len() + 1;
@@ -133,45 +131,35 @@ where
     })
 }
 
-/// For commits in any order, the index of the lowest release whose tag contains each commit,
-/// or `usize::MAX`. `targets[i]` is release i's commit; lower index = lower version.
+/// For each commit of `log`, the index of the lowest release whose tag contains it, or
+/// `usize::MAX`. `targets[i]` is release i's commit; lower index = lower version.
 ///
-/// One pass children-first (Kahn's order over the parent links inside `commits`): a commit's
+/// One pass children-first (Kahn's order over the parent links inside the log): a commit's
 /// label is final once all its children have passed theirs down.
-pub fn assign<'a>(
-    commits: &[Commit],
-    targets: impl Iterator<Item = Option<&'a str>>,
-) -> Vec<usize> {
-    let index: HashMap<&str, usize> = commits
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.sha.as_str(), i))
-        .collect();
-    let parents: Vec<Vec<usize>> = commits
-        .iter()
-        .map(|c| {
-            c.parents
-                .iter()
-                .filter_map(|p| index.get(p.as_str()).copied())
-                .collect()
-        })
-        .collect();
-    let mut children = vec![0usize; commits.len()];
-    for ps in &parents {
-        for &p in ps {
-            children[p] += 1;
+pub fn assign<'a>(log: &Log, targets: impl Iterator<Item = Option<&'a str>>) -> Vec<usize> {
+    let n = log.len();
+    let position: gix::hashtable::HashMap<gix::ObjectId, usize> =
+        (0..n).map(|i| (*log.id(i), i)).collect();
+    let mut children = vec![0usize; n];
+    for i in 0..n {
+        for &p in log.parents(i) {
+            children[p as usize] += 1;
         }
     }
-    let mut best = vec![usize::MAX; commits.len()];
+    let mut best = vec![usize::MAX; n];
     for (release, target) in targets.enumerate() {
-        if let Some(&i) = target.and_then(|t| index.get(t)) {
+        let at = target
+            .and_then(|t| gix::ObjectId::from_hex(t.as_bytes()).ok())
+            .and_then(|id| position.get(&id));
+        if let Some(&i) = at {
             best[i] = best[i].min(release);
         }
     }
-    let mut ready: Vec<usize> = (0..commits.len()).filter(|&i| children[i] == 0).collect();
+    let mut ready: Vec<usize> = (0..n).filter(|&i| children[i] == 0).collect();
     while let Some(i) = ready.pop() {
         let label = best[i];
-        for &p in &parents[i] {
+        for &p in log.parents(i) {
+            let p = p as usize;
             best[p] = best[p].min(label);
             children[p] -= 1;
             if children[p] == 0 {
