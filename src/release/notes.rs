@@ -228,14 +228,8 @@ impl Rules {
     }
 }
 
-static CONVENTIONAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<type>[A-Za-z]+)(?:\((?P<scope>[^()]*)\))?(?P<bang>!)?: +(?P<desc>.+)$")
-        .expect("static regex")
-});
 static MERGE_PR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^Merge pull request #(\d+)").expect("static regex"));
-static SQUASH_PR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\s*\(#(\d+)\)\s*$").expect("static regex"));
 
 /// Parse one commit into an entry (before section assignment).
 /// The types of the Conventional Commits specification and the Angular convention it came
@@ -252,30 +246,28 @@ pub fn entry(commit: &Commit) -> Entry {
 /// [`entry`], also reading the types of the configured `sections` as types.
 pub fn entry_in(commit: &Commit, sections: &[(String, String)]) -> Entry {
     let mut pull_requests = Vec::new();
-    let mut subject = commit.subject.trim().to_string();
+    let mut subject = commit.subject.trim();
     // Squash merges end their subject with `(#123)`; possibly several, e.g. `(#1) (#2)`.
-    while let Some(c) = SQUASH_PR.captures(&subject) {
-        if let Ok(n) = c[1].parse() {
+    while let Some((number, start)) = squash_suffix(subject) {
+        if let Ok(n) = number.parse() {
             pull_requests.insert(0, n);
         }
-        let start = c.get(0).map_or(subject.len(), |m| m.start());
-        subject.truncate(start);
+        subject = &subject[..start];
     }
     let breaking_note = breaking_footer(commit);
-    let known = |t: &str| {
-        let t = t.to_ascii_lowercase();
-        KNOWN_TYPES.contains(&t.as_str()) || sections.iter().any(|(k, _)| *k == t)
-    };
-    let (kind, scope, bang, description) = match CONVENTIONAL.captures(&subject) {
-        Some(c) if known(&c["type"]) => (
-            Some(c["type"].to_ascii_lowercase()),
-            c.name("scope")
-                .map(|s| s.as_str().trim().to_string())
-                .filter(|s| !s.is_empty()),
-            c.name("bang").is_some(),
-            c["desc"].trim().to_string(),
+    let known = |t: &str| KNOWN_TYPES.contains(&t) || sections.iter().any(|(k, _)| *k == t);
+    let parsed = conventional(subject).map(|c| (c.kind.to_ascii_lowercase(), c));
+    let (kind, scope, bang, description) = match parsed {
+        Some((t, c)) if known(&t) => (
+            Some(t),
+            c.scope
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            c.bang,
+            c.description.trim().to_string(),
         ),
-        _ => (None, None, false, subject.clone()),
+        _ => (None, None, false, subject.to_string()),
     };
     Entry {
         sha: commit.sha.clone(),
@@ -288,6 +280,60 @@ pub fn entry_in(commit: &Commit, sections: &[(String, String)]) -> Entry {
         pull_requests,
         author: commit.author.clone(),
     }
+}
+
+/// A subject read as `type(scope)!: description` — the grammar of
+/// `^([A-Za-z]+)(?:\(([^()]*)\))?(!)?: +(.+)$`, by hand: it runs once per commit of a
+/// changelog, where a regex's captures cost more than reading the history.
+struct Conventional<'a> {
+    kind: &'a str,
+    scope: Option<&'a str>,
+    bang: bool,
+    description: &'a str,
+}
+
+fn conventional(subject: &str) -> Option<Conventional<'_>> {
+    let b = subject.as_bytes();
+    let mut i = b.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    if i == 0 {
+        return None;
+    }
+    let kind = &subject[..i];
+    let mut scope = None;
+    if b.get(i) == Some(&b'(') {
+        let len = b[i + 1..].iter().position(|&c| c == b'(' || c == b')')?;
+        if b[i + 1 + len] != b')' {
+            return None;
+        }
+        scope = Some(&subject[i + 1..i + 1 + len]);
+        i += len + 2;
+    }
+    let bang = b.get(i) == Some(&b'!');
+    i += usize::from(bang);
+    let rest = subject[i..].strip_prefix(": ")?;
+    // ` +(.+)$`: at least one more character, none of them a newline.
+    if rest.is_empty() || rest.contains('\n') {
+        return None;
+    }
+    Some(Conventional {
+        kind,
+        scope,
+        bang,
+        description: rest,
+    })
+}
+
+/// A trailing `(#123)` (the pattern `\s*\(#(\d+)\)\s*$`): its number and where the match,
+/// with the whitespace before it, starts.
+fn squash_suffix(subject: &str) -> Option<(&str, usize)> {
+    let inner = subject.trim_end().strip_suffix(')')?;
+    let digits = inner.bytes().rev().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let number = &inner[inner.len() - digits..];
+    let before = inner[..inner.len() - digits].strip_suffix("(#")?;
+    Some((number, before.trim_end().len()))
 }
 
 /// The `BREAKING CHANGE:` (or `BREAKING-CHANGE:`) footer, with its continuation lines.
@@ -507,6 +553,66 @@ mod tests {
             subject: subject.into(),
             body: body.into(),
             trailers: crate::git::parse_trailers(body),
+        }
+    }
+
+    /// The hand-written readers agree with the regexes that define their grammar.
+    #[test]
+    fn subject_readers_match_their_regexes() {
+        let conventional_re = Regex::new(
+            r"^(?P<type>[A-Za-z]+)(?:\((?P<scope>[^()]*)\))?(?P<bang>!)?: +(?P<desc>.+)$",
+        )
+        .unwrap();
+        let squash_re = Regex::new(r"\s*\(#(\d+)\)\s*$").unwrap();
+        let subjects = [
+            "feat: x",
+            "feat(api)!: drop v1",
+            "feat()!: empty scope",
+            "feat(a(b)): nested",
+            "feat(a: unclosed",
+            "feat!:no space",
+            "feat:  two spaces",
+            "feat:  ",
+            "feat: ",
+            "feat:",
+            "f3at: digit",
+            ": no type",
+            "Fix: upper",
+            "fix(runtime-core): a (#123)",
+            "fix: two (#1) (#2)",
+            "fix: spaced ( #3)",
+            "fix: tab\t(#4)\t",
+            "fix: letters (#12a)",
+            "fix: (#)",
+            "(#5)",
+            "  (#6)  ",
+            "fix: multi\nline",
+            "feat(ünï): code",
+            "chore(deps): update dependency vite to v5 (#9876)",
+        ];
+        for s in subjects {
+            let want = conventional_re.captures(s).map(|c| {
+                (
+                    c["type"].to_string(),
+                    c.name("scope").map(|m| m.as_str().to_string()),
+                    c.name("bang").is_some(),
+                    c["desc"].trim().to_string(),
+                )
+            });
+            let got = conventional(s).map(|c| {
+                (
+                    c.kind.to_string(),
+                    c.scope.map(str::to_string),
+                    c.bang,
+                    c.description.trim().to_string(),
+                )
+            });
+            assert_eq!(got, want, "{s:?}");
+            let want = squash_re
+                .captures(s)
+                .map(|c| (c[1].to_string(), c.get(0).unwrap().start()));
+            let got = squash_suffix(s).map(|(n, at)| (n.to_string(), at));
+            assert_eq!(got, want, "{s:?}");
         }
     }
 
