@@ -63,27 +63,52 @@ impl History {
     /// date: the outermost tagger's for an annotated tag, the commit's for a lightweight one
     /// (git's `creatordate`). Sorted by name, as `git for-each-ref` lists them.
     pub fn tags(&self) -> Option<Vec<TagRef>> {
-        let mut reader = self.reader();
         let repo = self.repo.to_thread_local();
         let platform = repo.references().ok()?;
-        let mut out = Vec::new();
+        let mut refs = Vec::new();
         for r in platform.tags().ok()? {
             let r = r.ok()?;
-            let name = r.name().shorten().to_string();
-            let Some(id) = r.target().try_id().map(ToOwned::to_owned) else {
-                continue; // a symbolic ref under refs/tags: git lists its target's name
-            };
-            // A tag of a tree or a blob releases nothing.
-            let Some(p) = peel(&mut reader, id)? else {
-                continue;
-            };
-            out.push(TagRef {
-                name,
-                target: p.commit.to_string(),
-                annotated: p.tagger.is_some(),
-                date: p.tagger.flatten().unwrap_or(p.committed),
-            });
+            // A symbolic ref under refs/tags is skipped: git lists its target's name.
+            if let Some(id) = r.target().try_id() {
+                refs.push((r.name().shorten().to_string(), id.to_owned()));
+            }
         }
+        let peel_all = |refs: &[(String, ObjectId)]| -> Option<Vec<TagRef>> {
+            let mut reader = self.reader();
+            let mut out = Vec::with_capacity(refs.len());
+            for (name, id) in refs {
+                // A tag of a tree or a blob releases nothing.
+                let Some(p) = peel(&mut reader, *id)? else {
+                    continue;
+                };
+                out.push(TagRef {
+                    name: name.clone(),
+                    target: p.commit.to_string(),
+                    annotated: p.tagger.is_some(),
+                    date: p.tagger.flatten().unwrap_or(p.committed),
+                });
+            }
+            Some(out)
+        };
+        // Each tag is an object or two to inflate: hundreds are worth every core.
+        let cores = cores();
+        let mut out = if cores > 1 && refs.len() >= 64 {
+            let share = refs.len().div_ceil(cores);
+            std::thread::scope(|s| {
+                let peel_all = &peel_all;
+                let handles: Vec<_> = refs
+                    .chunks(share)
+                    .map(|part| s.spawn(move || peel_all(part)))
+                    .collect();
+                let mut out = Vec::with_capacity(refs.len());
+                for h in handles {
+                    out.extend(h.join().ok()??);
+                }
+                Some(out)
+            })?
+        } else {
+            peel_all(&refs)?
+        };
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Some(out)
     }
@@ -122,9 +147,7 @@ impl History {
     /// chain of their own, so two threads rarely wait for each other. None: one core, few
     /// tips, or an object that cannot be read (the walk then reads, and fails, itself).
     fn read_all(&self, tips: &[ObjectId]) -> Option<Prefetched> {
-        let cores = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4);
+        let cores = cores();
         if cores < 2 || tips.len() < 8 {
             return None;
         }
@@ -143,7 +166,7 @@ impl History {
         let wake = std::sync::Condvar::new();
         let worker = |arena_ix: u32| -> Option<(Vec<(ObjectId, Read)>, Arena)> {
             let mut reader = self.reader();
-            let mut arena = Arena::default();
+            let mut arena = Arena::large();
             let mut mine = Vec::new();
             loop {
                 let id = {
@@ -230,6 +253,13 @@ impl History {
         };
         Some(walk.into_log(order))
     }
+}
+
+/// Threads worth starting for a read: the cores, up to four.
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4)
 }
 
 /// Commits the walk takes beyond the point where only excluded ones remain, in case a
@@ -541,19 +571,33 @@ impl Arena {
 
 /// Read commit `id` into `arena` (number `arena_ix`). None: not a commit, or unreadable.
 fn read(reader: &mut Reader, arena: &mut Arena, arena_ix: u32, id: &ObjectId) -> Option<Read> {
-    let (kind, data) = reader.object(id)?;
-    if kind != Kind::Commit {
+    let start = arena.bytes.len();
+    let read = read_at(reader, arena, arena_ix, id, start);
+    if read.is_none() {
+        arena.bytes.truncate(start);
+    }
+    read
+}
+
+fn read_at(
+    reader: &mut Reader,
+    arena: &mut Arena,
+    arena_ix: u32,
+    id: &ObjectId,
+    start: usize,
+) -> Option<Read> {
+    if reader.append(id, &mut arena.bytes)? != Kind::Commit {
         return None;
     }
     // Parsed whole once here, so that building the commit later cannot fail.
-    let c = CommitRef::from_bytes(data, gix::hash::Kind::Sha1).ok()?;
-    let start = u32::try_from(arena.parents.len()).ok()?;
+    let c = CommitRef::from_bytes(&arena.bytes[start..], gix::hash::Kind::Sha1).ok()?;
+    let first = u32::try_from(arena.parents.len()).ok()?;
     for p in &c.parents {
         arena.parents.push(ObjectId::from_hex(p).ok()?);
     }
-    let parents = (start, c.parents.len() as u32);
+    let parents = (first, c.parents.len() as u32);
     let committed = seconds(c.committer);
-    let raw = arena.keep(arena_ix, data)?;
+    let raw = arena.raw_from(arena_ix, start)?;
     Some(Read {
         committed,
         parents,
@@ -581,6 +625,19 @@ impl Reader<'_> {
         }
         let data = self.repo.objects.find(id, &mut self.buf).ok()?;
         Some((data.kind, data.data))
+    }
+
+    /// [`Reader::object`], appended to `out`: straight from the pack into it when it can.
+    fn append(&mut self, id: &gix::oid, out: &mut Vec<u8>) -> Option<Kind> {
+        if let Some(kind) = self
+            .packs
+            .and_then(|p| p.append(id, &mut self.inflater, out))
+        {
+            return Some(kind);
+        }
+        let data = self.repo.objects.find(id, &mut self.buf).ok()?;
+        out.extend_from_slice(data.data);
+        Some(data.kind)
     }
 }
 

@@ -24,12 +24,20 @@ pub(super) struct Arena {
 }
 
 impl Arena {
-    /// Keep `data`; None past 4 GiB of commits (the caller asks git instead).
-    pub fn keep(&mut self, arena: u32, data: &[u8]) -> Option<Raw> {
-        let start = u32::try_from(self.bytes.len()).ok()?;
-        let len = u32::try_from(data.len()).ok()?;
+    /// Room for a few thousand commits up front (a reader that reads a whole history).
+    pub fn large() -> Arena {
+        Arena {
+            bytes: Vec::with_capacity(4 << 20),
+            parents: Vec::with_capacity(8 << 10),
+        }
+    }
+
+    /// Where `bytes[start..]` (this arena being number `arena`) is; None past 4 GiB of
+    /// commits (the caller asks git instead).
+    pub fn raw_from(&self, arena: u32, start: usize) -> Option<Raw> {
+        let len = u32::try_from(self.bytes.len() - start).ok()?;
+        let start = u32::try_from(start).ok()?;
         start.checked_add(len)?;
-        self.bytes.extend_from_slice(data);
         Some(Raw { arena, start, len })
     }
 }

@@ -46,6 +46,33 @@ impl Packs {
         inflater: &mut Inflater,
         buf: &'b mut Vec<u8>,
     ) -> Option<(Kind, &'b [u8])> {
+        let (kind, size) = self.inflate_at(id, inflater, buf, 0)?;
+        Some((kind, &buf[..size]))
+    }
+
+    /// [`Packs::find`], appending the object's bytes to `out` (left as it was when None).
+    pub fn append(&self, id: &oid, inflater: &mut Inflater, out: &mut Vec<u8>) -> Option<Kind> {
+        let at = out.len();
+        match self.inflate_at(id, inflater, out, at) {
+            Some((kind, size)) => {
+                out.truncate(at + size);
+                Some(kind)
+            }
+            None => {
+                out.truncate(at);
+                None
+            }
+        }
+    }
+
+    /// Object `id` inflated into `buf[at..at + size]` (`buf` may be left longer): kind, size.
+    fn inflate_at(
+        &self,
+        id: &oid,
+        inflater: &mut Inflater,
+        buf: &mut Vec<u8>,
+        at: usize,
+    ) -> Option<(Kind, usize)> {
         let (bundle, index) = self
             .bundles
             .iter()
@@ -65,7 +92,8 @@ impl Packs {
         let input = bundle
             .pack
             .entry_slice(entry.data_offset..bundle.pack.data_len() as u64)?;
-        Some((kind, inflater.inflate(input, size, buf)?))
+        inflater.inflate(input, size, buf, at)?;
+        Some((kind, size))
     }
 }
 
@@ -83,24 +111,22 @@ impl Default for Inflater {
 }
 
 impl Inflater {
-    /// The zlib stream at the start of `input`, inflated into `buf`, which must come out at
-    /// exactly `size` bytes with its checksum right (a pack entry says how long it inflates to).
-    fn inflate<'b>(&mut self, input: &[u8], size: usize, buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+    /// The zlib stream at the start of `input`, inflated into `buf[at..at + size]`: it must
+    /// come out at exactly `size` bytes with its checksum right (a pack entry says how long it
+    /// inflates to).
+    fn inflate(&mut self, input: &[u8], size: usize, buf: &mut Vec<u8>, at: usize) -> Option<()> {
         self.decoder.reset();
         // One byte of room more than the entry says: a stream that would run longer fills
-        // it, and is refused instead of being cut short. The buffer only grows (no zeroing
-        // per object).
-        if buf.len() <= size {
-            buf.resize(size + 1, 0);
+        // it, and is refused instead of being cut short. The buffer only grows.
+        let end = at + size + 1;
+        if buf.len() < end {
+            buf.resize(end, 0);
         }
         let progress = self
             .decoder
-            .decompress(input, &mut buf[..=size], true)
+            .decompress(input, &mut buf[at..end], true)
             .ok()?;
-        if !progress.done || progress.output.len() != size {
-            return None;
-        }
-        Some(&buf[..size])
+        (progress.done && progress.output.len() == size).then_some(())
     }
 }
 
@@ -168,6 +194,9 @@ mod tests {
             }
             let loose = gix::ObjectId::from_hex(loose.as_bytes()).unwrap();
             assert_eq!(packs.find(&loose, &mut inflater, &mut ours), None);
+            let mut appended = b"before".to_vec();
+            assert_eq!(packs.append(&loose, &mut inflater, &mut appended), None);
+            assert_eq!(appended, b"before", "a miss leaves the buffer as it was");
         }
     }
 
@@ -180,13 +209,14 @@ mod tests {
             data,
         );
         let mut inflater = Inflater::default();
-        let mut out = Vec::new();
-        assert_eq!(inflater.inflate(&z, data.len(), &mut out), Some(&data[..]));
-        assert!(inflater.inflate(&z, data.len() - 1, &mut out).is_none());
-        assert!(inflater.inflate(&z, data.len() + 1, &mut out).is_none());
+        let mut out = b"kept".to_vec();
+        assert_eq!(inflater.inflate(&z, data.len(), &mut out, 4), Some(()));
+        assert_eq!(&out[..4 + data.len()], [&b"kept"[..], data].concat());
+        assert!(inflater.inflate(&z, data.len() - 1, &mut out, 0).is_none());
+        assert!(inflater.inflate(&z, data.len() + 1, &mut out, 0).is_none());
         // Cut off: no checksum, no object.
         assert!(inflater
-            .inflate(&z[..z.len() - 2], data.len(), &mut out)
+            .inflate(&z[..z.len() - 2], data.len(), &mut out, 0)
             .is_none());
     }
 }
