@@ -195,7 +195,7 @@ impl History {
                 };
                 // First parent last: it is taken next, so a thread follows one line.
                 let before = g.todo.len();
-                for p in arena.parents_of(&r).iter().rev() {
+                for p in arena.parents_of(&r.raw).iter().rev() {
                     if g.seen.insert(*p) {
                         g.todo.push(*p);
                     }
@@ -350,8 +350,8 @@ impl<'h> Walk<'h> {
             None => read(&mut self.reader, &mut self.arenas[0], 0, &id)?,
         };
         let start = self.links.len();
-        for k in 0..read.parents.1 as usize {
-            let p = self.arenas[read.raw.arena as usize].parents[read.parents.0 as usize + k];
+        for k in 0..read.raw.parents.1 as usize {
+            let p = self.arenas[read.raw.arena as usize].parents[read.raw.parents.0 as usize + k];
             let node = self.id(p);
             self.links.push(node);
         }
@@ -554,19 +554,12 @@ fn peel(reader: &mut Reader, mut id: ObjectId) -> Option<Option<Peeled>> {
     None
 }
 
-/// What the walk needs of one commit object: its date, where its parents' ids and its raw
-/// object were kept (`Arena::parents[parents.0..][..parents.1]`, in the same arena).
+/// What the walk needs of one commit object: its date, and where it and its parents' ids
+/// were kept.
 #[derive(Clone, Copy)]
 struct Read {
     committed: i64,
-    parents: (u32, u32),
     raw: Raw,
-}
-
-impl Arena {
-    fn parents_of(&self, r: &Read) -> &[ObjectId] {
-        &self.parents[r.parents.0 as usize..][..r.parents.1 as usize]
-    }
 }
 
 /// Read commit `id` into `arena` (number `arena_ix`). None: not a commit, or unreadable.
@@ -589,18 +582,11 @@ fn read_at(
     if reader.append(id, &mut arena.bytes)? != Kind::Commit {
         return None;
     }
-    // Parsed whole once here, so that building the commit later cannot fail.
+    // Parsed whole once, here: the commit is built later from what this finds.
     let c = CommitRef::from_bytes(&arena.bytes[start..], gix::hash::Kind::Sha1).ok()?;
-    let first = u32::try_from(arena.parents.len()).ok()?;
-    for p in &c.parents {
-        arena.parents.push(ObjectId::from_hex(p).ok()?);
-    }
-    let parents = (first, c.parents.len() as u32);
-    let committed = seconds(c.committer);
-    let raw = arena.raw_from(arena_ix, start)?;
+    let raw = Arena::keep(&arena.bytes, &mut arena.parents, arena_ix, start, &c)?;
     Some(Read {
-        committed,
-        parents,
+        committed: seconds(c.committer),
         raw,
     })
 }

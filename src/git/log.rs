@@ -7,12 +7,18 @@ use super::{parse_trailers, Commit};
 use gix::objs::CommitRef;
 use gix::ObjectId;
 
-/// Where a commit's raw object sits: `arenas[arena].bytes[start..start + len]`.
+/// Where a commit's raw object sits, `arenas[arena].bytes[start..start + len]`, and what the
+/// reader found in it when it parsed it: the parents' ids
+/// (`arenas[arena].parents[parents.0..][..parents.1]`), the author's signature and the message
+/// (offsets into the object). Building the [`Commit`] later needs no second parse.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Raw {
     pub arena: u32,
     pub start: u32,
     pub len: u32,
+    pub parents: (u32, u32),
+    pub author: (u32, u32),
+    pub message: u32,
 }
 
 /// Raw commit objects of one reader, end to end (one allocation for thousands of commits).
@@ -32,13 +38,43 @@ impl Arena {
         }
     }
 
-    /// Where `bytes[start..]` (this arena being number `arena`) is; None past 4 GiB of
-    /// commits (the caller asks git instead).
-    pub fn raw_from(&self, arena: u32, start: usize) -> Option<Raw> {
-        let len = u32::try_from(self.bytes.len() - start).ok()?;
+    /// Keep what the reader parsed (`c`) of the commit at `bytes[start..]` of arena number
+    /// `arena`: its parents' ids (into `parents`, the arena's) and where its author and
+    /// message are. None past 4 GiB of commits, or when the parsed parts are not inside the
+    /// object (the caller asks git). Takes the arena's fields apart: `c` borrows its bytes.
+    pub fn keep(
+        bytes: &[u8],
+        parents: &mut Vec<ObjectId>,
+        arena: u32,
+        start: usize,
+        c: &CommitRef,
+    ) -> Option<Raw> {
+        let object = &bytes[start..];
+        let within = |part: &[u8]| -> Option<u32> {
+            let at = (part.as_ptr() as usize).checked_sub(object.as_ptr() as usize)?;
+            (at + part.len() <= object.len()).then_some(u32::try_from(at).ok()?)
+        };
+        let author = (within(c.author)?, u32::try_from(c.author.len()).ok()?);
+        let message = within(c.message)?;
+        let len = u32::try_from(object.len()).ok()?;
+        let first = u32::try_from(parents.len()).ok()?;
+        for p in &c.parents {
+            parents.push(ObjectId::from_hex(p).ok()?);
+        }
         let start = u32::try_from(start).ok()?;
         start.checked_add(len)?;
-        Some(Raw { arena, start, len })
+        Some(Raw {
+            arena,
+            start,
+            len,
+            parents: (first, c.parents.len() as u32),
+            author,
+            message,
+        })
+    }
+
+    pub fn parents_of(&self, r: &Raw) -> &[ObjectId] {
+        &self.parents[r.parents.0 as usize..][..r.parents.1 as usize]
     }
 }
 
@@ -131,15 +167,16 @@ impl Log {
         match &self.source {
             Source::Raw { arenas, raw } => {
                 let r = raw[i];
-                let bytes = &arenas[r.arena as usize].bytes[r.start as usize..][..r.len as usize];
-                match CommitRef::from_bytes(bytes, gix::hash::Kind::Sha1) {
-                    Ok(c) => to_commit(&self.ids[i], &c),
-                    // Parsed once already when it was read: not reached.
-                    Err(_) => Commit {
-                        sha: self.ids[i].to_string(),
-                        ..Commit::default()
-                    },
-                }
+                let arena = &arenas[r.arena as usize];
+                let object = &arena.bytes[r.start as usize..][..r.len as usize];
+                let author = &object[r.author.0 as usize..][..r.author.1 as usize];
+                let message = &object[r.message as usize..];
+                to_commit(
+                    &self.ids[i],
+                    arena.parents_of(&r),
+                    author.into(),
+                    message.into(),
+                )
             }
             Source::Parsed(commits) => commits[i].clone(),
         }
@@ -197,8 +234,13 @@ fn name_email(raw: &gix::bstr::BStr) -> (String, String) {
 /// The commit as `git log --format=%H%P%an%ae%at%s%b` gives it: the subject is the first
 /// paragraph with its lines joined by spaces (git's `format_subject`), the body what follows
 /// it after blank lines.
-pub(super) fn to_commit(id: &ObjectId, c: &CommitRef) -> Commit {
-    let message = String::from_utf8_lossy(c.message.as_ref());
+fn to_commit(
+    id: &ObjectId,
+    parents: &[ObjectId],
+    author_raw: &gix::bstr::BStr,
+    message: &gix::bstr::BStr,
+) -> Commit {
+    let message = String::from_utf8_lossy(message.as_ref());
     let mut subject = String::new();
     let mut rest = message.len();
     let mut offset = 0;
@@ -221,13 +263,13 @@ pub(super) fn to_commit(id: &ObjectId, c: &CommitRef) -> Commit {
         subject.push_str(text);
     }
     let body = message[rest.min(message.len())..].trim().to_string();
-    let (author, email) = name_email(c.author);
+    let (author, email) = name_email(author_raw);
     Commit {
         sha: id.to_string(),
-        parents: c.parents.iter().map(ToString::to_string).collect(),
+        parents: parents.iter().map(ToString::to_string).collect(),
         author,
         email,
-        date: seconds(c.author),
+        date: seconds(author_raw),
         subject,
         trailers: parse_trailers(&body),
         body,
