@@ -275,3 +275,53 @@ fn to_commit(
         body,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::testrepo::Repo;
+    use crate::git::Git;
+
+    /// The log read in process (on every core: many tips) is the one `git log` prints: the
+    /// same commits in the same order, linked to the same parents, built into the same
+    /// commits.
+    #[test]
+    fn a_log_read_in_process_is_the_one_git_prints() {
+        let r = Repo::new();
+        let mut revs = Vec::new();
+        for i in 0..24 {
+            r.commit(&format!(
+                "feat: {i}\nsecond subject line\n\nbody {i}\n\nCo-authored-by: C <c@x>"
+            ));
+            if i % 2 == 0 {
+                r.tag(&format!("v0.{i}.0"));
+                revs.push(format!("v0.{i}.0"));
+            }
+            if i == 10 {
+                r.sh(&["checkout", "-q", "-b", "side"]);
+                r.commit("fix: on the side");
+                r.sh(&["checkout", "-q", "main"]);
+            }
+        }
+        r.sh(&[
+            "merge",
+            "-q",
+            "--no-ff",
+            "side",
+            "-m",
+            "Merge pull request #3 from o/side",
+        ]);
+        revs.push("HEAD".into());
+        let ours = Git::open(r.path()).unwrap().walk_revs(&revs).unwrap();
+        let cli = Log::from_commits(r.git.log_revs(&revs, false).unwrap());
+        assert_eq!(ours.len(), 26);
+        assert_eq!(ours.len(), cli.len());
+        for i in 0..ours.len() {
+            assert_eq!(ours.id(i), cli.id(i), "{i}");
+            assert_eq!(ours.parents(i), cli.parents(i), "{i}");
+            assert_eq!(ours.commit(i), cli.commit(i), "{i}");
+        }
+        assert_eq!(ours.parents(0).len(), 2, "the merge links both parents");
+        assert_eq!(ours.into_commits(), cli.into_commits());
+    }
+}
