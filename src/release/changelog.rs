@@ -1,9 +1,10 @@
-//! A full CHANGELOG.md over every release, from ONE `git log` of all history.
+//! A full CHANGELOG.md over every release, from ONE walk of all history.
 //!
 //! Each commit belongs to the lowest version whose tag contains it (the release that first
-//! shipped it); commits no tag contains are "Unreleased". Reading history children-first
-//! (`--topo-order`), every commit passes its label down to its parents, so the assignment is
-//! a single linear pass: no walk per tag, no `git log` per tag.
+//! shipped it); commits no tag contains are "Unreleased". Children first (Kahn's order over
+//! the walk's parent links), every commit passes its label down to its parents, so the
+//! assignment is a single linear pass: no walk per tag. Each release's commits are then built
+//! from the raw objects, and its notes written, on every core.
 
 use super::notes::{self, Notes, NotesError, Rules};
 use crate::config::Config;

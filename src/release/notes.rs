@@ -2,8 +2,8 @@
 //! PR numbers and short SHAs linked, contributors listed, noise skipped.
 //!
 //! The default range is the one the tag gate computes: from the previous version by SemVer
-//! order on the same channel to this tag — not GitHub's ancestry guess. History is read with
-//! one `git log`. Rendering is shared with [`super::changelog`].
+//! order on the same channel to this tag — not GitHub's ancestry guess. The range is read in
+//! one walk, as `git log` would list it. Rendering is shared with [`super::changelog`].
 
 use crate::config::{Config, NotesConfig};
 use crate::git::{Commit, Git, GitError};
