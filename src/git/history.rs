@@ -730,13 +730,16 @@ mod tests {
     }
 
     /// Many tips (a changelog): the commits are read on every core first, and the walk
-    /// over them still gives git's order.
+    /// over them still gives git's order: the same commits, linked to the same parents,
+    /// built into the same commits.
     #[test]
     fn many_tips_read_in_parallel_walk_in_gits_order() {
         let r = Repo::new();
         let mut revs = Vec::new();
         for i in 0..40 {
-            r.commit(&format!("feat: main {i}"));
+            r.commit(&format!(
+                "feat: main {i}\nsecond subject line\n\nbody {i}\n\nCo-authored-by: C <c@x>"
+            ));
             if i % 3 == 0 {
                 r.tag(&format!("v0.{i}.0"));
                 revs.push(format!("v0.{i}.0"));
@@ -765,6 +768,15 @@ mod tests {
             opened.log_revs(&revs, false).unwrap(),
             r.git.log_revs(&revs, false).unwrap()
         );
+        let ours = opened.walk_revs(&revs).unwrap();
+        let cli = Log::from_commits(r.git.log_revs(&revs, false).unwrap());
+        assert_eq!((ours.len(), cli.len()), (42, 42));
+        for i in 0..ours.len() {
+            assert_eq!(ours.id(i), cli.id(i), "{i}");
+            assert_eq!(ours.parents(i), cli.parents(i), "{i}");
+            assert_eq!(ours.commit(i), cli.commit(i), "{i}");
+        }
+        assert_eq!(ours.parents(0).len(), 2, "the merge links both parents");
     }
 
     #[test]
