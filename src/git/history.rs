@@ -10,7 +10,7 @@
 
 use super::log::{seconds, Arena, Log, Raw};
 use super::packs::{Inflater, Packs};
-use super::{Commit, TagRef};
+use super::TagRef;
 use gix::objs::{CommitRef, Kind, TagRef as TagObject};
 use gix::prelude::FindExt;
 use gix::ObjectId;
@@ -224,13 +224,9 @@ impl History {
         })
     }
 
-    /// The commits reachable from `include` and not from `exclude`, in `git log` order.
-    /// None when a commit cannot be read (the caller asks git, which says why).
-    pub fn log(&self, include: &[ObjectId], exclude: &[ObjectId]) -> Option<Vec<Commit>> {
-        Some(self.walk(include, exclude)?.into_commits())
-    }
-
-    /// [`History::log`] as read, each commit built when asked for.
+    /// The commits reachable from `include` and not from `exclude`, in `git log` order, each
+    /// built when asked for. None when a commit cannot be read (the caller asks git, which
+    /// says why).
     pub fn walk(&self, include: &[ObjectId], exclude: &[ObjectId]) -> Option<Log> {
         let mut walk = Walk::new(self.reader());
         // git queues the excluded side of `A..B` first.
@@ -370,32 +366,34 @@ impl<'h> Walk<'h> {
 
     /// The interesting commits of `order` as a [`Log`], parents linked by position.
     fn into_log(self, order: Vec<usize>) -> Log {
+        let Walk {
+            nodes,
+            links,
+            arenas,
+            ..
+        } = self;
         let order: Vec<usize> = order
             .into_iter()
-            .filter(|&i| self.nodes[i].flags & UNINTERESTING == 0)
+            .filter(|&i| nodes[i].flags & UNINTERESTING == 0)
             .collect();
-        let mut position = vec![u32::MAX; self.nodes.len()];
+        let mut position = vec![u32::MAX; nodes.len()];
         for (at, &i) in order.iter().enumerate() {
             position[i] = at as u32;
         }
-        let ids = order.iter().map(|&i| self.nodes[i].id).collect();
+        let ids = order.iter().map(|&i| nodes[i].id).collect();
         let raw = order
             .iter()
-            .map(|&i| self.nodes[i].raw.expect("walked commits are read"))
+            .map(|&i| nodes[i].raw.expect("walked commits are read"))
             .collect();
-        let parents = order.iter().map(|&i| {
-            self.links[self.parents(i)]
+        let (nodes, links, position) = (&nodes, &links, &position);
+        let parents = order.iter().map(move |&i| {
+            let (a, b) = nodes[i].parents;
+            links[a as usize..b as usize]
                 .iter()
-                .map(|&p| position[p])
+                .map(move |&p| position[p])
                 .filter(|&p| p != u32::MAX)
         });
-        let parents: Vec<Vec<u32>> = parents.map(Iterator::collect).collect();
-        Log::from_raw(
-            ids,
-            parents.into_iter().map(Vec::into_iter),
-            self.arenas,
-            raw,
-        )
+        Log::from_raw(ids, parents, arenas, raw)
     }
 
     fn push(&mut self, i: usize) {

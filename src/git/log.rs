@@ -128,13 +128,12 @@ impl Log {
             .enumerate()
             .map(|(i, id)| (*id, i as u32))
             .collect();
+        let position = &position;
         let parents = commits.iter().map(|c| {
             c.parents
                 .iter()
                 .filter_map(|p| ObjectId::from_hex(p.as_bytes()).ok())
-                .filter_map(|p| position.get(&p).copied())
-                .collect::<Vec<u32>>()
-                .into_iter()
+                .filter_map(move |p| position.get(&p).copied())
         });
         let (link_start, links) = flatten(parents, ids.len());
         Log {
@@ -262,7 +261,7 @@ fn to_commit(
         }
         subject.push_str(text);
     }
-    let body = message[rest.min(message.len())..].trim().to_string();
+    let body = message[rest..].trim().to_string();
     let (author, email) = name_email(author_raw);
     Commit {
         sha: id.to_string(),

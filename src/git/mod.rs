@@ -38,7 +38,7 @@ pub struct TagRef {
 }
 
 /// One commit as read from `git log`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Commit {
     pub sha: String,
     pub parents: Vec<String>,
