@@ -672,14 +672,7 @@ mod tests {
         r.tag("side-tip");
         r.sh(&["checkout", "-q", "main"]);
         r.commit("docs: four");
-        r.sh(&[
-            "merge",
-            "-q",
-            "--no-ff",
-            "side",
-            "-m",
-            "Merge branch 'side'",
-        ]);
+        r.merge("side", "Merge branch 'side'");
         r.tag("v0.2.0");
         r.sh(&["tag", "-a", "v0.2.0-outer", "-m", "outer", "v0.2.0"]);
         let tree = r.sh(&["rev-parse", "HEAD^{tree}"]);
@@ -750,7 +743,7 @@ mod tests {
                 r.sh(&["checkout", "-q", "main"]);
             }
         }
-        r.sh(&["merge", "-q", "--no-ff", "maint", "-m", "Merge maint"]);
+        r.merge("maint", "Merge maint");
         revs.push("HEAD".into());
         let opened = Git::open(r.path()).unwrap();
         let h = opened.history.as_ref().unwrap();

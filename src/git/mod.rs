@@ -581,6 +581,11 @@ pub mod testrepo {
         pub fn annotated(&self, name: &str) {
             self.sh(&["tag", "-a", name, "-m", name]);
         }
+
+        /// A merge commit of `branch` (always a merge, never a fast-forward).
+        pub fn merge(&self, branch: &str, message: &str) {
+            self.sh(&["merge", "-q", "--no-ff", branch, "-m", message]);
+        }
     }
 }
 
@@ -627,14 +632,7 @@ mod tests {
         let side = r.commit("fix: side");
         r.sh(&["checkout", "-q", "main"]);
         r.commit("chore: main");
-        r.sh(&[
-            "merge",
-            "-q",
-            "--no-ff",
-            "topic",
-            "-m",
-            "Merge pull request #12 from a/topic",
-        ]);
+        r.merge("topic", "Merge pull request #12 from a/topic");
         let log = r.git.log("HEAD").unwrap();
         assert_eq!(log.len(), 4);
         assert_eq!(log[0].subject, "Merge pull request #12 from a/topic");

@@ -187,14 +187,7 @@ mod tests {
         r.sh(&["checkout", "-q", "main"]);
         r.commit("perf: three");
         r.tag("v1.1.0-rc.1");
-        r.sh(&[
-            "merge",
-            "-q",
-            "--no-ff",
-            "topic",
-            "-m",
-            "Merge pull request #5 from o/topic",
-        ]);
+        r.merge("topic", "Merge pull request #5 from o/topic");
         r.tag("v1.1.0");
         r.commit("docs: unreleased");
         let mut config = Config::empty();
