@@ -5,6 +5,7 @@
 //! → `providers` (fly, coolify, webhook, command) → `health` gate → `github`
 //! (deployments, releases) → `report` (outputs, summary, annotations, SARIF, JSON) → `exit`.
 
+pub mod artifact;
 pub mod cancel;
 pub mod check;
 pub mod cli;

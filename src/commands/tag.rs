@@ -31,11 +31,47 @@ pub async fn run(ctx: &Ctx, args: &TagArgs) -> Result<Report, Failure> {
             Failure::input("no tag: give one (`stage-gate tag v1.2.3`), set the `tag` input, or run on a tag push (GITHUB_REF=refs/tags/...)")
         })?;
 
+    let d = decide(ctx, app, &raw_pattern, &tag, env_name_of(ctx, args), args.rollback).await?;
+    Ok(report(
+        &d.this,
+        d.app.as_deref(),
+        d.previous.as_ref(),
+        d.is_latest,
+        &d.warnings,
+    ))
+}
+
+fn env_name_of(ctx: &Ctx, args: &TagArgs) -> Option<String> {
+    pick(args.environment.clone(), &ctx.inputs, "environment")
+}
+
+/// A release tag judged by the release policy: allowed, with what it follows.
+pub struct Decided {
+    pub this: Release,
+    pub app: Option<String>,
+    pub previous: Option<Release>,
+    pub is_latest: bool,
+    pub warnings: Vec<String>,
+}
+
+/// The tag gate (`tag`, and `deploy`/`promote` on a tag ref): the name (exit 2 with the
+/// nearest valid tag), then the policy against the released versions, the branches that
+/// contain it and the environment (exit 3 with each rule broken).
+pub async fn decide(
+    ctx: &Ctx,
+    app: Option<String>,
+    raw_pattern: &str,
+    tag: &str,
+    env_name: Option<String>,
+    rollback: bool,
+) -> Result<Decided, Failure> {
+    let git = Git::open(&ctx.root).map_err(git_failure)?;
+    let tag = tag.to_string();
     // 1. The name: pattern and strict SemVer (exit 2 with the nearest valid tag).
-    let pattern = TagPattern::new(&raw_pattern, app.as_deref()).map_err(Failure::input)?;
+    let pattern = TagPattern::new(raw_pattern, app.as_deref()).map_err(Failure::input)?;
     let mut this = tag::validate(&pattern, &tag).map_err(Failure::input)?;
     let app = app.or_else(|| this.app.clone());
-    let pattern = TagPattern::new(&raw_pattern, app.as_deref()).map_err(Failure::input)?;
+    let pattern = TagPattern::new(raw_pattern, app.as_deref()).map_err(Failure::input)?;
 
     // 2. The facts, from a full clone only: a shallow one would hide tags and ancestry.
     git.require_full_history("the release branch and the released versions")
@@ -72,7 +108,6 @@ pub async fn run(ctx: &Ctx, args: &TagArgs) -> Result<Report, Failure> {
         .branches_containing(&tag_ref.target)
         .map_err(git_failure)?;
     require_release_branch(&git, &ctx.config.release)?;
-    let env_name = pick(args.environment.clone(), &ctx.inputs, "environment");
     let env_policy = env_name.as_deref().map(|e| ctx.config.policy(e));
 
     // 3. The verdict.
@@ -83,7 +118,7 @@ pub async fn run(ctx: &Ctx, args: &TagArgs) -> Result<Report, Failure> {
             released: released.clone(),
             branches,
             environment: env_policy.as_ref(),
-            rollback: args.rollback,
+            rollback,
         },
     );
     warnings.extend(verdict.warnings.iter().cloned());
@@ -108,13 +143,13 @@ pub async fn run(ctx: &Ctx, args: &TagArgs) -> Result<Report, Failure> {
             .iter()
             .filter(|r| r.version.pre.is_empty())
             .all(|r| version::precedence(&r.version, &this.version).is_lt());
-    Ok(report(
-        &this,
-        app.as_deref(),
-        previous,
+    Ok(Decided {
+        previous: previous.cloned(),
+        this,
+        app,
         is_latest,
-        &warnings,
-    ))
+        warnings,
+    })
 }
 
 /// Without the release branch in the clone, "not on the release branch" would be a guess.

@@ -142,6 +142,8 @@ pub struct EnvironmentPolicy {
     pub tags: Vec<String>,
     pub prerelease: PrereleasePolicy,
     pub allow_override: bool,
+    /// A promotion may rebuild when the proof names no artifact (never the default).
+    pub allow_rebuild: bool,
     #[serde(with = "humantime_serde_compat")]
     pub stale_after: Duration,
     pub production: bool,
@@ -157,6 +159,7 @@ impl EnvironmentPolicy {
             tags: Vec::new(),
             prerelease: PrereleasePolicy::Allow,
             allow_override: false,
+            allow_rebuild: false,
             // A deployment "in progress" for longer than any sane deploy is a crashed job.
             stale_after: Duration::from_secs(30 * 60),
             production: env == "production",

@@ -106,6 +106,10 @@ pub struct RawEnvironmentPolicy {
     /// Whether `--override-gate --reason` may open a closed gate (default false).
     #[serde(default)]
     pub allow_override: Option<bool>,
+    /// Whether a promotion may build anew when the required environment's record names no
+    /// artifact (default false: production runs only the bytes the required environment ran).
+    #[serde(default)]
+    pub allow_rebuild: Option<bool>,
     /// A deployment in progress older than this is stale and no longer blocks (default `30m`).
     #[serde(default)]
     pub stale_after: Option<String>,

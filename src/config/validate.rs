@@ -292,6 +292,7 @@ fn env_policy(v: &mut Validator, name: &str, p: &RawEnvironmentPolicy) -> Enviro
             d.prerelease,
         ),
         allow_override: p.allow_override.unwrap_or(false),
+        allow_rebuild: p.allow_rebuild.unwrap_or(false),
         stale_after: v.duration(
             &["environments", name, "stale-after"],
             p.stale_after.as_deref(),

@@ -66,7 +66,20 @@ pub async fn run_all(ctx: &Ctx, req: &Request) -> Vec<TargetResult> {
     };
     let policy = ctx.config.policy(&req.env);
     let gh = GitHub::from_ctx(ctx).ok();
-    let mut results = Vec::new();
+
+    // 0. On a tag ref, the tag gate, once, before anything else.
+    let started = Instant::now();
+    if let Err(f) = tag_gate(ctx, req).await {
+        let mut stages = Stages::default();
+        stages.push("tag gate", StageState::Failed, started, f.to_string());
+        let who = req.app.clone().unwrap_or_else(|| "release".into());
+        return vec![TargetResult::failed(who, stages, f)];
+    }
+
+    // 1. Every target's gate and inputs, before any record or deploy: a release is all or
+    //    nothing, so one closed gate deploys no app (`--app` narrows the release).
+    let mut ready = Vec::new();
+    let mut refused = Vec::new();
     for planned in &plan.targets {
         let Some(target) = ctx
             .config
@@ -74,9 +87,41 @@ pub async fn run_all(ctx: &Ctx, req: &Request) -> Vec<TargetResult> {
             .get(&planned.app)
             .and_then(|a| a.environments.get(&req.env))
         else {
+            let f = Failure::input(format!(
+                "app `{}` has no `{}` environment in the config",
+                planned.app, req.env
+            ));
+            refused.push(TargetResult::failed(planned.app.clone(), Stages::default(), f));
             continue;
         };
-        results.push(run_target(ctx, req, &policy, target, gh.as_ref()).await);
+        match prepare(ctx, req, &policy, target, gh.as_ref()).await {
+            Ok(p) => ready.push(p),
+            Err(r) => refused.push(r),
+        }
+    }
+    if !refused.is_empty() {
+        let names: Vec<String> = refused.iter().map(|r| format!("`{}`", r.app)).collect();
+        let mut results: Vec<TargetResult> = ready
+            .into_iter()
+            .map(|mut p| {
+                let why = format!(
+                    "not deployed: {} cannot go to `{}` (see above), and a release is all or \
+                     nothing; deploy this app alone with --app {}",
+                    names.join(", "),
+                    req.env,
+                    p.target.app
+                );
+                p.stages
+                    .push("deploy", StageState::Skipped, Instant::now(), why.clone());
+                TargetResult::failed(p.target.app.clone(), p.stages, Failure::gate(why))
+            })
+            .collect();
+        results.extend(refused);
+        return results;
+    }
+    let mut results = Vec::new();
+    for p in ready {
+        results.push(run_target(ctx, req, &policy, p, gh.as_ref()).await);
     }
     results
 }
@@ -93,43 +138,9 @@ impl TargetResult {
             rollback: None,
         }
     }
-}
 
-async fn run_target(
-    ctx: &Ctx,
-    req: &Request,
-    policy: &EnvironmentPolicy,
-    target: &Target,
-    gh: Option<&GitHub>,
-) -> TargetResult {
-    let mut stages = Stages::default();
-    let app = target.app.clone();
-    let _group = ctx.console.group(format!("deploy {app} → {}", req.env));
-    // The target's timeout bounds every call made for it: the gate's and the record's
-    // GitHub calls as much as the provider's. Outcome statuses get a budget of their own.
-    let deadline = Instant::now() + target.timeout;
-    let bounded = gh.map(|g| g.until(deadline));
-    let gh = bounded.as_ref();
-
-    // 1. The gate: nothing is recorded or deployed past a closed gate.
-    let started = Instant::now();
-    let gate = check_gate(ctx, req, policy, target, gh).await;
-    let gate_override = match gate {
-        Ok(o) => {
-            let detail = match &o {
-                Some(ov) => format!("overridden: {}", ov.reason),
-                None => "open".into(),
-            };
-            stages.push("gate", StageState::Done, started, detail);
-            o
-        }
-        Err(f) => {
-            stages.push("gate", StageState::Failed, started, f.to_string());
-            return TargetResult::failed(app, stages, f);
-        }
-    };
-    if req.gate_only {
-        return TargetResult {
+    fn passed(app: String, stages: Stages) -> Self {
+        TargetResult {
             app,
             stages,
             deployment_id: None,
@@ -137,28 +148,194 @@ async fn run_target(
             health: None,
             failure: None,
             rollback: None,
-        };
+        }
     }
+}
 
+/// One target past its gate, with everything its deploy needs checked.
+struct Prepared {
+    target: Target,
+    provider: Box<dyn providers::Provider>,
+    gate_override: Option<GateOverride>,
+    /// The record that proved the candidate (a promotion), and so what production gets.
+    proof: Option<gate::Record>,
+    /// What the deploy ships: the request's image, or the proven artifact.
+    image: Option<String>,
+    /// Built anew on promotion (`allow-rebuild: true`, no artifact recorded).
+    rebuild: bool,
+    stages: Stages,
+}
+
+/// The gate, the artifact a promotion carries over, and the provider's inputs (credentials,
+/// settings): all that can refuse a deploy, checked before anything is recorded.
+async fn prepare(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    target: &Target,
+    gh: Option<&GitHub>,
+) -> Result<Prepared, TargetResult> {
+    let mut stages = Stages::default();
+    let app = target.app.clone();
+    let bounded = gh.map(|g| g.until(Instant::now() + target.timeout));
+    let gh = bounded.as_ref();
+    let started = Instant::now();
     let provider = match providers::for_target(target, ctx) {
         Ok(p) => p,
-        Err(e) => return TargetResult::failed(app, stages, e.into()),
+        Err(e) => return Err(TargetResult::failed(app, stages, e.into())),
     };
+    let passed = check_gate(ctx, req, policy, target, gh).await;
+    let passed = match passed {
+        Ok(p) => p,
+        Err(f) => {
+            stages.push("gate", StageState::Failed, started, f.to_string());
+            return Err(TargetResult::failed(app, stages, f));
+        }
+    };
+    let promotion = req.requires.is_some() || policy.requires.is_some();
+    let proven = passed.proof.as_ref().and_then(|p| p.proven_artifact());
+    let mut rebuild = false;
+    let image = match proven {
+        // The proof's bytes, whatever the request named (the gate checked they agree).
+        Some(a) => Some(a.to_string()),
+        None if promotion && passed.proof.is_some() && provider.needs_artifact() => {
+            let proof = passed.proof.as_ref().map(|p| p.id).unwrap_or_default();
+            let required = req.requires.clone().or_else(|| policy.requires.clone());
+            let required = required.unwrap_or_default();
+            if !policy.allow_rebuild {
+                let f = Failure::gate(format!(
+                    "gate closed for {app} in `{}`: deployment {proof} to `{required}` records \
+                     no artifact (it was made by an older stage-gate, or its provider could not \
+                     tell what it ran), so `{}` would be a new build, not what `{required}` \
+                     proved. Deploy the commit to `{required}` again with this stage-gate, pass \
+                     the image `{required}` ran with --image, or set `allow-rebuild: true` under \
+                     environments.{} to build anew on purpose",
+                    req.env, req.env, req.env
+                ));
+                stages.push("gate", StageState::Failed, started, f.to_string());
+                return Err(TargetResult::failed(app, stages, f));
+            }
+            ctx.console.warn(format!(
+                "{app}: deployment {proof} to `{required}` records no artifact; building anew \
+                 for `{}` because environments.{}.allow-rebuild is true",
+                req.env, req.env
+            ));
+            rebuild = true;
+            req.image.clone()
+        }
+        None => req.image.clone(),
+    };
+    let detail = match (&passed.gate_override, &passed.proof) {
+        (Some(ov), _) => format!("overridden: {}", ov.reason),
+        (None, Some(p)) => format!(
+            "open: {} proven by deployment {}",
+            image.as_deref().unwrap_or("the commit"),
+            p.id
+        ),
+        (None, None) => "open".into(),
+    };
+    stages.push("gate", StageState::Done, started, detail);
+    let probe = DeployRequest {
+        target: target.clone(),
+        sha: req.sha.clone(),
+        version: req.version.clone(),
+        image: image.clone(),
+        deadline: Instant::now() + target.timeout,
+    };
+    if let Err(e) = provider.preflight(&probe) {
+        let f: Failure = e.into();
+        stages.push("inputs", StageState::Failed, Instant::now(), f.to_string());
+        return Err(TargetResult::failed(app, stages, f));
+    }
+    Ok(Prepared {
+        target: target.clone(),
+        provider,
+        gate_override: passed.gate_override,
+        proof: passed.proof,
+        image,
+        rebuild,
+        stages,
+    })
+}
+
+/// On a tag ref, the release tag must pass the tag gate (`stage-gate tag`'s rules) before
+/// anything is recorded or deployed: an older tag pushed after a newer release promotes
+/// nothing.
+async fn tag_gate(ctx: &Ctx, req: &Request) -> Result<(), Failure> {
+    let Some(tag) = ctx.github.tag() else {
+        return Ok(());
+    };
+    let pattern = ctx.config.tag_pattern(req.app.as_deref());
+    let decided = crate::commands::tag::decide(
+        ctx,
+        req.app.clone(),
+        &pattern,
+        tag,
+        Some(req.env.clone()),
+        false,
+    )
+    .await?;
+    for w in &decided.warnings {
+        ctx.console.warn(w);
+    }
+    Ok(())
+}
+
+async fn run_target(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    prepared: Prepared,
+    gh: Option<&GitHub>,
+) -> TargetResult {
+    let Prepared {
+        target,
+        provider,
+        gate_override,
+        proof,
+        image,
+        rebuild,
+        mut stages,
+    } = prepared;
+    let target = &target;
+    let app = target.app.clone();
+    let _group = ctx.console.group(format!("deploy {app} → {}", req.env));
+    // The target's timeout bounds every call made for it from here: the record's GitHub
+    // calls as much as the provider's. Outcome statuses get a budget of their own.
+    let deadline = Instant::now() + target.timeout;
+    let bounded = gh.map(|g| g.until(deadline));
+    let gh = bounded.as_ref();
+    if req.gate_only {
+        return TargetResult::passed(app, stages);
+    }
     let deploy_req = DeployRequest {
         target: target.clone(),
         sha: req.sha.clone(),
         version: req.version.clone(),
-        image: req.image.clone(),
+        image: image.clone(),
         deadline,
     };
+    if rebuild {
+        stages.push(
+            "artifact",
+            StageState::Done,
+            Instant::now(),
+            "built anew (allow-rebuild): no artifact was recorded where it was proven".into(),
+        );
+    }
     if ctx.dry_run {
-        for line in dry_run_lines(
+        let mut lines = Vec::new();
+        if let Some(p) = &proof {
+            lines.push(artifact_line(&req.env, image.as_deref(), p, req));
+        }
+        lines.extend(dry_run_lines(
             ctx,
             req,
             target,
             gh.is_some(),
             provider.planned_calls(&deploy_req),
-        ) {
+        ));
+        for line in lines {
             ctx.console.info(format!("[dry-run] {line}"));
         }
         stages.push(
@@ -167,16 +344,12 @@ async fn run_target(
             Instant::now(),
             "dry run: nothing called".into(),
         );
-        return TargetResult {
-            app,
-            stages,
-            deployment_id: None,
-            outcome: None,
-            health: None,
-            failure: None,
-            rollback: None,
-        };
+        return TargetResult::passed(app, stages);
     }
+    let req = &Request {
+        image: image.clone(),
+        ..req.clone()
+    };
 
     // 2. Single-flight, 3. the record.
     let started = Instant::now();
@@ -396,9 +569,9 @@ async fn run_target(
     let started = Instant::now();
     if let Err(f) = status(
         DeploymentStatusState::Success,
-        format!(
-            "deployed {}",
-            req.version.as_deref().unwrap_or(short(&req.sha))
+        records::success_description(
+            req.version.as_deref().unwrap_or(short(&req.sha)),
+            outcome.image.as_deref(),
         ),
     )
     .await
@@ -545,15 +718,22 @@ fn outcome_detail(o: &DeployOutcome) -> String {
     parts.join("; ")
 }
 
-/// Refs, prerelease policy and `requires:`. `Ok(Some(_))` when a closed gate was overridden.
+/// What an open gate says: whether it was overridden, and the record that proved the commit.
+struct GatePassed {
+    gate_override: Option<GateOverride>,
+    proof: Option<gate::Record>,
+}
+
+/// Refs, prerelease policy and `requires:`.
 async fn check_gate(
     ctx: &Ctx,
     req: &Request,
     policy: &EnvironmentPolicy,
     target: &Target,
     gh: Option<&GitHub>,
-) -> Result<Option<GateOverride>, Failure> {
+) -> Result<GatePassed, Failure> {
     let mut closed: Vec<String> = Vec::new();
+    let mut proof = None;
     if let Err(why) = refs::allowed(policy, ctx.github.git_ref.as_deref()) {
         closed.push(why);
     }
@@ -593,16 +773,18 @@ async fn check_gate(
                     gate::Closed::NoDeployment { .. } => format!("{c} ({})", scan.searched(&required)),
                     _ => c.to_string(),
                 }));
+                proof = decision.proof;
             }
         }
     }
     if closed.is_empty() {
-        return Ok(None);
+        return Ok(GatePassed { gate_override: None, proof });
     }
     match &req.override_reason {
         Some(reason) if policy.allow_override => {
             ctx.console.warn(format!("gate overridden for `{}`: {reason}", req.env));
-            Ok(Some(GateOverride { reason: reason.clone(), actor: ctx.github.actor.clone(), closed_because: closed }))
+            let ov = GateOverride { reason: reason.clone(), actor: ctx.github.actor.clone(), closed_because: closed };
+            Ok(GatePassed { gate_override: Some(ov), proof: None })
         }
         Some(_) => Err(Failure::gate(format!(
             "gate closed for {} in `{}`: {}; and the config does not allow overriding it (`allow-override: true` under environments.{})",
@@ -797,6 +979,23 @@ async fn abandonment(ctx: &Ctx, gh: &GitHub, busy: &records::Entry) -> Option<St
             None
         }
     }
+}
+
+/// "artifact: production gets X, which staging ran in deployment 12 (run 41, 2026-…)".
+fn artifact_line(env: &str, image: Option<&str>, proof: &gate::Record, req: &Request) -> String {
+    let required = req.requires.as_deref().unwrap_or("the required environment");
+    let run = proof
+        .run_id
+        .as_deref()
+        .map(|r| format!("run {r}, "))
+        .unwrap_or_default();
+    let when = proof.succeeded_at.unwrap_or(proof.created_at);
+    format!(
+        "artifact: `{env}` gets {}, which `{required}` ran in deployment {} ({run}proven since {})",
+        image.unwrap_or("the commit (no image recorded)"),
+        proof.id,
+        when.format("%Y-%m-%d %H:%M UTC")
+    )
 }
 
 fn dry_run_lines(

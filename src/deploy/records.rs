@@ -82,6 +82,8 @@ pub struct Entry {
     pub state: Option<String>,
     pub succeeded_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// What the deploy ran, as its success status says (see [`success_description`]).
+    pub ran: Option<String>,
 }
 
 impl Entry {
@@ -91,10 +93,23 @@ impl Entry {
             sha: self.payload.sha.clone(),
             created_at: self.deployment.created_at,
             image: self.payload.image.clone(),
+            artifact: self.artifact(),
             version: self.payload.version.clone(),
             state: self.state.clone(),
             succeeded_at: self.succeeded_at,
+            run_id: self.payload.run_id.clone(),
         }
+    }
+
+    /// The artifact this deploy ran: the reference its success status names, or a digest it
+    /// names completed with the payload image's repository.
+    pub fn artifact(&self) -> Option<String> {
+        let ran = self.ran.as_deref()?;
+        if !ran.starts_with("sha256:") {
+            return Some(ran.to_string());
+        }
+        let image = self.payload.image.as_deref()?;
+        Some(crate::artifact::ImageName::parse(image).at(ran))
     }
 
     pub fn is_active(&self) -> bool {
@@ -154,11 +169,14 @@ pub async fn history_scan(gh: &GitHub, env: &str, app: &str) -> Result<Scan, Git
         }
         let statuses = gh.list_deployment_statuses(d.id.into_inner()).await?;
         let state = statuses.first().map(|s| state_name(&s.state));
-        let succeeded_at = statuses
+        let first_success = statuses
             .iter()
             .filter(|s| state_name(&s.state) == "success")
-            .map(|s| s.created_at)
-            .min();
+            .min_by_key(|s| s.created_at);
+        let succeeded_at = first_success.map(|s| s.created_at);
+        let ran = first_success
+            .and_then(|s| s.description.as_deref())
+            .and_then(ran_of);
         let updated_at = statuses
             .first()
             .map(|s| s.updated_at)
@@ -169,6 +187,7 @@ pub async fn history_scan(gh: &GitHub, env: &str, app: &str) -> Result<Scan, Git
             state,
             succeeded_at,
             updated_at,
+            ran,
         });
     }
     out.sort_by_key(|e| std::cmp::Reverse((e.deployment.created_at, e.deployment.id.into_inner())));
@@ -234,6 +253,33 @@ pub async fn create(
     gh.create_deployment(&new).await
 }
 
+/// GitHub keeps 140 characters of a status description.
+const STATUS_MAX: usize = 140;
+const RAN: &str = "; ran ";
+
+/// The success status: what was deployed and the artifact that ran, which is how a later
+/// promotion learns the exact bytes (a deployment's payload cannot change after creation).
+/// When the whole reference does not fit, the digest alone (the payload names the image).
+pub fn success_description(what: &str, artifact: Option<&str>) -> String {
+    let head = format!("deployed {what}");
+    let Some(a) = artifact else { return head };
+    let whole = format!("{head}{RAN}{a}");
+    if whole.chars().count() <= STATUS_MAX {
+        return whole;
+    }
+    match crate::artifact::find_digest(a) {
+        Some(d) => format!("{head}{RAN}{d}"),
+        None => head,
+    }
+}
+
+/// The artifact a success status names (see [`success_description`]).
+pub fn ran_of(description: &str) -> Option<String> {
+    let (_, ran) = description.rsplit_once(RAN)?;
+    let ran = ran.trim();
+    (!ran.is_empty() && !ran.contains(char::is_whitespace)).then(|| ran.to_string())
+}
+
 pub struct StatusUpdate<'a> {
     pub state: DeploymentStatusState,
     pub description: String,
@@ -273,6 +319,21 @@ pub async fn inactivate_older(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_success_status_names_the_artifact_within_githubs_140_characters() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let short = format!("registry.fly.io/web-staging@{digest}");
+        let d = success_description("1.0.0", Some(&short));
+        assert_eq!(d, format!("deployed 1.0.0; ran {short}"));
+        assert_eq!(ran_of(&d).as_deref(), Some(short.as_str()));
+        let long = format!("registry.fly.io/{}@{digest}", "x".repeat(63));
+        let d = success_description("1.0.0", Some(&long));
+        assert!(d.chars().count() <= 140, "{d}");
+        assert_eq!(ran_of(&d).as_deref(), Some(digest.as_str()));
+        assert_eq!(success_description("abc1234", None), "deployed abc1234");
+        assert_eq!(ran_of("deployed abc1234"), None);
+    }
 
     #[test]
     fn payload_round_trips_and_skips_empty_fields() {

@@ -5,6 +5,7 @@
 //! deployment of the app is the same commit (and the same image digest, when images are
 //! used), its latest status is `success`, and it has been successful for at least `soak`.
 
+use crate::artifact::ImageName;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::time::Duration;
@@ -15,13 +16,17 @@ pub struct Record {
     pub id: u64,
     pub sha: String,
     pub created_at: DateTime<Utc>,
-    /// Image digest or reference from the deployment payload.
+    /// The image the deploy was given (deployment payload), when it was given one.
     pub image: Option<String>,
+    /// The artifact the deploy ran, as its success status recorded it (`repo@sha256:…`).
+    pub artifact: Option<String>,
     pub version: Option<String>,
     /// Latest status state (`success`, `failure`, `error`, `in_progress`, `queued`, `inactive`, …).
     pub state: Option<String>,
     /// When the deployment first reached `success`.
     pub succeeded_at: Option<DateTime<Utc>>,
+    /// The workflow run that made it.
+    pub run_id: Option<String>,
 }
 
 /// What production would deploy.
@@ -125,6 +130,14 @@ pub struct Decision {
     pub proof: Option<Record>,
 }
 
+impl Record {
+    /// What this deploy ran, as exactly as it was recorded: the digest reference its success
+    /// status names, else the image its payload names (a tag, not pinned).
+    pub fn proven_artifact(&self) -> Option<&str> {
+        self.artifact.as_deref().or(self.image.as_deref())
+    }
+}
+
 pub fn evaluate(
     env: &str,
     soak: Duration,
@@ -165,11 +178,11 @@ pub fn evaluate(
             });
         }
     }
-    if let (Some(proven), Some(cand)) = (&latest.image, &candidate.image) {
-        if digest_of(proven) != digest_of(cand) {
+    if let (Some(proven), Some(cand)) = (latest.proven_artifact(), &candidate.image) {
+        if !same_artifact(latest, cand) {
             reasons.push(Closed::DigestMismatch {
                 env: env.into(),
-                proven: proven.clone(),
+                proven: proven.to_string(),
                 candidate: cand.clone(),
             });
         }
@@ -193,9 +206,19 @@ fn closed(reasons: Vec<Closed>) -> Decision {
     }
 }
 
-/// Compare images by digest when both carry one (`repo@sha256:…`), else by reference.
-fn digest_of(image: &str) -> &str {
-    image.split_once('@').map(|(_, d)| d).unwrap_or(image)
+/// Whether `candidate` names the bytes `proof` ran: the same digest (under any repository
+/// name), or — for a reference without a digest — the very reference the proof was given
+/// (what production then gets is the digest it resolved to in the proving environment).
+fn same_artifact(proof: &Record, candidate: &str) -> bool {
+    let cand = ImageName::parse(candidate);
+    let proven = proof.proven_artifact().map(ImageName::parse);
+    match (&cand.digest, proven.as_ref().and_then(|p| p.digest.as_ref())) {
+        (Some(c), Some(p)) => c == p,
+        _ => {
+            proof.image.as_deref() == Some(candidate)
+                || proof.proven_artifact() == Some(candidate)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -215,9 +238,11 @@ mod tests {
             sha: sha.into(),
             created_at: t(at),
             image: None,
+            artifact: None,
             version: None,
             state: Some(state.into()),
             succeeded_at: (state == "success").then(|| t(at + 1)),
+            run_id: None,
         }
     }
 

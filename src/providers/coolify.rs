@@ -102,7 +102,7 @@ impl CoolifyProvider {
             )
         })?;
         let token = self.token.clone().ok_or_else(|| {
-            ProviderError::Auth(format!(
+            ProviderError::MissingCredential(format!(
                 "no Coolify token: set {} to an API token with the `deploy` and `read` \
                  abilities (Keys & Tokens → API tokens)",
                 self.token_source
@@ -339,6 +339,16 @@ fn failed(message: String) -> ProviderError {
 impl Provider for CoolifyProvider {
     fn kind(&self) -> &'static str {
         "coolify"
+    }
+
+    fn preflight(&self, _req: &DeployRequest) -> Result<(), ProviderError> {
+        self.api().map(|_| ())
+    }
+
+    /// A Docker-image application whose tag stage-gate sets runs an artifact; a git-based
+    /// one runs the commit, which the gate already pins.
+    fn needs_artifact(&self) -> bool {
+        self.config.set_image_tag
     }
 
     fn planned_calls(&self, req: &DeployRequest) -> Vec<String> {

@@ -1,5 +1,4 @@
-//! Deploy providers behind one trait. A new provider is one new file plus one arm in
-//! [`for_target`].
+//! Deploy providers behind one trait; [`for_target`] picks one per target.
 //!
 //! A provider triggers a deploy of one (app, environment) target, waits until it has
 //! finished, and can roll it back. It does not record GitHub Deployments, run the health
@@ -75,9 +74,12 @@ pub enum ProviderError {
         /// The last lines of the provider's log, masked.
         log_excerpt: Option<String>,
     },
-    /// Credentials missing or refused (exit 1, with the fix in the message).
+    /// Credentials refused (exit 1, with the fix in the message).
     #[error("{0}")]
     Auth(String),
+    /// A credential the deploy needs is not set: an input problem (exit 2), with the fix.
+    #[error("{0}")]
+    MissingCredential(String),
     #[error(transparent)]
     Http(#[from] HttpError),
     /// The runner cancelled the step: nothing new was started; the message says what state
@@ -112,7 +114,7 @@ impl ProviderError {
 impl From<ProviderError> for Failure {
     fn from(e: ProviderError) -> Self {
         let exit = match &e {
-            ProviderError::Config(_) => Exit::InvalidInput,
+            ProviderError::Config(_) | ProviderError::MissingCredential(_) => Exit::InvalidInput,
             ProviderError::Failed { .. } => Exit::DeployFailed,
             // Running out of time is the deploy failing, not stage-gate breaking.
             ProviderError::Http(h) if h.is_deadline() => Exit::DeployFailed,
@@ -130,6 +132,16 @@ pub trait Provider: Send + Sync {
     fn kind(&self) -> &'static str;
     /// The calls a deploy would make, one line each, for `--dry-run` and `plan`.
     fn planned_calls(&self, req: &DeployRequest) -> Vec<String>;
+    /// What can be checked before anything is recorded or changed: credentials present,
+    /// settings complete, tools on PATH. A deploy refused here has touched nothing.
+    fn preflight(&self, _req: &DeployRequest) -> Result<(), ProviderError> {
+        Ok(())
+    }
+    /// Whether the target runs an artifact (an image) that a promotion must carry over from
+    /// the environment that proved it; without one, the provider would build anew.
+    fn needs_artifact(&self) -> bool {
+        false
+    }
     async fn deploy(&self, req: &DeployRequest) -> Result<DeployOutcome, ProviderError>;
     async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError>;
 }

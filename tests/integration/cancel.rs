@@ -145,7 +145,7 @@ impl World {
             .map(|m| {
                 (
                     m["id"].as_str().unwrap().to_string(),
-                    m["config"]["image"].as_str().unwrap().to_string(),
+                    crate::common::image_of(m),
                     m["state"].as_str().unwrap().to_string(),
                     m.get("lease").is_some(),
                 )

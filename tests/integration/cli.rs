@@ -184,7 +184,7 @@ fn plan_json_shows_each_groups_machine_config_and_the_release_machine() {
     let m = &plan["targets"][0]["machines"];
     let web = &m["process_groups"]["web"]["create_machine"];
     assert_eq!(web["region"], "ams");
-    assert_eq!(web["config"]["image"], "registry.fly.io/web:v9");
+    assert_eq!(crate::common::image_of(web), "registry.fly.io/web:v9");
     assert_eq!(web["config"]["services"][0]["internal_port"], 8080);
     assert_eq!(web["config"]["init"]["cmd"], serde_json::json!(["serve"]));
     let worker = &m["process_groups"]["worker"]["create_machine"]["config"];
@@ -196,7 +196,7 @@ fn plan_json_shows_each_groups_machine_config_and_the_release_machine() {
         release["config"]["init"]["cmd"],
         serde_json::json!(["bin/migrate"])
     );
-    assert_eq!(release["config"]["image"], "registry.fly.io/web:v9");
+    assert_eq!(crate::common::image_of(release), "registry.fly.io/web:v9");
 
     // A bad image reference or a fly.toml flyctl refuses is exit 2.
     let out = Run::new(repo.path())

@@ -173,3 +173,15 @@ pub fn on_path(name: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
 }
+
+/// A machine's image as the deploy named it: a tag pinned to its digest mid-deploy
+/// (`repo:tag@sha256:…`) shows as the tag, so tests can name what they asked for.
+pub fn image_of(machine: &serde_json::Value) -> String {
+    let image = machine["config"]["image"].as_str().unwrap_or("");
+    match image.split_once('@') {
+        Some((named, _)) if named.rsplit('/').next().is_some_and(|l| l.contains(':')) => {
+            named.to_string()
+        }
+        _ => image.to_string(),
+    }
+}

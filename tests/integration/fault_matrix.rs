@@ -206,13 +206,13 @@ async fn assert_end(sim: &Sim, end: End, name: &str) {
             .await;
             for m in machines.as_array().expect("machines") {
                 let state = (
-                    m["config"]["image"].as_str().unwrap_or(""),
+                    crate::common::image_of(m),
                     m["state"].as_str().unwrap_or(""),
                     m.get("lease").is_some(),
                 );
                 assert_eq!(
                     state,
-                    (image, "started", false),
+                    (image.to_string(), "started", false),
                     "{name}: machine {}",
                     m["id"]
                 );

@@ -60,6 +60,8 @@ pub struct Machine {
     loops_recorded: u64,
     pub knobs: Knobs,
     private_ip: String,
+    /// What the image resolved to in the registry when this config was set (`sha256:…`).
+    pub digest: String,
 }
 
 pub fn now_rfc3339() -> String {
@@ -130,6 +132,7 @@ impl Machine {
     pub fn new(id: String, name: String, region: String, config: Value, knobs: Knobs) -> Machine {
         let version = new_version();
         let now = now_rfc3339();
+        let digest = Registry::default().resolve(config_image(&config));
         Machine {
             id,
             name,
@@ -146,8 +149,9 @@ impl Machine {
             pending: None,
             started_at: None,
             loops_recorded: 0,
-            knobs,
             private_ip: format!("fdaa:0:1:a7b:{}::2", random_hex(3)),
+            digest,
+            knobs,
         }
     }
 
@@ -183,7 +187,12 @@ impl Machine {
             .knobs
             .fail_on_image
             .as_deref()
-            .is_some_and(|p| glob_match(p, self.image()));
+            .is_some_and(|p| {
+                // A tag pinned to its digest (`repo:tag@sha256:…`) is still that tag.
+                let image = self.image();
+                let named = image.split_once('@').map(|(n, _)| n).unwrap_or(image);
+                glob_match(p, image) || glob_match(p, named)
+            });
         self.state = via;
         self.started_at = None;
         self.loops_recorded = 0;
@@ -362,14 +371,7 @@ impl Machine {
 
     /// The `Machine` JSON the API answers with.
     pub fn view(&self, now: Instant) -> Value {
-        let image = self.image();
-        let (repo_part, tag) = match image.rsplit_once(':') {
-            Some((r, t)) if !t.contains('/') => (r, t),
-            _ => (image, "latest"),
-        };
-        let (registry, repository) = repo_part
-            .split_once('/')
-            .unwrap_or(("docker.io", repo_part));
+        let (registry, repository, tag) = split_image(self.image());
         let mut v = json!({
             "id": self.id,
             "name": self.name,
@@ -384,7 +386,7 @@ impl Machine {
                 "registry": registry,
                 "repository": repository,
                 "tag": tag,
-                "digest": format!("sha256:{}", sha_like(image)),
+                "digest": self.digest,
                 "labels": {}
             },
             "created_at": self.created_at,
@@ -411,6 +413,68 @@ impl Machine {
         self.versions
             .push((self.version.clone(), self.config.clone()));
         self.updated_at = now_rfc3339();
+    }
+}
+
+fn config_image(config: &Value) -> &str {
+    config["image"].as_str().unwrap_or("")
+}
+
+/// `registry`, `repository`, `tag` of an image reference, as Fly's `ImageRef` splits it
+/// (`docker.io` and `latest` when absent; a digest is not a tag).
+pub fn split_image(image: &str) -> (String, String, String) {
+    let named = image.split_once('@').map(|(n, _)| n).unwrap_or(image);
+    let slash = named.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let (repo_part, tag) = match named[slash..].rfind(':') {
+        Some(i) => (&named[..slash + i], &named[slash + i + 1..]),
+        None => (named, "latest"),
+    };
+    let (registry, repository) = match repo_part.split_once('/') {
+        Some((r, rest)) if r.contains('.') || r.contains(':') || r == "localhost" => (r, rest),
+        _ => ("docker.io", repo_part),
+    };
+    (registry.to_string(), repository.to_string(), tag.to_string())
+}
+
+/// Tags and the digests they point at. A tag nobody pushed resolves to a digest derived from
+/// its name, so every run of a scenario agrees; a scenario can move every tag (a push of
+/// the same tag) after a number of resolutions, as a registry does under a deploy.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    /// `repository:tag` → `sha256:…`, as the scenario set them.
+    pub tags: BTreeMap<String, String>,
+    /// After this many resolutions of a tag, every tag points at new bytes.
+    pub move_tags_after: Option<u64>,
+    resolved: u64,
+    generation: u64,
+}
+
+impl Registry {
+    /// The digest `image` resolves to now.
+    pub fn resolve(&mut self, image: &str) -> String {
+        if let Some((_, digest)) = image.split_once('@') {
+            return digest.to_string();
+        }
+        let (registry, repository, tag) = split_image(image);
+        let key = format!("{registry}/{repository}:{tag}");
+        self.resolved += 1;
+        if self
+            .move_tags_after
+            .is_some_and(|n| self.resolved > n && self.generation == 0)
+        {
+            self.generation = 1;
+        }
+        if self.generation == 0 {
+            if let Some(d) = self.tags.get(&key) {
+                return d.clone();
+            }
+        }
+        format!("sha256:{}", sha_like(&format!("{key}#{}", self.generation)))
+    }
+
+    /// The digest `image` resolves to now, without counting a resolution.
+    pub fn peek(&self, image: &str) -> String {
+        self.clone().resolve(image)
     }
 }
 
@@ -522,9 +586,29 @@ impl App {
 pub struct World {
     pub token: Option<String>,
     pub apps: BTreeMap<String, App>,
+    pub registry: Registry,
 }
 
 impl World {
+    /// Resolve `image` for a machine of `app`: Fly's registry serves an app's repository
+    /// (`registry.fly.io/<app>`) to the apps of the same organisation only.
+    pub fn resolve_for(&mut self, app: &str, image: &str) -> Result<String, String> {
+        let (registry, repository, _) = split_image(image);
+        if registry == "registry.fly.io" {
+            let here = self.apps.get(app).map(|a| a.org.clone());
+            let owner = self.apps.get(&repository).map(|a| a.org.clone());
+            if let (Some(here), Some(owner)) = (here, owner) {
+                if here != owner {
+                    return Err(format!(
+                        "failed to get manifest {image}: unauthorized: app {app} (organization \
+                         {here}) may not pull from repository {repository} of organization {owner}"
+                    ));
+                }
+            }
+        }
+        Ok(self.registry.resolve(image))
+    }
+
     pub fn seed(s: &Scenario) -> World {
         let now = Instant::now();
         let mut apps = BTreeMap::new();
@@ -568,9 +652,18 @@ impl World {
                 },
             );
         }
+        let registry = Registry {
+            tags: s.registry.tags.clone(),
+            move_tags_after: s.registry.move_tags_after,
+            ..Registry::default()
+        };
+        for m in apps.values_mut().flat_map(|a: &mut App| a.machines.iter_mut()) {
+            m.digest = registry.peek(m.image());
+        }
         World {
             token: s.token.clone(),
             apps,
+            registry,
         }
     }
 }

@@ -104,6 +104,14 @@ async fn auth(State(w): State<Shared>, req: Request, next: Next) -> Response {
     resp
 }
 
+/// The digest the config's image resolves to, or the registry's refusal.
+fn resolve(w: &Shared, app: &str, config: &Value) -> Result<String, Response> {
+    let image = config["image"].as_str().unwrap_or("");
+    lock(w)
+        .resolve_for(app, image)
+        .map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, e))
+}
+
 fn with_app<F: FnOnce(&mut App, Instant) -> Response>(w: &Shared, app: &str, f: F) -> Response {
     let mut world = lock(w);
     let now = Instant::now();
@@ -351,6 +359,10 @@ async fn update(
         Ok(c) => c,
         Err((status, message)) => return error(status, message),
     };
+    let digest = match resolve(&w, &app, &config) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
     with_machine(&w, &app, &id, |m, now| {
         if m.state == "destroyed" {
             return error(StatusCode::NOT_FOUND, "machine not found");
@@ -383,6 +395,7 @@ async fn update(
         }
         let was_running = is_running(m.state);
         m.set_config(config);
+        m.digest = digest;
         if let Some(l) = &mut m.lease {
             l.version = m.version.clone();
         }
@@ -403,6 +416,10 @@ async fn create(State(w): State<Shared>, Path(app): Path<String>, body: Bytes) -
     let config = match require_config(&body) {
         Ok(c) => c,
         Err((status, message)) => return error(status, message),
+    };
+    let digest = match resolve(&w, &app, &config) {
+        Ok(d) => d,
+        Err(r) => return r,
     };
     with_app(&w, &app, |a, now| {
         let name = body["name"].as_str().map(str::to_string);
@@ -429,6 +446,7 @@ async fn create(State(w): State<Shared>, Path(app): Path<String>, body: Bytes) -
             return error(status, message);
         }
         let mut m = Machine::new(id, name, region, config, a.knobs.clone());
+        m.digest = digest;
         m.cordoned = body["skip_service_registration"].as_bool() == Some(true);
         if body["skip_launch"].as_bool() == Some(true) {
             m.begin_created_stopped(now);

@@ -25,6 +25,18 @@ pub struct Scenario {
     pub job_exit_code: Option<i64>,
     /// Time a job machine runs before it exits (ms). Default 50.
     pub job_ms: Option<u64>,
+    /// The image registry behind `image_ref`: which digest a tag points at, and when tags move.
+    pub registry: RegistrySpec,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrySpec {
+    /// `registry/repository:tag` → `sha256:…`.
+    pub tags: BTreeMap<String, String>,
+    /// After this many resolutions of a tag (machine creates and updates), every tag points
+    /// at new bytes: somebody pushed the same tags again mid-deploy.
+    pub move_tags_after: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

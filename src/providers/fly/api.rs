@@ -36,6 +36,37 @@ pub struct Machine {
     pub events: Vec<MachineEvent>,
     #[serde(default)]
     pub created_at: String,
+    /// What the image resolved to when the machine was created or updated (`ImageRef`).
+    #[serde(default)]
+    pub image_ref: Option<ImageRef>,
+}
+
+/// The image a machine runs, as Fly resolved it (spec: `ImageRef`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct ImageRef {
+    #[serde(default)]
+    pub registry: String,
+    #[serde(default)]
+    pub repository: String,
+    #[serde(default)]
+    pub tag: String,
+    #[serde(default)]
+    pub digest: String,
+}
+
+impl ImageRef {
+    /// `registry/repository@sha256:…`, when Fly reported a digest.
+    pub fn pinned(&self) -> Option<String> {
+        if self.digest.is_empty() || self.repository.is_empty() {
+            return None;
+        }
+        let repo = if self.registry.is_empty() {
+            self.repository.clone()
+        } else {
+            format!("{}/{}", self.registry, self.repository)
+        };
+        Some(format!("{repo}@{}", self.digest))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +138,13 @@ impl Machine {
     }
     pub fn image(&self) -> &str {
         self.config["image"].as_str().unwrap_or("")
+    }
+    /// The digest the machine's image resolved to (`sha256:…`), when Fly reported one.
+    pub fn digest(&self) -> Option<&str> {
+        self.image_ref
+            .as_ref()
+            .map(|r| r.digest.as_str())
+            .filter(|d| !d.is_empty())
     }
     pub fn group(&self) -> &str {
         group_of(&self.config)

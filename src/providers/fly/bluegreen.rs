@@ -86,6 +86,7 @@ async fn launch_greens(
         if let Ok(mut g) = greens.lock() {
             g.push(green.id.clone());
         }
+        r.desired.observe(&green)?;
         created.push((blue.clone(), green, since));
     }
     let launches = created.into_iter().map(|(blue, green, since)| async move {

@@ -87,6 +87,7 @@ pub async fn first_machines(
         if let Ok(mut m) = made.lock() {
             m.push(machine.id.clone());
         }
+        r.desired.observe(&machine)?;
         if verify {
             r.verify(&machine.id, machine.version(), since).await?;
         }

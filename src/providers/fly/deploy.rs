@@ -13,6 +13,7 @@ use super::rollout::{failed, plan_waves, Rollout, Snapshot};
 use super::{
     bluegreen, dedup, describe_updates, list_or_explain, rollback_point, FlyProvider, Settings,
 };
+use crate::artifact::ImageName;
 use crate::config::FlyStrategy;
 use crate::providers::{DeployOutcome, DeployRequest, ProviderError};
 use serde_json::Value;
@@ -66,7 +67,9 @@ impl FlyProvider {
         if plan.changes_nothing() {
             return Ok(self.unchanged(s, image, &plan, started));
         }
-        let release = self.release_command(&api, s, image, &machines).await?;
+        let release = self
+            .release_command(&api, s, &desired, &machines)
+            .await?;
 
         let rollout = Rollout::new(
             &api,
@@ -151,9 +154,12 @@ impl FlyProvider {
                 ),
             ));
         }
+        if let Some(tag) = ImageName::parse(image).tag {
+            details.push(("tag".into(), tag));
+        }
         Ok(DeployOutcome {
             provider_ids: updated.iter().map(|u| u.id.clone()).collect(),
-            image: Some(image.to_string()),
+            image: Some(desired.artifact().unwrap_or_else(|| image.to_string())),
             version: None,
             rollback_point: Some(rollback_point(&s.app, &snapshots, &plan.update)),
             details,
@@ -169,9 +175,20 @@ impl FlyProvider {
         started: Instant,
     ) -> DeployOutcome {
         let ids: Vec<&str> = plan.current.iter().map(|m| m.id.as_str()).collect();
+        let ran = match running_artifact(&plan.current) {
+            Ok(Some(a)) => a,
+            Ok(None) => image.to_string(),
+            Err(split) => {
+                self.ctx.console.warn(format!(
+                    "the machines of {} run more than one image: {split}",
+                    s.app
+                ));
+                image.to_string()
+            }
+        };
         DeployOutcome {
             provider_ids: Vec::new(),
-            image: Some(image.to_string()),
+            image: Some(ran),
             version: None,
             rollback_point: Some(rollback_point(&s.app, &[], &plan.current)),
             details: vec![
@@ -197,7 +214,7 @@ impl FlyProvider {
         &self,
         api: &Api,
         s: &Settings,
-        image: &str,
+        desired: &Desired,
         machines: &[Machine],
     ) -> Result<Option<ReleaseRun>, ProviderError> {
         let Some(toml) = s.toml.as_deref() else {
@@ -206,12 +223,13 @@ impl FlyProvider {
         let Some(command) = toml.release_command() else {
             return Ok(None);
         };
-        let body = release_body(toml, image, machines)?;
+        let body = release_body(toml, &desired.image(), machines)?;
         let timeout = toml
             .release_command_timeout()
             .map_err(|e| ProviderError::Config(format!("fly.toml: {e}")))?;
         ReleaseCommand {
             api,
+            desired,
             tuning: &self.tuning,
             console: &self.ctx.console,
             command,
@@ -400,4 +418,28 @@ pub fn describe_plan(p: &GroupPlan) -> String {
         return "plan: nothing to do".into();
     }
     format!("plan: {}", parts.join("; "))
+}
+
+/// The one artifact (`registry/repository@sha256:…`) that `machines` run, as Fly resolved
+/// it; None when Fly reported no digest; an error listing each when they differ.
+pub fn running_artifact(machines: &[Machine]) -> Result<Option<String>, String> {
+    let mut seen: Vec<(String, Vec<&str>)> = Vec::new();
+    for m in machines {
+        let Some(pinned) = m.image_ref.as_ref().and_then(|r| r.pinned()) else {
+            continue;
+        };
+        match seen.iter_mut().find(|(p, _)| *p == pinned) {
+            Some((_, ids)) => ids.push(&m.id),
+            None => seen.push((pinned, vec![&m.id])),
+        }
+    }
+    match seen.len() {
+        0 => Ok(None),
+        1 => Ok(seen.pop().map(|(p, _)| p)),
+        _ => Err(seen
+            .iter()
+            .map(|(p, ids)| format!("{p} on {}", ids.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")),
+    }
 }

@@ -4,14 +4,19 @@
 
 use super::api::Machine;
 use super::appconfig::AppConfig;
+use crate::artifact::ImageName;
 use crate::providers::ProviderError;
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+/// Clones share the pin: the first machine that reports a digest pins the whole deploy.
 #[derive(Debug, Clone)]
 pub struct Desired {
-    pub image: String,
+    /// The image as asked for (a tag, or already a digest).
+    pub requested: String,
     pub toml: Option<Arc<AppConfig>>,
+    /// The digest the requested tag resolved to on the first machine, and which machine.
+    pin: Arc<Mutex<Option<(String, String)>>>,
 }
 
 /// `config` with `image` (and nothing else) changed.
@@ -26,23 +31,75 @@ pub fn with_image(config: &Value, image: &str) -> Value {
 
 impl Desired {
     pub fn new(image: &str, toml: Option<Arc<AppConfig>>) -> Desired {
+        let asked = ImageName::parse(image);
+        let pin = asked
+            .digest
+            .map(|d| (d, "the requested image reference".to_string()));
         Desired {
-            image: image.to_string(),
+            requested: image.to_string(),
             toml,
+            pin: Arc::new(Mutex::new(pin)),
+        }
+    }
+
+    fn pinned_digest(&self) -> Option<(String, String)> {
+        self.pin.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// What machines are given: the requested reference until a digest is known, then
+    /// `repository@digest`, so a tag that moves mid-deploy cannot split the app.
+    pub fn image(&self) -> String {
+        match self.pinned_digest() {
+            // The tag stays beside the digest for people; the digest decides what runs.
+            Some((digest, _)) => {
+                let asked = ImageName::parse(&self.requested);
+                format!("{}@{digest}", asked.tagged())
+            }
+            None => self.requested.clone(),
+        }
+    }
+
+    /// The artifact the deploy ran, `repository@sha256:…`, once a digest is known.
+    pub fn artifact(&self) -> Option<String> {
+        let (digest, _) = self.pinned_digest()?;
+        Some(ImageName::parse(&self.requested).at(&digest))
+    }
+
+    /// Record what a machine came up on: the first digest pins the deploy; a machine on
+    /// another digest fails it, naming both.
+    pub fn observe(&self, m: &Machine) -> Result<(), ProviderError> {
+        let Some(digest) = m.digest() else {
+            return Ok(());
+        };
+        self.observe_digest(&m.id, digest)
+    }
+
+    pub fn observe_digest(&self, machine: &str, digest: &str) -> Result<(), ProviderError> {
+        let mut pin = self.pin.lock().unwrap_or_else(|p| p.into_inner());
+        match pin.as_ref() {
+            None => {
+                *pin = Some((digest.to_string(), format!("machine {machine}")));
+                Ok(())
+            }
+            Some((d, _)) if d == digest => Ok(()),
+            Some((d, from)) => Err(super::rollout::failed(format!(
+                "machine {machine} came up on {digest}, but this deploy runs {d} (pinned by {from}):                  the image `{}` changed during the deploy; stopping so the app does not run two images",
+                self.requested
+            ))),
         }
     }
 
     /// The full config an existing machine (whose config is `current`) is updated to.
     pub fn config_for(&self, current: &Value) -> Result<Value, ProviderError> {
         match &self.toml {
-            None => Ok(with_image(current, &self.image)),
+            None => Ok(with_image(current, &self.image())),
             Some(t) => {
                 let group = super::api::group_of(current);
                 let mut c = t
                     .machine_config(group, Some(current))
                     .map_err(|e| ProviderError::Config(format!("fly.toml: {e}")))?;
                 keep_volume(&mut c, current, group)?;
-                Ok(with_image(&c, &self.image))
+                Ok(with_image(&c, &self.image()))
             }
         }
     }
@@ -67,7 +124,7 @@ impl Desired {
                 c["guest"] = g.clone();
             }
         }
-        Ok(with_image(&c, &self.image))
+        Ok(with_image(&c, &self.image()))
     }
 
     /// Whether `m` already runs what this deploy would give it (config and image), and is
@@ -77,7 +134,18 @@ impl Desired {
             return Ok(false);
         }
         let want = self.config_for(&m.config)?;
-        Ok(super::appconfig::same_config(&want, &m.config))
+        // A machine pinned by an earlier deploy of this tag (`repo:tag@sha256:…`) runs the
+        // tag as much as one given the bare tag did.
+        let mut have = m.config.clone();
+        if ImageName::parse(&self.requested).digest.is_none() {
+            if let Some(image) = have["image"].as_str() {
+                let name = ImageName::parse(image);
+                if name.digest.is_some() && name.tag.is_some() {
+                    have["image"] = Value::String(name.tagged());
+                }
+            }
+        }
+        Ok(super::appconfig::same_config(&want, &have))
     }
 }
 

@@ -145,7 +145,8 @@ async fn next<R: tokio::io::AsyncBufRead + Unpin>(
 pub fn missing_error() -> ProviderError {
     ProviderError::Config(
         "no image to deploy, so flyctl must build one, but neither `flyctl` nor `fly` is on PATH. \
-         Add `- uses: superfly/flyctl-actions/setup-flyctl@master` before this step, or give \
+         Add `- uses: superfly/flyctl-actions/setup-flyctl@ed8efb33836e8b2096c7fd3ba1c8afe303ebbff1 # 1.6` \
+         before this step, or give \
          `fly.image` (or `[build] image` in fly.toml) to deploy a pushed image through the \
          Machines API"
             .into(),

@@ -30,6 +30,7 @@ mod restore;
 mod rollout;
 
 use super::*;
+use crate::artifact::ImageName;
 use crate::config::{FlyConfig, FlyStrategy};
 use crate::secret::Secret;
 use api::{Api, Machine};
@@ -162,7 +163,7 @@ impl FlyProvider {
         self.ctx
             .secret(Some("fly-api-token"), &self.config.token_env)
             .ok_or_else(|| {
-                ProviderError::Auth(format!(
+                ProviderError::MissingCredential(format!(
                     "no Fly token: set {} (create one with `fly tokens deploy`) or the \
                      `fly-api-token` input",
                     self.config.token_env
@@ -224,6 +225,19 @@ impl Provider for FlyProvider {
         self.plan_calls(req)
     }
 
+    fn preflight(&self, req: &DeployRequest) -> Result<(), ProviderError> {
+        self.token()?;
+        let s = self.settings(req.image.as_deref())?;
+        if s.image.is_none() && flyctl::find(&self.ctx).is_none() {
+            return Err(flyctl::missing_error());
+        }
+        Ok(())
+    }
+
+    fn needs_artifact(&self) -> bool {
+        true
+    }
+
     async fn deploy(&self, req: &DeployRequest) -> Result<DeployOutcome, ProviderError> {
         let s = self.settings(req.image.as_deref())?;
         match s.image.clone() {
@@ -248,6 +262,25 @@ impl Provider for FlyProvider {
                         format!("{:.1}s", started.elapsed().as_secs_f64()),
                     ),
                 ];
+                // What flyctl built is known by its digest only from the machines it updated.
+                let built = outcome.image.take();
+                if let Some(tag) = built.as_deref().and_then(|b| ImageName::parse(b).tag) {
+                    outcome.details.push(("tag".into(), tag));
+                }
+                let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token)
+                    .with_cancel(&self.ctx.cancel)
+                    .until(req.deadline);
+                let machines = self.targets(list_or_explain(&api).await?);
+                outcome.image = match deploy::running_artifact(&machines) {
+                    Ok(ran) => ran.or(built),
+                    Err(split) => {
+                        return Err(rollout::failed(format!(
+                            "flyctl deployed {}, but the app's machines run more than one \
+                             image: {split}; deploy again, or roll back with `stage-gate rollback`",
+                            built.as_deref().unwrap_or("a new image")
+                        )))
+                    }
+                };
                 Ok(outcome)
             }
         }

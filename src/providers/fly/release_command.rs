@@ -33,6 +33,8 @@ pub fn create_body(config: &Value, toml: &super::appconfig::AppConfig) -> Value 
 
 pub struct ReleaseCommand<'a> {
     pub api: &'a Api,
+    /// The release machine is the deploy's first: its digest pins the rest.
+    pub desired: &'a super::desired::Desired,
     pub tuning: &'a Tuning,
     pub console: &'a Console,
     pub command: &'a str,
@@ -51,6 +53,10 @@ impl ReleaseCommand<'_> {
             .create_once(body, RELEASE_GROUP, "the release_command machine")
             .await?;
         let id = machine.id.clone();
+        if let Err(e) = self.desired.observe(&machine) {
+            let _ = self.api.destroy(&id, None).await;
+            return Err(e);
+        }
         let result = tokio::select! {
             r = self.run_on(&id, started) => r,
             // A migration cut short is worse than one that finishes: leave it running, change

@@ -160,7 +160,7 @@ impl<'a> Rollout<'a> {
             api,
             tuning,
             console,
-            image: desired.image.clone(),
+            image: desired.requested.clone(),
             desired,
             wait_timeout,
             deadline,
@@ -316,6 +316,7 @@ impl<'a> Rollout<'a> {
             old_version: current.version().to_string(),
             new_version: new.version().to_string(),
         });
+        self.desired.observe(&new)?;
         if verify && was_running {
             self.verify(id, new.version(), since).await?;
         }

@@ -45,7 +45,7 @@ async fn a_changed_internal_port_reaches_every_machine_and_a_removed_env_var_goe
             m["config"]["env"],
             json!({"MODE": "staging", "PRIMARY_REGION": "iad", "FLY_PROCESS_GROUP": "app"})
         );
-        assert_eq!(m["config"]["image"], V2);
+        assert_eq!(crate::common::image_of(&m), V2);
         // What fly.toml does not manage is kept (the seeded guest).
         assert_eq!(m["config"]["guest"]["cpus"], 1);
     }

@@ -122,6 +122,28 @@ impl Harness {
     }
 
     /// (id, image, state, leased?) of every machine, sorted by id.
+    /// The one artifact every machine of the app runs (`registry/repository@sha256:…`),
+    /// read from the simulator's `image_ref`s; panics when they differ.
+    async fn artifact(&self) -> String {
+        let all: std::collections::BTreeSet<String> = self
+            .machines()
+            .await
+            .iter()
+            .filter(|m| m["state"] != "destroyed")
+            .map(|m| {
+                let r = &m["image_ref"];
+                format!(
+                    "{}/{}@{}",
+                    r["registry"].as_str().unwrap_or(""),
+                    r["repository"].as_str().unwrap_or(""),
+                    r["digest"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        assert_eq!(all.len(), 1, "the app runs more than one image: {all:?}");
+        all.into_iter().next().unwrap_or_default()
+    }
+
     async fn state(&self) -> Vec<(String, String, String, bool)> {
         let mut out: Vec<_> = self
             .machines()
@@ -130,7 +152,7 @@ impl Harness {
             .map(|m| {
                 (
                     m["id"].as_str().unwrap_or("").to_string(),
-                    m["config"]["image"].as_str().unwrap_or("").to_string(),
+                    crate::common::image_of(m),
                     m["state"].as_str().unwrap_or("").to_string(),
                     m.get("lease").is_some(),
                 )

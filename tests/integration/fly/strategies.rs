@@ -10,7 +10,10 @@ async fn rolling_updates_spearhead_then_waves_per_group() {
     let outcome = h.deploy(&cfg, true).await.expect("deploy succeeds");
 
     assert_eq!(h.state().await, all(V2, &["a", "b", "c", "w"]));
-    assert_eq!(outcome.image.as_deref(), Some(V2));
+    // The artifact that ran, by digest, with the tag kept for people.
+    assert_eq!(outcome.image, Some(h.artifact().await));
+    assert!(outcome.image.as_deref().unwrap_or("").starts_with("registry.fly.io/web@sha256:"));
+    assert!(outcome.details.contains(&("tag".to_string(), "v2".to_string())));
     let mut ids = outcome.provider_ids.clone();
     ids.sort();
     assert_eq!(ids, ["a", "b", "c", "w"]);
@@ -62,7 +65,7 @@ async fn rolling_updates_spearhead_then_waves_per_group() {
         .find(|e| e.method == "POST" && e.path == "/v1/apps/web/machines/a")
         .expect("update of a");
     let body = update.body.clone().unwrap_or_default();
-    assert_eq!(body["config"]["image"], V2);
+    assert_eq!(crate::common::image_of(&body), V2);
     assert!(
         body["config"]["services"].is_array(),
         "the whole config is sent"
@@ -155,7 +158,7 @@ async fn bluegreen_swaps_blue_for_green() {
     let after = h.machines().await;
     assert_eq!(after.len(), 2, "blue destroyed: {after:?}");
     for m in &after {
-        assert_eq!(m["config"]["image"], V2);
+        assert_eq!(crate::common::image_of(m), V2);
         assert_eq!(m["state"], "started");
         assert_eq!(m["cordoned"], false, "green is routed");
         assert!(m.get("lease").is_none());
@@ -326,5 +329,5 @@ async fn rollback_after_bluegreen_puts_the_previous_image_on_green() {
     assert_eq!(after.len(), 2);
     assert!(after
         .iter()
-        .all(|m| m["config"]["image"] == V1 && m["state"] == "started"));
+        .all(|m| crate::common::image_of(m) == V1 && m["state"] == "started"));
 }
