@@ -15,6 +15,7 @@ mod fly;
 mod health;
 mod launcher;
 mod notes;
+mod promote;
 mod release;
 mod sarif_schema;
 mod tag;
