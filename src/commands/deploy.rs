@@ -184,6 +184,17 @@ fn finish(
     let mut worst: Option<Failure> = None;
     for r in &results {
         md.push_str(&format!("#### {} → {}\n\n", r.app, req.env));
+        if let Some((proving, artifact)) = &r.proven {
+            let runs = r
+                .outcome
+                .as_ref()
+                .and_then(|o| o.image.as_deref())
+                .unwrap_or("(not deployed)");
+            md.push_str(&format!(
+                "| `{proving}` ran | `{}` runs |\n|---|---|\n| `{artifact}` | `{runs}` |\n\n",
+                req.env
+            ));
+        }
         md.push_str(&r.stages.diagram());
         md.push('\n');
         md.push_str(&r.stages.table());
@@ -200,6 +211,7 @@ fn finish(
             "health": r.health.as_ref().map(|h| h.json()),
             "error": r.failure.as_ref().map(|f| f.to_string()),
             "rollback": r.rollback,
+            "proven": r.proven.as_ref().map(|(env, artifact)| serde_json::json!({"environment": env, "artifact": artifact})),
         }));
         if let Some(id) = r.deployment_id {
             report.output("deployment-id", id);

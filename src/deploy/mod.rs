@@ -51,6 +51,8 @@ pub struct TargetResult {
     pub failure: Option<Failure>,
     /// After a failure: `restored`, `not-restored`, or None when nothing was rolled back.
     pub rollback: Option<&'static str>,
+    /// A promotion: the environment that proved the commit, and the artifact it ran.
+    pub proven: Option<(String, String)>,
 }
 
 pub async fn run_all(ctx: &Ctx, req: &Request) -> Vec<TargetResult> {
@@ -120,8 +122,17 @@ pub async fn run_all(ctx: &Ctx, req: &Request) -> Vec<TargetResult> {
         return results;
     }
     let mut results = Vec::new();
+    let required = req.requires.clone().or_else(|| policy.requires.clone());
     for p in ready {
-        results.push(run_target(ctx, req, &policy, p, gh.as_ref()).await);
+        let proven = p
+            .proof
+            .as_ref()
+            .and_then(|r| r.proven_artifact())
+            .zip(required.clone())
+            .map(|(a, env)| (env, a.to_string()));
+        let mut result = run_target(ctx, req, &policy, p, gh.as_ref()).await;
+        result.proven = proven;
+        results.push(result);
     }
     results
 }
@@ -136,6 +147,7 @@ impl TargetResult {
             health: None,
             failure: Some(failure),
             rollback: None,
+            proven: None,
         }
     }
 
@@ -148,6 +160,7 @@ impl TargetResult {
             health: None,
             failure: None,
             rollback: None,
+            proven: None,
         }
     }
 }
@@ -453,6 +466,7 @@ async fn run_target(
                 health: None,
                 failure: Some(failure),
                 rollback,
+                proven: None,
             };
         }
     };
@@ -543,6 +557,7 @@ async fn run_target(
                     health: Some(r),
                     failure: Some(Failure::deploy(message)),
                     rollback,
+                    proven: None,
                 };
             }
             Err(f) => {
@@ -560,6 +575,7 @@ async fn run_target(
                     health: None,
                     failure: Some(f),
                     rollback: None,
+                    proven: None,
                 };
             }
         }
@@ -584,6 +600,7 @@ async fn run_target(
             health,
             failure: Some(f),
             rollback: None,
+            proven: None,
         };
     }
     if let (Some(gh), Some(id)) = (gh, deployment_id) {
@@ -612,6 +629,7 @@ async fn run_target(
                 health,
                 failure: Some(f),
                 rollback: None,
+                proven: None,
             };
         }
     }
@@ -623,6 +641,7 @@ async fn run_target(
         health,
         failure: None,
         rollback: None,
+        proven: None,
     }
 }
 
@@ -674,6 +693,7 @@ async fn cancelled(
         health: None,
         failure: Some(Failure::new(Exit::Cancelled, anyhow::anyhow!("{message}"))),
         rollback: None,
+        proven: None,
     }
 }
 

@@ -283,7 +283,13 @@ async fn the_quick_start_promotes_the_digest_staging_ran_without_flyctl() {
     println!("{}\n{}", out.stderr, out.summary);
     assert_eq!(digests(&sim, "web").await, staging, "production runs staging's bytes");
     assert_eq!(out.output("image").as_deref(), Some(artifact.as_str()));
-    assert!(out.summary.contains(&artifact), "{}", out.summary);
+    assert!(
+        out.summary.contains(&format!(
+            "| `staging` ran | `production` runs |\n|---|---|\n| `{artifact}` | `{artifact}` |"
+        )),
+        "{}",
+        out.summary
+    );
     // Bluegreen greens were created on the digest reference, never a tag.
     for m in machines(&sim, "web").await {
         assert_eq!(m["config"]["image"], artifact.as_str(), "{m}");
