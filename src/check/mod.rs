@@ -9,6 +9,7 @@ pub mod external;
 pub mod fly_schema;
 pub mod fly_toml;
 pub mod parity;
+mod promotion;
 pub mod secrets;
 pub mod tree;
 pub mod workflow;
@@ -67,6 +68,7 @@ pub async fn run(req: &Request<'_>) -> Outcome {
     // Named by the config; a missing one is an error at the config key.
     let named = named_fly_files(req, &mut out.diagnostics);
     out.diagnostics.extend(ungated_targets(req));
+    out.diagnostics.extend(promotion::rebuilding_targets(req));
     fly_paths.extend(named.iter().map(|(_, _, p)| p.clone()));
     // Discovered: fly*.toml anywhere, plus the config's extra globs.
     let extra = globs(&req.config.check.fly_toml);

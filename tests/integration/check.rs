@@ -25,6 +25,11 @@ primary_region = \"ams\"
   memory = \"1gb\"
 ";
 
+/// [`CONFIG`] with production promoted from staging (what a clean repository has).
+fn promoting() -> String {
+    format!("{CONFIG}environments:\n  staging: {{}}\n  production:\n    requires: staging\n")
+}
+
 /// A repo with the config, both fly.toml files and the given extra files.
 fn repo(staging: &str, extra: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -51,7 +56,7 @@ const STAGING_OK: &str = "app = \"web-staging\"\nprimary_region = \"ams\"\n\n[ht
 
 #[test]
 fn a_clean_repo_passes() {
-    let dir = repo(STAGING_OK, &[]);
+    let dir = repo(STAGING_OK, &[(".github/stage-gate.yml", &promoting())]);
     let out = run(dir.path()).args(["check"]).run();
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
@@ -382,7 +387,7 @@ fn a_root_that_does_not_exist_is_refused_with_its_path() {
 
 #[test]
 fn an_empty_fly_toml_is_one_finding_and_memory_units_are_flyctls() {
-    let dir = repo("", &[]);
+    let dir = repo("", &[(".github/stage-gate.yml", &promoting())]);
     std::fs::write(
         dir.path().join("fly.toml"),
         PRODUCTION.replace("memory = \"1gb\"", "memory = \"1Gi\""),
@@ -627,4 +632,19 @@ fn fake_zizmor(level: &str, line: usize, column: usize) -> (tempfile::TempDir, S
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:/usr/bin:/bin", bin.path().display());
     (bin, path)
+}
+
+#[test]
+fn a_production_that_would_build_anew_is_warned_and_one_that_promotes_is_not() {
+    let dir = repo(PRODUCTION, &[]);
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("warning[config/production-rebuilds]: web/production builds a new image with flyctl on every deploy"),
+        "{}",
+        out.stdout
+    );
+    std::fs::write(dir.path().join(".github/stage-gate.yml"), promoting()).unwrap();
+    let out = run(dir.path()).args(["check"]).run();
+    assert!(!out.all().contains("production-rebuilds"), "{}", out.all());
 }

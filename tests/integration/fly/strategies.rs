@@ -12,8 +12,14 @@ async fn rolling_updates_spearhead_then_waves_per_group() {
     assert_eq!(h.state().await, all(V2, &["a", "b", "c", "w"]));
     // The artifact that ran, by digest, with the tag kept for people.
     assert_eq!(outcome.image, Some(h.artifact().await));
-    assert!(outcome.image.as_deref().unwrap_or("").starts_with("registry.fly.io/web@sha256:"));
-    assert!(outcome.details.contains(&("tag".to_string(), "v2".to_string())));
+    assert!(outcome
+        .image
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("registry.fly.io/web@sha256:"));
+    assert!(outcome
+        .details
+        .contains(&("tag".to_string(), "v2".to_string())));
     let mut ids = outcome.provider_ids.clone();
     ids.sort();
     assert_eq!(ids, ["a", "b", "c", "w"]);
@@ -330,4 +336,62 @@ async fn rollback_after_bluegreen_puts_the_previous_image_on_green() {
     assert!(after
         .iter()
         .all(|m| crate::common::image_of(m) == V1 && m["state"] == "started"));
+}
+
+/// The registry moves every tag after the first machine's update (someone pushed `:v2`
+/// again mid-deploy).
+fn moving_tags(machines: &str) -> String {
+    format!("fly:\n  token: {TOKEN}\n  registry: {{move_tags_after: 1}}\n  apps:\n  - name: web\n    image: {V1}\n    machines:\n{machines}")
+}
+
+#[tokio::test]
+async fn a_tag_moved_mid_deploy_does_not_split_the_app() {
+    let h = harness(&moving_tags(MACHINES)).await;
+    let outcome = h
+        .deploy(&config(FlyStrategy::Rolling, 1.0), true)
+        .await
+        .expect("deploy succeeds");
+    // The first machine pinned the digest; every later machine got `repo:tag@digest`.
+    let artifact = h.artifact().await;
+    assert_eq!(outcome.image.as_deref(), Some(artifact.as_str()));
+    let machines = h.machines().await;
+    let pinned: Vec<&Value> = machines
+        .iter()
+        .filter(|m| {
+            m["config"]["image"]
+                .as_str()
+                .is_some_and(|i| i.contains('@'))
+        })
+        .collect();
+    assert_eq!(
+        pinned.len(),
+        3,
+        "all but the first run the digest reference"
+    );
+    let digest = artifact.split_once('@').map(|(_, d)| d).unwrap_or("");
+    assert!(pinned
+        .iter()
+        .all(|m| m["config"]["image"] == format!("{V2}@{digest}").as_str()));
+}
+
+#[tokio::test]
+async fn machines_updated_at_once_across_a_moved_tag_fail_the_deploy_naming_both_digests() {
+    let h = harness(&moving_tags(MACHINES)).await;
+    let err = h
+        .deploy(&config(FlyStrategy::Immediate, 1.0), true)
+        .await
+        .expect_err("two digests in one app");
+    let text = err.to_string();
+    assert!(
+        text.contains("came up on sha256:")
+            && text.contains("but this deploy runs sha256:")
+            && text.contains("the image `registry.fly.io/web:v2` changed during the deploy"),
+        "{text}"
+    );
+    assert_eq!(err.restore_outcome(), Some("restored"), "{text}");
+    assert_eq!(h.state().await, all(V1, &["a", "b", "c", "w"]));
+    assert_eq!(
+        stage_gate::exit::Failure::from(err).exit,
+        stage_gate::exit::Exit::DeployFailed
+    );
 }
