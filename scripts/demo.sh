@@ -77,6 +77,10 @@ git_ tag v0.2.0
 export GITHUB_REF=refs/tags/v0.2.0 GITHUB_RUN_ID=2
 step tag
 step promote --to production
+# Production must run exactly the artifact staging ran (the tag staging set, not `0.2.0`).
+ran="$(grep '^image=' "$GITHUB_OUTPUT" | sed -n '1p;$p' | sort -u)"
+[ "$(printf '%s\n' "$ran" | wc -l)" = 1 ] || { echo "production runs another artifact than staging: $ran" >&2; exit 1; }
+echo "staging and production run the same artifact: ${ran#image=}"
 step release --tag v0.2.0
 
 printf '\n\033[1m── step summary ──\033[0m\n'

@@ -4,6 +4,12 @@
 //! before any output is printed. Output streams into a console group, redacted; a non-zero
 //! exit fails the deploy with the last lines. Rollback runs `rollback` with
 //! `STAGE_GATE_ROLLBACK_TO`.
+//!
+//! The artifact a deploy ran is `STAGE_GATE_IMAGE` (the image given, or on a promotion the
+//! one the proving environment ran), unless the command names another: it writes one image
+//! reference (`registry/app@sha256:…` is best) to the file `$STAGE_GATE_ARTIFACT`. What it
+//! writes is recorded, and a promotion hands it to production's command as
+//! `STAGE_GATE_IMAGE`.
 
 use super::*;
 use crate::config::CommandConfig;
@@ -22,6 +28,49 @@ pub struct CommandProvider {
     dir: PathBuf,
     env: Env,
     console: Console,
+}
+
+/// The file a deploy command may write the artifact it ran to (`$STAGE_GATE_ARTIFACT`):
+/// made empty before the command, removed after.
+struct ArtifactFile {
+    path: PathBuf,
+}
+
+impl ArtifactFile {
+    fn new() -> Result<ArtifactFile, ProviderError> {
+        let path = std::env::temp_dir().join(format!(
+            "stage-gate-artifact-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::write(&path, "")
+            .map_err(|e| ProviderError::Other(format!("cannot create {}: {e}", path.display())))?;
+        Ok(ArtifactFile { path })
+    }
+
+    /// The reference the command wrote, if any; one that is not an image reference fails the
+    /// deploy (exit 2) rather than record something a promotion could not deploy.
+    fn read(&self) -> Result<Option<String>, ProviderError> {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let reported = text.trim();
+        if reported.is_empty() {
+            return Ok(None);
+        }
+        if !crate::commands::deploy::is_image_reference(reported) {
+            return Err(ProviderError::Config(format!(
+                "the deploy command wrote `{}` to $STAGE_GATE_ARTIFACT, which is not an image \
+                 reference: write one line such as `registry.example.com/app@sha256:…`",
+                crate::http::truncate(reported, 120)
+            )));
+        }
+        Ok(Some(reported.to_string()))
+    }
+}
+
+impl Drop for ArtifactFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// What a finished command left.
@@ -211,7 +260,9 @@ impl Provider for CommandProvider {
     }
 
     async fn deploy(&self, req: &DeployRequest) -> Result<DeployOutcome, ProviderError> {
+        let report = ArtifactFile::new()?;
         let extra = [
+            ("STAGE_GATE_ARTIFACT", report.path.display().to_string()),
             ("STAGE_GATE_APP", req.target.app.clone()),
             ("STAGE_GATE_ENV", req.target.env.clone()),
             ("STAGE_GATE_SHA", req.sha.clone()),
@@ -225,9 +276,13 @@ impl Provider for CommandProvider {
             .run("deploy command", &self.config.run, &extra, req.deadline)
             .await?;
         Self::check("the deploy command", &ran)?;
+        let image = match report.read()? {
+            Some(reported) => Some(reported),
+            None => req.image.clone(),
+        };
         Ok(DeployOutcome {
             provider_ids: Vec::new(),
-            image: req.image.clone(),
+            image,
             version: req.version.clone(),
             rollback_point: req
                 .version

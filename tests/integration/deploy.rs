@@ -806,3 +806,66 @@ async fn a_record_whose_run_cannot_be_looked_up_waits_for_the_staleness_timeout(
         out.stderr
     );
 }
+
+/// A command names the artifact it ran in `$STAGE_GATE_ARTIFACT`; the promotion hands that
+/// very reference to production's command as `STAGE_GATE_IMAGE`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_reports_its_artifact_and_production_gets_it() {
+    let sim = sim().await;
+    let digest = format!("sha256:{}", "b".repeat(64));
+    let cfg = format!(
+        r#"version: 1
+environments:
+  staging: {{}}
+  production: {{requires: staging}}
+apps:
+  shop:
+    environments:
+      staging:
+        command: {{run: "echo ghcr.io/acme/shop@{digest} > \"$STAGE_GATE_ARTIFACT\""}}
+      production:
+        command: {{run: "echo production gets $STAGE_GATE_IMAGE"}}
+"#
+    );
+    let repo = repo_with_config(&cfg);
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let artifact = format!("ghcr.io/acme/shop@{digest}");
+    assert_eq!(out.output("image").as_deref(), Some(artifact.as_str()));
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "2",
+        &["promote", "--to", "production"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.all().contains(&format!("production gets {artifact}")),
+        "{}",
+        out.all()
+    );
+
+    // Something that is not an image reference is refused, not recorded.
+    let bad = cfg.replace(&format!("ghcr.io/acme/shop@{digest}"), "not an image");
+    std::fs::write(repo.path().join(".github/stage-gate.yml"), bad).unwrap();
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_B,
+        "3",
+        &["deploy", "--env", "staging"],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("which is not an image reference"),
+        "{}",
+        out.all()
+    );
+}
