@@ -16,6 +16,8 @@
 #   ACT_BRANCH       the branch checked out and pushed (default main)
 #   ACT_TAG          a tag created on HEAD; the event is a push of that tag
 #   ACT_INPUTS       workflow_dispatch inputs, KEY=VALUE lines ({HEAD} becomes the HEAD commit)
+#   ACT_LOCAL_REPOS  stand-ins for actions the workflows use, `owner/repo@ref=DIR` lines (there is
+#                    no network: act would otherwise try to download them)
 #
 # Commits have fixed dates and author, so the same content always gets the same SHA: a later
 # run of the same fixture deploys the commit an earlier run proved, unless ACT_PREPARE or
@@ -72,6 +74,9 @@ if [ -n "$cache_ref" ]; then
   printf 'name: cache stand-in\nruns:\n  using: composite\n  steps: []\n' >"$stub/action.yml"
   args+=(--local-repository "$cache_ref=$stub")
 fi
+while IFS= read -r repo; do
+  [ -n "$repo" ] && args+=(--local-repository "$repo")
+done <<<"${ACT_LOCAL_REPOS:-}"
 (cd "$work" && act "${args[@]}") >"$log" 2>&1 || status=$?
 echo "act log: $log (exit $status)"
 exit "$status"

@@ -50,7 +50,7 @@ start_sim() {
   stop_sim
   local ports="$tmp/$1.ports"
   rm -f "$ports"
-  "$sim_bin" --scenario "$root/examples/$1/sim.yml" --port-file "$ports" >"$tmp/$1.sim.out" 2>&1 &
+  "$sim_bin" --scenario "${scenario:-$root/examples/$1/sim.yml}" --port-file "$ports" >"$tmp/$1.sim.out" 2>&1 &
   sim_pid=$!
   for _ in $(seq 1 200); do [ -s "$ports" ] && break; sleep 0.05; done
   [ -s "$ports" ] || { cat "$tmp/$1.sim.out" >&2; return 1; }
@@ -108,7 +108,7 @@ run() {
   log="$tmp/$ex.$wf.$event.$RANDOM.log"
   ACT_LOG="$log" ACT_ENV_FILE="$tmp/env" ACT_SECRET_FILE="$tmp/secrets" \
     ACT_PREPARE="${rewrite:-true}; ${PREPARE:-true}" \
-    "$here/act.sh" "$root/examples/$ex" "$wf" "$event" >/dev/null
+    "$here/act.sh" "${fixture:-$root/examples/$ex}" "$wf" "$event" >/dev/null
 }
 succeeded() { run "$@"; }
 refused() { ! run "$@" && grep -q "exit status 3" "$log"; }
@@ -252,6 +252,55 @@ if wanted orchestrated; then
   check "$ex: production was deployed by kamal" grep -q 'bundle exec kamal deploy -d production' "$shim_log"
   PREPARE="echo unproven >unproven.txt" ACT_INPUTS="commit_sha={HEAD}" \
     check "$ex: a dispatch naming a commit staging never ran is refused (exit 3)" refused $ex deploy-production.yml workflow_dispatch
+fi
+
+# --- the README's Quick start ---------------------------------------------------------------
+# Its four files, extracted from README.md as the docs test extracts them, run as a story: a
+# push to main builds staging with flyctl (its stand-in, sim/flyctl, put on PATH by a stand-in
+# of superfly/flyctl-actions/setup-flyctl), then a release tag promotes, in a job that has no
+# flyctl at all. Production must run the digest staging ran.
+if wanted quick-start; then
+  ex=quick-start
+  fixture="$tmp/quick-start"; mkdir -p "$fixture"
+  python3 - "$root/README.md" "$fixture" <<'PY'
+import pathlib, re, sys
+readme, out = pathlib.Path(sys.argv[1]).read_text(), pathlib.Path(sys.argv[2])
+section = readme[readme.index("## Quick start\n"):]
+section = section[:section.index("\n## ", 3)]
+for block in section.split("```")[1::2]:
+    body = block.split("\n", 1)[1] if "\n" in block else ""
+    m = re.match(r"# (\S+)", body)
+    if not m:
+        continue
+    path = out / m.group(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body)
+    if m.group(1) == "fly.toml":
+        (out / "fly.staging.toml").write_text(body.replace('app = "web"', 'app = "web-staging"'))
+PY
+  # setup-flyctl's stand-in: puts flyctl's stand-in on PATH.
+  setup_ref="$(grep -oE 'superfly/flyctl-actions/setup-flyctl@[0-9a-f]{40}' "$fixture/.github/workflows/deploy.yml" | head -n1)"
+  stub="$tmp/flyctl-actions"; mkdir -p "$stub/setup-flyctl/bin"
+  cp "$root/sim/flyctl/flyctl" "$stub/setup-flyctl/bin/flyctl"
+  printf 'name: setup-flyctl stand-in\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: echo "$GITHUB_ACTION_PATH/bin" >>"$GITHUB_PATH"\n' >"$stub/setup-flyctl/action.yml"
+  export ACT_LOCAL_REPOS="${setup_ref/\/setup-flyctl/}=$stub"
+  scenario="$here/quick-start.sim.yml" start_sim $ex
+  # No shims here: the production job must not find any flyctl.
+  sed -i -e "s#^PATH=$shims:#PATH=#" "$tmp/env"
+  echo "FLYCTL_STANDIN_LOG=$tmp/flyctl-standin.log" >>"$tmp/env"
+  : >"$tmp/flyctl-standin.log"
+  rewrite="sed -i -e 's#https://web-staging.fly.dev/healthz#$health/health/staging#' \
+    -e 's#https://web.example.com/healthz#$health/health/production#' \
+    -e 's#soak: 10m#soak: 0s#' -e 's#soak: 2m#soak: 1s#' .github/stage-gate.yml"
+  check "$ex: a push to main builds and deploys staging" succeeded $ex deploy.yml push
+  check "$ex: ... with flyctl (its stand-in), once" \
+    bash -c "grep -c '^flyctl deploy' '$tmp/flyctl-standin.log' | grep -qx 1"
+  ACT_TAG=v1.0.0 check "$ex: the release tag promotes to production" succeeded $ex deploy.yml push
+  check "$ex: production runs the digest staging ran" same_bytes web-staging web
+  check "$ex: the production job ran no flyctl" \
+    bash -c "grep -c '^flyctl' '$tmp/flyctl-standin.log' | grep -qx 1"
+  check "$ex: the summary shows both digests side by side" grep -q '| `staging` ran | `production` runs |' "$log"
+  unset fixture ACT_LOCAL_REPOS
 fi
 
 echo "examples e2e: $passed passed, $failed failed ($(( $(date +%s) - start ))s)"
