@@ -133,6 +133,10 @@ if wanted coolify-tags; then
   check "$ex: the image was built by the (shimmed) docker" grep -q '^docker build' "$shim_log"
 
   ACT_TAG=v0.2.0 check "$ex: tag v0.2.0 of the commit staging ran deploys production" succeeded $ex production.yml push
+  staging_tag="$(sim_calls coolify | grep '^PATCH /api/v1/applications/yoows40k844kc8w880ks48o0 200' | tail -n 1 | grep -oE '"docker_registry_image_tag": "[^"]+"' | cut -d'"' -f4)"
+  production_tag="$(sim_calls coolify | grep '^PATCH /api/v1/applications/k8s0ws4gco0o4c8kgw08wkcc 200' | head -n 1 | grep -oE '"docker_registry_image_tag": "[^"]+"' | cut -d'"' -f4)"
+  check "$ex: production got the very tag staging ran (${staging_tag:0:7}), not the version" \
+    test -n "$staging_tag" -a "$staging_tag" = "$production_tag"
   check "$ex: production's Coolify app was deployed" \
     sim_has coolify 'deploy\?uuid=k8s0ws4gco0o4c8kgw08wkcc'
   check "$ex: the GitHub Release v0.2.0 was created with notes" \
