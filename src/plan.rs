@@ -23,6 +23,8 @@ pub struct PlannedTarget {
     pub url: Option<String>,
     pub health_probes: usize,
     pub rollback_on_failure: bool,
+    /// What the deploy ships: the artifact a required environment ran, an image, or a build.
+    pub artifact: String,
     /// Fly: what each process group's machines would get, computed offline from fly.toml
     /// (filled by `stage-gate plan`, which may read files).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -30,8 +32,9 @@ pub struct PlannedTarget {
 }
 
 impl PlannedTarget {
-    fn from_target(t: &Target) -> Self {
+    fn from_target(t: &Target, policy: &EnvironmentPolicy) -> Self {
         PlannedTarget {
+            artifact: artifact_of(t, policy),
             app: t.app.clone(),
             environment: t.env.clone(),
             provider: t.provider.kind().to_string(),
@@ -40,6 +43,34 @@ impl PlannedTarget {
             health_probes: t.health.probes.len(),
             rollback_on_failure: t.rollback_on_failure,
             machines: None,
+        }
+    }
+}
+
+/// In words, what a deploy of `t` ships (read when it runs: the records are GitHub's).
+fn artifact_of(t: &Target, policy: &EnvironmentPolicy) -> String {
+    if let Some(required) = &policy.requires {
+        let otherwise = if policy.allow_rebuild {
+            "; built anew when that record names none (allow-rebuild)"
+        } else {
+            "; refused when that record names none"
+        };
+        return format!(
+            "the artifact `{required}` ran for the commit (its latest successful deployment, \
+             read when deploying){otherwise}"
+        );
+    }
+    match &t.provider {
+        ProviderConfig::Fly(f) => match &f.image {
+            Some(image) => format!("{image}, pinned to its digest by the first machine"),
+            None => "fly.toml's [build] image, else a new build with flyctl".into(),
+        },
+        ProviderConfig::Coolify(c) if c.set_image_tag => {
+            "the image tag of the request's image, version or commit".into()
+        }
+        ProviderConfig::Coolify(_) => "the commit, built by Coolify".into(),
+        ProviderConfig::Webhook(_) | ProviderConfig::Command(_) => {
+            "the image given, or what the receiver or command deploys".into()
         }
     }
 }
@@ -80,7 +111,7 @@ pub fn build(config: &Config, env: &str, app: Option<&str>) -> Result<Plan, Plan
     let targets: Vec<PlannedTarget> = config
         .targets(env, app)
         .into_iter()
-        .map(PlannedTarget::from_target)
+        .map(|t| PlannedTarget::from_target(&t, &config.policy(env)))
         .collect();
     if targets.is_empty() {
         let mut known: Vec<String> = config
@@ -142,6 +173,7 @@ impl Plan {
                     ""
                 }
             ));
+            out.push_str(&format!("    ships: {}\n", t.artifact));
         }
         out
     }

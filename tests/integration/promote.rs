@@ -577,3 +577,28 @@ async fn a_record_without_an_artifact_is_refused_with_the_fix_unless_rebuild_is_
         out.summary
     );
 }
+
+#[test]
+fn the_plan_says_what_each_environment_ships() {
+    let (repo, _) = repository(QUICK_START);
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "production"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains(
+            "ships: the artifact `staging` ran for the commit (its latest successful deployment, read when deploying); refused when that record names none"
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "staging"])
+        .run();
+    assert!(
+        out.stdout
+            .contains("ships: fly.toml's [build] image, else a new build with flyctl"),
+        "{}",
+        out.stdout
+    );
+}

@@ -110,7 +110,7 @@ fn every_catalogued_rule_firing_is_valid_sarif() {
     }
 }
 
-const CONFIG: &str = "version: 1\napps:\n  web:\n    environments:\n      staging:\n        fly: {config: fly.staging.toml}\n      production:\n        fly: {config: fly.toml}\n";
+const CONFIG: &str = "version: 1\nenvironments:\n  staging: {}\n  production: {requires: staging}\napps:\n  web:\n    environments:\n      staging:\n        fly: {config: fly.staging.toml}\n      production:\n        fly: {config: fly.toml}\n";
 const PRODUCTION: &str =
     "app = \"web\"\nprimary_region = \"ams\"\n\n[http_service]\n  internal_port = 8080\n";
 
