@@ -111,7 +111,7 @@ pub fn build(config: &Config, env: &str, app: Option<&str>) -> Result<Plan, Plan
     let targets: Vec<PlannedTarget> = config
         .targets(env, app)
         .into_iter()
-        .map(|t| PlannedTarget::from_target(&t, &config.policy(env)))
+        .map(|t| PlannedTarget::from_target(t, &config.policy(env)))
         .collect();
     if targets.is_empty() {
         let mut known: Vec<String> = config
