@@ -107,7 +107,13 @@ async fn serve_connection(stream: TcpStream, port: Arc<Port>) {
     let twin = Arc::new(twin);
     let service = {
         let twin = twin.clone();
-        hyper::service::service_fn(move |req| handle(req, port.clone(), twin.clone()))
+        hyper::service::service_fn(move |req| {
+            // A vendor's server finishes what it started when the client hangs up (a client
+            // that timed out does not undo its request): the work runs in a task of its own,
+            // which dropping the connection does not cancel.
+            let work = tokio::spawn(handle(req, port.clone(), twin.clone()));
+            async move { work.await.unwrap_or_else(|e| Err(std::io::Error::other(e))) }
+        })
     };
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)

@@ -192,6 +192,19 @@ impl CoolifyProvider {
                     Err(e) if e.is_deadline() => {
                         return Err(deadline_failure(&last, Some(&e)));
                     }
+                    // Started, then not readable: say so, with what was seen of it.
+                    Err(e) if e.status() == Some(reqwest::StatusCode::FORBIDDEN) => {
+                        let seen = last
+                            .get(uuid.as_str())
+                            .map(|r| format!("`{}`", r.status))
+                            .unwrap_or_else(|| "queued (its status was never read)".into());
+                        let why = api.explain(e, "read");
+                        return Err(ProviderError::Auth(format!(
+                            "coolify: deployment {uuid} of {app} was started but cannot be \
+                             followed: {why} It was last seen {seen}; see it in Coolify \
+                             (Deployments) until the token can read."
+                        )));
+                    }
                     Err(e) => return Err(api.explain(e, "read")),
                 };
                 if last.get(uuid.as_str()).map(|r| &r.status) != Some(&row.status) {

@@ -85,6 +85,17 @@ impl Setup {
         CoolifyProvider::new(config, &self.ctx).unwrap()
     }
 
+    /// A provider whose every HTTP attempt gives up after `timeout`.
+    fn provider_with_attempt_timeout(
+        &self,
+        config: CoolifyConfig,
+        timeout: Duration,
+    ) -> CoolifyProvider {
+        let mut ctx = self.ctx.clone();
+        ctx.http.timeout = timeout;
+        CoolifyProvider::new(config, &ctx).unwrap()
+    }
+
     /// A Coolify API call made by the test itself (root token).
     async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut req = reqwest::Client::new()
@@ -865,4 +876,80 @@ async fn polls_that_hang_past_the_deadline_end_the_deploy_at_the_deadline() {
     assert!(stage_gate::exit::Failure::from(err).exit == stage_gate::exit::Exit::DeployFailed);
     // Bounded by the deadline, not by 30 s request timeouts times retries.
     assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+/// A deploy call that hangs past the client's timeout, and that Coolify queues afterwards:
+/// stage-gate keeps looking for that deployment before it sends another, and never leaves
+/// two deployments queued for one deploy.
+#[tokio::test]
+async fn a_deploy_call_queued_after_the_client_gave_up_is_found_not_sent_twice() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    s.sim.inject(stage_gate_sim::Fault {
+        vendor: Some("coolify".into()),
+        method: Some("POST".into()),
+        path: "/api/v1/deploy".into(),
+        // Longer than one attempt may take (the deadline's share below), then acted on.
+        delay_ms: Some(1_500),
+        times: Some(1),
+        ..Default::default()
+    });
+    let c = config(&["web-uuid"]);
+    let mut req = request(&c, None, LONG);
+    req.target.timeout = LONG;
+    let out = s
+        .provider_with_attempt_timeout(c.clone(), Duration::from_millis(500))
+        .deploy(&req)
+        .await
+        .expect("the late deployment is followed");
+    assert_eq!(detail(&out.details, "status"), Some("finished"));
+    // Whatever the first call queues, it has queued by now.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let history = s
+        .api(
+            reqwest::Method::GET,
+            "/deployments/applications/web-uuid",
+            None,
+        )
+        .await;
+    let queued = history["count"].as_u64().unwrap_or(0) - 2;
+    let live = history["deployments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["status"] != "cancelled-by-user")
+        .count()
+        - 2;
+    assert_eq!(
+        live, 1,
+        "one deployment for one deploy ({queued} queued): {history}"
+    );
+}
+
+/// A token that may deploy but not read: the deployment it started cannot be followed.
+#[tokio::test]
+async fn a_403_while_following_names_the_read_permission_and_the_last_state() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    s.sim.inject(stage_gate_sim::Fault {
+        vendor: Some("coolify".into()),
+        method: Some("GET".into()),
+        path: "/api/v1/deployments/*".into(),
+        status: Some(403),
+        body: Some(r#"{"message":"Missing required permissions: read"}"#.into()),
+        skip: Some(1),
+        ..Default::default()
+    });
+    let c = config(&["web-uuid"]);
+    let err = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        matches!(err, ProviderError::Auth(_))
+            && text.contains("lacks the `read` ability")
+            && text.contains("was started but cannot be followed")
+            && text.contains("last seen"),
+        "{text}"
+    );
 }

@@ -6,6 +6,12 @@ use super::{failed, CoolifyProvider};
 use crate::providers::ProviderError;
 use std::time::{Duration, Instant};
 
+/// How long a deploy call that timed out is looked for in the history before it is sent
+/// again: Coolify may still be handling it.
+const LATE_QUEUE_WINDOW: Duration = Duration::from_secs(30);
+/// Between two looks.
+const LATE_QUEUE_STEP: Duration = Duration::from_secs(2);
+
 impl CoolifyProvider {
     /// The URL that starts the deployment(s) of `uuids` (all configured ones at first).
     pub(super) fn trigger_url(&self, base: &str, uuids: &[String]) -> String {
@@ -35,6 +41,8 @@ impl CoolifyProvider {
         let mut pending = self.uuids();
         let mut followed = Vec::new();
         let mut looked_up = false;
+        // Applications sent a second time, and when the first call went out.
+        let mut resent: Vec<(String, chrono::DateTime<chrono::Utc>)> = Vec::new();
         loop {
             let url = self.trigger_url(&api.base, &pending);
             self.console.info(format!("coolify: POST {url}"));
@@ -44,25 +52,47 @@ impl CoolifyProvider {
                 Ok(entries) => entries,
                 Err(e) if e.is_ambiguous() && !looked_up && !pending.is_empty() => {
                     // The answer is lost, maybe after Coolify queued the deployment: look in
-                    // each application's history before concluding, never repeat blindly.
+                    // each application's history before concluding, never repeat blindly. A
+                    // call that timed out may still be running in Coolify: look for a while.
                     looked_up = true;
-                    let mut still = Vec::new();
-                    for uuid in pending {
-                        match self.started_since(api, &uuid, sent_at).await? {
-                            Some(row) => {
-                                self.console.warn(format!(
-                                    "coolify: the deploy call's answer was lost ({e}), but \
-                                     Coolify queued deployment {} of {uuid}; following it",
-                                    row.deployment_uuid
-                                ));
-                                followed.push((uuid, row.deployment_uuid));
-                            }
-                            None => still.push(uuid),
+                    let timed_out = matches!(
+                        &e,
+                        crate::http::HttpError::Transport {
+                            kind: crate::http::TransportKind::Timeout,
+                            ..
                         }
+                    );
+                    let look_until = if timed_out {
+                        (Instant::now() + LATE_QUEUE_WINDOW).min(deadline)
+                    } else {
+                        Instant::now()
+                    };
+                    let mut still = pending;
+                    loop {
+                        let mut missing = Vec::new();
+                        for uuid in still {
+                            match self.started_since(api, &uuid, sent_at).await? {
+                                Some(row) => {
+                                    self.console.warn(format!(
+                                        "coolify: the deploy call's answer was lost ({e}), but \
+                                         Coolify queued deployment {} of {uuid}; following it",
+                                        row.deployment_uuid
+                                    ));
+                                    followed.push((uuid, row.deployment_uuid));
+                                }
+                                None => missing.push(uuid),
+                            }
+                        }
+                        still = missing;
+                        if still.is_empty() || Instant::now() >= look_until {
+                            break;
+                        }
+                        tokio::time::sleep(self.config.poll_interval.min(LATE_QUEUE_STEP)).await;
                     }
                     if still.is_empty() {
                         return Ok(followed);
                     }
+                    resent.extend(still.iter().map(|u| (u.clone(), sent_at)));
                     self.console.warn(format!(
                         "coolify: the deploy call failed ({e}) and Coolify's history shows no \
                          deployment of {} since; sending it once more",
@@ -136,7 +166,42 @@ impl CoolifyProvider {
             if followed.is_empty() {
                 return Err(failed("Coolify queued no deployment".into()));
             }
+            self.cancel_late_duplicates(api, &resent, &followed).await;
             return Ok(followed);
+        }
+    }
+
+    /// After a second send, the first call may still have queued a deployment (late): one
+    /// deploy never leaves two, so each extra one is cancelled, and said.
+    async fn cancel_late_duplicates(
+        &self,
+        api: &Api,
+        resent: &[(String, chrono::DateTime<chrono::Utc>)],
+        followed: &[(String, String)],
+    ) {
+        for (app, since) in resent {
+            let Ok(history) = api.history(app, 10).await else {
+                continue;
+            };
+            let extra = history.deployments.into_iter().filter(|r| {
+                r.created_since(*since)
+                    && !r.is_terminal()
+                    && !followed.iter().any(|(_, u)| *u == r.deployment_uuid)
+            });
+            for row in extra {
+                match api.cancel(&row.deployment_uuid).await {
+                    Ok(_) => self.console.warn(format!(
+                        "coolify: {app}: the first deploy call queued deployment {} after all; \
+                         cancelled it (this deploy follows the second)",
+                        row.deployment_uuid
+                    )),
+                    Err(e) => self.console.error(format!(
+                        "coolify: {app}: the first deploy call queued deployment {} after all, \
+                         and it could NOT be cancelled ({e}): two deployments of {app} run",
+                        row.deployment_uuid
+                    )),
+                }
+            }
         }
     }
 
