@@ -2,7 +2,7 @@
 //! (the configured ones for the environment, plus `--webhook`).
 
 use crate::cli::NotifyArgs;
-use crate::config::{NotifyFormat, NotifyTarget};
+use crate::config::{NotifyFormat, NotifyOn, NotifyTarget};
 use crate::context::Ctx;
 use crate::exit::Failure;
 use crate::inputs::pick;
@@ -24,14 +24,11 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
             )))
         }
     };
-    let name = args.event.clone().unwrap_or_else(|| {
-        if env.is_empty() {
-            "notification".into()
-        } else {
-            format!("{env}_deployment_complete")
-        }
-    });
-    let event = notify::event(
+    let name = args
+        .event
+        .clone()
+        .unwrap_or_else(|| notify::event_name(&env));
+    let mut event = notify::event(
         ctx,
         &name,
         &env,
@@ -40,6 +37,7 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
         version.as_deref(),
         success,
     );
+    event.trigger = Some("notify".into());
     let mut rows: Vec<Vec<String>> = Vec::new();
 
     let mut inputs: BTreeMap<String, String> = BTreeMap::new();
@@ -76,13 +74,7 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
         notify::send_webhook(ctx, url, NotifyFormat::Json, None, None, &event).await?;
         rows.push(vec!["webhook".into(), url.clone(), event.status.clone()]);
     }
-    for n in &ctx.config.notify {
-        if !env.is_empty() && !n.environments.is_empty() && !n.environments.contains(&env) {
-            continue;
-        }
-        if (success && !n.on_success) || (!success && !n.on_failure) {
-            continue;
-        }
+    for n in notify::firing(ctx, NotifyOn::Notify, &env) {
         if let NotifyTarget::Webhook {
             url,
             format,

@@ -386,8 +386,58 @@ pub enum NotifyTarget {
 pub struct Notify {
     pub target: NotifyTarget,
     pub environments: Vec<String>,
-    pub on_success: bool,
-    pub on_failure: bool,
+    /// When it fires (`on:`); every event when the config names none.
+    pub on: Vec<NotifyOn>,
+}
+
+impl Notify {
+    /// Whether this entry fires for `event` in `env`.
+    pub fn fires(&self, event: NotifyOn, env: &str) -> bool {
+        let here = env.is_empty()
+            || self.environments.is_empty()
+            || self.environments.iter().any(|e| e == env);
+        here && self.on.contains(&event)
+    }
+}
+
+/// The events a notification fires on: the outcome of a `deploy`, of a promotion (`promote`,
+/// or a `deploy` to an environment that `requires:` another), or `stage-gate notify` itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotifyOn {
+    DeploySuccess,
+    DeployFailure,
+    PromoteSuccess,
+    PromoteFailure,
+    Notify,
+}
+
+impl NotifyOn {
+    pub const ALL: [(&'static str, NotifyOn); 5] = [
+        ("deploy-success", NotifyOn::DeploySuccess),
+        ("deploy-failure", NotifyOn::DeployFailure),
+        ("promote-success", NotifyOn::PromoteSuccess),
+        ("promote-failure", NotifyOn::PromoteFailure),
+        ("notify", NotifyOn::Notify),
+    ];
+
+    pub fn name(self) -> &'static str {
+        NotifyOn::ALL
+            .iter()
+            .find(|(_, e)| *e == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("notify")
+    }
+
+    /// The outcome event of a deploy: a promotion when the environment requires another.
+    pub fn outcome(promotion: bool, success: bool) -> NotifyOn {
+        match (promotion, success) {
+            (false, true) => NotifyOn::DeploySuccess,
+            (false, false) => NotifyOn::DeployFailure,
+            (true, true) => NotifyOn::PromoteSuccess,
+            (true, false) => NotifyOn::PromoteFailure,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -348,7 +348,10 @@ pub struct RawNotify {
     /// Only for these environments (default all).
     #[serde(default)]
     pub environments: Vec<String>,
-    /// Only on these outcomes: `success`, `failure` (default both).
+    /// When it fires: `deploy-success`, `deploy-failure`, `promote-success`, `promote-failure`
+    /// (a promotion is `promote`, or `deploy` to an environment that `requires:` another),
+    /// `notify` (the `stage-gate notify` command); `success` and `failure` stand for every
+    /// event of that outcome. Default: every event.
     #[serde(default)]
     pub on: Vec<String>,
 }

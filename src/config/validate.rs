@@ -690,24 +690,48 @@ fn notify_config(v: &mut Validator, i: usize, n: &RawNotify) -> Option<Notify> {
             return None;
         }
     };
-    let mut on_success = n.on.is_empty();
-    let mut on_failure = n.on.is_empty();
+    let mut on: Vec<NotifyOn> = Vec::new();
+    if n.on.is_empty() {
+        on.extend(NotifyOn::ALL.iter().map(|(_, e)| *e));
+    }
     for o in &n.on {
-        match o.as_str() {
-            "success" => on_success = true,
-            "failure" => on_failure = true,
-            other => v.error(
-                &["notify", &idx, "on"],
-                format!("`{other}` is not an outcome"),
-                Some("expected `success` or `failure`".into()),
-            ),
+        let named: Vec<NotifyOn> = match o.as_str() {
+            "success" => vec![
+                NotifyOn::DeploySuccess,
+                NotifyOn::PromoteSuccess,
+                NotifyOn::Notify,
+            ],
+            "failure" => vec![NotifyOn::DeployFailure, NotifyOn::PromoteFailure],
+            other => match NotifyOn::ALL.iter().find(|(name, _)| *name == other) {
+                Some((_, e)) => vec![*e],
+                None => {
+                    let names: Vec<&str> = NotifyOn::ALL.iter().map(|(n, _)| *n).collect();
+                    let near = crate::config::suggest::did_you_mean(other, &names)
+                        .map(|s| format!("did you mean `{s}`? "))
+                        .unwrap_or_default();
+                    v.error(
+                        &["notify", &idx, "on"],
+                        format!("`{other}` is not an event a notification fires on"),
+                        Some(format!(
+                            "{near}expected one of {}, or `success` / `failure`",
+                            names.join(", ")
+                        )),
+                    );
+                    vec![]
+                }
+            },
+        };
+        for e in named {
+            if !on.contains(&e) {
+                on.push(e);
+            }
         }
     }
+    on.sort();
     Some(Notify {
         target,
         environments: n.environments.clone(),
-        on_success,
-        on_failure,
+        on,
     })
 }
 

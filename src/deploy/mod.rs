@@ -10,7 +10,7 @@ pub mod records;
 mod refs;
 mod stages;
 
-use crate::config::{EnvironmentPolicy, PrereleasePolicy, Target};
+use crate::config::{EnvironmentPolicy, NotifyOn, NotifyTarget, PrereleasePolicy, Target};
 use crate::context::Ctx;
 use crate::exit::{Exit, Failure};
 use crate::github::{DeploymentStatusState, GitHub};
@@ -617,9 +617,15 @@ async fn run_target(
 
     // 7. Notifications.
     let started = Instant::now();
-    let sent =
-        crate::notify::after_deploy(ctx, &req.env, &app, &req.sha, req.version.as_deref(), true)
-            .await;
+    let sent = crate::notify::after_deploy(
+        ctx,
+        &req.env,
+        &app,
+        &req.sha,
+        req.version.as_deref(),
+        NotifyOn::outcome(promotion(ctx, req), true),
+    )
+    .await;
     match sent {
         Ok(n) if n > 0 => stages.push("notify", StageState::Done, started, format!("{n} sent")),
         Ok(_) => {}
@@ -718,12 +724,23 @@ fn failure_status(e: &ProviderError) -> String {
 /// Tell the configured receivers a deploy failed. The deploy's own failure is what the run
 /// reports, so a notification error here is only logged.
 async fn notify_failure(ctx: &Ctx, req: &Request, app: &str) {
-    let sent =
-        crate::notify::after_deploy(ctx, &req.env, app, &req.sha, req.version.as_deref(), false);
+    let sent = crate::notify::after_deploy(
+        ctx,
+        &req.env,
+        app,
+        &req.sha,
+        req.version.as_deref(),
+        NotifyOn::outcome(promotion(ctx, req), false),
+    );
     if let Err(e) = sent.await {
         ctx.console
             .warn(format!("failure notification not sent: {e}"));
     }
+}
+
+/// A promotion: `promote`, or a deploy to an environment that requires another.
+fn promotion(ctx: &Ctx, req: &Request) -> bool {
+    req.requires.is_some() || ctx.config.policy(&req.env).requires.is_some()
 }
 
 fn short(sha: &str) -> &str {
@@ -1067,6 +1084,23 @@ fn dry_run_lines(
     }
     if records {
         lines.push("POST …/deployments/{id}/statuses success | failure".into());
+    }
+    let promoting = promotion(ctx, req);
+    for success in [true, false] {
+        let on = NotifyOn::outcome(promoting, success);
+        for n in crate::notify::firing(ctx, on, &req.env) {
+            let to = match &n.target {
+                NotifyTarget::Webhook { url, .. } => format!("POST {url}"),
+                NotifyTarget::Dispatch { workflow, .. } => {
+                    format!("POST …/actions/workflows/{workflow}/dispatches")
+                }
+            };
+            lines.push(format!(
+                "{to} (notification on {}: event `{}`)",
+                on.name(),
+                crate::notify::event_name(&req.env)
+            ));
+        }
     }
     lines
 }

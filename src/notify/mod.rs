@@ -10,7 +10,7 @@ pub mod webhook;
 
 pub use webhook::Event;
 
-use crate::config::{NotifyFormat, NotifyTarget};
+use crate::config::{Notify, NotifyFormat, NotifyOn, NotifyTarget};
 use crate::context::Ctx;
 use crate::exit::{Exit, Failure};
 use crate::github::GitHub;
@@ -35,6 +35,7 @@ pub fn event(
         version: version.map(str::to_string),
         timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         run_url: ctx.github.run_url(),
+        trigger: None,
     }
 }
 
@@ -112,32 +113,40 @@ pub async fn dispatch(
     Ok(run.map(|r| r.html_url))
 }
 
-/// Every configured notification that applies to this outcome. Returns how many were sent.
+/// The one event name every notification carries (`<env>_deployment_complete`, as seed
+/// 003's orchestrator reads it), whatever sent it; `status` says the outcome and `trigger`
+/// what sent it (`deploy`, `promote`, `notify`).
+pub fn event_name(env: &str) -> String {
+    if env.is_empty() {
+        "deployment_complete".into()
+    } else {
+        format!("{env}_deployment_complete")
+    }
+}
+
+/// The configured notifications that fire for `on` in `env`.
+pub fn firing<'a>(ctx: &'a Ctx, on: NotifyOn, env: &str) -> Vec<&'a Notify> {
+    ctx.config
+        .notify
+        .iter()
+        .filter(|n| n.fires(on, env))
+        .collect()
+}
+
+/// Every configured notification that fires for this outcome. Returns how many were sent.
 pub async fn after_deploy(
     ctx: &Ctx,
     env: &str,
     app: &str,
     sha: &str,
     version: Option<&str>,
-    success: bool,
+    on: NotifyOn,
 ) -> Result<usize, Failure> {
-    let e = event(
-        ctx,
-        "deployment_complete",
-        env,
-        Some(app),
-        sha,
-        version,
-        success,
-    );
+    let success = matches!(on, NotifyOn::DeploySuccess | NotifyOn::PromoteSuccess);
+    let mut e = event(ctx, &event_name(env), env, Some(app), sha, version, success);
+    e.trigger = Some(on.name().split('-').next().unwrap_or("deploy").to_string());
     let mut sent = 0;
-    for n in &ctx.config.notify {
-        if !n.environments.is_empty() && !n.environments.iter().any(|x| x == env) {
-            continue;
-        }
-        if (success && !n.on_success) || (!success && !n.on_failure) {
-            continue;
-        }
+    for n in firing(ctx, on, env) {
         match &n.target {
             NotifyTarget::Webhook {
                 url,

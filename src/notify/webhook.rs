@@ -11,7 +11,8 @@ use sha2::Sha256;
 /// The event every webhook receives (seed 003's orchestrator contract, extended).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Event {
-    /// e.g. `deployment_complete`, `staging_deployment_complete`.
+    /// `<environment>_deployment_complete` (`deployment_complete` without an environment),
+    /// whatever sent it; `notify --event` may name another.
     pub event: String,
     pub environment: String,
     pub app: Option<String>,
@@ -22,6 +23,9 @@ pub struct Event {
     /// RFC 3339, UTC.
     pub timestamp: String,
     pub run_url: Option<String>,
+    /// What sent it: `deploy`, `promote` or `notify`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
 }
 
 pub const SIGNATURE_HEADER: &str = "X-Stage-Gate-Signature";

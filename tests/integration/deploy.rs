@@ -548,7 +548,9 @@ async fn webhook_is_signed_and_the_receiver_verifies_it() {
         .to_ascii_lowercase()
         .contains("authorization: bearer orchestrator-bearer-token"));
     let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(event["event"], "deployment_complete");
+    // One event name whoever sends it, and what sent it.
+    assert_eq!(event["event"], "staging_deployment_complete");
+    assert_eq!(event["trigger"], "deploy");
     assert_eq!(event["status"], "success");
     assert_eq!(event["commit_sha"], SHA_A);
     assert_eq!(event["environment"], "staging");
@@ -865,6 +867,79 @@ apps:
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
         out.all().contains("which is not an image reference"),
+        "{}",
+        out.all()
+    );
+}
+
+/// Each notification says when it fires: an entry `on: [notify]` is sent by `stage-gate
+/// notify` only, never by the deploy (seed 003: the orchestrator must hear of staging after
+/// the E2E suite, not before); `deploy --dry-run` lists what a deploy would send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_fire_on_the_events_they_name() {
+    let sim = sim().await;
+    let hook = format!("{}/health/up", sim.urls.health);
+    let extra = format!(
+        "notify:\n  - webhook: {hook}?after-e2e\n    on: [notify]\n  - webhook: {hook}?on-deploy\n    on: [deploy-success]\n"
+    );
+    let repo = repo_with_config(&config("0s", "echo ok", &hook, &extra));
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging", "--dry-run"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.all().contains("POST {hook}?on-deploy (notification on deploy-success: event `staging_deployment_complete`)".replace("{hook}", &hook).as_str()),
+        "{}",
+        out.all()
+    );
+    assert!(!out.all().contains("after-e2e"), "{}", out.all());
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "1",
+        &["deploy", "--env", "staging"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let hooks = |q: &str| {
+        sim.log()
+            .iter()
+            .filter(|e| e.method == "POST" && e.query.as_deref() == Some(q))
+            .count()
+    };
+    assert_eq!((hooks("on-deploy"), hooks("after-e2e")), (1, 0));
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "2",
+        &["notify", "--env", "staging"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!((hooks("on-deploy"), hooks("after-e2e")), (1, 1));
+
+    // An event that does not exist is named, with the nearest one.
+    let bad = config(
+        "0s",
+        "echo ok",
+        &hook,
+        &format!("notify:\n  - webhook: {hook}\n    on: [deploy-sucess]\n"),
+    );
+    std::fs::write(repo.path().join(".github/stage-gate.yml"), bad).unwrap();
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_A,
+        "3",
+        &["deploy", "--env", "staging"],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains("did you mean `deploy-success`?"),
         "{}",
         out.all()
     );
