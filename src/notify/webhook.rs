@@ -143,6 +143,7 @@ mod tests {
             version: Some("1.2.3".into()),
             timestamp: "2026-11-23T12:00:00Z".into(),
             run_url: Some("https://github.com/o/r/actions/runs/1".into()),
+            trigger: None,
         }
     }
 
