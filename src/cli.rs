@@ -246,9 +246,14 @@ pub struct RollbackArgs {
     /// Only this app (default: every app of the environment).
     #[arg(long)]
     pub app: Option<String>,
-    /// Version, tag or image to return to (default: the previous successful deployment).
+    /// Version, release tag, commit or image that ran in the environment, to return to
+    /// (default: the previous successful deployment). Resolved through the environment's
+    /// deployment records to the artifact that ran.
     #[arg(long)]
     pub to: Option<String>,
+    /// With --to: return to it even when no deployment record says it ran there.
+    #[arg(long, requires = "to")]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]

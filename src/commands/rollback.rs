@@ -44,27 +44,36 @@ pub async fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Report, Failure> {
                     .filter(|e| e.succeeded_at.is_some())
                     .collect();
                 let current = proven.first().map(|e| (*e).clone());
-                let previous = match &wanted {
-                    Some(w) => proven.iter().find(|e| {
-                        e.payload.version.as_deref() == Some(w.as_str())
-                            || e.payload.image.as_deref() == Some(w.as_str())
-                    }),
-                    None => proven.get(1),
+                let previous = match (&wanted, &requested) {
+                    (Some(w), Some(raw)) => proven.iter().find(|e| ran_there(e, w, raw)),
+                    _ => proven.get(1),
                 };
                 (previous.map(|e| (*e).clone()), current)
             }
             None => (None, None),
         };
-        let named = wanted.is_some() && previous.is_some();
-        let to = (if named { None } else { requested.clone() }).or_else(|| {
-            previous.as_ref().and_then(|p| {
-                p.payload
-                    .image
-                    .clone()
+        if let (Some(raw), None, false) = (&requested, &previous, args.force) {
+            return Err(Failure::gate(format!(
+                "`{raw}` never ran in `{env}` as far as its deployment records tell{}: name a \
+                 version, release tag, commit or image that did (the environment's history \
+                 in GitHub), or pass --force to send `{raw}` to the provider as it is",
+                if gh.is_none() {
+                    " (no GitHub token or repository to read them from)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        // What ran, exactly: the recorded artifact, else the image, version or commit.
+        let to = previous
+            .as_ref()
+            .and_then(|p| {
+                p.artifact()
+                    .or_else(|| p.payload.image.clone())
                     .or_else(|| p.payload.version.clone())
                     .or_else(|| Some(p.payload.sha.clone()))
             })
-        });
+            .or_else(|| requested.clone());
         if to.is_none() && previous.is_none() {
             return Err(Failure::gate(format!(
                 "no previous successful deployment of {} in `{env}` to return to{}; name one with --to",
@@ -137,6 +146,20 @@ pub async fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Report, Failure> {
     Ok(report)
 }
 
+/// Whether deployment `e` is what `--to` names: its version (`wanted` is the version a
+/// release tag names), the tag itself, its image or artifact, or its commit (7+ hex digits).
+fn ran_there(e: &records::Entry, wanted: &str, raw: &str) -> bool {
+    let p = &e.payload;
+    let commit = raw.len() >= 7
+        && raw.chars().all(|c| c.is_ascii_hexdigit())
+        && p.sha.starts_with(&raw.to_ascii_lowercase());
+    p.version.as_deref() == Some(wanted)
+        || p.version.as_deref() == Some(raw)
+        || p.image.as_deref() == Some(raw)
+        || e.artifact().as_deref() == Some(raw)
+        || commit
+}
+
 /// A rollback is a deployment too: record it so the gate's history tells the truth.
 async fn record(
     ctx: &Ctx,
@@ -170,7 +193,17 @@ async fn record(
         d.id.into_inner(),
         StatusUpdate {
             state: DeploymentStatusState::Success,
-            description: format!("rolled back: {restored}"),
+            // What runs now is what ran then: the same artifact, for a later promotion.
+            description: records::success_description(
+                &format!(
+                    "{} (rollback)",
+                    prev.payload
+                        .version
+                        .as_deref()
+                        .unwrap_or(&prev.payload.sha[..prev.payload.sha.len().min(7)])
+                ),
+                prev.artifact().as_deref(),
+            ),
             log_url: log_url.as_deref(),
             environment_url: url,
         },

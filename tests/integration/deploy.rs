@@ -944,3 +944,64 @@ async fn notifications_fire_on_the_events_they_name() {
         out.all()
     );
 }
+
+/// `rollback --to` names what ran (a release tag, version, commit or image) and is resolved
+/// through the environment's records to the artifact that ran; what never ran is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_to_resolves_through_the_records_and_refuses_what_never_ran() {
+    let sim = sim().await;
+    let repo = repo_with_config(&ok_staging(&sim));
+    for (sha, run_id, version) in [(SHA_A, "1", "0.1.1"), (SHA_B, "2", "0.2.0")] {
+        let out = run(
+            &sim,
+            repo.path(),
+            sha,
+            run_id,
+            &["deploy", "--env", "staging", "--version", version],
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+    }
+    // The release tag names version 0.1.1: that is what goes back, not the literal tag.
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_B,
+        "3",
+        &["rollback", "--env", "staging", "--to", "v0.1.1"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.all().contains("rolled back to 0.1.1"), "{}", out.all());
+    // A commit prefix names its deployment too.
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_B,
+        "4",
+        &["rollback", "--env", "staging", "--to", &SHA_B[..7]],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.all().contains("rolled back to 0.2.0"), "{}", out.all());
+    // Never ran there: refused, unless forced.
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_B,
+        "5",
+        &["rollback", "--env", "staging", "--to", "v9.9.9"],
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.all().contains("`v9.9.9` never ran in `staging`"),
+        "{}",
+        out.all()
+    );
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_B,
+        "6",
+        &["rollback", "--env", "staging", "--to", "v9.9.9", "--force"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.all().contains("rolled back to v9.9.9"), "{}", out.all());
+}

@@ -602,3 +602,51 @@ fn the_plan_says_what_each_environment_ships() {
         out.stdout
     );
 }
+
+/// A job with `environment: staging` makes GitHub create a Deployment of its own (no
+/// payload, unless the job says `deployment: false`): the gate reads only stage-gate's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gate_ignores_githubs_automatic_deployments() {
+    let sim = stage_gate_sim::start(scenario("")).await.unwrap();
+    let (repo, sha) = repository(QUICK_START);
+    let flyctl = flyctl_dir();
+    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
+    // GitHub's own record of the job, newer than stage-gate's, for another commit, failed.
+    let gh = reqwest::Client::new();
+    let d: Value = gh
+        .post(format!("{}/repos/acme/web/deployments", sim.urls.github))
+        .bearer_auth(GH_TOKEN)
+        .json(&serde_json::json!({
+            "ref": "main", "environment": "staging", "auto_merge": false,
+            "required_contexts": [], "payload": {}
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    gh.post(format!(
+        "{}/repos/acme/web/deployments/{}/statuses",
+        sim.urls.github, d["id"]
+    ))
+    .bearer_auth(GH_TOKEN)
+    .json(&serde_json::json!({"state": "failure"}))
+    .send()
+    .await
+    .unwrap();
+    let out = Job {
+        sim: &sim,
+        dir: repo.path(),
+        git_ref: "refs/tags/v1.0.0",
+        sha: &sha,
+        run_id: "2",
+        flyctl: None,
+    }
+    .run(&["promote", "--to", "production"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        digests(&sim, "web").await,
+        digests(&sim, "web-staging").await
+    );
+}
