@@ -714,9 +714,9 @@ fn failure_status(e: &ProviderError) -> String {
         ProviderError::Cancelled(message) => message.clone(),
         ProviderError::Failed {
             message,
-            rolled_back: Some(note),
+            rolled_back: Some(restore),
             ..
-        } => format!("{note}; deploy failed: {message}"),
+        } => format!("{}; deploy failed: {message}", restore.note()),
         other => format!("deploy failed: {other}"),
     }
 }

@@ -67,10 +67,10 @@ pub enum ProviderError {
     Config(String),
     /// The deploy ran and failed (exit 4). `rolled_back` says what was restored, if anything:
     /// it is part of the message, so every place that tells the failure tells the restore.
-    #[error("{message}{}", rolled_back.as_ref().map(|r| format!("; {r}")).unwrap_or_default())]
+    #[error("{message}{}", rolled_back.as_ref().map(|r| format!("; {}", r.note())).unwrap_or_default())]
     Failed {
         message: String,
-        rolled_back: Option<String>,
+        rolled_back: Option<Restore>,
         /// The last lines of the provider's log, masked.
         log_excerpt: Option<String>,
     },
@@ -93,19 +93,83 @@ pub enum ProviderError {
 /// The words a restore report uses for a machine it could not put back.
 pub const NOT_RESTORED: &str = "NOT restored";
 
+/// What the restore after a failed deploy left.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Restore {
+    /// Everything the deploy changed is back as it was.
+    Restored { note: String },
+    /// Some of it could not be put back: these machines or applications, each named in the
+    /// note with what it runs now.
+    NotRestored {
+        note: String,
+        resources: Vec<String>,
+    },
+    /// The deploy had changed nothing that needed putting back.
+    NothingToRestore { note: String },
+}
+
+impl Restore {
+    /// From what was done (`note`) and what could not be put back.
+    pub fn from_parts(note: String, not_restored: Vec<String>) -> Restore {
+        if not_restored.is_empty() {
+            Restore::Restored { note }
+        } else {
+            Restore::NotRestored {
+                note,
+                resources: not_restored,
+            }
+        }
+    }
+
+    pub fn note(&self) -> &str {
+        match self {
+            Restore::Restored { note }
+            | Restore::NotRestored { note, .. }
+            | Restore::NothingToRestore { note } => note,
+        }
+    }
+
+    /// The `rollback` output: `restored` or `not-restored` (None when nothing needed it).
+    pub fn word(&self) -> Option<&'static str> {
+        match self {
+            Restore::Restored { .. } => Some("restored"),
+            Restore::NotRestored { .. } => Some("not-restored"),
+            Restore::NothingToRestore { .. } => None,
+        }
+    }
+
+    /// Both restores together, what is still wrong first (GitHub keeps 140 characters).
+    pub fn and(self, later: Option<Restore>) -> Restore {
+        let Some(later) = later else { return self };
+        let mut resources = Vec::new();
+        let mut notes = Vec::new();
+        for r in [self, later] {
+            let broken = matches!(r, Restore::NotRestored { .. });
+            if let Restore::NotRestored { resources: res, .. } = &r {
+                resources.extend(res.iter().cloned());
+            }
+            notes.push((!broken, r.note().to_string()));
+        }
+        notes.sort_by_key(|(ok, _)| *ok);
+        let note = notes
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect::<Vec<_>>()
+            .join("; ");
+        Restore::from_parts(note, resources)
+    }
+}
+
 impl ProviderError {
     /// What the restore after this failure left, in one word: `restored`, `not-restored`, or
     /// None when nothing was restored.
     pub fn restore_outcome(&self) -> Option<&'static str> {
         match self {
             ProviderError::Failed {
-                rolled_back: Some(note),
+                rolled_back: Some(r),
                 ..
-            } if note.contains(NOT_RESTORED) => Some("not-restored"),
-            ProviderError::Failed {
-                rolled_back: Some(_),
-                ..
-            } => Some("restored"),
+            } => r.word(),
             _ => None,
         }
     }
@@ -154,4 +218,34 @@ pub fn for_target(target: &Target, ctx: &Ctx) -> Result<Box<dyn Provider>, Provi
         ProviderConfig::Webhook(c) => Box::new(webhook::WebhookProvider::new(c.clone(), ctx)?),
         ProviderConfig::Command(c) => Box::new(command::CommandProvider::new(c.clone(), ctx)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restore_says_in_one_word_what_it_left_and_what_is_broken_goes_first() {
+        let ok = Restore::from_parts("restored 2 machine(s)".into(), vec![]);
+        assert_eq!(ok.word(), Some("restored"));
+        let broken = Restore::from_parts("NOT restored c".into(), vec!["c".into()]);
+        let both = ok.and(Some(broken));
+        assert_eq!(both.word(), Some("not-restored"));
+        assert_eq!(both.note(), "NOT restored c; restored 2 machine(s)");
+        assert!(matches!(&both, Restore::NotRestored { resources, .. } if resources == &["c"]));
+        let none = Restore::NothingToRestore {
+            note: "no machine had changed".into(),
+        };
+        assert_eq!(none.word(), None);
+        let e = ProviderError::Failed {
+            message: "machine b failed".into(),
+            rolled_back: Some(both),
+            log_excerpt: None,
+        };
+        assert_eq!(e.restore_outcome(), Some("not-restored"));
+        assert_eq!(
+            e.to_string(),
+            "machine b failed; NOT restored c; restored 2 machine(s)"
+        );
+    }
 }

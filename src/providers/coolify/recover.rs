@@ -4,7 +4,7 @@
 
 use super::api::{Api, QueueRow};
 use super::{failed, CoolifyProvider};
-use crate::providers::{DeployRequest, ProviderError};
+use crate::providers::{DeployRequest, ProviderError, Restore};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -101,7 +101,12 @@ impl CoolifyProvider {
                 done.join(", ")
             ));
         }
-        add_note(e, notes)
+        let left = followed
+            .iter()
+            .filter(|(_, u)| not.iter().any(|n| n.starts_with(u.as_str())))
+            .map(|(app, _)| app.clone())
+            .collect();
+        add_note(e, notes, left)
     }
 
     /// A deploy that set the image tag failed: put the previous tag back when the target asks
@@ -119,10 +124,12 @@ impl CoolifyProvider {
         // Whatever failed after the tag was set, the tag must not stay on the failed image.
         let mut put_back = Vec::new();
         let mut not = Vec::new();
+        let mut left: Vec<String> = Vec::new();
         if req.target.rollback_on_failure {
             let api = api.for_cleanup(Duration::from_secs(30));
             for uuid in patched {
                 let Some(previous) = point["apps"][uuid]["ref"].as_str() else {
+                    left.push(uuid.clone());
                     not.push(format!(
                         "{uuid}: its image tag still names {tag} (no earlier tag was recorded)"
                     ));
@@ -131,11 +138,13 @@ impl CoolifyProvider {
                 match api.set_image_tag(uuid, previous).await {
                     Ok(()) => put_back.push(format!("{uuid} → {previous}")),
                     Err(err) => {
+                        left.push(uuid.clone());
                         not.push(format!("{uuid}: its image tag still names {tag} ({err})"))
                     }
                 }
             }
         } else {
+            left.extend(patched.iter().cloned());
             not.extend(patched.iter().map(|u| {
                 format!(
                     "{u}: its image tag still names {tag} (rollback-on-failure is off); \
@@ -165,13 +174,13 @@ impl CoolifyProvider {
                 put_back.join(", ")
             ));
         }
-        add_note(e, parts)
+        add_note(e, parts, left)
     }
 }
 
-/// `e` as a failure whose restore note also says `notes` (what is still wrong first); a
-/// cancel stays a cancel, its message extended.
-fn add_note(e: ProviderError, notes: Vec<String>) -> ProviderError {
+/// `e` as a failure whose restore also says `notes` (what is still wrong first), with
+/// `left` the applications not put back; a cancel stays a cancel, its message extended.
+fn add_note(e: ProviderError, notes: Vec<String>, left: Vec<String>) -> ProviderError {
     if notes.is_empty() {
         return e;
     }
@@ -186,13 +195,13 @@ fn add_note(e: ProviderError, notes: Vec<String>) -> ProviderError {
         } => (message, rolled_back, log_excerpt),
         other => (other.to_string(), None, None),
     };
-    let mut all = notes;
-    all.extend(earlier);
+    let mut notes = notes;
     // What is still wrong first: GitHub keeps 140 characters of a status.
-    all.sort_by_key(|p| !p.contains(crate::providers::NOT_RESTORED));
+    notes.sort_by_key(|p| !p.contains(crate::providers::NOT_RESTORED));
+    let now = Restore::from_parts(notes.join("; "), left);
     ProviderError::Failed {
         message,
-        rolled_back: Some(all.join("; ")),
+        rolled_back: Some(now.and(earlier)),
         log_excerpt,
     }
 }

@@ -164,18 +164,27 @@ fn with_cleanup(e: ProviderError, created: &[String], destroyed: Vec<String>) ->
     let note = if created.is_empty() {
         None
     } else if destroyed.len() == created.len() {
-        Some(format!(
-            "destroyed the green machines ({}); blue kept serving",
-            destroyed.join(", ")
-        ))
+        Some(crate::providers::Restore::Restored {
+            note: format!(
+                "destroyed the green machines ({}); blue kept serving",
+                destroyed.join(", ")
+            ),
+        })
     } else {
-        let left: Vec<&String> = created.iter().filter(|c| !destroyed.contains(c)).collect();
-        Some(format!(
-            "destroyed {} green machines; {} {} green machine(s) remain and need `fly machine destroy --force`: {left:?}",
-            destroyed.len(),
-            crate::providers::NOT_RESTORED,
-            left.len()
-        ))
+        let left: Vec<String> = created
+            .iter()
+            .filter(|c| !destroyed.contains(c))
+            .cloned()
+            .collect();
+        Some(crate::providers::Restore::NotRestored {
+            note: format!(
+                "destroyed {} green machines; {} {} green machine(s) remain and need `fly machine destroy --force`: {left:?}",
+                destroyed.len(),
+                crate::providers::NOT_RESTORED,
+                left.len()
+            ),
+            resources: left,
+        })
     };
     match e {
         ProviderError::Failed { log_excerpt, .. } => ProviderError::Failed {

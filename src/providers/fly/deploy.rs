@@ -15,7 +15,7 @@ use super::{
 };
 use crate::artifact::ImageName;
 use crate::config::FlyStrategy;
-use crate::providers::{DeployOutcome, DeployRequest, ProviderError};
+use crate::providers::{DeployOutcome, DeployRequest, ProviderError, Restore};
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -301,6 +301,7 @@ impl FlyProvider {
         let budget = self.restore_budget(snapshots.len() + created.len(), s.wait_timeout);
         let restore_api = api.for_cleanup(budget);
         let mut notes = Vec::new();
+        let mut left = Vec::new();
         for id in created {
             match restore_api.destroy(id, None).await {
                 Ok(()) => notes.push(format!("destroyed new machine {id}")),
@@ -309,6 +310,7 @@ impl FlyProvider {
                         .console
                         .error(format!("new machine {id} was NOT destroyed: {err}"));
                     notes.push(format!("new machine {id} NOT destroyed: {err}"));
+                    left.push(id.clone());
                 }
             }
         }
@@ -324,6 +326,7 @@ impl FlyProvider {
             let report = rollout.restore(snapshots).await;
             let images: Vec<&str> = dedup(snapshots.iter().map(|s| s.image.as_str()));
             notes.insert(0, report.describe(&images));
+            left.extend(report.not_restored.iter().map(|n| n.id.clone()));
         }
         let (message, log_excerpt) = match e {
             ProviderError::Failed {
@@ -335,7 +338,7 @@ impl FlyProvider {
         };
         ProviderError::Failed {
             message,
-            rolled_back: Some(notes.join("; ")),
+            rolled_back: Some(Restore::from_parts(notes.join("; "), left)),
             log_excerpt,
         }
     }

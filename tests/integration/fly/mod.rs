@@ -245,7 +245,7 @@ fn failure(e: ProviderError) -> (String, Option<String>) {
             message,
             rolled_back,
             ..
-        } => (message, rolled_back),
+        } => (message, rolled_back.map(|r| r.note().to_string())),
         other => panic!("expected a deploy failure, got {other:?}"),
     }
 }
