@@ -1,0 +1,223 @@
+//! Admission: everything that can refuse a deploy, checked before anything is recorded or
+//! changed — the tag gate on a tag ref, refs and prerelease policy, `requires:` (the
+//! promotion gate, which also names the artifact to ship), and the provider's inputs.
+
+use super::records::{self, GateOverride};
+use super::refs;
+use super::stages::{StageState, Stages};
+use super::{Request, TargetResult};
+use crate::config::{EnvironmentPolicy, PrereleasePolicy, Target};
+use crate::context::Ctx;
+use crate::exit::{Exit, Failure};
+use crate::github::GitHub;
+use crate::promote::gate::{self, Candidate};
+use crate::providers::{self, DeployRequest};
+use std::time::Instant;
+
+/// One target past its gate, with everything its deploy needs checked.
+pub(super) struct Admitted {
+    pub(super) target: Target,
+    pub(super) provider: Box<dyn providers::Provider>,
+    pub(super) gate_override: Option<GateOverride>,
+    /// The record that proved the candidate (a promotion), and so what production gets.
+    pub(super) proof: Option<gate::Record>,
+    /// What the deploy ships: the request's image, or the proven artifact.
+    pub(super) image: Option<String>,
+    /// Built anew on promotion (`allow-rebuild: true`, no artifact recorded).
+    pub(super) rebuild: bool,
+    pub(super) stages: Stages,
+}
+
+/// The gate, the artifact a promotion carries over, and the provider's inputs (credentials,
+/// settings): all that can refuse a deploy, checked before anything is recorded.
+pub(super) async fn admit(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    target: &Target,
+    gh: Option<&GitHub>,
+) -> Result<Admitted, TargetResult> {
+    let mut stages = Stages::default();
+    let app = target.app.clone();
+    let bounded = gh.map(|g| g.until(Instant::now() + target.timeout));
+    let gh = bounded.as_ref();
+    let started = Instant::now();
+    let provider = match providers::for_target(target, ctx) {
+        Ok(p) => p,
+        Err(e) => return Err(TargetResult::failed(app, stages, e.into())),
+    };
+    let passed = check_gate(ctx, req, policy, target, gh).await;
+    let passed = match passed {
+        Ok(p) => p,
+        Err(f) => {
+            stages.push("gate", StageState::Failed, started, f.to_string());
+            return Err(TargetResult::failed(app, stages, f));
+        }
+    };
+    let promotion = req.requires.is_some() || policy.requires.is_some();
+    let proven = passed.proof.as_ref().and_then(|p| p.proven_artifact());
+    let mut rebuild = false;
+    let image = match proven {
+        // The proof's bytes, whatever the request named (the gate checked they agree).
+        Some(a) => Some(a.to_string()),
+        None if promotion && passed.proof.is_some() && provider.needs_artifact() => {
+            let proof = passed.proof.as_ref().map(|p| p.id).unwrap_or_default();
+            let required = req.requires.clone().or_else(|| policy.requires.clone());
+            let required = required.unwrap_or_default();
+            if !policy.allow_rebuild {
+                let f = Failure::gate(format!(
+                    "gate closed for {app} in `{}`: deployment {proof} to `{required}` records \
+                     no artifact (it was made by an older stage-gate, or its provider could not \
+                     tell what it ran), so `{}` would be a new build, not what `{required}` \
+                     proved. Deploy the commit to `{required}` again with this stage-gate, pass \
+                     the image `{required}` ran with --image, or set `allow-rebuild: true` under \
+                     environments.{} to build anew on purpose",
+                    req.env, req.env, req.env
+                ));
+                stages.push("gate", StageState::Failed, started, f.to_string());
+                return Err(TargetResult::failed(app, stages, f));
+            }
+            ctx.console.warn(format!(
+                "{app}: deployment {proof} to `{required}` records no artifact; building anew \
+                 for `{}` because environments.{}.allow-rebuild is true",
+                req.env, req.env
+            ));
+            rebuild = true;
+            req.image.clone()
+        }
+        None => req.image.clone(),
+    };
+    let detail = match (&passed.gate_override, &passed.proof) {
+        (Some(ov), _) => format!("overridden: {}", ov.reason),
+        (None, Some(p)) => format!(
+            "open: {} proven by deployment {}",
+            image.as_deref().unwrap_or("the commit"),
+            p.id
+        ),
+        (None, None) => "open".into(),
+    };
+    stages.push("gate", StageState::Done, started, detail);
+    let probe = DeployRequest {
+        target: target.clone(),
+        sha: req.sha.clone(),
+        version: req.version.clone(),
+        image: image.clone(),
+        deadline: Instant::now() + target.timeout,
+    };
+    if let Err(e) = provider.preflight(&probe) {
+        let f: Failure = e.into();
+        stages.push("inputs", StageState::Failed, Instant::now(), f.to_string());
+        return Err(TargetResult::failed(app, stages, f));
+    }
+    Ok(Admitted {
+        target: target.clone(),
+        provider,
+        gate_override: passed.gate_override,
+        proof: passed.proof,
+        image,
+        rebuild,
+        stages,
+    })
+}
+
+/// On a tag ref, the release tag must pass the tag gate (`stage-gate tag`'s rules) before
+/// anything is recorded or deployed: an older tag pushed after a newer release promotes
+/// nothing.
+pub(super) async fn tag_gate(ctx: &Ctx, req: &Request) -> Result<(), Failure> {
+    let Some(tag) = ctx.github.tag() else {
+        return Ok(());
+    };
+    let pattern = ctx.config.tag_pattern(req.app.as_deref());
+    let decided = crate::commands::tag::decide(
+        ctx,
+        req.app.clone(),
+        &pattern,
+        tag,
+        Some(req.env.clone()),
+        false,
+    )
+    .await?;
+    for w in &decided.warnings {
+        ctx.console.warn(w);
+    }
+    Ok(())
+}
+
+/// What an open gate says: whether it was overridden, and the record that proved the commit.
+struct GatePassed {
+    gate_override: Option<GateOverride>,
+    proof: Option<gate::Record>,
+}
+
+/// Refs, prerelease policy and `requires:`.
+async fn check_gate(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    target: &Target,
+    gh: Option<&GitHub>,
+) -> Result<GatePassed, Failure> {
+    let mut closed: Vec<String> = Vec::new();
+    let mut proof = None;
+    if let Err(why) = refs::allowed(policy, ctx.github.git_ref.as_deref()) {
+        closed.push(why);
+    }
+    if let Some(v) = req
+        .version
+        .as_deref()
+        .and_then(|v| semver::Version::parse(v.trim_start_matches('v')).ok())
+    {
+        let refuse = match policy.prerelease {
+            PrereleasePolicy::Refuse => true,
+            PrereleasePolicy::StagingOnly => policy.production,
+            PrereleasePolicy::Allow => false,
+        };
+        if refuse && !v.pre.is_empty() {
+            closed.push(format!("`{}` refuses prerelease versions ({v})", req.env));
+        }
+    }
+    let requires = req.requires.clone().or_else(|| policy.requires.clone());
+    if let Some(required) = requires {
+        match gh {
+            None => closed.push(format!(
+                "`{}` requires `{required}`, and proving that needs GitHub deployment records: set the `github-token` input and GITHUB_REPOSITORY",
+                req.env
+            )),
+            Some(gh) => {
+                let soak = ctx.config.policy(&required).soak.max(policy.soak);
+                let scan = records::history_scan(gh, &required, &target.app).await.map_err(|e| Failure::new(Exit::Internal, e))?;
+                let recs: Vec<gate::Record> = scan.entries.iter().map(records::Entry::record).collect();
+                let decision = gate::evaluate(
+                    &required,
+                    soak,
+                    &recs,
+                    &Candidate { sha: req.sha.clone(), image: req.image.clone() },
+                    chrono::Utc::now(),
+                );
+                closed.extend(decision.closed.iter().map(|c| match c {
+                    gate::Closed::NoDeployment { .. } => format!("{c} ({})", scan.searched(&required)),
+                    _ => c.to_string(),
+                }));
+                proof = decision.proof;
+            }
+        }
+    }
+    if closed.is_empty() {
+        return Ok(GatePassed {
+            gate_override: None,
+            proof,
+        });
+    }
+    match &req.override_reason {
+        Some(reason) if policy.allow_override => {
+            ctx.console.warn(format!("gate overridden for `{}`: {reason}", req.env));
+            let ov = GateOverride { reason: reason.clone(), actor: ctx.github.actor.clone(), closed_because: closed };
+            Ok(GatePassed { gate_override: Some(ov), proof: None })
+        }
+        Some(_) => Err(Failure::gate(format!(
+            "gate closed for {} in `{}`: {}; and the config does not allow overriding it (`allow-override: true` under environments.{})",
+            target.app, req.env, closed.join("; "), req.env
+        ))),
+        None => Err(Failure::gate(format!("gate closed for {} in `{}`: {}", target.app, req.env, closed.join("; ")))),
+    }
+}
