@@ -70,13 +70,13 @@ step check
 export GITHUB_REF=refs/heads/main
 step deploy --env staging
 step health --env staging --version 0.2.0
-step promote --to production --sha 0000000000000000000000000000000000000000 \
+step promote --env production --sha 0000000000000000000000000000000000000000 \
   && { echo "an unproven commit was promoted: the demo failed" >&2; exit 1; } \
   || echo "(refused, as it should be: that commit never ran in staging)"
 git_ tag v0.2.0
 export GITHUB_REF=refs/tags/v0.2.0 GITHUB_RUN_ID=2
 step tag
-step promote --to production
+step promote --env production
 step release --tag v0.2.0
 
 printf '\n\033[1m── step summary ──\033[0m\n'

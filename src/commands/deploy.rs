@@ -1,4 +1,4 @@
-//! `stage-gate deploy --env ENV` and `stage-gate promote --from A --to B`: build the
+//! `stage-gate deploy --env ENV` and `stage-gate promote --from A --env B`: build the
 //! request from flags, inputs and the GitHub context, run it, report every stage.
 
 use crate::cli::{DeployArgs, PromoteArgs};
@@ -36,8 +36,8 @@ pub async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Report, Failure> {
 }
 
 pub async fn promote(ctx: &Ctx, args: &PromoteArgs) -> Result<Report, Failure> {
-    let to = pick(args.to.clone(), &ctx.inputs, "environment").ok_or_else(|| {
-        Failure::input("promote needs the destination: --to ENV or the `environment` input")
+    let to = pick(args.environment.clone(), &ctx.inputs, "environment").ok_or_else(|| {
+        Failure::input("promote needs the destination: --env ENV or the `environment` input")
     })?;
     let from = pick(args.from.clone(), &ctx.inputs, "from-environment")
         .or_else(|| ctx.config.policy(&to).requires);

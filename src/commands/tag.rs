@@ -31,7 +31,15 @@ pub async fn run(ctx: &Ctx, args: &TagArgs) -> Result<Report, Failure> {
             Failure::input("no tag: give one (`stage-gate tag v1.2.3`), set the `tag` input, or run on a tag push (GITHUB_REF=refs/tags/...)")
         })?;
 
-    let d = decide(ctx, app, &raw_pattern, &tag, env_name_of(ctx, args), args.rollback).await?;
+    let d = decide(
+        ctx,
+        app,
+        &raw_pattern,
+        &tag,
+        env_name_of(ctx, args),
+        args.rollback,
+    )
+    .await?;
     Ok(report(
         &d.this,
         d.app.as_deref(),

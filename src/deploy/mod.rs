@@ -93,7 +93,11 @@ pub async fn run_all(ctx: &Ctx, req: &Request) -> Vec<TargetResult> {
                 "app `{}` has no `{}` environment in the config",
                 planned.app, req.env
             ));
-            refused.push(TargetResult::failed(planned.app.clone(), Stages::default(), f));
+            refused.push(TargetResult::failed(
+                planned.app.clone(),
+                Stages::default(),
+                f,
+            ));
             continue;
         };
         match prepare(ctx, req, &policy, target, gh.as_ref()).await {
@@ -798,7 +802,10 @@ async fn check_gate(
         }
     }
     if closed.is_empty() {
-        return Ok(GatePassed { gate_override: None, proof });
+        return Ok(GatePassed {
+            gate_override: None,
+            proof,
+        });
     }
     match &req.override_reason {
         Some(reason) if policy.allow_override => {
@@ -1003,7 +1010,10 @@ async fn abandonment(ctx: &Ctx, gh: &GitHub, busy: &records::Entry) -> Option<St
 
 /// "artifact: production gets X, which staging ran in deployment 12 (run 41, 2026-…)".
 fn artifact_line(env: &str, image: Option<&str>, proof: &gate::Record, req: &Request) -> String {
-    let required = req.requires.as_deref().unwrap_or("the required environment");
+    let required = req
+        .requires
+        .as_deref()
+        .unwrap_or("the required environment");
     let run = proof
         .run_id
         .as_deref()

@@ -212,11 +212,13 @@ fn closed(reasons: Vec<Closed>) -> Decision {
 fn same_artifact(proof: &Record, candidate: &str) -> bool {
     let cand = ImageName::parse(candidate);
     let proven = proof.proven_artifact().map(ImageName::parse);
-    match (&cand.digest, proven.as_ref().and_then(|p| p.digest.as_ref())) {
+    match (
+        &cand.digest,
+        proven.as_ref().and_then(|p| p.digest.as_ref()),
+    ) {
         (Some(c), Some(p)) => c == p,
         _ => {
-            proof.image.as_deref() == Some(candidate)
-                || proof.proven_artifact() == Some(candidate)
+            proof.image.as_deref() == Some(candidate) || proof.proven_artifact() == Some(candidate)
         }
     }
 }

@@ -127,7 +127,11 @@ fn flyctl_dir() -> tempfile::TempDir {
         .expect("python3 (a prerequisite)");
     let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/sim/flyctl/flyctl");
     let script = dir.path().join("flyctl");
-    std::fs::write(&script, format!("#!/bin/sh\nexec {python} {standin} \"$@\"\n")).unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nexec {python} {standin} \"$@\"\n"),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -253,7 +257,11 @@ async fn the_quick_start_promotes_the_digest_staging_ran_without_flyctl() {
     let staging = digests(&sim, "web-staging").await;
     assert_eq!(staging.len(), 1, "{staging:?}");
     assert_ne!(staging, seeded, "flyctl built and deployed a new image");
-    assert!(staged.summary.contains("mode: flyctl"), "{}", staged.summary);
+    assert!(
+        staged.summary.contains("mode: flyctl"),
+        "{}",
+        staged.summary
+    );
     println!("{}\n{}", staged.stderr, staged.summary);
     let artifact = format!("registry.fly.io/web-staging@{}", staging[0]);
     assert_eq!(staged.output("image").as_deref(), Some(artifact.as_str()));
@@ -281,7 +289,11 @@ async fn the_quick_start_promotes_the_digest_staging_ran_without_flyctl() {
     let out = job.run(&["promote", "--to", "production"]);
     assert_eq!(out.code, 0, "{}", out.all());
     println!("{}\n{}", out.stderr, out.summary);
-    assert_eq!(digests(&sim, "web").await, staging, "production runs staging's bytes");
+    assert_eq!(
+        digests(&sim, "web").await,
+        staging,
+        "production runs staging's bytes"
+    );
     assert_eq!(out.output("image").as_deref(), Some(artifact.as_str()));
     assert!(
         out.summary.contains(&format!(
@@ -344,12 +356,19 @@ async fn an_explicit_image_that_is_not_the_proven_one_closes_the_gate() {
     ]);
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(
-        out.stderr.contains("the image differs: `staging` proved registry.fly.io/web-staging@sha256:")
-            && out.stderr.contains("but this deploy would ship registry.fly.io/web:v1.0.0"),
+        out.stderr
+            .contains("the image differs: `staging` proved registry.fly.io/web-staging@sha256:")
+            && out
+                .stderr
+                .contains("but this deploy would ship registry.fly.io/web:v1.0.0"),
         "{}",
         out.stderr
     );
-    assert_eq!(deployment_creates(&sim), before, "no record for a refused promotion");
+    assert_eq!(
+        deployment_creates(&sim),
+        before,
+        "no record for a refused promotion"
+    );
     assert_eq!(digests(&sim, "web").await.len(), 1);
 }
 
@@ -357,7 +376,10 @@ async fn an_explicit_image_that_is_not_the_proven_one_closes_the_gate() {
 async fn an_older_tag_after_a_newer_release_is_refused_before_any_call() {
     let sim = stage_gate_sim::start(scenario("")).await.unwrap();
     let (repo, _) = repository(QUICK_START);
-    git(repo.path(), &["commit", "-q", "--allow-empty", "-m", "feat: two"]);
+    git(
+        repo.path(),
+        &["commit", "-q", "--allow-empty", "-m", "feat: two"],
+    );
     git(repo.path(), &["tag", "v0.9.9"]);
     let sha = git(repo.path(), &["rev-parse", "HEAD"]);
     let out = Job {
@@ -434,7 +456,11 @@ async fn one_closed_gate_of_three_apps_deploys_nothing() {
         "{}",
         out.all()
     );
-    assert!(out.all().contains("a release is all or nothing"), "{}", out.all());
+    assert!(
+        out.all().contains("a release is all or nothing"),
+        "{}",
+        out.all()
+    );
     assert_eq!(deployment_creates(&sim), before, "no record was made");
     assert_eq!(
         (digests(&sim, "web").await, digests(&sim, "api").await),
@@ -444,7 +470,10 @@ async fn one_closed_gate_of_three_apps_deploys_nothing() {
     // `--app` narrows the release to what is ready.
     let out = job.run(&["promote", "--to", "production", "--app", "api"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert_eq!(digests(&sim, "api").await, digests(&sim, "api-staging").await);
+    assert_eq!(
+        digests(&sim, "api").await,
+        digests(&sim, "api-staging").await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -468,7 +497,11 @@ async fn a_missing_token_is_exit_2_and_creates_no_record() {
         .args(["deploy", "--env", "staging"])
         .run();
     assert_eq!(out.code, 2, "{}", out.all());
-    assert!(out.stderr.contains("no Fly token: set FLY_API_TOKEN"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no Fly token: set FLY_API_TOKEN"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(deployment_creates(&sim), 0);
     assert!(sim.calls("fly").is_empty());
 }
@@ -514,7 +547,9 @@ async fn a_record_without_an_artifact_is_refused_with_the_fix_unless_rebuild_is_
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(
         out.stderr.contains("records no artifact")
-            && out.stderr.contains("`allow-rebuild: true` under environments.production"),
+            && out
+                .stderr
+                .contains("`allow-rebuild: true` under environments.production"),
         "{}",
         out.stderr
     );
@@ -536,5 +571,9 @@ async fn a_record_without_an_artifact_is_refused_with_the_fix_unless_rebuild_is_
     }
     .run(&["promote", "--to", "production"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.summary.contains("built anew (allow-rebuild)"), "{}", out.summary);
+    assert!(
+        out.summary.contains("built anew (allow-rebuild)"),
+        "{}",
+        out.summary
+    );
 }

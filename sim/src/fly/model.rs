@@ -183,16 +183,12 @@ impl Machine {
 
     /// Start the machine: `via` now, then `started` (or `failed`) after the start time.
     pub fn begin_start(&mut self, via: &'static str, now: Instant) {
-        let fails = self
-            .knobs
-            .fail_on_image
-            .as_deref()
-            .is_some_and(|p| {
-                // A tag pinned to its digest (`repo:tag@sha256:…`) is still that tag.
-                let image = self.image();
-                let named = image.split_once('@').map(|(n, _)| n).unwrap_or(image);
-                glob_match(p, image) || glob_match(p, named)
-            });
+        let fails = self.knobs.fail_on_image.as_deref().is_some_and(|p| {
+            // A tag pinned to its digest (`repo:tag@sha256:…`) is still that tag.
+            let image = self.image();
+            let named = image.split_once('@').map(|(n, _)| n).unwrap_or(image);
+            glob_match(p, image) || glob_match(p, named)
+        });
         self.state = via;
         self.started_at = None;
         self.loops_recorded = 0;
@@ -433,7 +429,11 @@ pub fn split_image(image: &str) -> (String, String, String) {
         Some((r, rest)) if r.contains('.') || r.contains(':') || r == "localhost" => (r, rest),
         _ => ("docker.io", repo_part),
     };
-    (registry.to_string(), repository.to_string(), tag.to_string())
+    (
+        registry.to_string(),
+        repository.to_string(),
+        tag.to_string(),
+    )
 }
 
 /// Tags and the digests they point at. A tag nobody pushed resolves to a digest derived from
@@ -657,7 +657,10 @@ impl World {
             move_tags_after: s.registry.move_tags_after,
             ..Registry::default()
         };
-        for m in apps.values_mut().flat_map(|a: &mut App| a.machines.iter_mut()) {
+        for m in apps
+            .values_mut()
+            .flat_map(|a: &mut App| a.machines.iter_mut())
+        {
             m.digest = registry.peek(m.image());
         }
         World {

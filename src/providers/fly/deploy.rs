@@ -67,9 +67,7 @@ impl FlyProvider {
         if plan.changes_nothing() {
             return Ok(self.unchanged(s, image, &plan, started));
         }
-        let release = self
-            .release_command(&api, s, &desired, &machines)
-            .await?;
+        let release = self.release_command(&api, s, &desired, &machines).await?;
 
         let rollout = Rollout::new(
             &api,

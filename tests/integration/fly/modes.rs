@@ -124,8 +124,15 @@ async fn flyctl_mode_runs_flyctl_and_reads_the_release() {
         .expect("flyctl deploy");
     // What flyctl built is recorded by the digest its machines run, the tag kept for people.
     assert_eq!(outcome.image, Some(h.artifact().await));
-    let tag = outcome.details.iter().find(|(k, _)| k == "tag").map(|(_, v)| v.clone());
-    assert!(tag.is_some_and(|t| t.starts_with("deployment-")), "{outcome:?}");
+    let tag = outcome
+        .details
+        .iter()
+        .find(|(k, _)| k == "tag")
+        .map(|(_, v)| v.clone());
+    assert!(
+        tag.is_some_and(|t| t.starts_with("deployment-")),
+        "{outcome:?}"
+    );
     assert_eq!(outcome.version.as_deref(), Some("2"));
     let printed = h.printed();
     assert!(
@@ -138,11 +145,7 @@ async fn flyctl_mode_runs_flyctl_and_reads_the_release() {
     );
     // stage-gate itself only reads the machines back after flyctl (the stand-in's calls
     // are the updates).
-    assert!(
-        h.calls() == ["GET /machines"],
-        "{:?}",
-        h.calls()
-    );
+    assert!(h.calls() == ["GET /machines"], "{:?}", h.calls());
 
     // Without flyctl on PATH: the fix is named.
     let h = harness_in(

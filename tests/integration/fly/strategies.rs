@@ -12,8 +12,14 @@ async fn rolling_updates_spearhead_then_waves_per_group() {
     assert_eq!(h.state().await, all(V2, &["a", "b", "c", "w"]));
     // The artifact that ran, by digest, with the tag kept for people.
     assert_eq!(outcome.image, Some(h.artifact().await));
-    assert!(outcome.image.as_deref().unwrap_or("").starts_with("registry.fly.io/web@sha256:"));
-    assert!(outcome.details.contains(&("tag".to_string(), "v2".to_string())));
+    assert!(outcome
+        .image
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("registry.fly.io/web@sha256:"));
+    assert!(outcome
+        .details
+        .contains(&("tag".to_string(), "v2".to_string())));
     let mut ids = outcome.provider_ids.clone();
     ids.sort();
     assert_eq!(ids, ["a", "b", "c", "w"]);
