@@ -125,7 +125,7 @@ pub struct PlanArgs {
     /// Only this app (default: every app of the environment).
     #[arg(long)]
     pub app: Option<String>,
-    /// Plan output: human, json or matrix (overrides --format for this command).
+    /// Plan output: human, json or matrix (JSON for strategy.matrix); overrides --format (the `format` input takes matrix too).
     #[arg(long = "output", value_enum)]
     pub output: Option<PlanFormat>,
     /// The image to plan with (Fly: set in every machine config the plan shows).

@@ -82,7 +82,10 @@ async fn run_cli(cli: Cli, env: Env, stdout: &mut dyn Write) -> Exit {
             &console,
             &files,
             &title,
-            Failure::input("--format matrix is for `plan` only; use human, json or github"),
+            Failure::input(format!(
+                "format `matrix` is for `plan` only (`plan --output matrix`); `{}` prints human, json or github",
+                command.name()
+            )),
         );
     }
 
@@ -122,10 +125,12 @@ fn resolve_format(cli: &Cli, inputs: &Inputs, in_actions: bool) -> Result<Format
     if let Some(f) = cli.format {
         return Ok(f);
     }
-    match inputs.choice("format", &["human", "json", "github"]) {
+    // `matrix` is plan's; the caller refuses it for any other command.
+    match inputs.choice("format", &["human", "json", "github", "matrix"]) {
         Ok(Some(f)) => Ok(match f.as_str() {
             "json" => Format::Json,
             "github" => Format::Github,
+            "matrix" => Format::Matrix,
             _ => Format::Human,
         }),
         Ok(None) => Ok(if in_actions {

@@ -25,7 +25,10 @@ pub enum Format {
     Json,
     /// Workflow commands: annotations and masks (the default under Actions).
     Github,
-    /// `plan` only: JSON for `strategy.matrix: ${{ fromJSON(...) }}`, alone on stdout.
+    /// `plan` only: JSON for `strategy.matrix: ${{ fromJSON(...) }}`, alone on stdout. Hidden
+    /// from `--help`, where every command lists the formats: plan documents it under
+    /// `--output`, and the `format` input takes it for plan (the action has no `output`).
+    #[value(hide = true)]
     Matrix,
 }
 

@@ -121,26 +121,59 @@ fn plan_matrix_format() {
     assert_eq!(v["include"][0]["app"], "web");
 }
 
+/// `matrix` is plan's alone: `plan --output matrix`, `--format matrix` and the `format` input
+/// all print it for plan; every other command refuses it, and only plan's --help lists it.
 #[test]
 fn plan_format_matrix_and_its_misuse() {
+    let matrix = r#"{"include":[{"app":"web","environment":"staging","provider":"command"}]}"#;
     let repo = repo_with_config(CONFIG);
     let out = Run::new(repo.path())
         .args(["plan", "--env", "staging", "--format", "matrix"])
         .run();
     assert_eq!(out.code, 0, "{}", out.all());
-    assert_eq!(
-        out.stdout.trim(),
-        r#"{"include":[{"app":"web","environment":"staging","provider":"command"}]}"#
-    );
+    assert_eq!(out.stdout.trim(), matrix);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Run::new(repo.path())
+        .actions(tmp.path())
+        .env("INPUT_COMMAND", "plan")
+        .env("INPUT_ENVIRONMENT", "staging")
+        .env("INPUT_FORMAT", "matrix")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.stdout.trim(), matrix);
+
     let out = Run::new(repo.path())
         .args(["check", "--format", "matrix"])
         .run();
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("--format matrix is for `plan` only"),
+        out.stderr.contains(
+            "format `matrix` is for `plan` only (`plan --output matrix`); `check` prints human, json or github"
+        ),
         "{}",
         out.stderr
     );
+    let out = Run::new(repo.path())
+        .env("INPUT_COMMAND", "deploy")
+        .env("INPUT_FORMAT", "matrix")
+        .run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("`deploy` prints human, json or github"),
+        "{}",
+        out.stderr
+    );
+
+    for command in crate::common::COMMANDS {
+        let help = Run::new(repo.path()).args([command, "--help"]).run();
+        assert_eq!(help.code, 0);
+        assert_eq!(
+            help.stdout.contains("matrix"),
+            command == "plan",
+            "{command} --help:\n{}",
+            help.stdout
+        );
+    }
 }
 
 #[test]
