@@ -122,7 +122,7 @@ pub struct PlanArgs {
     /// The environment (a name under `environments:` in the config).
     #[arg(long = "env", value_name = "ENV")]
     pub environment: Option<String>,
-    /// Only this app (default: every app of the environment).
+    /// Only this app, or the apps a glob matches (`api-*`: one matrix per group of apps).
     #[arg(long)]
     pub app: Option<String>,
     /// Plan output: human, json or matrix (JSON for strategy.matrix); overrides --format (the `format` input takes matrix too).
