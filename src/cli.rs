@@ -174,7 +174,7 @@ pub struct DeployArgs {
     /// Version being deployed (default: from the tag, else the short SHA).
     #[arg(long)]
     pub version: Option<String>,
-    /// Commit being deployed (default: GITHUB_SHA, else HEAD).
+    /// Commit being deployed (default: GITHUB_SHA, else HEAD); an abbreviated one is expanded by git.
     #[arg(long)]
     pub sha: Option<String>,
     /// Skip the health gate.
@@ -224,7 +224,7 @@ pub struct PromoteArgs {
     /// The version being deployed (default: from the release tag).
     #[arg(long)]
     pub version: Option<String>,
-    /// Commit being deployed (default: GITHUB_SHA, else HEAD).
+    /// Commit being deployed (default: GITHUB_SHA, else HEAD); an abbreviated one is expanded by git.
     #[arg(long)]
     pub sha: Option<String>,
     /// Open a closed gate (only when the config allows it); needs --reason.

@@ -5,6 +5,7 @@ use crate::cli::{DeployArgs, PromoteArgs};
 use crate::context::Ctx;
 use crate::deploy::{self, Request, TargetResult};
 use crate::exit::{Exit, Failure};
+use crate::git::Abbreviated;
 use crate::inputs::pick;
 use crate::report::Report;
 
@@ -91,6 +92,7 @@ fn request(
             "--sha `{sha}` is not a commit: expected 7 to 40 hex digits (`git rev-parse HEAD`)"
         )));
     }
+    let sha = full_sha(ctx, &sha)?;
     let image = pick(image, &ctx.inputs, "image");
     if let Some(bad) = image.as_deref().filter(|i| !is_image_reference(i)) {
         return Err(Failure::input(format!(
@@ -127,6 +129,38 @@ fn request(
 /// 7 to 40 hex digits: a commit as git abbreviates or spells it.
 fn is_commit_sha(s: &str) -> bool {
     (7..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The full SHA of `sha`: records and gates compare full SHAs, so an abbreviated one is
+/// expanded by the repository first (never guessed between several commits).
+fn full_sha(ctx: &Ctx, sha: &str) -> Result<String, Failure> {
+    if sha.len() == 40 {
+        return Ok(sha.to_ascii_lowercase());
+    }
+    let git = crate::git::Git::open(&ctx.root).map_err(|e| {
+        Failure::input(format!(
+            "--sha `{sha}` is abbreviated, and expanding it needs the repository ({e}); \
+             pass all 40 digits (`git rev-parse {sha}`)"
+        ))
+    })?;
+    let expanded = git.expand_commit(sha).map_err(|e| {
+        Failure::input(format!(
+            "cannot expand --sha `{sha}`: {e}; pass all 40 digits"
+        ))
+    })?;
+    match expanded {
+        Abbreviated::Commit(full) => Ok(full),
+        Abbreviated::Ambiguous(commits) => Err(Failure::input(format!(
+            "--sha `{sha}` is ambiguous: {} commits start with it ({}); give more digits, \
+             or all 40",
+            commits.len(),
+            commits.join(", ")
+        ))),
+        Abbreviated::Unknown => Err(Failure::input(format!(
+            "--sha `{sha}` names no commit in this clone (a typo, or history not fetched: \
+             actions/checkout with `fetch-depth: 0`); or pass all 40 digits"
+        ))),
+    }
 }
 
 /// A docker image reference (distribution's grammar): `[host[:port]/]path[:tag][@digest]`.

@@ -5,6 +5,7 @@ mod cancel;
 mod check;
 mod cli;
 mod command_webhook;
+mod commit_sha;
 mod common;
 mod coolify;
 mod deploy;
