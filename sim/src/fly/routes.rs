@@ -104,12 +104,13 @@ async fn auth(State(w): State<Shared>, req: Request, next: Next) -> Response {
     resp
 }
 
-/// The digest the config's image resolves to, or the registry's refusal.
-fn resolve(w: &Shared, app: &str, config: &Value) -> Result<String, Response> {
+/// The digest the config's image resolves to, or the registry's refusal (boxed: a response
+/// is large, and the digest is the common case).
+fn resolve(w: &Shared, app: &str, config: &Value) -> Result<String, Box<Response>> {
     let image = config["image"].as_str().unwrap_or("");
     lock(w)
         .resolve_for(app, image)
-        .map_err(|e| error(StatusCode::UNPROCESSABLE_ENTITY, e))
+        .map_err(|e| Box::new(error(StatusCode::UNPROCESSABLE_ENTITY, e)))
 }
 
 fn with_app<F: FnOnce(&mut App, Instant) -> Response>(w: &Shared, app: &str, f: F) -> Response {
@@ -361,7 +362,7 @@ async fn update(
     };
     let digest = match resolve(&w, &app, &config) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     with_machine(&w, &app, &id, |m, now| {
         if m.state == "destroyed" {
@@ -419,7 +420,7 @@ async fn create(State(w): State<Shared>, Path(app): Path<String>, body: Bytes) -
     };
     let digest = match resolve(&w, &app, &config) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     with_app(&w, &app, |a, now| {
         let name = body["name"].as_str().map(str::to_string);
