@@ -18,5 +18,6 @@ mod launcher;
 mod notes;
 mod promote;
 mod release;
+mod rollback;
 mod sarif_schema;
 mod tag;
