@@ -199,10 +199,10 @@ pub struct HealthArgs {
     /// Probe these URLs instead of the configured probes.
     #[arg(long = "url")]
     pub urls: Vec<String>,
-    /// Version the endpoints must report (`{version}` in assertions).
+    /// Version the endpoints must report: `{version}` in the configured probes; a --url probe's body must contain it.
     #[arg(long)]
     pub version: Option<String>,
-    /// Roll back through the provider when the gate fails.
+    /// When a gate fails, return its target to the previous successful deployment (as `rollback` does).
     #[arg(long)]
     pub rollback: bool,
 }

@@ -108,7 +108,7 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     ("verdict", "health: healthy, unhealthy or timeout."),
     (
         "rollback",
-        "deploy/promote after a failure: restored, or not-restored (what each machine runs is in the summary).",
+        "deploy/promote after a failure, and health --rollback: restored, or not-restored (what each machine runs is in the summary).",
     ),
     ("release-id", "release: the GitHub Release id."),
     ("release-url", "release: the GitHub Release URL."),

@@ -1,5 +1,6 @@
 //! Rollbacks against the GitHub and health simulators, the `command` provider doing the
-//! work: `rollback --dry-run` lists every call it would make.
+//! work: `rollback --dry-run` lists every call it would make, and `health --rollback` returns
+//! a target whose gate failed to its previous successful deployment.
 
 use crate::common::{repo_with_config, Output, Run};
 use stage_gate_sim::{Scenario, Sim};
@@ -109,4 +110,66 @@ async fn a_dry_run_rollback_lists_every_call_and_makes_only_the_read() {
     assert!(out.summary.contains("(dry run)"), "{}", out.summary);
     assert_eq!(writes_to_github(&sim), writes, "a dry run writes nothing");
     assert!(!repo.path().join("rolled-back-to").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_standalone_health_gate_rolls_back_with_rollback() {
+    let sim = sim().await;
+    let repo = repo_with_config(&config(&sim));
+    two_releases(&sim, repo.path()).await;
+    // 2.0.0 goes bad after its deploy: 410 Gone is a failure no wait can change.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/__health/web", sim.urls.health))
+        .json(&serde_json::json!({"status": 410}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_2,
+        "3",
+        &["health", "--env", "staging", "--rollback"],
+    );
+    assert_eq!(out.code, 4, "{}", out.all());
+    assert_eq!(out.output("verdict").as_deref(), Some("unhealthy"));
+    assert_eq!(out.output("rollback").as_deref(), Some("restored"));
+    let back = std::fs::read_to_string(repo.path().join("rolled-back-to")).unwrap();
+    assert_eq!(back.trim(), "1.0.0");
+    assert!(
+        out.summary
+            .contains("#### rollback after the failed gate\n\n| app | to | restored |"),
+        "{}",
+        out.summary
+    );
+    assert!(
+        out.summary
+            .contains("| shop | 1.0.0 | rolled back to 1.0.0 |"),
+        "{}",
+        out.summary
+    );
+    // The rollback is recorded: the history's newest success is 1.0.0 again.
+    let records: Vec<String> = sim
+        .log()
+        .iter()
+        .filter(|e| e.method == "POST" && e.path == "/repos/acme/shop/deployments")
+        .filter_map(|e| Some(e.body.as_ref()?["ref"].as_str()?.to_string()))
+        .collect();
+    assert_eq!(records, [SHA_1, SHA_2, SHA_1]);
+
+    // --url probes belong to no target: nothing to roll back, said before anything runs.
+    let out = run(
+        &sim,
+        repo.path(),
+        SHA_2,
+        "4",
+        &["health", "--url", "http://127.0.0.1:9/x", "--rollback"],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("--url probes belong to no target"),
+        "{}",
+        out.stderr
+    );
 }
