@@ -234,6 +234,16 @@ fn build_ctx(
     if github.repository.is_none() {
         github.repository = config.repository.clone();
     }
+    // Outside Actions nobody sets GITHUB_REF: a local run (a dry run, usually) is judged on what
+    // is checked out, as CI would judge that branch or tag.
+    if env.get("GITHUB_ACTIONS").is_none() && github.git_ref.is_none() {
+        github.git_ref = crate::git::Git::open(&root)
+            .ok()
+            .and_then(|g| g.current_ref());
+        if let Some(r) = &github.git_ref {
+            console.debug(format!("GITHUB_REF is unset: {r}, from the checkout"));
+        }
+    }
     let fast_retries = env.get("STAGE_GATE_FAST_RETRIES") == Some("1");
     let http = Ctx::default_http(fast_retries).with_redactor(console.redactor.clone());
     let cancel = crate::cancel::Cancel::new();

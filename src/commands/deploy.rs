@@ -59,6 +59,13 @@ pub async fn promote(ctx: &Ctx, args: &PromoteArgs) -> Result<Report, Failure> {
         Some(from),
     )?;
     req.gate_only = args.gate_only;
+    if ctx.dry_run && ctx.github.token.is_some() && ctx.github.repository.is_some() {
+        // A dry run changes nothing, but the gate cannot be judged without these reads.
+        ctx.console.info(format!(
+            "[dry-run] reads GitHub deployments to evaluate the gate (GET …/deployments?environment={})",
+            req.requires.as_deref().unwrap_or("?")
+        ));
+    }
     let title = format!(
         "promote {} → {}",
         req.requires.as_deref().unwrap_or("?"),

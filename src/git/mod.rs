@@ -234,6 +234,26 @@ impl Git {
         })
     }
 
+    /// The ref checked out, as GITHUB_REF spells it: the branch (`refs/heads/main`), else, on a
+    /// detached HEAD, the highest version tag pointing at it (`refs/tags/v1.2.3`).
+    pub fn current_ref(&self) -> Option<String> {
+        if let Ok(branch) = self.run(&["symbolic-ref", "-q", "HEAD"]) {
+            return Some(branch.trim().to_string()).filter(|b| !b.is_empty());
+        }
+        let tags = self.run(&["tag", "--points-at", "HEAD"]).ok()?;
+        // SemVer decides (git's own version sort puts `v1.0.0-rc.1` above `v1.0.0`).
+        let version = |t: &str| semver::Version::parse(t.trim_start_matches('v')).ok();
+        let tag = tags
+            .lines()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .max_by(|a, b| match (version(a), version(b)) {
+                (Some(x), Some(y)) => crate::tag::version::precedence(&x, &y),
+                (x, y) => x.is_some().cmp(&y.is_some()).then_with(|| b.cmp(a)),
+            })?;
+        Some(format!("refs/tags/{tag}"))
+    }
+
     /// Whether the clone is shallow (history cut off).
     pub fn is_shallow(&self) -> Result<bool, GitError> {
         Ok(self.shallow)
@@ -652,6 +672,21 @@ mod tests {
             std::fs::write(&file, body).unwrap();
             repo.sh(&["hash-object", "-t", "commit", "-w", file.to_str().unwrap()])
         })
+    }
+
+    #[test]
+    fn the_current_ref_is_the_branch_else_the_tag_of_a_detached_head() {
+        let r = Repo::new();
+        let one = r.commit("one");
+        r.tag("v1.0.0");
+        r.tag("v1.0.0-rc.1");
+        r.commit("two");
+        assert_eq!(r.git.current_ref().as_deref(), Some("refs/heads/main"));
+        r.sh(&["checkout", "-q", &one]);
+        assert_eq!(r.git.current_ref().as_deref(), Some("refs/tags/v1.0.0"));
+        r.sh(&["checkout", "-q", "main"]);
+        r.sh(&["checkout", "-q", "--detach"]);
+        assert_eq!(r.git.current_ref(), None, "a bare commit names no ref");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod common;
 mod coolify;
 mod deploy;
 mod docs;
+mod dry_run;
 mod fake_github;
 mod fault_matrix;
 mod fly;
