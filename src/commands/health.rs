@@ -325,6 +325,10 @@ fn dry_run(
     }
     let mut report = Report::new("health (dry run)");
     report.human = lines.join("\n");
+    report.summary = format!(
+        "### stage-gate health (dry run)\n\n```\n{}\n```\n",
+        report.human
+    );
     report.json = serde_json::json!({"dry_run": true, "probes": lines});
     Ok(report)
 }
