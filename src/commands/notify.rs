@@ -61,7 +61,7 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
             workflow,
             run.unwrap_or_else(|| {
                 if ctx.dry_run {
-                    "dry run".into()
+                    "would dispatch it (dry run)".into()
                 } else {
                     "dispatched".into()
                 }
@@ -72,9 +72,15 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
             "dispatch inputs were given without --dispatch WORKFLOW",
         ));
     }
+    // What happened to each webhook, in words: the event's status is not the send's.
+    let sent = if ctx.dry_run {
+        format!("would send the {} event (dry run)", event.status)
+    } else {
+        format!("sent the {} event", event.status)
+    };
     if let Some(url) = &args.webhook {
         notify::send_webhook(ctx, url, NotifyFormat::Json, None, None, &event).await?;
-        rows.push(vec!["webhook".into(), url.clone(), event.status.clone()]);
+        rows.push(vec!["webhook".into(), url.clone(), sent.clone()]);
     }
     for n in &ctx.config.notify {
         if !env.is_empty() && !n.environments.is_empty() && !n.environments.contains(&env) {
@@ -100,9 +106,9 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
             )
             .await?;
             rows.push(vec![
-                format!("webhook ({format:?})"),
+                format!("webhook ({})", notify::format_name(*format)),
                 url.clone(),
-                event.status.clone(),
+                sent.clone(),
             ]);
         }
     }
@@ -117,7 +123,7 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
     );
     report.human = rows
         .iter()
-        .map(|r| r.join(": "))
+        .map(|r| format!("{} {}: {}", r[0], r[1], r[2]))
         .collect::<Vec<_>>()
         .join("\n");
     report.json = serde_json::json!({"event": event, "sent": rows});

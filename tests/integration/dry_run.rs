@@ -123,3 +123,36 @@ async fn a_promote_dry_run_says_it_reads_github_deployments() {
         .count();
     assert_eq!(writes, 0, "a dry run records nothing for production");
 }
+
+/// A dry-run notification reads as one: what would be sent, not a status that looks like a
+/// delivery.
+#[test]
+fn a_dry_run_notification_says_what_it_would_send() {
+    let repo = repo_with_config("version: 1\n");
+    let out = local(
+        repo.path(),
+        &[
+            "notify",
+            "--env",
+            "staging",
+            "--webhook",
+            "https://hooks.example.com/x",
+            "--dispatch",
+            "deploy-production.yml",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.stdout.trim(),
+        "dispatch deploy-production.yml: would dispatch it (dry run)\n\
+         webhook https://hooks.example.com/x: would send the success event (dry run)"
+    );
+    assert!(
+        out.stderr.contains(
+            "[dry-run] POST https://hooks.example.com/x (json event `staging_deployment_complete`)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
