@@ -70,13 +70,13 @@ step check
 export GITHUB_REF=refs/heads/main
 step deploy --env staging
 step health --env staging --version 0.2.0
-step promote --to production --sha 0000000000000000000000000000000000000000 \
+step promote --env production --sha 0000000000000000000000000000000000000000 \
   && { echo "an unproven commit was promoted: the demo failed" >&2; exit 1; } \
   || echo "(refused, as it should be: that commit never ran in staging)"
 git_ tag v0.2.0
 export GITHUB_REF=refs/tags/v0.2.0 GITHUB_RUN_ID=2
 step tag
-step promote --to production
+step promote --env production
 # Production must run exactly the artifact staging ran (the tag staging set, not `0.2.0`).
 ran="$(grep '^image=' "$GITHUB_OUTPUT" | sed -n '1p;$p' | sort -u)"
 [ "$(printf '%s\n' "$ran" | wc -l)" = 1 ] || { echo "production runs another artifact than staging: $ran" >&2; exit 1; }

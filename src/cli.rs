@@ -122,10 +122,10 @@ pub struct PlanArgs {
     /// The environment (a name under `environments:` in the config).
     #[arg(long = "env", value_name = "ENV")]
     pub environment: Option<String>,
-    /// Only this app (default: every app of the environment).
+    /// Only this app, or the apps a glob matches (`api-*`: one matrix per group of apps).
     #[arg(long)]
     pub app: Option<String>,
-    /// Plan output: human, json or matrix (overrides --format for this command).
+    /// Plan output: human, json or matrix (JSON for strategy.matrix); overrides --format (the `format` input takes matrix too).
     #[arg(long = "output", value_enum)]
     pub output: Option<PlanFormat>,
     /// The image to plan with (Fly: set in every machine config the plan shows).
@@ -174,7 +174,7 @@ pub struct DeployArgs {
     /// Version being deployed (default: from the tag, else the short SHA).
     #[arg(long)]
     pub version: Option<String>,
-    /// Commit being deployed (default: GITHUB_SHA, else HEAD).
+    /// Commit being deployed (default: GITHUB_SHA, else HEAD); an abbreviated one is expanded by git.
     #[arg(long)]
     pub sha: Option<String>,
     /// Skip the health gate.
@@ -199,10 +199,10 @@ pub struct HealthArgs {
     /// Probe these URLs instead of the configured probes.
     #[arg(long = "url")]
     pub urls: Vec<String>,
-    /// Version the endpoints must report (`{version}` in assertions).
+    /// Version the endpoints must report: `{version}` in the configured probes; a --url probe's body must contain it.
     #[arg(long)]
     pub version: Option<String>,
-    /// Roll back through the provider when the gate fails.
+    /// When a gate fails, return its target to the previous successful deployment (as `rollback` does).
     #[arg(long)]
     pub rollback: bool,
 }
@@ -210,11 +210,11 @@ pub struct HealthArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct PromoteArgs {
     /// The environment that must have proven the commit (default: the target's `requires`).
-    #[arg(long)]
+    #[arg(long, value_name = "ENV")]
     pub from: Option<String>,
     /// The environment to deploy.
-    #[arg(long)]
-    pub to: Option<String>,
+    #[arg(long = "env", visible_alias = "to", value_name = "ENV")]
+    pub environment: Option<String>,
     /// Only this app (default: every app of the environment).
     #[arg(long)]
     pub app: Option<String>,
@@ -224,7 +224,7 @@ pub struct PromoteArgs {
     /// The version being deployed (default: from the release tag).
     #[arg(long)]
     pub version: Option<String>,
-    /// Commit being deployed (default: GITHUB_SHA, else HEAD).
+    /// Commit being deployed (default: GITHUB_SHA, else HEAD); an abbreviated one is expanded by git.
     #[arg(long)]
     pub sha: Option<String>,
     /// Open a closed gate (only when the config allows it); needs --reason.
@@ -340,7 +340,7 @@ pub struct NotifyArgs {
 #[cfg(test)]
 mod help_tests {
     use super::Cli;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     /// Every flag of every subcommand says in a line what it does.
     #[test]
@@ -365,5 +365,51 @@ mod help_tests {
             missing.is_empty(),
             "flags without a one-line help: {missing:?}"
         );
+    }
+
+    /// The commands that act on an environment name it the same way: `--env ENV`.
+    #[test]
+    fn every_command_that_targets_an_environment_takes_env() {
+        let root = Cli::command();
+        let lacking: Vec<&str> = root
+            .get_subcommands()
+            .filter(|cmd| cmd.get_arguments().any(|a| a.get_id() == "environment"))
+            .filter(|cmd| {
+                !cmd.get_arguments()
+                    .any(|a| a.get_id() == "environment" && a.get_long() == Some("env"))
+            })
+            .map(|cmd| cmd.get_name())
+            .collect();
+        assert!(lacking.is_empty(), "no --env on: {lacking:?}");
+        let targeting: Vec<&str> = root
+            .get_subcommands()
+            .filter(|cmd| cmd.get_arguments().any(|a| a.get_long() == Some("env")))
+            .map(|cmd| cmd.get_name())
+            .collect();
+        assert_eq!(
+            targeting,
+            ["plan", "tag", "deploy", "health", "promote", "rollback", "notify"]
+        );
+    }
+
+    /// `promote --to` is what older workflows wrote: it still works, and --help shows it.
+    #[test]
+    fn promote_takes_env_and_the_to_alias() {
+        for flag in ["--env", "--to"] {
+            let cli = Cli::try_parse_from(["stage-gate", "promote", flag, "production"])
+                .unwrap_or_else(|e| panic!("{flag}: {e}"));
+            let Some(super::Command::Promote(args)) = cli.command else {
+                panic!("not promote");
+            };
+            assert_eq!(args.environment.as_deref(), Some("production"));
+        }
+        let mut root = Cli::command();
+        let help = root
+            .find_subcommand_mut("promote")
+            .expect("promote")
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--env <ENV>"), "{help}");
+        assert!(help.contains("[alias: --to]"), "{help}");
     }
 }

@@ -75,12 +75,52 @@ fn artifact_of(t: &Target, policy: &EnvironmentPolicy) -> String {
     }
 }
 
+/// The most jobs GitHub runs from one `strategy.matrix`: a bigger matrix fails the workflow
+/// only once it runs, so `plan` refuses to hand one out.
+pub const MATRIX_LIMIT: usize = 256;
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
     #[error("no app is configured for environment `{env}`{}{}", suggest(env, .known), known_envs(.known))]
     NoTargets { env: String, known: Vec<String> },
     #[error("app `{app}` is not configured{} (apps: {})", suggest(app, .known), .known.join(", "))]
     UnknownApp { app: String, known: Vec<String> },
+    #[error("no app of `{env}` matches `{pattern}` (apps: {})", .known.join(", "))]
+    NoMatch {
+        env: String,
+        pattern: String,
+        known: Vec<String>,
+    },
+    #[error(
+        "the matrix of `{env}` has {entries} entries, more than the {MATRIX_LIMIT} jobs GitHub \
+         runs from one matrix; split it into plan jobs of at most {MATRIX_LIMIT}: one per \
+         environment (`--env`), or one per group of apps (`--app 'api-*'`, a glob)"
+    )]
+    MatrixTooLarge { env: String, entries: usize },
+}
+
+/// Whether `--app` is a glob (`api-*`) rather than an app's name.
+pub fn is_app_pattern(app: &str) -> bool {
+    app.contains(['*', '?', '['])
+}
+
+/// The plan of the apps of `env` whose names match the glob `pattern`.
+pub fn build_matching(config: &Config, env: &str, pattern: &str) -> Result<Plan, PlanError> {
+    let mut plan = build(config, env, None)?;
+    let known: Vec<String> = plan.targets.iter().map(|t| t.app.clone()).collect();
+    let no_match = || PlanError::NoMatch {
+        env: env.to_string(),
+        pattern: pattern.to_string(),
+        known: known.clone(),
+    };
+    let glob = globset::Glob::new(pattern)
+        .map_err(|_| no_match())?
+        .compile_matcher();
+    plan.targets.retain(|t| glob.is_match(&t.app));
+    if plan.targets.is_empty() {
+        return Err(no_match());
+    }
+    Ok(plan)
 }
 
 /// `: did you mean `production`?` for a near miss, else nothing.
@@ -134,6 +174,17 @@ pub fn build(config: &Config, env: &str, app: Option<&str>) -> Result<Plan, Plan
 }
 
 impl Plan {
+    /// The matrix, refused when GitHub would not run it.
+    pub fn matrix_within_limit(&self) -> Result<serde_json::Value, PlanError> {
+        if self.targets.len() > MATRIX_LIMIT {
+            return Err(PlanError::MatrixTooLarge {
+                env: self.environment.clone(),
+                entries: self.targets.len(),
+            });
+        }
+        Ok(self.matrix())
+    }
+
     /// `{"include":[{"app":…,"environment":…,"provider":…}]}` for `strategy.matrix`.
     pub fn matrix(&self) -> serde_json::Value {
         let include: Vec<serde_json::Value> = self

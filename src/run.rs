@@ -82,7 +82,10 @@ async fn run_cli(cli: Cli, env: Env, stdout: &mut dyn Write) -> Exit {
             &console,
             &files,
             &title,
-            Failure::input("--format matrix is for `plan` only; use human, json or github"),
+            Failure::input(format!(
+                "format `matrix` is for `plan` only (`plan --output matrix`); `{}` prints human, json or github",
+                command.name()
+            )),
         );
     }
 
@@ -122,10 +125,12 @@ fn resolve_format(cli: &Cli, inputs: &Inputs, in_actions: bool) -> Result<Format
     if let Some(f) = cli.format {
         return Ok(f);
     }
-    match inputs.choice("format", &["human", "json", "github"]) {
+    // `matrix` is plan's; the caller refuses it for any other command.
+    match inputs.choice("format", &["human", "json", "github", "matrix"]) {
         Ok(Some(f)) => Ok(match f.as_str() {
             "json" => Format::Json,
             "github" => Format::Github,
+            "matrix" => Format::Matrix,
             _ => Format::Human,
         }),
         Ok(None) => Ok(if in_actions {
@@ -228,6 +233,16 @@ fn build_ctx(
     let mut github = GithubContext::from_env(&env, token);
     if github.repository.is_none() {
         github.repository = config.repository.clone();
+    }
+    // Outside Actions nobody sets GITHUB_REF: a local run (a dry run, usually) is judged on what
+    // is checked out, as CI would judge that branch or tag.
+    if env.get("GITHUB_ACTIONS").is_none() && github.git_ref.is_none() {
+        github.git_ref = crate::git::Git::open(&root)
+            .ok()
+            .and_then(|g| g.current_ref());
+        if let Some(r) = &github.git_ref {
+            console.debug(format!("GITHUB_REF is unset: {r}, from the checkout"));
+        }
     }
     let fast_retries = env.get("STAGE_GATE_FAST_RETRIES") == Some("1");
     let http = Ctx::default_http(fast_retries).with_redactor(console.redactor.clone());

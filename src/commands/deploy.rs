@@ -1,10 +1,11 @@
-//! `stage-gate deploy --env ENV` and `stage-gate promote --from A --to B`: build the
+//! `stage-gate deploy --env ENV` and `stage-gate promote --from A --env B`: build the
 //! request from flags, inputs and the GitHub context, run it, report every stage.
 
 use crate::cli::{DeployArgs, PromoteArgs};
 use crate::context::Ctx;
 use crate::deploy::{self, Request, TargetResult};
 use crate::exit::{Exit, Failure};
+use crate::git::Abbreviated;
 use crate::inputs::pick;
 use crate::report::Report;
 
@@ -36,8 +37,8 @@ pub async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Report, Failure> {
 }
 
 pub async fn promote(ctx: &Ctx, args: &PromoteArgs) -> Result<Report, Failure> {
-    let to = pick(args.to.clone(), &ctx.inputs, "environment").ok_or_else(|| {
-        Failure::input("promote needs the destination: --to ENV or the `environment` input")
+    let to = pick(args.environment.clone(), &ctx.inputs, "environment").ok_or_else(|| {
+        Failure::input("promote needs the destination: --env ENV or the `environment` input")
     })?;
     let from = pick(args.from.clone(), &ctx.inputs, "from-environment")
         .or_else(|| ctx.config.policy(&to).requires);
@@ -58,6 +59,13 @@ pub async fn promote(ctx: &Ctx, args: &PromoteArgs) -> Result<Report, Failure> {
         Some(from),
     )?;
     req.gate_only = args.gate_only;
+    if ctx.dry_run && ctx.github.token.is_some() && ctx.github.repository.is_some() {
+        // A dry run changes nothing, but the gate cannot be judged without these reads.
+        ctx.console.info(format!(
+            "[dry-run] reads GitHub deployments to evaluate the gate (GET …/deployments?environment={})",
+            req.requires.as_deref().unwrap_or("?")
+        ));
+    }
     let title = format!(
         "promote {} → {}",
         req.requires.as_deref().unwrap_or("?"),
@@ -91,6 +99,7 @@ fn request(
             "--sha `{sha}` is not a commit: expected 7 to 40 hex digits (`git rev-parse HEAD`)"
         )));
     }
+    let sha = full_sha(ctx, &sha)?;
     let image = pick(image, &ctx.inputs, "image");
     if let Some(bad) = image.as_deref().filter(|i| !is_image_reference(i)) {
         return Err(Failure::input(format!(
@@ -127,6 +136,38 @@ fn request(
 /// 7 to 40 hex digits: a commit as git abbreviates or spells it.
 fn is_commit_sha(s: &str) -> bool {
     (7..=40).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The full SHA of `sha`: records and gates compare full SHAs, so an abbreviated one is
+/// expanded by the repository first (never guessed between several commits).
+fn full_sha(ctx: &Ctx, sha: &str) -> Result<String, Failure> {
+    if sha.len() == 40 {
+        return Ok(sha.to_ascii_lowercase());
+    }
+    let git = crate::git::Git::open(&ctx.root).map_err(|e| {
+        Failure::input(format!(
+            "--sha `{sha}` is abbreviated, and expanding it needs the repository ({e}); \
+             pass all 40 digits (`git rev-parse {sha}`)"
+        ))
+    })?;
+    let expanded = git.expand_commit(sha).map_err(|e| {
+        Failure::input(format!(
+            "cannot expand --sha `{sha}`: {e}; pass all 40 digits"
+        ))
+    })?;
+    match expanded {
+        Abbreviated::Commit(full) => Ok(full),
+        Abbreviated::Ambiguous(commits) => Err(Failure::input(format!(
+            "--sha `{sha}` is ambiguous: {} commits start with it ({}); give more digits, \
+             or all 40",
+            commits.len(),
+            commits.join(", ")
+        ))),
+        Abbreviated::Unknown => Err(Failure::input(format!(
+            "--sha `{sha}` names no commit in this clone (a typo, or history not fetched: \
+             actions/checkout with `fetch-depth: 0`); or pass all 40 digits"
+        ))),
+    }
 }
 
 /// A docker image reference (distribution's grammar): `[host[:port]/]path[:tag][@digest]`.

@@ -120,10 +120,40 @@ fn write_changelog(
         path.display(),
         log.releases.iter().filter(|n| n.tag.is_some()).count()
     );
+    report.summary = changelog_summary(&report.human, &log.releases);
     // Freeing a large history's notes (a hundred thousand strings) costs milliseconds that
     // nobody waits for elsewhere.
     std::thread::spawn(move || drop(log));
     Ok(report)
+}
+
+/// Releases listed in the step summary of a changelog; the rest are counted.
+const SUMMARY_RELEASES: usize = 20;
+
+/// The step summary of `notes --changelog`: what was written, and its newest releases.
+fn changelog_summary(headline: &str, releases: &[notes::Notes]) -> String {
+    let rows: Vec<Vec<String>> = releases
+        .iter()
+        .take(SUMMARY_RELEASES)
+        .map(|n| {
+            vec![
+                n.tag.clone().unwrap_or_else(|| "unreleased".into()),
+                n.date.clone().unwrap_or_default(),
+                n.commits.to_string(),
+            ]
+        })
+        .collect();
+    let mut md = format!(
+        "### stage-gate notes --changelog\n\n{headline}\n\n{}",
+        crate::report::summary::table(&["release", "date", "commits"], &rows)
+    );
+    if releases.len() > SUMMARY_RELEASES {
+        md.push_str(&format!(
+            "\n…and {} older release(s), in the file.\n",
+            releases.len() - SUMMARY_RELEASES
+        ));
+    }
+    md
 }
 
 fn write_file(ctx: &Ctx, path: &std::path::Path, text: &str) -> Result<(), Failure> {

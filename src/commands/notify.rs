@@ -59,7 +59,7 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
             workflow,
             run.unwrap_or_else(|| {
                 if ctx.dry_run {
-                    "dry run".into()
+                    "would dispatch it (dry run)".into()
                 } else {
                     "dispatched".into()
                 }
@@ -70,9 +70,15 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
             "dispatch inputs were given without --dispatch WORKFLOW",
         ));
     }
+    // What happened to each webhook, in words: the event's status is not the send's.
+    let sent = if ctx.dry_run {
+        format!("would send the {} event (dry run)", event.status)
+    } else {
+        format!("sent the {} event", event.status)
+    };
     if let Some(url) = &args.webhook {
         notify::send_webhook(ctx, url, NotifyFormat::Json, None, None, &event).await?;
-        rows.push(vec!["webhook".into(), url.clone(), event.status.clone()]);
+        rows.push(vec!["webhook".into(), url.clone(), sent.clone()]);
     }
     for n in notify::firing(ctx, NotifyOn::Notify, &env) {
         if let NotifyTarget::Webhook {
@@ -92,9 +98,9 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
             )
             .await?;
             rows.push(vec![
-                format!("webhook ({format:?})"),
+                format!("webhook ({})", notify::format_name(*format)),
                 url.clone(),
-                event.status.clone(),
+                sent.clone(),
             ]);
         }
     }
@@ -109,7 +115,7 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
     );
     report.human = rows
         .iter()
-        .map(|r| r.join(": "))
+        .map(|r| format!("{} {}: {}", r[0], r[1], r[2]))
         .collect::<Vec<_>>()
         .join("\n");
     report.json = serde_json::json!({"event": event, "sent": rows});

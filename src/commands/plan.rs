@@ -1,4 +1,5 @@
-//! `stage-gate plan --env ENV [--app APP] [--output human|json|matrix]`
+//! `stage-gate plan --env ENV [--app APP|GLOB] [--output human|json|matrix]`: the plan, and
+//! the matrix (at most [`crate::plan::MATRIX_LIMIT`] entries) for `strategy.matrix`.
 
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::context::Ctx;
@@ -11,7 +12,30 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Report, Failure> {
         Failure::input("plan needs an environment: --env ENV or the `environment` input")
     })?;
     let app = pick(args.app.clone(), &ctx.inputs, "app");
-    let mut plan = crate::plan::build(&ctx.config, &env, app.as_deref()).map_err(Failure::input)?;
+    let mut plan = match app.as_deref() {
+        Some(pattern) if crate::plan::is_app_pattern(pattern) => {
+            crate::plan::build_matching(&ctx.config, &env, pattern)
+        }
+        app => crate::plan::build(&ctx.config, &env, app),
+    }
+    .map_err(Failure::input)?;
+    let output = args.output.unwrap_or(match ctx.format {
+        Format::Json => PlanFormat::Json,
+        Format::Matrix => PlanFormat::Matrix,
+        _ => PlanFormat::Human,
+    });
+    // The matrix is handed out when printed or written as the step output; a larger one than
+    // GitHub runs is refused before anything is written.
+    let matrix = match plan.matrix_within_limit() {
+        Ok(m) => Some(serde_json::to_string(&m).unwrap_or_default()),
+        Err(e) if output == PlanFormat::Matrix || ctx.files.output.is_some() => {
+            return Err(Failure::input(e))
+        }
+        Err(e) => {
+            ctx.console.warn(e.to_string());
+            None
+        }
+    };
     let image = pick(args.image.clone(), &ctx.inputs, "image");
     if let Some(bad) = image
         .as_deref()
@@ -28,18 +52,14 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Report, Failure> {
         }
     }
     let mut report = Report::new(format!("plan {env}"));
-    let matrix = serde_json::to_string(&plan.matrix()).unwrap_or_default();
-    report.output("matrix", &matrix);
+    if let Some(m) = &matrix {
+        report.output("matrix", m);
+    }
     report.json = serde_json::to_value(&plan).unwrap_or_default();
-    let output = args.output.unwrap_or(match ctx.format {
-        Format::Json => PlanFormat::Json,
-        Format::Matrix => PlanFormat::Matrix,
-        _ => PlanFormat::Human,
-    });
     report.human = match output {
         PlanFormat::Human => plan.human(),
         PlanFormat::Json => serde_json::to_string_pretty(&plan).unwrap_or_default(),
-        PlanFormat::Matrix => matrix,
+        PlanFormat::Matrix => matrix.unwrap_or_default(),
     };
     let rows: Vec<Vec<String>> = plan
         .targets

@@ -243,21 +243,25 @@ fn dry_run_report(ctx: &Ctx, plan: &Plan, version: &str) -> Report {
     report.output("version", version);
     report.output("prerelease", plan.prerelease);
     report.output("is-latest", plan.make_latest == MakeLatest::True);
+    // The body is what a reviewer of a dry run most wants to see: shown whole.
     report.human = format!(
-        "dry run: release `{}` would be made with these calls (none was made):\n{}",
+        "dry run: release `{}` would be made with these calls (none was made):\n{}\n\nits body:\n\n{}",
         plan.tag,
         calls
             .iter()
             .map(|c| format!("  {c}"))
             .collect::<Vec<_>>()
-            .join("\n")
+            .join("\n"),
+        plan.body.trim_end()
     );
     report.summary = format!(
-        "### stage-gate release `{}` (dry run)\n\n```\n{}\n```\n",
+        "### stage-gate release `{}` (dry run)\n\n```\n{}\n```\n\n#### its body\n\n{}\n",
         plan.tag,
-        calls.join("\n")
+        calls.join("\n"),
+        plan.body.trim_end()
     );
-    report.json = serde_json::json!({"dry_run": true, "tag": plan.tag, "calls": calls});
+    report.json =
+        serde_json::json!({"dry_run": true, "tag": plan.tag, "calls": calls, "body": plan.body});
     report
 }
 

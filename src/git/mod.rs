@@ -26,6 +26,17 @@ pub enum GitError {
     Parse { args: String, detail: String },
 }
 
+/// What an abbreviated commit SHA names in this clone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Abbreviated {
+    /// Exactly one commit: its full SHA.
+    Commit(String),
+    /// Several commits share the prefix (their full SHAs, sorted).
+    Ambiguous(Vec<String>),
+    /// No commit starts with it.
+    Unknown,
+}
+
 /// A tag with the commit it points to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagRef {
@@ -185,6 +196,62 @@ impl Git {
         self.resolve(rev)?.ok_or_else(|| GitError::UnknownRevision {
             rev: rev.to_string(),
         })
+    }
+
+    /// The commit a hex prefix (`4acdbe1`) abbreviates, as git expands it; several commits
+    /// with that prefix are reported, never guessed between.
+    pub fn expand_commit(&self, prefix: &str) -> Result<Abbreviated, GitError> {
+        let spec = format!("{prefix}^{{commit}}");
+        let out = self
+            .command(&[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                "--end-of-options",
+                &spec,
+            ])
+            .output()
+            .map_err(GitError::Spawn)?;
+        if out.status.success() {
+            let full = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            return Ok(Abbreviated::Commit(full));
+        }
+        // Failed: no object with that prefix, or several. git lists every object that has it.
+        let listed = self
+            .run(&["rev-parse", &format!("--disambiguate={prefix}")])
+            .unwrap_or_default();
+        let mut commits = Vec::new();
+        for id in listed.split_whitespace() {
+            if self.run(&["cat-file", "-t", id])?.trim() == "commit" {
+                commits.push(id.to_string());
+            }
+        }
+        commits.sort();
+        Ok(match commits.len() {
+            0 => Abbreviated::Unknown,
+            1 => Abbreviated::Commit(commits.remove(0)),
+            _ => Abbreviated::Ambiguous(commits),
+        })
+    }
+
+    /// The ref checked out, as GITHUB_REF spells it: the branch (`refs/heads/main`), else, on a
+    /// detached HEAD, the highest version tag pointing at it (`refs/tags/v1.2.3`).
+    pub fn current_ref(&self) -> Option<String> {
+        if let Ok(branch) = self.run(&["symbolic-ref", "-q", "HEAD"]) {
+            return Some(branch.trim().to_string()).filter(|b| !b.is_empty());
+        }
+        let tags = self.run(&["tag", "--points-at", "HEAD"]).ok()?;
+        // SemVer decides (git's own version sort puts `v1.0.0-rc.1` above `v1.0.0`).
+        let version = |t: &str| semver::Version::parse(t.trim_start_matches('v')).ok();
+        let tag = tags
+            .lines()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .max_by(|a, b| match (version(a), version(b)) {
+                (Some(x), Some(y)) => crate::tag::version::precedence(&x, &y),
+                (x, y) => x.is_some().cmp(&y.is_some()).then_with(|| b.cmp(a)),
+            })?;
+        Some(format!("refs/tags/{tag}"))
     }
 
     /// Whether the clone is shallow (history cut off).
@@ -593,6 +660,61 @@ pub mod testrepo {
 mod tests {
     use super::testrepo::Repo;
     use super::*;
+
+    /// Two commits whose SHAs share the 7-digit prefix `545b834` (found by search: the
+    /// message number is all that differs), written as loose objects.
+    fn colliding_commits(repo: &Repo) -> [String; 2] {
+        [5953, 12132].map(|n| {
+            let body = format!(
+                "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor T <t@example.com> 1700000000 +0000\ncommitter T <t@example.com> 1700000000 +0000\n\ncollide {n}\n"
+            );
+            let file = repo.path().join(format!("commit-{n}"));
+            std::fs::write(&file, body).unwrap();
+            repo.sh(&["hash-object", "-t", "commit", "-w", file.to_str().unwrap()])
+        })
+    }
+
+    #[test]
+    fn the_current_ref_is_the_branch_else_the_tag_of_a_detached_head() {
+        let r = Repo::new();
+        let one = r.commit("one");
+        r.tag("v1.0.0");
+        r.tag("v1.0.0-rc.1");
+        r.commit("two");
+        assert_eq!(r.git.current_ref().as_deref(), Some("refs/heads/main"));
+        r.sh(&["checkout", "-q", &one]);
+        assert_eq!(r.git.current_ref().as_deref(), Some("refs/tags/v1.0.0"));
+        r.sh(&["checkout", "-q", "main"]);
+        r.sh(&["checkout", "-q", "--detach"]);
+        assert_eq!(r.git.current_ref(), None, "a bare commit names no ref");
+    }
+
+    #[test]
+    fn abbreviated_shas_expand_to_one_commit_or_say_why_not() {
+        let r = Repo::new();
+        let head = r.commit("one");
+        assert_eq!(
+            r.git.expand_commit(&head[..7]).unwrap(),
+            Abbreviated::Commit(head.clone())
+        );
+        let [a, b] = colliding_commits(&r);
+        assert_eq!(&a[..7], &b[..7]);
+        assert_eq!(
+            r.git.expand_commit(&a[..7]).unwrap(),
+            Abbreviated::Ambiguous(vec![a.clone(), b.clone()])
+        );
+        // One more digit tells them apart.
+        assert_eq!(
+            r.git.expand_commit(&a[..8]).unwrap(),
+            Abbreviated::Commit(a.clone())
+        );
+        let unknown = if head.starts_with("0000") {
+            "ffffff0"
+        } else {
+            "0000000"
+        };
+        assert_eq!(r.git.expand_commit(unknown).unwrap(), Abbreviated::Unknown);
+    }
 
     #[test]
     fn tags_report_target_kind_and_date_in_one_call() {

@@ -194,14 +194,30 @@ pub struct GateReport {
     pub probes: Vec<ProbeEvidence>,
 }
 
+/// What a gate probes, in words: `web in staging`; for ad-hoc probes (`health --url`, where
+/// app and environment may be empty), whichever of them was given, else the URLs themselves.
+pub fn named(app: &str, env: &str, urls: &[&str]) -> String {
+    match (app, env) {
+        ("", "") => urls.join(", "),
+        (one, "") | ("", one) => one.to_string(),
+        (app, env) => format!("{app} in {env}"),
+    }
+}
+
 impl GateReport {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Healthy
     }
 
+    /// What was probed, as [`named`] says it.
+    pub fn who(&self) -> String {
+        let urls: Vec<&str> = self.probes.iter().map(|p| p.url.as_str()).collect();
+        named(&self.app, &self.env, &urls)
+    }
+
     /// One line naming the verdict and, when it failed, the first failing probe's reason.
     pub fn headline(&self) -> String {
-        let who = format!("{} in {}", self.app, self.env);
+        let who = self.who();
         let failing = self
             .probes
             .iter()
@@ -226,9 +242,8 @@ impl GateReport {
     pub fn summary(&self) -> String {
         let rows: Vec<Vec<String>> = self.probes.iter().map(row).collect();
         format!(
-            "#### health: {} in {}: {}\n\n{}",
-            self.app,
-            self.env,
+            "#### health: {}: {}\n\n{}",
+            self.who(),
             self.verdict.as_str(),
             summary::table(
                 &[

@@ -66,7 +66,8 @@ pub async fn send_webhook(
     }
     if ctx.dry_run {
         ctx.console.info(format!(
-            "[dry-run] POST {url} ({format:?} event `{}`{}{})",
+            "[dry-run] POST {url} ({} event `{}`{}{})",
+            format_name(format),
             e.event,
             if token.is_some() {
                 ", Authorization: Bearer ***"
@@ -84,8 +85,18 @@ pub async fn send_webhook(
     webhook::send(&ctx.http, url, e, format, token.as_ref(), secret.as_ref())
         .await
         .map_err(|err| Failure::new(Exit::Internal, err))?;
-    ctx.console.info(format!("notified {url} ({})", e.status));
+    ctx.console
+        .info(format!("notified {url}: the {} event", e.status));
     Ok(())
+}
+
+/// How a webhook's payload format is written in the config (`format: slack`).
+pub fn format_name(format: NotifyFormat) -> &'static str {
+    match format {
+        NotifyFormat::Json => "json",
+        NotifyFormat::Slack => "slack",
+        NotifyFormat::Discord => "discord",
+    }
 }
 
 /// Dispatch `workflow` with `inputs`.

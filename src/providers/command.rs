@@ -292,6 +292,22 @@ impl Provider for CommandProvider {
         })
     }
 
+    fn planned_rollback_calls(&self, req: &RollbackRequest) -> Vec<String> {
+        let Some(script) = &self.config.rollback else {
+            return vec![format!(
+                "(no `rollback` command is configured for {}/{}: the rollback would fail)",
+                req.target.app, req.target.env
+            )];
+        };
+        vec![format!(
+            "sh -c '{script}' in {} with STAGE_GATE_APP={} STAGE_GATE_ENV={} STAGE_GATE_ROLLBACK_TO={}",
+            self.dir.display(),
+            req.target.app,
+            req.target.env,
+            req.to.as_deref().unwrap_or("")
+        )]
+    }
+
     async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError> {
         let Some(script) = &self.config.rollback else {
             return Err(ProviderError::Config(format!(

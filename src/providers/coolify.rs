@@ -414,6 +414,10 @@ impl Provider for CoolifyProvider {
         }
     }
 
+    fn planned_rollback_calls(&self, req: &RollbackRequest) -> Vec<String> {
+        self.plan_rollback(req)
+    }
+
     async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError> {
         self.roll_back(req).await
     }

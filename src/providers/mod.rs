@@ -196,6 +196,16 @@ pub trait Provider: Send + Sync {
     fn kind(&self) -> &'static str;
     /// The calls a deploy would make, one line each, for `--dry-run` and `plan`.
     fn planned_calls(&self, req: &DeployRequest) -> Vec<String>;
+    /// The calls a rollback would make, one line each, for `rollback --dry-run`.
+    fn planned_rollback_calls(&self, req: &RollbackRequest) -> Vec<String> {
+        vec![format!(
+            "{} rollback of {} in `{}` to {}",
+            self.kind(),
+            req.target.app,
+            req.target.env,
+            req.to.as_deref().unwrap_or("the previous deployment")
+        )]
+    }
     /// What can be checked before anything is recorded or changed: credentials present,
     /// settings complete, tools on PATH. A deploy refused here has touched nothing.
     fn preflight(&self, _req: &DeployRequest) -> Result<(), ProviderError> {

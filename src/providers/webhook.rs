@@ -256,6 +256,13 @@ impl Provider for WebhookProvider {
         })
     }
 
+    fn planned_rollback_calls(&self, req: &RollbackRequest) -> Vec<String> {
+        vec![format!(
+            "(a webhook cannot undo a deploy of {}/{}: the rollback would fail)",
+            req.target.app, req.target.env
+        )]
+    }
+
     async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError> {
         Err(ProviderError::Config(format!(
             "{}/{}: a webhook cannot undo a deploy; redeploy the earlier version, or use the \

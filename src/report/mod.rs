@@ -25,7 +25,10 @@ pub enum Format {
     Json,
     /// Workflow commands: annotations and masks (the default under Actions).
     Github,
-    /// `plan` only: JSON for `strategy.matrix: ${{ fromJSON(...) }}`, alone on stdout.
+    /// `plan` only: JSON for `strategy.matrix: ${{ fromJSON(...) }}`, alone on stdout. Hidden
+    /// from `--help`, where every command lists the formats: plan documents it under
+    /// `--output`, and the `format` input takes it for plan (the action has no `output`).
+    #[value(hide = true)]
     Matrix,
 }
 
@@ -80,6 +83,15 @@ impl Report {
     }
 }
 
+/// The step summary of a report that wrote none: its title, and its text as printed.
+fn fallback_summary(report: &Report) -> String {
+    let mut md = format!("### stage-gate {}\n", report.title);
+    if !report.human.trim().is_empty() {
+        md.push_str(&format!("\n```\n{}\n```\n", report.human.trim_end()));
+    }
+    md
+}
+
 /// Write the report: outputs and summary files (when under Actions), then stdout in `format`.
 /// Annotations written per rule; the rest are in the step summary.
 pub const ANNOTATIONS_PER_RULE: usize = 5;
@@ -106,9 +118,11 @@ pub fn emit(
         }
     }
     if let Some(path) = &files.summary {
-        if !report.summary.is_empty() {
-            gha::append_summary(path, &redact(&report.summary))?;
+        // Every command leaves a summary; one that wrote none gets its text under its title.
+        if report.summary.is_empty() {
+            report.summary = fallback_summary(report);
         }
+        gha::append_summary(path, &redact(&report.summary))?;
     }
     match format {
         Format::Json => {
@@ -172,4 +186,33 @@ pub fn emit(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_without_a_summary_still_leaves_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = ActionsFiles {
+            output: None,
+            summary: Some(dir.path().join("summary")),
+        };
+        let (console, _) = Console::capture(crate::secret::Redactor::new());
+        let mut report = Report::new("notes --changelog");
+        report.human = "wrote CHANGELOG.md (3 release(s))".into();
+        emit(
+            &mut report,
+            Format::Human,
+            &files,
+            &console,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("summary")).unwrap(),
+            "### stage-gate notes --changelog\n\n```\nwrote CHANGELOG.md (3 release(s))\n```\n"
+        );
+    }
 }

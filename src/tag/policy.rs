@@ -1,5 +1,6 @@
 //! The release policy applied to one tag: prerelease and build-metadata rules, monotonic
-//! versions, the release branch, annotated tags. Pure: the facts come in (read from git and
+//! versions (per maintenance line on a maintenance branch), the release branch, annotated
+//! tags. Pure: the facts come in (read from git and
 //! GitHub by the `tag` command), the verdict goes out — every refusal with its reason.
 
 use super::{version, Release};
@@ -178,13 +179,30 @@ fn monotonic(policy: &ReleasePolicy, facts: &Facts, verdict: &mut Verdict) {
         );
         return;
     }
-    let Some(highest) = facts
-        .released
-        .iter()
-        .filter(|o| version::precedence(&o.version, v) == Ordering::Greater)
-        .max_by(|a, b| version::precedence(&a.version, &b.version))
-    else {
+    let higher = |on_line: bool| {
+        facts
+            .released
+            .iter()
+            .filter(move |o| !on_line || (o.version.major, o.version.minor) == (v.major, v.minor))
+            .filter(|o| version::precedence(&o.version, v) == Ordering::Greater)
+            .max_by(|a, b| version::precedence(&a.version, &b.version))
+    };
+    let Some(highest) = higher(false) else {
         return;
+    };
+    // A patch of an older line (`v1.0.1` after `v1.1.0`) cut from a maintenance branch
+    // (`release.branches`) is a release: it need only be the newest of its major.minor line.
+    let line = format!("{}.{}", v.major, v.minor);
+    let maintained = facts
+        .branches
+        .iter()
+        .find(|b| is_release_branch(&policy.branches, b));
+    let highest = match maintained {
+        Some(_) => match higher(true) {
+            Some(newer) => newer,
+            None => return,
+        },
+        None => highest,
     };
     let what = format!(
         "`{tag}` ({v}) is lower than the released `{}` ({}, {})",
@@ -200,7 +218,18 @@ fn monotonic(policy: &ReleasePolicy, facts: &Facts, verdict: &mut Verdict) {
         ),
         (false, _) => verdict.refuse(
             "monotonic",
-            format!("{what}; versions must increase (a deliberate downgrade needs --rollback and release.allow-downgrade: true)"),
+            match maintained {
+                Some(branch) => format!(
+                    "{what}, the newest of the {line} line `{branch}` maintains; tag the next \
+                     patch of that line"
+                ),
+                None => format!(
+                    "{what}; versions must increase, except on a maintenance line: a patch of \
+                     the {line} line is a release when its commit is on a branch listed in \
+                     release.branches (e.g. `release/{line}`); a deliberate downgrade needs \
+                     --rollback and release.allow-downgrade: true"
+                ),
+            },
         ),
     }
 }
@@ -305,6 +334,55 @@ mod tests {
         assert_eq!(
             rules(&verdict(&p, "v1.3.0", &["v1.3.0"], true)),
             vec!["monotonic"]
+        );
+    }
+
+    /// A patch of an older line on a maintenance branch releases; the same tag elsewhere, or
+    /// one that is not the newest of its own line, does not.
+    #[test]
+    fn a_maintenance_line_releases_its_newest_patch_from_its_branch() {
+        let p = ReleasePolicy {
+            branches: vec!["release/*".into()],
+            ..ReleasePolicy::default()
+        };
+        let on = |tag: &str, branch: &str, others: &[&str]| {
+            let r = release(tag, false);
+            evaluate(
+                &p,
+                &Facts {
+                    release: &r,
+                    released: released(others),
+                    branches: vec![Branch {
+                        name: branch.into(),
+                        remote: Some("origin".into()),
+                    }],
+                    environment: None,
+                    rollback: false,
+                },
+            )
+        };
+        let v = on("v1.0.1", "release/1.0", &["v1.0.0", "v1.1.0", "v2.0.0"]);
+        assert!(v.allowed(), "{:?}", v.refusals);
+        assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+        // Not the newest of its line: refused, naming the line's newest.
+        let v = on("v1.0.1", "release/1.0", &["v1.0.2", "v1.1.0"]);
+        assert_eq!(rules(&v), vec!["monotonic"]);
+        assert!(
+            v.refusals[0].reason.contains(
+                "`v1.0.1` (1.0.1) is lower than the released `v1.0.2` (1.0.2, git tag), the newest of the 1.0 line `origin/release/1.0` maintains; tag the next patch of that line"
+            ),
+            "{}",
+            v.refusals[0].reason
+        );
+        // On main it is a downgrade, and the advice names the maintenance branch first.
+        let v = on("v1.0.1", "main", &["v1.0.0", "v1.1.0"]);
+        assert_eq!(rules(&v), vec!["monotonic"]);
+        assert!(
+            v.refusals[0].reason.contains(
+                "versions must increase, except on a maintenance line: a patch of the 1.0 line is a release when its commit is on a branch listed in release.branches (e.g. `release/1.0`)"
+            ),
+            "{}",
+            v.refusals[0].reason
         );
     }
 

@@ -121,26 +121,59 @@ fn plan_matrix_format() {
     assert_eq!(v["include"][0]["app"], "web");
 }
 
+/// `matrix` is plan's alone: `plan --output matrix`, `--format matrix` and the `format` input
+/// all print it for plan; every other command refuses it, and only plan's --help lists it.
 #[test]
 fn plan_format_matrix_and_its_misuse() {
+    let matrix = r#"{"include":[{"app":"web","environment":"staging","provider":"command"}]}"#;
     let repo = repo_with_config(CONFIG);
     let out = Run::new(repo.path())
         .args(["plan", "--env", "staging", "--format", "matrix"])
         .run();
     assert_eq!(out.code, 0, "{}", out.all());
-    assert_eq!(
-        out.stdout.trim(),
-        r#"{"include":[{"app":"web","environment":"staging","provider":"command"}]}"#
-    );
+    assert_eq!(out.stdout.trim(), matrix);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Run::new(repo.path())
+        .actions(tmp.path())
+        .env("INPUT_COMMAND", "plan")
+        .env("INPUT_ENVIRONMENT", "staging")
+        .env("INPUT_FORMAT", "matrix")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.stdout.trim(), matrix);
+
     let out = Run::new(repo.path())
         .args(["check", "--format", "matrix"])
         .run();
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("--format matrix is for `plan` only"),
+        out.stderr.contains(
+            "format `matrix` is for `plan` only (`plan --output matrix`); `check` prints human, json or github"
+        ),
         "{}",
         out.stderr
     );
+    let out = Run::new(repo.path())
+        .env("INPUT_COMMAND", "deploy")
+        .env("INPUT_FORMAT", "matrix")
+        .run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("`deploy` prints human, json or github"),
+        "{}",
+        out.stderr
+    );
+
+    for command in crate::common::COMMANDS {
+        let help = Run::new(repo.path()).args([command, "--help"]).run();
+        assert_eq!(help.code, 0);
+        assert_eq!(
+            help.stdout.contains("matrix"),
+            command == "plan",
+            "{command} --help:\n{}",
+            help.stdout
+        );
+    }
 }
 
 #[test]
@@ -267,5 +300,53 @@ fn a_deeply_nested_config_is_refused_fast() {
         out.stdout.contains("nested deeper than 64"),
         "{}",
         out.stdout
+    );
+}
+
+/// GitHub runs at most 256 jobs from one matrix: a bigger one is refused with the split that
+/// fixes it, and the split (an app glob) works.
+#[test]
+fn a_matrix_over_githubs_job_limit_is_refused_with_the_split() {
+    let mut config = String::from("version: 1\napps:\n");
+    for group in ["api", "web"] {
+        for i in 0..150 {
+            config.push_str(&format!(
+                "  {group}-{i:03}:\n    environments:\n      staging: {{command: {{run: 'true'}}}}\n"
+            ));
+        }
+    }
+    let repo = repo_with_config(&config);
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "staging", "--output", "matrix"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert_eq!(out.stdout, "");
+    insta::assert_snapshot!(out.stderr.trim());
+    // Under Actions the step output is the matrix: refused there too, whatever the format.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Run::new(repo.path())
+        .actions(tmp.path())
+        .env("INPUT_COMMAND", "plan")
+        .env("INPUT_ENVIRONMENT", "staging")
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert_eq!(out.output("matrix"), None);
+
+    let out = Run::new(repo.path())
+        .args([
+            "plan", "--env", "staging", "--output", "matrix", "--app", "api-*",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v["include"].as_array().unwrap().len(), 150);
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "staging", "--app", "db-*"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("no app of `staging` matches `db-*`"),
+        "{}",
+        out.stderr
     );
 }

@@ -10,6 +10,11 @@ use std::process::Command;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_stage-gate");
 
+/// Every subcommand, as `stage-gate --help` lists them.
+pub const COMMANDS: [&str; 10] = [
+    "check", "plan", "tag", "deploy", "health", "promote", "rollback", "notes", "release", "notify",
+];
+
 pub struct Run {
     args: Vec<String>,
     env: BTreeMap<String, String>,

@@ -536,7 +536,11 @@ fn health_config(url: &str, extra: &str) -> String {
 #[test]
 fn the_cli_reports_a_healthy_gate_in_outputs_summary_and_json() {
     let base = sim_in_background(r#"{"endpoints": {"web": {"version": "2.0.0"}}}"#);
-    let repo = repo_with_config(&health_config(&format!("{base}/health/web"), ""));
+    let config = health_config(&format!("{base}/health/web"), "").replace(
+        "            - url:",
+        "            - json: {\"$.version\": \"{version}\"}\n              url:",
+    );
+    let repo = repo_with_config(&config);
     let tmp = tempfile::tempdir().unwrap();
     let out = Run::new(repo.path())
         .args(["health", "--env", "staging", "--version", "2.0.0"])
@@ -563,7 +567,15 @@ fn the_cli_reports_a_healthy_gate_in_outputs_summary_and_json() {
     );
 
     let out = Run::new(repo.path())
-        .args(["health", "--env", "staging", "--format", "json"])
+        .args([
+            "health",
+            "--env",
+            "staging",
+            "--format",
+            "json",
+            "--version",
+            "2.0.0",
+        ])
         .run();
     assert_eq!(out.code, 0, "{}", out.all());
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -703,4 +715,111 @@ fn the_version_comes_from_the_release_tag_and_dry_run_probes_nothing() {
         .run();
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("uses `{version}`"), "{}", out.stderr);
+}
+
+/// `--version` is never silently ignored: a configured gate must check it (else exit 2 with
+/// the fix), and an ad-hoc `--url` probe must find it in the body.
+#[test]
+fn a_version_no_probe_checks_is_refused_and_a_url_probe_checks_the_body() {
+    let base = sim_in_background(r#"{"endpoints": {"web": {"version": "2.0.0"}}}"#);
+    let repo = repo_with_config(&health_config(&format!("{base}/health/web"), ""));
+    let out = Run::new(repo.path())
+        .args(["health", "--env", "staging", "--version", "9.9.9"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    insta::assert_snapshot!(out.stderr.trim());
+
+    let out = Run::new(repo.path())
+        .args([
+            "health",
+            "--url",
+            &format!("{base}/health/web"),
+            "--version",
+            "2.0.0",
+            "--format",
+            "json",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["verdict"], "healthy");
+}
+
+/// Ad-hoc probes name themselves: no `- in -` where an app and environment would go.
+#[test]
+fn url_probes_are_named_by_their_url() {
+    let base = sim_in_background(r#"{"endpoints": {}}"#);
+    let repo = repo_with_config("version: 1\n");
+    let url = format!("{base}/healthz");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Run::new(repo.path())
+        .actions(tmp.path())
+        .args(["health", "--url", &url, "--format", "human"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!out.all().contains("- in -"), "{}", out.all());
+    assert_eq!(
+        out.stdout.lines().next(),
+        Some(format!("{url}: healthy (1 probe(s))").as_str())
+    );
+    assert!(
+        out.summary
+            .contains(&format!("#### health: {url}: healthy")),
+        "{}",
+        out.summary
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("::group::health gate: {url} (1 probe(s))")),
+        "{}",
+        out.stderr
+    );
+    let out = Run::new(repo.path())
+        .args(["health", "--url", &url, "--dry-run"])
+        .run();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("would probe GET {url} every 2s for up to 5m, soak 0s")
+    );
+}
+
+/// The runner's SIGINT stops a standalone gate at once with exit 5, as it stops a deploy's.
+#[test]
+fn a_cancelled_health_gate_stops_within_a_second_and_exits_5() {
+    let base = sim_in_background(r#"{"endpoints": {"busy": {"status": 503}}}"#);
+    let repo = repo_with_config("version: 1\n");
+    let url = format!("{base}/health/busy");
+    let tmp = tempfile::tempdir().unwrap();
+    // Unavailable is worth waiting for: without the signal this gate probes for 5 minutes.
+    let mut child = Run::new(repo.path())
+        .actions(tmp.path())
+        .args(["health", "--url", &url])
+        .spawn();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.child.try_wait().unwrap().is_none(),
+        "the gate ended by itself"
+    );
+    child.signal("INT");
+    let signalled = std::time::Instant::now();
+    while child.child.try_wait().unwrap().is_none() {
+        if signalled.elapsed() > Duration::from_secs(1) {
+            child.signal("KILL");
+            panic!(
+                "still probing a second after SIGINT:\n{}",
+                child.wait().all()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait();
+    assert_eq!(out.code, 5, "{}", out.all());
+    assert!(
+        out.stderr.contains(&format!(
+            "::error::cancelled by SIGINT during the health gate of {url}: not proven healthy"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.output("result").as_deref(), Some("cancelled"));
 }

@@ -223,3 +223,37 @@ fn a_patch_of_an_older_line_starts_at_its_own_previous_version() {
         .contains("backported fix"));
     assert!(!json["markdown"].as_str().unwrap().contains("minor work"));
 }
+
+/// `--changelog` leaves a step summary like every command: what was written, and the
+/// releases it holds.
+#[test]
+fn the_changelog_writes_a_step_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("sh")
+        .args([
+            "-ec",
+            "git init -q -b main
+             git commit -q --allow-empty -m 'feat: first'; git tag v1.0.0
+             git commit -q --allow-empty -m 'fix: a bug'
+             git commit -q --allow-empty -m 'feat: more'; git tag v1.1.0
+             git commit -q --allow-empty -m 'fix: unreleased'",
+        ])
+        .current_dir(dir.path())
+        .env("GIT_AUTHOR_NAME", "A")
+        .env("GIT_AUTHOR_EMAIL", "a@example.com")
+        .env("GIT_COMMITTER_NAME", "A")
+        .env("GIT_COMMITTER_EMAIL", "a@example.com")
+        .env("GIT_AUTHOR_DATE", "@1700000000 +0000")
+        .env("GIT_COMMITTER_DATE", "@1700000000 +0000")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let actions = tempfile::tempdir().unwrap();
+    let out = Run::new(dir.path())
+        .actions(actions.path())
+        .args(["notes", "--changelog"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(dir.path().join("CHANGELOG.md").is_file());
+    insta::assert_snapshot!(out.summary);
+}

@@ -577,6 +577,34 @@ fn dry_run_prints_the_calls_and_makes_none() {
     assert!(w.calls().is_empty());
 }
 
+/// The body a dry run would send is shown whole, after the calls, and in the summary.
+#[test]
+fn dry_run_shows_the_release_body() {
+    let w = World::default();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = w
+        .run()
+        .actions(tmp.path())
+        .args(["--tag", "v1.1.0", "--dry-run", "--format", "human"])
+        .run();
+    ok(&out);
+    let body = out
+        .stdout
+        .split_once("\n\nits body:\n\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_else(|| panic!("no body in:\n{}", out.stdout));
+    assert!(body.starts_with("## [v1.1.0]("), "{body}");
+    for line in ["### Features\n\n- second thing (", "### Fixes\n\n- a bug ("] {
+        assert!(body.contains(line), "{line} not in:\n{body}");
+    }
+    assert!(
+        out.summary.contains("#### its body\n\n## [v1.1.0]("),
+        "{}",
+        out.summary
+    );
+    assert!(w.calls().is_empty());
+}
+
 #[test]
 fn the_default_token_warns_when_a_workflow_waits_for_the_release() {
     let w = World::default();

@@ -476,3 +476,48 @@ fn github_releases_count_as_released_and_reveal_missing_tags() {
     );
     assert!(!out.stderr.contains("v9.0.0"), "{}", out.stderr);
 }
+
+/// A maintenance line: `v1.0.1` after `v1.1.0`, its commit on `release/1.0`, which
+/// `release.branches` lists, is the newest of the 1.0 line and releases (not the latest).
+#[test]
+fn a_patch_of_an_older_line_releases_from_its_maintenance_branch() {
+    let r = released();
+    r.git(&["checkout", "-q", "-b", "release/1.0", "v1.0.0"]);
+    r.commit("fix: backported fix");
+    r.git(&["tag", "v1.0.1"]);
+    r.git(&["checkout", "-q", "main"]);
+
+    // Without the branch in the config it is a downgrade, and the advice says what fixes it.
+    let out = r.tag(&["v1.0.1"]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stderr.contains(
+            "a patch of the 1.0 line is a release when its commit is on a branch listed in release.branches (e.g. `release/1.0`)"
+        ),
+        "{}",
+        out.stderr
+    );
+
+    r.config("version: 1\nrelease:\n  branches: [\"release/*\"]\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Run::new(r.path())
+        .actions(tmp.path())
+        .args(["tag", "v1.0.1"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.output("previous-tag").as_deref(), Some("v1.0.0"));
+    assert_eq!(out.output("is-latest").as_deref(), Some("false"));
+
+    // The line's next patch must still be higher than its newest.
+    r.git(&["checkout", "-q", "release/1.0"]);
+    r.commit("fix: another");
+    r.git(&["tag", "v1.0.0-hotfix.1"]);
+    let out = r.tag(&["v1.0.0-hotfix.1"]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("the newest of the 1.0 line `release/1.0` maintains"),
+        "{}",
+        out.stderr
+    );
+}

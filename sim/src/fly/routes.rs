@@ -104,7 +104,8 @@ async fn auth(State(w): State<Shared>, req: Request, next: Next) -> Response {
     resp
 }
 
-/// The digest the config's image resolves to, or the registry's refusal.
+/// The digest the config's image resolves to, or the registry's refusal (boxed: a response
+/// is large, and the digest is the common case).
 fn resolve(w: &Shared, app: &str, config: &Value) -> Result<String, Box<Response>> {
     let image = config["image"].as_str().unwrap_or("");
     lock(w)

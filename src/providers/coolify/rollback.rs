@@ -21,6 +21,46 @@ fn named_ref(to: &str) -> Result<String, ProviderError> {
 }
 
 impl CoolifyProvider {
+    /// The calls [`CoolifyProvider::roll_back`] would make, in order.
+    pub(super) fn plan_rollback(&self, req: &RollbackRequest) -> Vec<String> {
+        let base = self.base_display();
+        let mut calls = Vec::new();
+        for uuid in self.uuids() {
+            let recorded = req
+                .point
+                .as_ref()
+                .and_then(|p| p["apps"][uuid.as_str()]["ref"].as_str());
+            let to = match (req.to.as_deref().map(named_ref), recorded) {
+                (Some(Ok(to)), _) => to,
+                (Some(Err(e)), _) => return vec![format!("({e})")],
+                (None, Some(r)) => r.to_string(),
+                (None, None) => {
+                    calls.push(format!(
+                        "GET {base}/applications/{uuid}/rollback-images, then GET \
+                         {base}/deployments/applications/{uuid}?skip=0&take=20 if it lists \
+                         none  (the image or commit before the current one)"
+                    ));
+                    "{earlier}".to_string()
+                }
+            };
+            if self.config.set_image_tag {
+                calls.push(format!(
+                    "PATCH {base}/applications/{uuid} {{\"docker_registry_image_tag\":\"{to}\"}}"
+                ));
+            }
+            calls.push(format!(
+                "POST {base}/applications/{uuid}/rollback {{\"commit\":\"{to}\"}}"
+            ));
+        }
+        calls.push(format!(
+            "GET {base}/deployments/{{deployment_uuid}} every {} until finished, failed or \
+             cancelled-by-user (timeout {})",
+            humantime::format_duration(self.config.poll_interval),
+            humantime::format_duration(req.target.timeout)
+        ));
+        calls
+    }
+
     /// What to roll one application back to: named > recorded > Coolify's images > history.
     async fn rollback_target(
         &self,

@@ -286,6 +286,10 @@ impl Provider for FlyProvider {
         }
     }
 
+    fn planned_rollback_calls(&self, req: &RollbackRequest) -> Vec<String> {
+        self.plan_rollback(req)
+    }
+
     async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError> {
         self.roll_back(req).await
     }

@@ -11,6 +11,54 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 impl FlyProvider {
+    /// The calls [`FlyProvider::roll_back`] would make, in order.
+    pub(super) fn plan_rollback(&self, req: &RollbackRequest) -> Vec<String> {
+        let s = match self.settings(None) {
+            Ok(s) => s,
+            Err(e) => return vec![format!("(cannot plan the fly rollback: {e})")],
+        };
+        let m = format!(
+            "{}/v1/apps/{}/machines",
+            s.base.trim_end_matches('/'),
+            s.app
+        );
+        let recorded = req
+            .point
+            .as_ref()
+            .and_then(|p| p["machines"].as_array())
+            .is_some_and(|ms| !ms.is_empty());
+        let point_image = req.point.as_ref().and_then(|p| p["image"].as_str());
+        let mut calls = vec![format!("GET {m}  (what each machine runs)")];
+        let config = match (req.to.as_deref(), point_image) {
+            (Some(image), _) => format!("its config with image={image}"),
+            _ if recorded => {
+                calls.push(format!(
+                    "GET {m}/{{id}}/versions  (each machine's version recorded before the deploy being undone)"
+                ));
+                "that version's config".to_string()
+            }
+            (None, Some(image)) => format!("its config with image={image}"),
+            (None, None) => {
+                calls.push(format!(
+                    "GET {m}/{{id}}/versions  (each machine's latest version with another image)"
+                ));
+                "that version's config".to_string()
+            }
+        };
+        calls.extend([
+            format!(
+                "POST {m}/{{id}}/lease {{\"ttl\":{}}}  (one machine at a time; one already back is left alone)",
+                self.tuning.lease_ttl
+            ),
+            format!("POST {m}/{{id}}  ({config})"),
+            format!(
+                "GET {m}/{{id}}/wait?state=started,failed&version={{v}}, then GET {m}/{{id}} until its checks pass  (machines that ran before; a stopped one stays stopped)"
+            ),
+            format!("DELETE {m}/{{id}}/lease"),
+        ]);
+        calls
+    }
+
     pub(super) async fn roll_back(
         &self,
         req: &RollbackRequest,
