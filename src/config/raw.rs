@@ -7,9 +7,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// stage-gate configuration, version 1: apps × environments.
+/// stage-gate configuration, version 1: apps × environments. Top-level keys starting with
+/// `x-` are yours (e.g. `x-defaults: &defaults {…}`, for anchors): stage-gate ignores them.
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(extend("patternProperties" = { "^x-": true }))]
 pub struct RawConfig {
     /// Config format version; must be 1.
     pub version: u32,

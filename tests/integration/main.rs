@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod command_webhook;
 mod common;
+mod config_errors;
 mod coolify;
 mod deploy;
 mod docs;

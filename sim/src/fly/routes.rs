@@ -105,6 +105,7 @@ async fn auth(State(w): State<Shared>, req: Request, next: Next) -> Response {
 }
 
 /// The digest the config's image resolves to, or the registry's refusal.
+#[allow(clippy::result_large_err)] // the refusal is the handler's response, as in `github/`
 fn resolve(w: &Shared, app: &str, config: &Value) -> Result<String, Response> {
     let image = config["image"].as_str().unwrap_or("");
     lock(w)

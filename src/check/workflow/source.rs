@@ -88,8 +88,8 @@ impl<'a> Source<'a> {
             path,
             text,
             workflow,
-            // Positions only; a file with anchors (which the tree refuses) falls back to
-            // the indentation walk of `config::locate`.
+            // Positions only; a file the tree cannot read falls back to the indentation walk
+            // of `config::locate`.
             tree: yaml_tree::parse(text).ok(),
             lines: text.lines().collect(),
         })
