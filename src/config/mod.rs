@@ -3,6 +3,7 @@
 //! Precedence for values that also exist as inputs (see `inputs.rs`):
 //! CLI flag > `INPUT_*` > `STAGE_GATE_*` env > this file > built-in default.
 
+pub mod duration;
 pub mod locate;
 pub mod model;
 pub mod raw;
@@ -184,7 +185,7 @@ fn type_help(message: &str, key: Option<&str>) -> Option<String> {
     if number && duration_key {
         // The same words the duration check gives a bare number written as text.
         let n = message.split('`').nth(1).unwrap_or("30");
-        return validate::parse_duration(n).err();
+        return duration::parse(n).err().map(|r| r.help);
     }
     if number && message.contains("expected a string") {
         return Some("quote the value to write it as text".into());

@@ -33,14 +33,10 @@ impl Validator<'_> {
     fn duration(&mut self, path: &[&str], value: Option<&str>, default: Duration) -> Duration {
         match value {
             None => default,
-            Some(v) => match parse_duration(v) {
+            Some(v) => match super::duration::parse(v) {
                 Ok(d) => d,
-                Err(e) => {
-                    self.error(
-                        path,
-                        format!("`{v}` is not a duration: {e}"),
-                        Some("write durations like `90s`, `10m` or `1h 30m`".into()),
-                    );
+                Err(refused) => {
+                    self.error(path, refused.message, Some(refused.help));
                     default
                 }
             },
@@ -82,18 +78,6 @@ fn probe_url_shape(url: &str) -> Result<(), String> {
         return Err("has no host".into());
     }
     Ok(())
-}
-
-/// Durations as humans write them: `90s`, `10m`, `1h 30m`. A bare number is refused: `30`
-/// could mean seconds or minutes, and a wrong guess shows only mid-deploy.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.parse::<f64>().is_ok() {
-        return Err(format!(
-            "a bare number has no unit: write `{s}s` for seconds or `{s}m` for minutes"
-        ));
-    }
-    humantime::parse_duration(s).map_err(|e| e.to_string())
 }
 
 const PRERELEASE: [(&str, PrereleasePolicy); 3] = [
@@ -781,9 +765,10 @@ apps:
             "{messages:?}"
         );
         assert!(
-            messages
+            err.0
                 .iter()
-                .any(|m| m.contains("a bare number has no unit: write `30s`")),
+                .any(|d| d.message.starts_with("`30` has no unit")
+                    && d.help.as_deref() == Some("write `30s` for seconds or `30m` for minutes")),
             "{messages:?}"
         );
         // Templates stand for run-time values and are fine.
@@ -825,6 +810,33 @@ apps:
             d.location.source_line.as_deref(),
             Some("          strategy: bluegren")
         );
+    }
+
+    #[test]
+    fn a_soak_in_months_is_refused_at_its_value_with_the_lowercase_form() {
+        let text = GOOD.replace("soak: 10m", "soak: 15M");
+        let err = parse(&text, Path::new("c.yml")).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        let d = &err.0[0];
+        assert_eq!(
+            d.message,
+            "`15M` is in months (`M` is months) (at `environments.production.soak`)"
+        );
+        assert_eq!((d.location.line, d.location.column), (7, 11));
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `15m`?"),
+            "{:?}",
+            d.help
+        );
+        let text = GOOD.replace(
+            "expect-status: \"200-299\"",
+            "expect-status: \"200-299\"\n          deadline: 30d",
+        );
+        let err = parse(&text, Path::new("c.yml")).unwrap_err();
+        assert!(err.0[0].message.contains("longer than 7 days"), "{err}");
     }
 
     #[test]
