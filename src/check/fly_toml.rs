@@ -175,9 +175,7 @@ impl Walker<'_> {
             Ty::Enum(allowed) => match node.as_str() {
                 Some(s) if allowed.contains(&s) => {}
                 Some(s) => {
-                    let help = did_you_mean(s, allowed)
-                        .map(|m| format!("did you mean `{m}`?"))
-                        .or_else(|| Some(format!("one of: {}", allowed.join(", "))));
+                    let help = Some(crate::config::suggest::one_of(s, allowed));
                     self.value_error(node, path, "not a value fly.io knows".into(), help);
                 }
                 None => self.type_error(node, path, &format!("one of {}", allowed.join(", "))),
@@ -621,7 +619,10 @@ mod tests {
             .unwrap();
         assert_eq!(dur.location.line, 10);
         let cpu = d.iter().find(|d| d.message.contains("cpu_kind")).unwrap();
-        assert_eq!(cpu.help.as_deref(), Some("did you mean `shared`?"));
+        assert_eq!(
+            cpu.help.as_deref(),
+            Some("did you mean `shared`? (expected one of `shared`, `performance`)")
+        );
     }
 
     #[test]

@@ -55,10 +55,7 @@ impl Validator<'_> {
             return *t;
         }
         let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-        let help = match did_you_mean(v, &names) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("expected one of: {}", names.join(", ")),
-        };
+        let help = super::suggest::one_of(v, &names);
         self.error(path, format!("`{v}` is not a valid value"), Some(help));
         default
     }
@@ -683,7 +680,7 @@ fn notify_config(v: &mut Validator, i: usize, n: &RawNotify) -> Option<Notify> {
             other => v.error(
                 &["notify", &idx, "on"],
                 format!("`{other}` is not an outcome"),
-                Some("expected `success` or `failure`".into()),
+                Some(super::suggest::one_of(other, &["success", "failure"])),
             ),
         }
     }
@@ -805,7 +802,10 @@ apps:
             "{}",
             d.message
         );
-        assert_eq!(d.help.as_deref(), Some("did you mean `bluegreen`?"));
+        assert_eq!(
+            d.help.as_deref(),
+            Some("did you mean `bluegreen`? (expected one of `rolling`, `immediate`, `canary`, `bluegreen`)")
+        );
         assert_eq!(
             d.location.source_line.as_deref(),
             Some("          strategy: bluegren")
