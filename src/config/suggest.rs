@@ -12,7 +12,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 
 /// The help for a value that is not one of `allowed`: every allowed value, and the nearest
 /// one when it is near (`blue-green` → `bluegreen`, whatever the case or separators).
-pub fn one_of<'a>(word: &str, allowed: &[&'a str]) -> String {
+pub fn one_of(word: &str, allowed: &[&str]) -> String {
     let listed = allowed
         .iter()
         .map(|a| format!("`{a}`"))

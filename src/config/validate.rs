@@ -102,6 +102,7 @@ pub fn validate(
             Some("this stage-gate reads `version: 1`".into()),
         );
     }
+    forward_slashes(&mut v, &raw);
     let release = release_policy(&mut v, raw.release.unwrap_or_default());
     let notes = notes_config(&mut v, raw.notes.unwrap_or_default());
 
@@ -186,6 +187,73 @@ pub fn validate(
         })
     } else {
         Err(super::ConfigError(v.errors))
+    }
+}
+
+/// File paths written with `\` (`infra\fly\fly.toml`): on the Linux runners `\` is part of
+/// a file name, so the file would be "missing" with nothing saying why.
+fn forward_slashes(v: &mut Validator, raw: &RawConfig) {
+    let mut check = |path: Vec<String>, value: &str| {
+        if value.contains('\\') {
+            let steps: Vec<&str> = path.iter().map(String::as_str).collect();
+            v.error(
+                &steps,
+                format!("`{value}` separates folders with `\\`"),
+                Some(format!(
+                    "write `{}`: paths in the config use `/` (on the Linux runners `\\` is part of a file name)",
+                    value.replace('\\', "/")
+                )),
+            );
+        }
+    };
+    let mut targets: Vec<(Vec<String>, &RawTarget)> = Vec::new();
+    if let Some(d) = &raw.defaults {
+        targets.push((vec!["defaults".into()], d));
+    }
+    for (app, a) in &raw.apps {
+        for (i, d) in a.dockerfiles.iter().enumerate() {
+            check(
+                vec![
+                    "apps".into(),
+                    app.clone(),
+                    "dockerfiles".into(),
+                    i.to_string(),
+                ],
+                d,
+            );
+        }
+        for (env, t) in &a.environments {
+            let base = ["apps", app, "environments", env]
+                .map(String::from)
+                .to_vec();
+            targets.push((base, t));
+        }
+    }
+    let at = |base: &[String], rest: &[&str]| -> Vec<String> {
+        base.iter()
+            .cloned()
+            .chain(rest.iter().map(|s| s.to_string()))
+            .collect()
+    };
+    for (base, t) in targets {
+        if let Some(c) = t.fly.as_ref().and_then(|f| f.config.as_deref()) {
+            check(at(&base, &["fly", "config"]), c);
+        }
+        if let Some(w) = t
+            .command
+            .as_ref()
+            .and_then(|c| c.working_directory.as_deref())
+        {
+            check(at(&base, &["command", "working-directory"]), w);
+        }
+        for (i, p) in t.health.iter().flat_map(|h| h.probes.iter()).enumerate() {
+            if let Some(ca) = &p.ca_file {
+                check(
+                    at(&base, &["health", "probes", &i.to_string(), "ca-file"]),
+                    ca,
+                );
+            }
+        }
     }
 }
 
@@ -837,6 +905,30 @@ apps:
         );
         let err = parse(&text, Path::new("c.yml")).unwrap_err();
         assert!(err.0[0].message.contains("longer than 7 days"), "{err}");
+    }
+
+    #[test]
+    fn a_path_with_backslashes_says_to_use_forward_slashes() {
+        let text = GOOD.replace(
+            "\"infra/fly/{app}/{env}/fly.toml\"",
+            "infra\\fly\\{app}\\fly.toml",
+        );
+        let err = parse(&text, Path::new("c.yml")).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        let d = &err.0[0];
+        assert_eq!(
+            d.message,
+            "`infra\\fly\\{app}\\fly.toml` separates folders with `\\` (at `defaults.fly.config`)"
+        );
+        assert_eq!((d.location.line, d.location.column), (11, 13));
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap()
+                .starts_with("write `infra/fly/{app}/fly.toml`"),
+            "{:?}",
+            d.help
+        );
     }
 
     #[test]
