@@ -32,6 +32,53 @@ impl ConfigError {
     }
 }
 
+/// No config file at [`DEFAULT_PATHS`]: where it was looked for, so that a command which
+/// needs one says so instead of acting on an empty config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Missing {
+    /// The repository root the default paths were looked for in.
+    pub root: PathBuf,
+}
+
+impl Missing {
+    /// `no .github/stage-gate.yml or .github/stage-gate.yaml in /repo`
+    pub fn looked_for(&self) -> String {
+        format!(
+            "no {} or {} in {}",
+            DEFAULT_PATHS[0],
+            DEFAULT_PATHS[1],
+            self.root.display()
+        )
+    }
+
+    /// How to make one, or to point at another file.
+    pub const FIX: &'static str = "create it (docs/config.md has an example per provider), or name another file with --config PATH (the action's `config` input; STAGE_GATE_CONFIG elsewhere)";
+
+    /// What `check` says: a notice, not an error (a repository may be checked before it
+    /// has a config), that the rest was checked without it.
+    pub fn notice(&self) -> Diagnostic {
+        Diagnostic::new(
+            crate::report::Severity::Notice,
+            "config/missing",
+            format!(
+                "no stage-gate config: {}; fly.toml files and workflows were checked without it",
+                self.looked_for()
+            ),
+            Location::new(DEFAULT_PATHS[0], 0, 0),
+        )
+        .with_help(Self::FIX)
+    }
+
+    /// Why `command` cannot run, and what to do.
+    pub fn refusal(&self, command: &str) -> String {
+        format!(
+            "`{command}` needs the stage-gate config, and there is none: {}; {}",
+            self.looked_for(),
+            Self::FIX
+        )
+    }
+}
+
 /// Find the config file: `explicit` if given, else the default paths under `root`.
 pub fn discover(root: &Path, explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = explicit {
@@ -229,6 +276,21 @@ fn remove(json: &mut serde_json::Value, path: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_config_says_where_it_was_looked_for_and_how_to_point_elsewhere() {
+        let m = Missing {
+            root: PathBuf::from("/repo"),
+        };
+        assert_eq!(
+            m.refusal("plan"),
+            "`plan` needs the stage-gate config, and there is none: no .github/stage-gate.yml or \
+             .github/stage-gate.yaml in /repo; create it (docs/config.md has an example per \
+             provider), or name another file with --config PATH (the action's `config` input; \
+             STAGE_GATE_CONFIG elsewhere)"
+        );
+        assert_eq!(discover(Path::new("/nonexistent-root"), None), None);
+    }
 
     #[test]
     fn misspelt_key_names_file_line_col_and_suggests() {

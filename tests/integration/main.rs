@@ -15,6 +15,7 @@ mod fault_matrix;
 mod fly;
 mod health;
 mod launcher;
+mod missing_config;
 mod notes;
 mod promote;
 mod release;
