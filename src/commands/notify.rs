@@ -100,7 +100,7 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
             )
             .await?;
             rows.push(vec![
-                format!("webhook ({format:?})"),
+                format!("webhook ({})", format.payload()),
                 url.clone(),
                 event.status.clone(),
             ]);
