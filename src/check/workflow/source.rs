@@ -95,6 +95,11 @@ impl<'a> Source<'a> {
         })
     }
 
+    /// The file as a positioned tree, when it could be read as one.
+    pub fn tree(&self) -> Option<&yaml_tree::Node> {
+        self.tree.as_ref()
+    }
+
     pub fn at(&self, line: usize, column: usize) -> Location {
         Location::new(self.path, line.max(1), column.max(1)).with_source(self.text)
     }
