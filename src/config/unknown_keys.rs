@@ -37,7 +37,7 @@ fn resolve<'a>(root: &'a Value, s: &'a Value) -> &'a Value {
 }
 
 /// The object schemas `s` allows (through `anyOf`/`oneOf`), for a mapping node.
-fn object_schemas<'a>(root: &'a Value, s: &'a Value) -> Vec<&'a Value> {
+pub(crate) fn object_schemas<'a>(root: &'a Value, s: &'a Value) -> Vec<&'a Value> {
     let s = resolve(root, s);
     let alternatives = s
         .get("anyOf")
@@ -62,7 +62,7 @@ fn object_schemas<'a>(root: &'a Value, s: &'a Value) -> Vec<&'a Value> {
     }
 }
 
-fn items_schema<'a>(root: &'a Value, s: &'a Value) -> Option<&'a Value> {
+pub(crate) fn items_schema<'a>(root: &'a Value, s: &'a Value) -> Option<&'a Value> {
     let s = resolve(root, s);
     if let Some(items) = s.get("items") {
         return Some(items);
