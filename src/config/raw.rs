@@ -358,10 +358,16 @@ pub struct RawNotify {
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawCheck {
-    /// Keys that must match between environments of one app.
+    /// fly.toml keys (dotted, `http_service.internal_port`; a key covers what is under it)
+    /// whose difference between staging and production is an error. Added to the built-in
+    /// list (`http_service.internal_port`, `services.internal_port`, `checks`, `processes`,
+    /// `mounts.destination`, `build`); a key listed here leaves the built-in may-differ list,
+    /// so `[vm]` makes a VM size difference an error.
     #[serde(default)]
     pub parity_must_match: Vec<String>,
-    /// Keys that may differ between environments of one app.
+    /// fly.toml keys whose difference is intended (no warning). Added to the built-in list
+    /// (`app`, `env.LOG_LEVEL`, `vm`, `primary_region`); a key listed here leaves the built-in
+    /// must-match list. The longest key that covers a setting decides.
     #[serde(default)]
     pub parity_may_differ: Vec<String>,
     /// Treat Dockerfile findings as errors (default: warnings).

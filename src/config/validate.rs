@@ -172,7 +172,7 @@ pub fn validate(
         .enumerate()
         .filter_map(|(i, n)| notify_config(&mut v, i, n))
         .collect();
-    let check = check_config(raw.check.unwrap_or_default());
+    let check = check_config(&mut v, raw.check.unwrap_or_default());
 
     if v.errors.is_empty() {
         Ok(Config {
@@ -760,19 +760,40 @@ fn notify_config(v: &mut Validator, i: usize, n: &RawNotify) -> Option<Notify> {
     })
 }
 
-fn check_config(c: RawCheck) -> CheckConfig {
+fn check_config(v: &mut Validator, c: RawCheck) -> CheckConfig {
     let d = CheckConfig::default();
+    for (i, key) in c.parity_may_differ.iter().enumerate() {
+        if c.parity_must_match.contains(key) {
+            let idx = i.to_string();
+            v.error(
+                &["check", "parity-may-differ", &idx],
+                format!("`{key}` is listed both as may differ and as must match"),
+                Some("keep it in one of `parity-may-differ` and `parity-must-match`".into()),
+            );
+        }
+    }
+    // The lists extend the built-in ones. A key listed in one leaves the other's built-ins:
+    // that is how to narrow (`parity-must-match: [vm]` makes a VM size difference an error).
+    let extend = |builtin: Vec<String>, own: &[String], other: &[String]| {
+        let mut out: Vec<String> = builtin.into_iter().filter(|k| !other.contains(k)).collect();
+        for key in own {
+            if !out.contains(key) {
+                out.push(key.clone());
+            }
+        }
+        out
+    };
     CheckConfig {
-        parity_must_match: if c.parity_must_match.is_empty() {
-            d.parity_must_match
-        } else {
-            c.parity_must_match
-        },
-        parity_may_differ: if c.parity_may_differ.is_empty() {
-            d.parity_may_differ
-        } else {
-            c.parity_may_differ
-        },
+        parity_must_match: extend(
+            d.parity_must_match,
+            &c.parity_must_match,
+            &c.parity_may_differ,
+        ),
+        parity_may_differ: extend(
+            d.parity_may_differ,
+            &c.parity_may_differ,
+            &c.parity_must_match,
+        ),
         dockerfile_errors: c.dockerfile_errors.unwrap_or(false),
         fly_toml: c.fly_toml,
         workflows: if c.workflows.is_empty() {
@@ -929,6 +950,23 @@ apps:
             "{:?}",
             d.help
         );
+    }
+
+    #[test]
+    fn parity_lists_extend_the_built_in_ones_and_narrow_them() {
+        let text = format!(
+            "{GOOD}check:\n  parity-may-differ: [env.FEATURE]\n  parity-must-match: [vm]\n"
+        );
+        let c = parse(&text, Path::new("c.yml")).unwrap();
+        let may = &c.check.parity_may_differ;
+        assert!(may.contains(&"app".to_string()), "{may:?}");
+        assert!(may.contains(&"env.FEATURE".to_string()), "{may:?}");
+        assert!(!may.contains(&"vm".to_string()), "{may:?}");
+        let must = &c.check.parity_must_match;
+        assert!(must.contains(&"vm".to_string()) && must.contains(&"checks".to_string()));
+        let both = format!("{GOOD}check:\n  parity-may-differ: [vm]\n  parity-must-match: [vm]\n");
+        let err = parse(&both, Path::new("c.yml")).unwrap_err();
+        assert!(err.0[0].message.contains("listed both"), "{err}");
     }
 
     #[test]
