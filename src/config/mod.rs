@@ -7,6 +7,7 @@ pub mod duration;
 pub mod locate;
 pub mod model;
 pub mod raw;
+pub mod reference;
 pub mod schema;
 pub mod suggest;
 pub mod unknown_keys;

@@ -138,12 +138,16 @@ pub struct RawApp {
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawTarget {
+    /// Deploy to Fly.io (Machines API with an image, else flyctl builds).
     #[serde(default)]
     pub fly: Option<RawFly>,
+    /// Deploy with Coolify's API or its deploy webhook.
     #[serde(default)]
     pub coolify: Option<RawCoolify>,
+    /// Deploy by calling a webhook.
     #[serde(default)]
     pub webhook: Option<RawWebhook>,
+    /// Deploy by running a command.
     #[serde(default)]
     pub command: Option<RawCommand>,
     /// Public URL of this environment (GitHub Deployment `environment_url`).
@@ -298,6 +302,7 @@ pub struct RawHealth {
 pub struct RawProbe {
     /// URL to probe; `{version}` and `{sha}` expand.
     pub url: String,
+    /// HTTP method (default `GET`).
     #[serde(default)]
     pub method: Option<String>,
     /// Headers; values may use `${ENV_VAR}` for secrets (masked).
