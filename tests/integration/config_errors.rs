@@ -24,3 +24,16 @@ fn a_duplicate_key_is_exit_2_naming_both_places() {
         out.stdout
     );
 }
+
+/// A first config with a byte-order mark, months for minutes, a key written twice, a key in
+/// the wrong block, a Windows path and a misspelt strategy: five errors in one run, each at
+/// its value, with the fix, exactly as the user reads them.
+#[test]
+fn a_first_config_gets_every_mistake_in_one_run() {
+    let repo = repo_with_config(
+        "\u{feff}version: 1\nenvironments:\n  staging: {branches: [main]}\n  production:\n    requires: staging\n    soak: \"15M\"\n  staging: {}\napps:\n  web:\n    environments:\n      production:\n        require: staging\n        fly:\n          config: infra\\fly\\fly.toml\n          strategy: blue-green\n",
+    );
+    let out = Run::new(repo.path()).args(["check"]).run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    insta::assert_snapshot!(out.stdout);
+}
