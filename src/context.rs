@@ -111,6 +111,9 @@ pub struct Ctx {
     pub inputs: Inputs,
     pub console: Console,
     pub config: Config,
+    /// Set when no config file was found and `config` is the empty one: commands that act
+    /// on configured targets refuse to run on it (`commands::needs_config`).
+    pub config_missing: Option<crate::config::Missing>,
     /// The repository root: relative paths in the config are relative to it.
     pub root: PathBuf,
     pub dry_run: bool,
@@ -171,6 +174,7 @@ impl Ctx {
             env,
             console,
             config: Config::empty(),
+            config_missing: None,
             root: root.into(),
             dry_run: false,
             format: Format::default(),

@@ -186,6 +186,11 @@ impl Inputs {
         self.get_with_source(name).map(|(v, _)| v)
     }
 
+    /// The variable an input was read from (`INPUT_CONFIG`, `STAGE_GATE_CONFIG`), when set.
+    pub fn source_of(&self, name: &str) -> Option<String> {
+        self.get_with_source(name).map(|(_, var)| var)
+    }
+
     fn get_with_source(&self, name: &str) -> Option<(String, String)> {
         [input_var(name), stage_gate_var(name)]
             .into_iter()

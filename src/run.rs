@@ -211,20 +211,34 @@ fn build_ctx(
         .config
         .clone()
         .or_else(|| inputs.get("config").map(PathBuf::from));
+    let mut config_missing = None;
     let config = match config::discover(&root, explicit.as_deref()) {
         Some(path) => {
             let display = path.strip_prefix(&root).unwrap_or(&path).to_path_buf();
             if !path.is_file() {
+                let named_by = if cli.config.is_some() {
+                    "--config".to_string()
+                } else {
+                    inputs
+                        .source_of("config")
+                        .map(|var| format!("`{var}`"))
+                        .unwrap_or_else(|| "the `config` input".into())
+                };
                 return Err(CtxError::Failure(Failure::input(format!(
-                    "config file {} does not exist",
-                    display.display()
+                    "the config file {} (named by {named_by}) does not exist in {}; correct the path (it is relative to the repository root), or leave it out to use {}",
+                    display.display(),
+                    root.display(),
+                    config::DEFAULT_PATHS[0]
                 ))));
             }
             let mut c = config::load(&path, &display).map_err(CtxError::Config)?;
             c.path = Some(display);
             c
         }
-        None => Config::empty(),
+        None => {
+            config_missing = Some(config::Missing { root: root.clone() });
+            Config::empty()
+        }
     };
     let token = inputs
         .get("github-token")
@@ -253,6 +267,7 @@ fn build_ctx(
         inputs,
         console,
         config,
+        config_missing,
         root,
         dry_run,
         format,

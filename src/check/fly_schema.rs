@@ -310,3 +310,48 @@ pub const TOP: &[Field] = &[
         ]),
     ),
 ];
+
+/// The kind of value at a dotted path as parity flattens files (`vm.memory`,
+/// `http_service.checks.interval`, `checks.<name>.timeout`), where the schema says.
+pub fn type_at(path: &str) -> Option<Ty> {
+    path.split('.').try_fold(Ty::Table(TOP), child)
+}
+
+fn child(ty: Ty, key: &str) -> Option<Ty> {
+    match ty {
+        Ty::Table(fields) | Ty::OneOrMany(fields) => {
+            fields.iter().find(|f| f.name == key).map(|f| f.ty)
+        }
+        Ty::Map(inner) => Some(*inner),
+        Ty::Array(inner) => child(*inner, key),
+        Ty::Concurrency => child(Ty::Table(CONCURRENCY), key),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_found_by_dotted_path() {
+        assert!(matches!(type_at("vm.memory"), Some(Ty::Memory)));
+        assert!(matches!(
+            type_at("http_service.checks.interval"),
+            Some(Ty::Duration)
+        ));
+        assert!(matches!(
+            type_at("checks.alive.timeout"),
+            Some(Ty::Duration)
+        ));
+        assert!(matches!(
+            type_at("http_service.auto_stop_machines"),
+            Some(Ty::AutoStop)
+        ));
+        assert!(matches!(
+            type_at("mounts.initial_size"),
+            Some(Ty::VolumeSize)
+        ));
+        assert!(type_at("vm.nope").is_none());
+    }
+}

@@ -175,9 +175,7 @@ impl Walker<'_> {
             Ty::Enum(allowed) => match node.as_str() {
                 Some(s) if allowed.contains(&s) => {}
                 Some(s) => {
-                    let help = did_you_mean(s, allowed)
-                        .map(|m| format!("did you mean `{m}`?"))
-                        .or_else(|| Some(format!("one of: {}", allowed.join(", "))));
+                    let help = Some(crate::config::suggest::one_of(s, allowed));
                     self.value_error(node, path, "not a value fly.io knows".into(), help);
                 }
                 None => self.type_error(node, path, &format!("one of {}", allowed.join(", "))),
@@ -367,9 +365,35 @@ pub fn parse_size(s: &str) -> bool {
     s.trim() != "0" && units::parse_size(s, true, 1).is_ok()
 }
 
+/// `primary_region` is a Fly region code (a warning: flyctl only fails when it creates a
+/// machine there).
+fn region(file: &FlyFile, root: &Node, diags: &mut Vec<Diagnostic>) {
+    let Some(node) = root.get("primary_region") else {
+        return;
+    };
+    let Some(code) = node.as_str() else { return };
+    // A value filled in by a template is not ours to judge.
+    if code.is_empty() || code.contains(['$', '{']) || super::fly_regions::is_region(code) {
+        return;
+    }
+    let mut d = Diagnostic::warning(
+        "fly/region",
+        format!("`primary_region = \"{code}\"` is not a Fly.io region code"),
+        file.location(node.pos),
+    );
+    d.help = Some(match super::fly_regions::nearest(code) {
+        Some((near, location)) => {
+            format!("did you mean `{near}` ({location})? `fly platform regions` lists them all")
+        }
+        None => "write a region code such as `ams`, `iad` or `syd`; `fly platform regions` lists them all".into(),
+    });
+    diags.push(d);
+}
+
 /// Checks between sections: process groups that exist, one internal_port per service,
 /// top-level checks on a port a service listens on, one volume per process group.
 fn cross_checks(file: &FlyFile, root: &Node, diags: &mut Vec<Diagnostic>) {
+    region(file, root, diags);
     let groups: BTreeSet<String> = match root.get("processes").map(|p| &p.val) {
         Some(Val::Table(entries)) if !entries.is_empty() => {
             entries.iter().map(|(k, _)| k.clone()).collect()
@@ -598,6 +622,28 @@ mod tests {
     }
 
     #[test]
+    fn a_primary_region_that_is_not_a_region_code_is_a_warning_naming_the_nearest() {
+        let d = diags("app = \"web\"\nprimary_region = \"sydney\"\n");
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].severity, Severity::Warning);
+        assert_eq!(d[0].rule, "fly/region");
+        assert_eq!(
+            d[0].message,
+            "`primary_region = \"sydney\"` is not a Fly.io region code"
+        );
+        assert_eq!((d[0].location.line, d[0].location.column), (2, 1));
+        assert!(
+            d[0].help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `syd` (Sydney, Australia)?"),
+            "{:?}",
+            d[0].help
+        );
+        assert!(diags("app = \"web\"\nprimary_region = \"syd\"\n").is_empty());
+    }
+
+    #[test]
     fn both_service_styles_are_accepted() {
         let text = "app = \"a\"\nkill_timeout = 5\n[http_service]\n  internal_port = 8080\n  auto_stop_machines = \"suspend\"\n[[services]]\n  internal_port = \"9090\"\n  protocol = \"tcp\"\n  concurrency = \"20,25\"\n  [[services.ports]]\n    port = 443\n    handlers = [\"tls\", \"http\"]\n  [[services.tcp_checks]]\n    interval = 10000\n    timeout = \"2s\"\n";
         assert_eq!(diags(text), vec![]);
@@ -621,7 +667,10 @@ mod tests {
             .unwrap();
         assert_eq!(dur.location.line, 10);
         let cpu = d.iter().find(|d| d.message.contains("cpu_kind")).unwrap();
-        assert_eq!(cpu.help.as_deref(), Some("did you mean `shared`?"));
+        assert_eq!(
+            cpu.help.as_deref(),
+            Some("did you mean `shared`? (expected one of `shared`, `performance`)")
+        );
     }
 
     #[test]

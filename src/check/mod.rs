@@ -6,6 +6,7 @@
 
 pub mod dockerfile;
 pub mod external;
+pub mod fly_regions;
 pub mod fly_schema;
 pub mod fly_toml;
 pub mod parity;

@@ -63,7 +63,7 @@ pub fn compare(a: &Side, b: &Side, rules: &Rules) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for path in paths {
         let (va, vb) = (flat_a.get(path), flat_b.get(path));
-        if va.map(Leaf::canonical) == vb.map(Leaf::canonical) {
+        if va.map(|l| &l.canonical) == vb.map(|l| &l.canonical) {
             continue;
         }
         let severity = match rules.verdict(path) {
@@ -134,7 +134,10 @@ pub fn compare(a: &Side, b: &Side, rules: &Rules) -> Vec<Diagnostic> {
 /// (`services.internal_port` = [8080, 9090]).
 #[derive(Debug)]
 struct Leaf {
+    /// As written, for the message.
     values: Vec<String>,
+    /// As flyctl reads them, for the comparison.
+    canonical: Vec<String>,
     pos: Pos,
 }
 
@@ -142,22 +145,69 @@ impl Leaf {
     fn render(&self) -> String {
         self.values.join(", ")
     }
+}
 
-    /// Values as flyctl reads them: `"true"` and `true`, `"335"` and `335`, `"50gb"` and
-    /// `"50GB"` are the same setting.
-    fn canonical(&self) -> Vec<String> {
-        self.values
-            .iter()
-            .map(|v| v.trim_matches('"').to_string())
-            .map(|v| {
-                if super::fly_toml::parse_size(&v) {
-                    v.to_ascii_lowercase()
-                } else {
-                    v
-                }
-            })
-            .collect()
+/// A value as flyctl reads it, by the kind of its key: `"1gb"`, `"1024mb"` and
+/// `memory_mb = 1024` are 1024 MB; `"15s"` and `"15000ms"` one duration; `false` and
+/// `"off"` one auto-stop setting; `"true"` and `true`, `"8080"` and `8080` one value.
+fn canonical(path: &str, node: &Node) -> String {
+    use super::fly_schema::{type_at, Ty};
+    use crate::providers::fly::appconfig::units;
+    let text = node.display().trim_matches('"').to_string();
+    let number = |v: f64| serde_json::json!(v);
+    let read = match (type_at(path), &node.val) {
+        (Some(Ty::Memory), Val::Str(s)) => units::memory_mb(s).map(|mb| format!("{mb} MB")),
+        (Some(Ty::Memory), Val::Int(mb)) => Ok(format!("{mb} MB")),
+        (Some(Ty::VolumeSize), Val::Str(s)) => units::volume_gb(s).map(|gb| format!("{gb} GB")),
+        (Some(Ty::VolumeSize), Val::Int(gb)) => Ok(format!("{gb} GB")),
+        (Some(Ty::Duration), Val::Str(s)) if !s.is_empty() => {
+            units::parse_duration(s).map(units::format_duration)
+        }
+        (Some(Ty::Duration), Val::Int(i)) => {
+            units::normalise_duration(&number(*i as f64), bare_duration_unit(path))
+        }
+        (Some(Ty::Duration), Val::Float(f)) => {
+            units::normalise_duration(&number(*f), bare_duration_unit(path))
+        }
+        (Some(Ty::AutoStop), Val::Bool(b)) => Ok(if *b { "stop" } else { "off" }.to_string()),
+        _ => Err(String::new()),
+    };
+    read.unwrap_or_else(|_| {
+        if super::fly_toml::parse_size(&text) {
+            text.to_ascii_lowercase()
+        } else {
+            text
+        }
+    })
+}
+
+/// What a bare number means in a duration, as flyctl's patches read it: seconds in
+/// `kill_timeout`, milliseconds in `[checks]` and service checks, and nanoseconds in
+/// `[[http_service.checks]]`, which flyctl does not patch.
+fn bare_duration_unit(path: &str) -> i128 {
+    if path.starts_with("http_service.checks.") {
+        1
+    } else if path.contains("checks") {
+        1_000_000
+    } else {
+        1_000_000_000
     }
+}
+
+/// The one name flyctl reads a key under: `[[compute]]` is `[[vm]]`, `[mount]` is
+/// `[[mounts]]`, and `memory_mb` in a VM is its `memory` in megabytes.
+fn alias(path: &str) -> String {
+    let mut segments: Vec<&str> = path.split('.').collect();
+    match segments.first().copied() {
+        Some("compute" | "computes") => segments[0] = "vm",
+        Some("mount") => segments[0] = "mounts",
+        Some("metric") => segments[0] = "metrics",
+        _ => {}
+    }
+    if segments.len() == 2 && segments[0] == "vm" && segments[1] == "memory_mb" {
+        segments[1] = "memory";
+    }
+    segments.join(".")
 }
 
 /// When one file uses `[http_service]` and the other `[[services]]`, compare the set of
@@ -182,7 +232,14 @@ fn merge_service_styles(a: &mut BTreeMap<String, Leaf>, b: &mut BTreeMap<String,
             .collect();
         values.sort();
         values.dedup();
-        m.insert(SV.into(), Leaf { values, pos });
+        m.insert(
+            SV.into(),
+            Leaf {
+                canonical: values.clone(),
+                values,
+                pos,
+            },
+        );
     }
 }
 
@@ -212,11 +269,15 @@ fn walk(node: &Node, path: &str, out: &mut BTreeMap<String, Leaf>) {
             }
         }
         _ => {
-            let leaf = out.entry(path.to_string()).or_insert(Leaf {
+            let path = alias(path);
+            let value = canonical(&path, node);
+            let leaf = out.entry(path).or_insert(Leaf {
                 values: Vec::new(),
+                canonical: Vec::new(),
                 pos: node.pos,
             });
             leaf.values.push(node.display());
+            leaf.canonical.push(value);
         }
     }
 }
@@ -328,6 +389,75 @@ mod tests {
         assert!(d[0].message.contains("production (not set)"));
         // Points at the [env] table of production, where the key would go.
         assert_eq!(d[0].related.as_ref().unwrap().line, 4);
+    }
+
+    #[test]
+    fn values_are_compared_as_flyctl_reads_them() {
+        let compare_texts = |a: &str, b: &str, rules: &Rules| {
+            let s = file("fly.staging.toml", a);
+            let p = file("fly.toml", b);
+            compare(
+                &Side {
+                    env: "staging",
+                    file: &s,
+                },
+                &Side {
+                    env: "production",
+                    file: &p,
+                },
+                rules,
+            )
+        };
+        let must = Rules {
+            must_match: vec!["vm".into(), "http_service".into(), "mounts".into()],
+            may_differ: Vec::new(),
+        };
+        let same = [
+            (
+                "[[vm]]\nmemory = \"1024mb\"\n",
+                "[[vm]]\nmemory = \"1gb\"\n",
+            ),
+            ("[[vm]]\nmemory_mb = 1024\n", "[[vm]]\nmemory = \"1gb\"\n"),
+            ("[[compute]]\nmemory = \"1GB\"\n", "[[vm]]\nmemory = 1024\n"),
+            (
+                "[http_service]\nauto_stop_machines = false\n",
+                "[http_service]\nauto_stop_machines = \"off\"\n",
+            ),
+            (
+                "[http_service]\nauto_stop_machines = true\n",
+                "[http_service]\nauto_stop_machines = \"stop\"\n",
+            ),
+            ("kill_timeout = 5\n", "kill_timeout = \"5s\"\n"),
+            (
+                "[checks.alive]\ninterval = 15000\n",
+                "[checks.alive]\ninterval = \"15s\"\n",
+            ),
+            (
+                "[[mounts]]\ninitial_size = \"10gb\"\n",
+                "[[mounts]]\ninitial_size = 10\n",
+            ),
+        ];
+        for (a, b) in same {
+            let d = compare_texts(a, b, &must);
+            assert!(d.is_empty(), "{a} vs {b}: {d:#?}");
+        }
+        let differ = [
+            ("[[vm]]\nmemory = \"512mb\"\n", "[[vm]]\nmemory = \"1gb\"\n"),
+            (
+                "[http_service]\nauto_stop_machines = false\n",
+                "[http_service]\nauto_stop_machines = \"suspend\"\n",
+            ),
+            // flyctl reads a bare number here as nanoseconds.
+            (
+                "[[http_service.checks]]\ninterval = 15000\n",
+                "[[http_service.checks]]\ninterval = \"15s\"\n",
+            ),
+        ];
+        for (a, b) in differ {
+            let d = compare_texts(a, b, &must);
+            assert_eq!(d.len(), 1, "{a} vs {b}: {d:#?}");
+            assert_eq!(d[0].rule, "parity/must-match");
+        }
     }
 
     #[test]

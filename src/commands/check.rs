@@ -62,6 +62,9 @@ pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
 
     let mut report = Report::new("check");
     report.diagnostics = outcome.diagnostics;
+    if let Some(missing) = &ctx.config_missing {
+        report.diagnostics.push(missing.notice());
+    }
     // Annotations and SARIF name files from the repository's top level, also when the check
     // runs in a monorepo folder: else they land on no line of the pull request.
     let prefix = repo_prefix(&ctx.root);
@@ -121,7 +124,7 @@ pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
         .path
         .as_ref()
         .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "(none found)".into());
+        .unwrap_or_else(|| "no config".into());
     let files_of = |k: Kind| {
         outcome
             .checked
@@ -142,7 +145,10 @@ pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
         report.output("sarif-file", p.display());
     }
 
-    let mut rows = vec![vec![format!("config `{config}`"), "valid".to_string()]];
+    let mut rows = vec![match &ctx.config_missing {
+        Some(missing) => vec!["config".to_string(), missing.looked_for()],
+        None => vec![format!("config `{config}`"), "valid".to_string()],
+    }];
     rows.push(vec!["fly.toml files".into(), fly.to_string()]);
     rows.push(vec!["parity pairs".into(), outcome.pairs.len().to_string()]);
     rows.push(vec!["workflows".into(), wf.to_string()]);

@@ -14,9 +14,18 @@ pub mod tag;
 use crate::cli::Command;
 use crate::context::Ctx;
 use crate::exit::Failure;
+use crate::inputs::pick;
 use crate::report::Report;
 
 pub async fn dispatch(ctx: &Ctx, command: &Command) -> Result<Report, Failure> {
+    if let Some(missing) = ctx
+        .config_missing
+        .as_ref()
+        .filter(|_| needs_config(ctx, command))
+    {
+        return Err(Failure::input(missing.refusal(command.name())));
+    }
+    deploy_targets_exist(ctx, command)?;
     match command {
         Command::Check(a) => check::run(ctx, a).await,
         Command::Plan(a) => plan::run(ctx, a).await,
@@ -29,4 +38,41 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> Result<Report, Failure> {
         Command::Rollback(a) => rollback::run(ctx, a).await,
         Command::Notify(a) => notify::run(ctx, a).await,
     }
+}
+
+/// Whether `command` acts on configured targets (and cannot run on an empty config): `check`
+/// checks what it finds, `tag`, `notes` and `release` have defaults for every setting, and
+/// `health --url` and `notify --dispatch/--webhook` name their targets themselves.
+fn needs_config(ctx: &Ctx, command: &Command) -> bool {
+    match command {
+        Command::Plan(_) | Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_) => true,
+        Command::Health(a) => a.urls.is_empty(),
+        Command::Notify(a) => {
+            a.webhook.is_none() && pick(a.dispatch.clone(), &ctx.inputs, "dispatch").is_none()
+        }
+        Command::Check(_) | Command::Tag(_) | Command::Notes(_) | Command::Release(_) => false,
+    }
+}
+
+/// A deploy or promotion to an environment no app is configured for is refused before it
+/// starts, in the plan's words (`no app is configured for environment `stagin`: did you
+/// mean `staging`?`), not as one failed target with no name.
+fn deploy_targets_exist(ctx: &Ctx, command: &Command) -> Result<(), Failure> {
+    let (env, app) = match command {
+        Command::Deploy(a) => (
+            pick(a.environment.clone(), &ctx.inputs, "environment"),
+            &a.app,
+        ),
+        Command::Promote(a) => (
+            pick(a.environment.clone(), &ctx.inputs, "environment"),
+            &a.app,
+        ),
+        _ => return Ok(()),
+    };
+    // Without an environment the command says what it needs itself.
+    let Some(env) = env else { return Ok(()) };
+    let app = pick(app.clone(), &ctx.inputs, "app");
+    crate::plan::build(&ctx.config, &env, app.as_deref())
+        .map(|_| ())
+        .map_err(Failure::input)
 }

@@ -98,7 +98,7 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
             )
             .await?;
             rows.push(vec![
-                format!("webhook ({})", notify::format_name(*format)),
+                format!("webhook ({})", format.payload()),
                 url.clone(),
                 sent.clone(),
             ]);

@@ -366,6 +366,17 @@ pub enum NotifyFormat {
     Discord,
 }
 
+impl NotifyFormat {
+    /// What is sent, as a person calls it: `JSON event`, `Slack message`.
+    pub fn payload(self) -> &'static str {
+        match self {
+            NotifyFormat::Json => "JSON event",
+            NotifyFormat::Slack => "Slack message",
+            NotifyFormat::Discord => "Discord message",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum NotifyTarget {

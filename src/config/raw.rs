@@ -7,9 +7,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// stage-gate configuration, version 1: apps × environments.
+/// stage-gate configuration, version 1: apps × environments. Top-level keys starting with
+/// `x-` are yours (e.g. `x-defaults: &defaults {…}`, for anchors): stage-gate ignores them.
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(extend("patternProperties" = { "^x-": true }))]
 pub struct RawConfig {
     /// Config format version; must be 1.
     pub version: u32,
@@ -136,12 +138,16 @@ pub struct RawApp {
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawTarget {
+    /// Deploy to Fly.io (Machines API with an image, else flyctl builds).
     #[serde(default)]
     pub fly: Option<RawFly>,
+    /// Deploy with Coolify's API or its deploy webhook.
     #[serde(default)]
     pub coolify: Option<RawCoolify>,
+    /// Deploy by calling a webhook.
     #[serde(default)]
     pub webhook: Option<RawWebhook>,
+    /// Deploy by running a command.
     #[serde(default)]
     pub command: Option<RawCommand>,
     /// Public URL of this environment (GitHub Deployment `environment_url`).
@@ -296,6 +302,7 @@ pub struct RawHealth {
 pub struct RawProbe {
     /// URL to probe; `{version}` and `{sha}` expand.
     pub url: String,
+    /// HTTP method (default `GET`).
     #[serde(default)]
     pub method: Option<String>,
     /// Headers; values may use `${ENV_VAR}` for secrets (masked).
@@ -359,10 +366,16 @@ pub struct RawNotify {
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawCheck {
-    /// Keys that must match between environments of one app.
+    /// fly.toml keys (dotted, `http_service.internal_port`; a key covers what is under it)
+    /// whose difference between staging and production is an error. Added to the built-in
+    /// list (`http_service.internal_port`, `services.internal_port`, `checks`, `processes`,
+    /// `mounts.destination`, `build`); a key listed here leaves the built-in may-differ list,
+    /// so `[vm]` makes a VM size difference an error.
     #[serde(default)]
     pub parity_must_match: Vec<String>,
-    /// Keys that may differ between environments of one app.
+    /// fly.toml keys whose difference is intended (no warning). Added to the built-in list
+    /// (`app`, `env.LOG_LEVEL`, `vm`, `primary_region`); a key listed here leaves the built-in
+    /// must-match list. The longest key that covers a setting decides.
     #[serde(default)]
     pub parity_may_differ: Vec<String>,
     /// Treat Dockerfile findings as errors (default: warnings).

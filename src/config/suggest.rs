@@ -10,9 +10,51 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
+/// The help for a value that is not one of `allowed`: every allowed value, and the nearest
+/// one when it is near (`blue-green` → `bluegreen`, whatever the case or separators).
+pub fn one_of(word: &str, allowed: &[&str]) -> String {
+    let listed = allowed
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let bare = |s: &str| {
+        s.chars()
+            .filter(|c| !matches!(c, '-' | '_' | ' '))
+            .collect::<String>()
+            .to_lowercase()
+    };
+    let nearest = allowed
+        .iter()
+        .find(|a| bare(a) == bare(word))
+        .copied()
+        .or_else(|| did_you_mean(&word.to_lowercase(), allowed));
+    match nearest {
+        Some(n) => format!("did you mean `{n}`? (expected one of {listed})"),
+        None => format!("expected one of {listed}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_not_allowed_lists_them_all_and_the_nearest() {
+        let strategies = ["rolling", "immediate", "canary", "bluegreen"];
+        assert_eq!(
+            one_of("blue-green", &strategies),
+            "did you mean `bluegreen`? (expected one of `rolling`, `immediate`, `canary`, `bluegreen`)"
+        );
+        assert_eq!(
+            one_of("Rolling", &strategies),
+            "did you mean `rolling`? (expected one of `rolling`, `immediate`, `canary`, `bluegreen`)"
+        );
+        assert_eq!(
+            one_of("zzz", &strategies),
+            "expected one of `rolling`, `immediate`, `canary`, `bluegreen`"
+        );
+    }
 
     #[test]
     fn suggests_close_keys_only() {

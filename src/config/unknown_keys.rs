@@ -1,10 +1,15 @@
 //! Every key the config schema does not know, found in one walk of the YAML tree against the
 //! JSON Schema generated from the raw types (`schema.rs`): each is reported at its own line
-//! and column with a did-you-mean, and left out of what is decoded, so the values around it
-//! are still checked in the same run.
+//! and column with a did-you-mean (a near key of the same mapping, else a key that belongs
+//! elsewhere, with where it goes), and left out of what is decoded, so the values around it
+//! are still checked in the same run. Keys matching the schema's `patternProperties`
+//! (top-level `x-…` extension keys) are the user's own: neither reported nor decoded.
 
+use super::suggest::did_you_mean;
 use super::yaml_tree::{Node, Pos};
+use crate::report::{Diagnostic, Location};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 pub struct Unknown {
     pub key: String,
@@ -32,7 +37,7 @@ fn resolve<'a>(root: &'a Value, s: &'a Value) -> &'a Value {
 }
 
 /// The object schemas `s` allows (through `anyOf`/`oneOf`), for a mapping node.
-fn object_schemas<'a>(root: &'a Value, s: &'a Value) -> Vec<&'a Value> {
+pub(crate) fn object_schemas<'a>(root: &'a Value, s: &'a Value) -> Vec<&'a Value> {
     let s = resolve(root, s);
     let alternatives = s
         .get("anyOf")
@@ -57,7 +62,7 @@ fn object_schemas<'a>(root: &'a Value, s: &'a Value) -> Vec<&'a Value> {
     }
 }
 
-fn items_schema<'a>(root: &'a Value, s: &'a Value) -> Option<&'a Value> {
+pub(crate) fn items_schema<'a>(root: &'a Value, s: &'a Value) -> Option<&'a Value> {
     let s = resolve(root, s);
     if let Some(items) = s.get("items") {
         return Some(items);
@@ -84,6 +89,17 @@ fn walk(
                 let known = objects
                     .iter()
                     .find_map(|o| o.get("properties").and_then(|p| p.get(key)));
+                let extension = objects.iter().any(|o| {
+                    o.get("patternProperties")
+                        .and_then(Value::as_object)
+                        .is_some_and(|p| {
+                            p.keys()
+                                .any(|re| regex::Regex::new(re).is_ok_and(|re| re.is_match(key)))
+                        })
+                });
+                if known.is_none() && extension {
+                    continue;
+                }
                 let open = objects
                     .iter()
                     .find_map(|o| o.get("additionalProperties").filter(|a| a.is_object()));
@@ -135,6 +151,111 @@ fn walk(
         }
         Node::Scalar(v, _) => v.clone(),
     }
+}
+
+/// `unknown key `require``, with a did-you-mean: a near key of the same mapping, else the
+/// key (or a near one) where it belongs instead, else the keys this mapping takes.
+pub fn diagnostic(u: &Unknown, loc: Location) -> Diagnostic {
+    let candidates: Vec<&str> = u.expected.iter().map(String::as_str).collect();
+    let expected = format!("expected one of {}", quoted(&u.expected));
+    let help = match did_you_mean(&u.key, &candidates) {
+        Some(s) => format!("did you mean `{s}`? ({expected})"),
+        None => match elsewhere(&u.key) {
+            Some((key, homes)) => {
+                let here = if u.path.is_empty() {
+                    "the top level".to_string()
+                } else {
+                    format!("`{}`", u.path.join("."))
+                };
+                format!(
+                    "did you mean `{key}`? It goes under {}, not {here} ({expected})",
+                    homes
+                        .iter()
+                        .map(|h| if h.is_empty() {
+                            "the top level".to_string()
+                        } else {
+                            format!("`{h}`")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )
+            }
+            None => expected,
+        },
+    };
+    Diagnostic::error(
+        "config/unknown-key",
+        format!("unknown key `{}`", u.key),
+        loc,
+    )
+    .with_help(help)
+}
+
+/// The config key nearest to `key` anywhere in the schema, and where it may be written.
+fn elsewhere(key: &str) -> Option<(String, Vec<String>)> {
+    static HOMES: std::sync::OnceLock<BTreeMap<String, Vec<String>>> = std::sync::OnceLock::new();
+    let homes = HOMES.get_or_init(|| {
+        let schema = super::schema::json_value();
+        let mut out = BTreeMap::new();
+        homes(&schema, &schema, "", 0, &mut out);
+        out
+    });
+    let keys: Vec<&str> = homes.keys().map(String::as_str).collect();
+    let found = did_you_mean(key, &keys)?;
+    Some((found.to_string(), homes[found].clone()))
+}
+
+/// Every key of the schema with the mappings it may be written in (`environments.<env>`,
+/// `health.probes[]`), from the root down.
+fn homes(root: &Value, s: &Value, at: &str, depth: usize, out: &mut BTreeMap<String, Vec<String>>) {
+    if depth > 12 {
+        return;
+    }
+    for o in object_schemas(root, s) {
+        for (key, child) in o
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let list = out.entry(key.clone()).or_default();
+            if !list.iter().any(|h| h == at) {
+                list.push(at.to_string());
+            }
+            let path = join(at, key);
+            homes(root, child, &path, depth + 1, out);
+            if let Some(items) = items_schema(root, child) {
+                homes(root, items, &format!("{path}[]"), depth + 1, out);
+            }
+            let entries = object_schemas(root, child)
+                .into_iter()
+                .find_map(|c| c.get("additionalProperties").filter(|a| a.is_object()));
+            if let Some(entry) = entries {
+                let name = match key.as_str() {
+                    "apps" => "<app>",
+                    "environments" => "<env>",
+                    _ => "<name>",
+                };
+                homes(root, entry, &join(&path, name), depth + 1, out);
+            }
+        }
+    }
+}
+
+fn join(at: &str, key: &str) -> String {
+    if at.is_empty() {
+        key.to_string()
+    } else {
+        format!("{at}.{key}")
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

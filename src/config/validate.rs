@@ -33,14 +33,10 @@ impl Validator<'_> {
     fn duration(&mut self, path: &[&str], value: Option<&str>, default: Duration) -> Duration {
         match value {
             None => default,
-            Some(v) => match parse_duration(v) {
+            Some(v) => match super::duration::parse(v) {
                 Ok(d) => d,
-                Err(e) => {
-                    self.error(
-                        path,
-                        format!("`{v}` is not a duration: {e}"),
-                        Some("write durations like `90s`, `10m` or `1h 30m`".into()),
-                    );
+                Err(refused) => {
+                    self.error(path, refused.message, Some(refused.help));
                     default
                 }
             },
@@ -59,10 +55,7 @@ impl Validator<'_> {
             return *t;
         }
         let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-        let help = match did_you_mean(v, &names) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("expected one of: {}", names.join(", ")),
-        };
+        let help = super::suggest::one_of(v, &names);
         self.error(path, format!("`{v}` is not a valid value"), Some(help));
         default
     }
@@ -82,18 +75,6 @@ fn probe_url_shape(url: &str) -> Result<(), String> {
         return Err("has no host".into());
     }
     Ok(())
-}
-
-/// Durations as humans write them: `90s`, `10m`, `1h 30m`. A bare number is refused: `30`
-/// could mean seconds or minutes, and a wrong guess shows only mid-deploy.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.parse::<f64>().is_ok() {
-        return Err(format!(
-            "a bare number has no unit: write `{s}s` for seconds or `{s}m` for minutes"
-        ));
-    }
-    humantime::parse_duration(s).map_err(|e| e.to_string())
 }
 
 const PRERELEASE: [(&str, PrereleasePolicy); 3] = [
@@ -121,6 +102,7 @@ pub fn validate(
             Some("this stage-gate reads `version: 1`".into()),
         );
     }
+    forward_slashes(&mut v, &raw);
     let release = release_policy(&mut v, raw.release.unwrap_or_default());
     let notes = notes_config(&mut v, raw.notes.unwrap_or_default());
 
@@ -190,7 +172,7 @@ pub fn validate(
         .enumerate()
         .filter_map(|(i, n)| notify_config(&mut v, i, n))
         .collect();
-    let check = check_config(raw.check.unwrap_or_default());
+    let check = check_config(&mut v, raw.check.unwrap_or_default());
 
     if v.errors.is_empty() {
         Ok(Config {
@@ -205,6 +187,73 @@ pub fn validate(
         })
     } else {
         Err(super::ConfigError(v.errors))
+    }
+}
+
+/// File paths written with `\` (`infra\fly\fly.toml`): on the Linux runners `\` is part of
+/// a file name, so the file would be "missing" with nothing saying why.
+fn forward_slashes(v: &mut Validator, raw: &RawConfig) {
+    let mut check = |path: Vec<String>, value: &str| {
+        if value.contains('\\') {
+            let steps: Vec<&str> = path.iter().map(String::as_str).collect();
+            v.error(
+                &steps,
+                format!("`{value}` separates folders with `\\`"),
+                Some(format!(
+                    "write `{}`: paths in the config use `/` (on the Linux runners `\\` is part of a file name)",
+                    value.replace('\\', "/")
+                )),
+            );
+        }
+    };
+    let mut targets: Vec<(Vec<String>, &RawTarget)> = Vec::new();
+    if let Some(d) = &raw.defaults {
+        targets.push((vec!["defaults".into()], d));
+    }
+    for (app, a) in &raw.apps {
+        for (i, d) in a.dockerfiles.iter().enumerate() {
+            check(
+                vec![
+                    "apps".into(),
+                    app.clone(),
+                    "dockerfiles".into(),
+                    i.to_string(),
+                ],
+                d,
+            );
+        }
+        for (env, t) in &a.environments {
+            let base = ["apps", app, "environments", env]
+                .map(String::from)
+                .to_vec();
+            targets.push((base, t));
+        }
+    }
+    let at = |base: &[String], rest: &[&str]| -> Vec<String> {
+        base.iter()
+            .cloned()
+            .chain(rest.iter().map(|s| s.to_string()))
+            .collect()
+    };
+    for (base, t) in targets {
+        if let Some(c) = t.fly.as_ref().and_then(|f| f.config.as_deref()) {
+            check(at(&base, &["fly", "config"]), c);
+        }
+        if let Some(w) = t
+            .command
+            .as_ref()
+            .and_then(|c| c.working_directory.as_deref())
+        {
+            check(at(&base, &["command", "working-directory"]), w);
+        }
+        for (i, p) in t.health.iter().flat_map(|h| h.probes.iter()).enumerate() {
+            if let Some(ca) = &p.ca_file {
+                check(
+                    at(&base, &["health", "probes", &i.to_string(), "ca-file"]),
+                    ca,
+                );
+            }
+        }
     }
 }
 
@@ -705,17 +754,12 @@ fn notify_config(v: &mut Validator, i: usize, n: &RawNotify) -> Option<Notify> {
             other => match NotifyOn::ALL.iter().find(|(name, _)| *name == other) {
                 Some((_, e)) => vec![*e],
                 None => {
-                    let names: Vec<&str> = NotifyOn::ALL.iter().map(|(n, _)| *n).collect();
-                    let near = crate::config::suggest::did_you_mean(other, &names)
-                        .map(|s| format!("did you mean `{s}`? "))
-                        .unwrap_or_default();
+                    let mut names: Vec<&str> = NotifyOn::ALL.iter().map(|(n, _)| *n).collect();
+                    names.extend(["success", "failure"]);
                     v.error(
                         &["notify", &idx, "on"],
                         format!("`{other}` is not an event a notification fires on"),
-                        Some(format!(
-                            "{near}expected one of {}, or `success` / `failure`",
-                            names.join(", ")
-                        )),
+                        Some(super::suggest::one_of(other, &names)),
                     );
                     vec![]
                 }
@@ -735,19 +779,40 @@ fn notify_config(v: &mut Validator, i: usize, n: &RawNotify) -> Option<Notify> {
     })
 }
 
-fn check_config(c: RawCheck) -> CheckConfig {
+fn check_config(v: &mut Validator, c: RawCheck) -> CheckConfig {
     let d = CheckConfig::default();
+    for (i, key) in c.parity_may_differ.iter().enumerate() {
+        if c.parity_must_match.contains(key) {
+            let idx = i.to_string();
+            v.error(
+                &["check", "parity-may-differ", &idx],
+                format!("`{key}` is listed both as may differ and as must match"),
+                Some("keep it in one of `parity-may-differ` and `parity-must-match`".into()),
+            );
+        }
+    }
+    // The lists extend the built-in ones. A key listed in one leaves the other's built-ins:
+    // that is how to narrow (`parity-must-match: [vm]` makes a VM size difference an error).
+    let extend = |builtin: Vec<String>, own: &[String], other: &[String]| {
+        let mut out: Vec<String> = builtin.into_iter().filter(|k| !other.contains(k)).collect();
+        for key in own {
+            if !out.contains(key) {
+                out.push(key.clone());
+            }
+        }
+        out
+    };
     CheckConfig {
-        parity_must_match: if c.parity_must_match.is_empty() {
-            d.parity_must_match
-        } else {
-            c.parity_must_match
-        },
-        parity_may_differ: if c.parity_may_differ.is_empty() {
-            d.parity_may_differ
-        } else {
-            c.parity_may_differ
-        },
+        parity_must_match: extend(
+            d.parity_must_match,
+            &c.parity_must_match,
+            &c.parity_may_differ,
+        ),
+        parity_may_differ: extend(
+            d.parity_may_differ,
+            &c.parity_may_differ,
+            &c.parity_must_match,
+        ),
         dockerfile_errors: c.dockerfile_errors.unwrap_or(false),
         fly_toml: c.fly_toml,
         workflows: if c.workflows.is_empty() {
@@ -805,9 +870,10 @@ apps:
             "{messages:?}"
         );
         assert!(
-            messages
+            err.0
                 .iter()
-                .any(|m| m.contains("a bare number has no unit: write `30s`")),
+                .any(|d| d.message.starts_with("`30` has no unit")
+                    && d.help.as_deref() == Some("write `30s` for seconds or `30m` for minutes")),
             "{messages:?}"
         );
         // Templates stand for run-time values and are fine.
@@ -844,11 +910,82 @@ apps:
             "{}",
             d.message
         );
-        assert_eq!(d.help.as_deref(), Some("did you mean `bluegreen`?"));
+        assert_eq!(
+            d.help.as_deref(),
+            Some("did you mean `bluegreen`? (expected one of `rolling`, `immediate`, `canary`, `bluegreen`)")
+        );
         assert_eq!(
             d.location.source_line.as_deref(),
             Some("          strategy: bluegren")
         );
+    }
+
+    #[test]
+    fn a_soak_in_months_is_refused_at_its_value_with_the_lowercase_form() {
+        let text = GOOD.replace("soak: 10m", "soak: 15M");
+        let err = parse(&text, Path::new("c.yml")).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        let d = &err.0[0];
+        assert_eq!(
+            d.message,
+            "`15M` is in months (`M` is months) (at `environments.production.soak`)"
+        );
+        assert_eq!((d.location.line, d.location.column), (7, 11));
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `15m`?"),
+            "{:?}",
+            d.help
+        );
+        let text = GOOD.replace(
+            "expect-status: \"200-299\"",
+            "expect-status: \"200-299\"\n          deadline: 30d",
+        );
+        let err = parse(&text, Path::new("c.yml")).unwrap_err();
+        assert!(err.0[0].message.contains("longer than 7 days"), "{err}");
+    }
+
+    #[test]
+    fn a_path_with_backslashes_says_to_use_forward_slashes() {
+        let text = GOOD.replace(
+            "\"infra/fly/{app}/{env}/fly.toml\"",
+            "infra\\fly\\{app}\\fly.toml",
+        );
+        let err = parse(&text, Path::new("c.yml")).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err}");
+        let d = &err.0[0];
+        assert_eq!(
+            d.message,
+            "`infra\\fly\\{app}\\fly.toml` separates folders with `\\` (at `defaults.fly.config`)"
+        );
+        assert_eq!((d.location.line, d.location.column), (11, 13));
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap()
+                .starts_with("write `infra/fly/{app}/fly.toml`"),
+            "{:?}",
+            d.help
+        );
+    }
+
+    #[test]
+    fn parity_lists_extend_the_built_in_ones_and_narrow_them() {
+        let text = format!(
+            "{GOOD}check:\n  parity-may-differ: [env.FEATURE]\n  parity-must-match: [vm]\n"
+        );
+        let c = parse(&text, Path::new("c.yml")).unwrap();
+        let may = &c.check.parity_may_differ;
+        assert!(may.contains(&"app".to_string()), "{may:?}");
+        assert!(may.contains(&"env.FEATURE".to_string()), "{may:?}");
+        assert!(!may.contains(&"vm".to_string()), "{may:?}");
+        let must = &c.check.parity_must_match;
+        assert!(must.contains(&"vm".to_string()) && must.contains(&"checks".to_string()));
+        let both = format!("{GOOD}check:\n  parity-may-differ: [vm]\n  parity-must-match: [vm]\n");
+        let err = parse(&both, Path::new("c.yml")).unwrap_err();
+        assert!(err.0[0].message.contains("listed both"), "{err}");
     }
 
     #[test]

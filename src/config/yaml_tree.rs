@@ -1,17 +1,29 @@
 //! YAML with the position of every key and value, for messages that point at the value (also
 //! in flow style, `{ url: …, expect-status: 999 }`), and for finding every unknown key in one
-//! pass. Built on `saphyr` (a maintained YAML 1.2 parser that keeps spans); serde_yaml keeps
-//! decoding into types, this keeps positions.
+//! pass. Built from `saphyr-parser`'s event stream (a maintained YAML 1.2 parser that keeps
+//! spans); serde decodes the JSON this tree gives.
 //!
-//! A document nested deeper than [`MAX_DEPTH`] is refused from the event stream, before any
-//! tree is built: a hostile file costs microseconds, not minutes of CPU.
+//! What YAML allows and a loader would blur is kept or reported here, with positions:
+//! - anchors and aliases (`&defaults`, `*defaults`): an alias is a copy of its anchor's node,
+//!   positions included, so an error in it points at the anchor's text;
+//! - merge keys (`<<: *defaults`, `<<: [*a, *b]`), merged as YAML 1.1 says: keys written in
+//!   the mapping win over merged ones, and earlier merged mappings over later ones;
+//! - a key written twice in one mapping, which loaders silently resolve to the last value, is
+//!   a [`Problem`] naming both places (the tree keeps the last, as they do);
+//! - a UTF-8 byte-order mark at the start, which YAML allows, is skipped.
+//!
+//! A document nested deeper than [`MAX_DEPTH`], or whose aliases expand past [`MAX_NODES`],
+//! is refused while it is read: a hostile file costs microseconds, not minutes of CPU.
 
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
-use saphyr_parser::{Event, Parser};
+use saphyr::Scalar;
+use saphyr_parser::{Event, Parser, ScalarStyle};
 use serde_json::Value;
+use std::collections::HashMap;
 
 pub const MAX_DEPTH: usize = 64;
 pub const MAX_ALIASES: usize = 100;
+/// Nodes of the whole tree once aliases are expanded ("billion laughs" stops here).
+pub const MAX_NODES: usize = 100_000;
 
 /// 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,11 +40,36 @@ pub enum Node {
     Scalar(Value, Pos),
 }
 
-/// A syntax error, a refused depth, or an alias (not supported in the config).
+/// A syntax error, or a refused depth or size: nothing could be read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct YamlError {
     pub message: String,
     pub pos: Pos,
+}
+
+/// Something the file says that a YAML loader would accept but hide: a key written twice,
+/// a merge key whose value is not a mapping. The rest of the document is still read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub message: String,
+    pub pos: Pos,
+    /// The other place involved (the first occurrence of a duplicate key).
+    pub related: Option<Pos>,
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    DuplicateKey,
+    BadMerge,
+}
+
+/// The first document of a text, and what it hides.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub root: Node,
+    pub problems: Vec<Problem>,
 }
 
 fn pos_of(m: &saphyr_parser::Marker) -> Pos {
@@ -44,59 +81,229 @@ fn pos_of(m: &saphyr_parser::Marker) -> Pos {
 
 /// The first document of `text` (an empty document is an empty mapping).
 pub fn parse(text: &str) -> Result<Node, YamlError> {
-    check_depth(text)?;
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| YamlError {
-        message: e.info().to_string(),
-        pos: pos_of(e.marker()),
-    })?;
-    match docs.into_iter().next() {
-        Some(d) => convert(&d),
-        None => Ok(Node::Map(Vec::new(), Pos { line: 1, col: 1 })),
-    }
+    parse_document(text).map(|d| d.root)
 }
 
-fn check_depth(text: &str) -> Result<(), YamlError> {
-    let mut depth = 0usize;
-    let mut aliases = 0usize;
+/// The first document of `text` with its [`Problem`]s.
+pub fn parse_document(text: &str) -> Result<Document, YamlError> {
+    // YAML allows a byte-order mark; the parser would read it as part of the first key.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut b = Builder::default();
     for event in Parser::new_from_str(text) {
-        let (event, span) = match event {
-            Ok(e) => e,
+        let (event, span) = event.map_err(|e| YamlError {
             // saphyr's own nesting limit, hit before ours in flow style.
-            Err(e) if e.info().contains("recursion limit") => {
-                return Err(YamlError {
-                    message: format!("nested deeper than {MAX_DEPTH} levels; refused"),
-                    pos: pos_of(e.marker()),
-                })
-            }
-            // The loader reports syntax errors with their position.
-            Err(_) => return Ok(()),
-        };
+            message: if e.info().contains("recursion limit") {
+                format!("nested deeper than {MAX_DEPTH} levels; refused")
+            } else {
+                e.info().to_string()
+            },
+            pos: pos_of(e.marker()),
+        })?;
+        if b.root.is_none() {
+            b.event(event, pos_of(&span.start))?;
+        }
+        // Later documents are read for syntax errors only.
+    }
+    Ok(Document {
+        root: b
+            .root
+            .unwrap_or_else(|| Node::Map(Vec::new(), Pos { line: 1, col: 1 })),
+        problems: b.problems,
+    })
+}
+
+/// A mapping or list being read.
+enum Frame {
+    Map {
+        pos: Pos,
+        anchor: usize,
+        entries: Vec<(String, Pos, Node)>,
+        /// The key read, waiting for its value; `true` for a merge key (`<<`).
+        key: Option<(String, Pos, bool)>,
+        /// `<<` values, in order, with where their key is.
+        merges: Vec<(Pos, Node)>,
+    },
+    Seq {
+        pos: Pos,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    root: Option<Node>,
+    problems: Vec<Problem>,
+    aliases: usize,
+    nodes: usize,
+}
+
+impl Builder {
+    fn event(&mut self, event: Event<'_>, pos: Pos) -> Result<(), YamlError> {
         match event {
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(YamlError {
-                        message: format!("nested deeper than {MAX_DEPTH} levels; refused"),
-                        pos: pos_of(&span.start),
-                    });
-                }
+            Event::MappingStart(anchor, _) => {
+                self.open(pos)?;
+                self.stack.push(Frame::Map {
+                    pos,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                    merges: Vec::new(),
+                });
             }
-            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
-            // Each alias copies its anchor's tree: bounded, or a "billion laughs" file would
-            // expand without end.
-            Event::Alias(_) => {
-                aliases += 1;
-                if aliases > MAX_ALIASES {
+            Event::SequenceStart(anchor, _) => {
+                self.open(pos)?;
+                self.stack.push(Frame::Seq {
+                    pos,
+                    anchor,
+                    items: Vec::new(),
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => match self.stack.pop() {
+                Some(Frame::Map {
+                    pos,
+                    anchor,
+                    mut entries,
+                    merges,
+                    ..
+                }) => {
+                    self.merge(&mut entries, merges);
+                    self.done(Node::Map(entries, pos), anchor, 1, false)?;
+                }
+                Some(Frame::Seq { pos, anchor, items }) => {
+                    self.done(Node::Seq(items, pos), anchor, 1, false)?;
+                }
+                None => {}
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                let merge_key = style == ScalarStyle::Plain && text == "<<";
+                let value = Scalar::parse_from_cow_and_metadata(text.clone(), style, tag.as_ref())
+                    .map_or_else(|| Value::String(text.to_string()), |s| scalar(&s));
+                self.done(Node::Scalar(value, pos), anchor, 1, merge_key)?;
+            }
+            Event::Alias(id) => {
+                self.aliases += 1;
+                if self.aliases > MAX_ALIASES {
                     return Err(YamlError {
                         message: format!("more than {MAX_ALIASES} aliases (`*name`); refused"),
-                        pos: pos_of(&span.start),
+                        pos,
                     });
                 }
+                let Some((node, size)) = self.anchors.get(&id).cloned() else {
+                    return Err(YamlError {
+                        message: "this alias refers to the node it is inside of".into(),
+                        pos,
+                    });
+                };
+                self.done(node, 0, size, false)?;
             }
-            _ => {}
+            Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(_)
+            | Event::DocumentEnd
+            | Event::Nothing => {}
+        }
+        Ok(())
+    }
+
+    fn open(&self, pos: Pos) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(YamlError {
+                message: format!("nested deeper than {MAX_DEPTH} levels; refused"),
+                pos,
+            });
+        }
+        Ok(())
+    }
+
+    /// A whole node was read (`size` nodes, counting an alias's copy): keep it under its
+    /// anchor and put it where it goes.
+    fn done(
+        &mut self,
+        node: Node,
+        anchor: usize,
+        size: usize,
+        merge_key: bool,
+    ) -> Result<(), YamlError> {
+        self.nodes += size;
+        if self.nodes > MAX_NODES {
+            return Err(YamlError {
+                message: format!("more than {MAX_NODES} values once aliases are expanded; refused"),
+                pos: node.pos(),
+            });
+        }
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), node.size()));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                key,
+                merges,
+                ..
+            }) => match key.take() {
+                None => *key = Some((key_text(&node), node.pos(), merge_key)),
+                Some((_, at, true)) => merges.push((at, node)),
+                Some((name, at, false)) => match entries.iter_mut().find(|(k, ..)| *k == name) {
+                    Some(entry) => {
+                        self.problems.push(Problem {
+                                kind: ProblemKind::DuplicateKey,
+                                message: format!(
+                                    "duplicate key `{name}`: it is also at line {}, column {}",
+                                    entry.1.line, entry.1.col
+                                ),
+                                pos: at,
+                                related: Some(entry.1),
+                                help: Some(format!(
+                                    "a YAML loader keeps only the last `{name}`; merge the two into one, or rename one of them"
+                                )),
+                            });
+                        *entry = (name, at, node);
+                    }
+                    None => entries.push((name, at, node)),
+                },
+            },
+        }
+        Ok(())
+    }
+
+    /// YAML 1.1 merge keys: each merged mapping's keys that the mapping does not write
+    /// itself, earlier merged mappings first.
+    fn merge(&mut self, entries: &mut Vec<(String, Pos, Node)>, merges: Vec<(Pos, Node)>) {
+        for (at, value) in merges {
+            let sources = match value {
+                Node::Map(..) => vec![value],
+                Node::Seq(items, _) if items.iter().all(|i| matches!(i, Node::Map(..))) => items,
+                _ => {
+                    self.problems.push(Problem {
+                        kind: ProblemKind::BadMerge,
+                        message: "a merge key `<<` takes a mapping or a list of mappings".into(),
+                        pos: at,
+                        related: None,
+                        help: Some(
+                            "write `<<: *defaults` (an alias of a mapping) or `<<: [*a, *b]`"
+                                .into(),
+                        ),
+                    });
+                    continue;
+                }
+            };
+            for source in sources {
+                let Node::Map(merged, _) = source else {
+                    continue;
+                };
+                for (k, kp, v) in merged {
+                    if !entries.iter().any(|(e, ..)| *e == k) {
+                        entries.push((k, kp, v));
+                    }
+                }
+            }
         }
     }
-    Ok(())
 }
 
 fn scalar(s: &Scalar<'_>) -> Value {
@@ -111,45 +318,26 @@ fn scalar(s: &Scalar<'_>) -> Value {
     }
 }
 
-fn key_text(k: &MarkedYaml<'_>) -> String {
-    match &k.data {
-        YamlData::Value(Scalar::String(s)) => s.to_string(),
-        YamlData::Value(other) => match scalar(other) {
-            Value::String(s) => s,
-            v => v.to_string(),
-        },
+/// A key as text: a string as written, another scalar as JSON prints it; a mapping or list
+/// used as a key has no name.
+fn key_text(k: &Node) -> String {
+    match k {
+        Node::Scalar(Value::String(s), _) => s.clone(),
+        Node::Scalar(v, _) => v.to_string(),
         _ => "?".into(),
     }
 }
 
-fn convert(y: &MarkedYaml<'_>) -> Result<Node, YamlError> {
-    let pos = pos_of(&y.span.start);
-    Ok(match &y.data {
-        YamlData::Mapping(m) => {
-            let mut entries = Vec::new();
-            for (k, v) in m.iter() {
-                entries.push((key_text(k), pos_of(&k.span.start), convert(v)?));
-            }
-            Node::Map(entries, pos)
-        }
-        YamlData::Sequence(items) => {
-            Node::Seq(items.iter().map(convert).collect::<Result<_, _>>()?, pos)
-        }
-        YamlData::Value(s) => Node::Scalar(scalar(s), pos),
-        YamlData::Tagged(_, inner) => convert(inner)?,
-        YamlData::Representation(text, ..) => Node::Scalar(Value::String(text.to_string()), pos),
-        YamlData::Alias(_) => {
-            return Err(YamlError {
-                message: "YAML aliases (`*name`) are not supported here; write the value out"
-                    .into(),
-                pos,
-            })
-        }
-        YamlData::BadValue => Node::Scalar(Value::Null, pos),
-    })
-}
-
 impl Node {
+    /// Nodes in this tree, itself included.
+    fn size(&self) -> usize {
+        1 + match self {
+            Node::Map(entries, _) => entries.iter().map(|(_, _, v)| v.size()).sum(),
+            Node::Seq(items, _) => items.iter().map(Node::size).sum(),
+            Node::Scalar(..) => 0,
+        }
+    }
+
     pub fn pos(&self) -> Pos {
         match self {
             Node::Map(_, p) | Node::Seq(_, p) | Node::Scalar(_, p) => *p,
@@ -250,6 +438,45 @@ mod tests {
             Pos { line: 2, col: 3 }
         );
         assert_eq!(t.to_json()["apps"]["web"]["timeout"], 30);
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys_are_expanded_and_explicit_keys_win() {
+        let text = "x-base: &base\n  fly: {strategy: rolling, app: base}\n  timeout: 5m\nweb:\n  <<: *base\n  timeout: 10m\nboth:\n  <<: [{a: 1, b: 1}, {b: 2, c: 2}]\n  c: 3\n";
+        let doc = parse_document(text).expect("yaml");
+        assert!(doc.problems.is_empty(), "{:?}", doc.problems);
+        let json = doc.root.to_json();
+        assert_eq!(json["web"]["timeout"], "10m");
+        assert_eq!(json["web"]["fly"]["strategy"], "rolling");
+        assert_eq!(json["both"], serde_json::json!({"c": 3, "a": 1, "b": 1}));
+        assert!(json["web"].get("<<").is_none());
+        // A merged value is where the anchor wrote it.
+        assert_eq!(
+            doc.root.locate_value(&["web", "fly", "strategy"]),
+            Pos { line: 2, col: 19 }
+        );
+        let bad = parse_document("a: &s x\nb:\n  <<: *s\n").unwrap();
+        assert_eq!(bad.problems[0].kind, ProblemKind::BadMerge);
+        assert_eq!(bad.problems[0].pos, Pos { line: 3, col: 3 });
+    }
+
+    #[test]
+    fn a_duplicate_key_names_both_places_and_keeps_the_last() {
+        let doc = parse_document("envs:\n  staging: 1\n  prod: 2\n  staging: 3\n").unwrap();
+        assert_eq!(doc.problems.len(), 1);
+        let p = &doc.problems[0];
+        assert_eq!(p.kind, ProblemKind::DuplicateKey);
+        assert_eq!(p.pos, Pos { line: 4, col: 3 });
+        assert_eq!(p.related, Some(Pos { line: 2, col: 3 }));
+        assert_eq!(doc.root.to_json()["envs"]["staging"], 3);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_columns_stay_right() {
+        let doc = parse_document("\u{feff}version: 1\nsoak: x\n").unwrap();
+        assert_eq!(doc.root.to_json()["version"], 1);
+        assert_eq!(doc.root.locate_key(&["version"]), Pos { line: 1, col: 1 });
+        assert_eq!(doc.root.locate_value(&["soak"]), Pos { line: 2, col: 7 });
     }
 
     #[test]

@@ -66,8 +66,8 @@ pub async fn send_webhook(
     }
     if ctx.dry_run {
         ctx.console.info(format!(
-            "[dry-run] POST {url} ({} event `{}`{}{})",
-            format_name(format),
+            "[dry-run] POST {url} (a {} for `{}`{}{})",
+            format.payload(),
             e.event,
             if token.is_some() {
                 ", Authorization: Bearer ***"

@@ -129,6 +129,32 @@ fn parity_difference_points_at_both_files() {
     assert!(!out.stdout.contains("vm.memory"), "{}", out.stdout);
 }
 
+/// `check.parity-may-differ` adds to the built-in list (the app name still may differ), and
+/// values are compared as flyctl reads them, for warnings and for `parity-must-match`.
+#[test]
+fn parity_lists_extend_the_built_ins_and_values_compare_as_flyctl_reads_them() {
+    let staging = STAGING_OK
+        .replace("auto_stop_machines = \"stop\"", "auto_stop_machines = true")
+        .replace("memory = \"256mb\"", "memory_mb = 1024")
+        .replace(
+            "[http_service]",
+            "[env]\n  FEATURE = \"on\"\n\n[http_service]",
+        );
+    let dir = repo(&staging, &[]);
+    let config = format!(
+        "{}check:\n  parity-may-differ: [env.FEATURE]\n  parity-must-match: [vm, http_service]\n",
+        promoting()
+    );
+    std::fs::write(dir.path().join(".github/stage-gate.yml"), config).unwrap();
+    let out = run(dir.path()).args(["check"]).run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("0 error(s), 0 warning(s)"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn workflow_script_injection_is_found() {
     let wf = "name: PR\non: pull_request\npermissions: {}\njobs:\n  greet:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${{ github.event.pull_request.title }}\"\n";

@@ -350,3 +350,50 @@ fn a_matrix_over_githubs_job_limit_is_refused_with_the_split() {
         out.stderr
     );
 }
+
+/// A deploy to an environment no app has says so in the plan's words, not as a failed target
+/// with an empty name (`error: : no app is configured …`).
+#[test]
+fn a_deploy_to_an_unconfigured_environment_names_it_and_the_near_one() {
+    let repo = repo_with_config(CONFIG);
+    let out = Run::new(repo.path())
+        .args(["deploy", "--env", "stagin", "--dry-run", "--sha", "0123456"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert_eq!(
+        out.stderr.lines().next(),
+        Some("error: no app is configured for environment `stagin`: did you mean `staging`? (environments: staging)"),
+        "{}",
+        out.all()
+    );
+}
+
+/// The dry run of a notification says what is sent in words (`a Slack message`), not a
+/// Rust enum's name (`Slack event`, `Json event`).
+#[test]
+fn a_notification_dry_run_names_the_payload_in_words() {
+    let repo = repo_with_config(&format!(
+        "{CONFIG}notify:\n  - webhook: https://hooks.example.com/x\n    format: slack\n  - webhook: https://hooks.example.com/y\n"
+    ));
+    let out = Run::new(repo.path())
+        .args(["notify", "--env", "staging", "--dry-run"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    let all = out.all();
+    assert!(
+        all.contains("[dry-run] POST https://hooks.example.com/x (a Slack message for `staging_deployment_complete`)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("(a JSON event for `staging_deployment_complete`)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("webhook (Slack message) https://hooks.example.com/x: would send the success event (dry run)"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("Json") && !all.contains("Slack event"),
+        "{all}"
+    );
+}

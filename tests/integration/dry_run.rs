@@ -150,7 +150,7 @@ fn a_dry_run_notification_says_what_it_would_send() {
     );
     assert!(
         out.stderr.contains(
-            "[dry-run] POST https://hooks.example.com/x (json event `staging_deployment_complete`)"
+            "[dry-run] POST https://hooks.example.com/x (a JSON event for `staging_deployment_complete`)"
         ),
         "{}",
         out.stderr

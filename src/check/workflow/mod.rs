@@ -4,11 +4,13 @@
 //! release engineers fear around it. Rules and their severities: `docs/rules.md`; the
 //! README shows each with an example.
 //!
-//! source → deploys (shell, environment) → rules (condition, model) → findings.
+//! source → keys (what GitHub refuses) → deploys (shell, environment) → rules (condition,
+//! model) → findings.
 
 pub mod condition;
 pub mod deploys;
 pub mod environment;
+pub mod keys;
 pub mod model;
 mod rules;
 pub mod shell;
@@ -174,6 +176,9 @@ pub fn check_all(files: &[(&Path, &str)], policy: &Policy) -> Vec<Diagnostic> {
     let called = called_deploys(&ctxs);
     for (i, deploys) in called {
         ctxs[i].found.deploys.extend(deploys);
+    }
+    for src in &sources {
+        out.extend(keys::check(src));
     }
     for ctx in &ctxs {
         rules::gating::check(ctx, &mut main_push, &mut out);

@@ -88,11 +88,16 @@ impl<'a> Source<'a> {
             path,
             text,
             workflow,
-            // Positions only; a file with anchors (which the tree refuses) falls back to
-            // the indentation walk of `config::locate`.
+            // Positions only; a file the tree cannot read falls back to the indentation walk
+            // of `config::locate`.
             tree: yaml_tree::parse(text).ok(),
             lines: text.lines().collect(),
         })
+    }
+
+    /// The file as a positioned tree, when it could be read as one.
+    pub fn tree(&self) -> Option<&yaml_tree::Node> {
+        self.tree.as_ref()
     }
 
     pub fn at(&self, line: usize, column: usize) -> Location {

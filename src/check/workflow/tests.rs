@@ -195,6 +195,31 @@ fn dispatch_from_any_branch_unless_the_ref_is_tested() {
 fn concurrency_missing_or_cancelling() {
     let wf = "on:\n  push:\n    tags: ['v*']\njobs:\n  d:\n    runs-on: x\n    steps:\n      - run: flyctl deploy --image r:1\n";
     assert_eq!(findings(wf), vec!["5:3 workflow/deploy-concurrency"]);
+    // The group the fix names is the job's own environment's.
+    let group = |text: &str| run(text, &Policy::default())[0].help.clone().unwrap();
+    assert!(
+        group(wf).contains("group: deploy-production,"),
+        "{}",
+        group(wf)
+    );
+    let staging = wf.replace(
+        "    runs-on: x\n",
+        "    runs-on: x\n    environment: staging\n",
+    );
+    assert!(
+        group(&staging).contains("group: deploy-staging,"),
+        "{}",
+        group(&staging)
+    );
+    let preview = wf.replace(
+        "flyctl deploy --image r:1",
+        "flyctl deploy -c fly.preview.toml --image r:1",
+    );
+    assert!(
+        group(&preview).contains("group: deploy-staging,"),
+        "{}",
+        group(&preview)
+    );
     let cancel = wf.replace(
         "jobs:\n",
         "concurrency:\n  group: deploy\n  cancel-in-progress: true\njobs:\n",
@@ -311,6 +336,14 @@ fn a_stage_gate_notify_that_dispatches_production_is_not_a_deploy() {
 fn unpinned_actions_beside_a_deploy_token() {
     let wf = "on:\n  push:\n    tags: ['v*']\nconcurrency: d\njobs:\n  d:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n        with: { persist-credentials: false }\n      - uses: superfly/flyctl-actions/setup-flyctl@master\n      - uses: some/tool@0123456789abcdef0123456789abcdef01234567\n      - run: flyctl deploy --remote-only\n        env:\n          FLY_API_TOKEN: ${{ secrets.FLY_API_TOKEN }}\n";
     assert_eq!(findings(wf), vec!["11:15 workflow/unpinned-action"]);
+    // The fix keeps the action's folder in its repository.
+    let help = run(wf, &Policy::default())[0].help.clone().unwrap();
+    assert!(
+        help.starts_with(
+            "pin it to a commit: `uses: superfly/flyctl-actions/setup-flyctl@<40-character SHA> # master`"
+        ),
+        "{help}"
+    );
     // The repository's zizmor policy decides which owners may be pinned by ref.
     let policy = |yaml: &str| with_file(".github/zizmor.yml", yaml);
     let superfly = "rules:\n  unpinned-uses:\n    config:\n      policies:\n        \"superfly/*\": ref-pin\n        \"*\": hash-pin\n";

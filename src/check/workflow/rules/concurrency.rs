@@ -1,6 +1,7 @@
 //! Two deploys at once finish out of order; a cancelled one stops half-way.
 
 use super::Ctx;
+use crate::check::workflow::environment::Env;
 use crate::check::workflow::model::JobRef;
 use crate::report::Diagnostic;
 
@@ -17,21 +18,25 @@ pub fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
         }
         // The model keeps no `concurrency:` for a job that calls a reusable workflow.
         let own = job.concurrency.is_some() || ctx.src.has(&["jobs", id, "concurrency"]);
-        let what = ctx
-            .found
-            .deploys
-            .iter()
-            .find(|d| d.job == id)
-            .map(|d| d.what.clone())
-            .unwrap_or_default();
+        let deploy = ctx.found.deploys.iter().find(|d| d.job == id);
+        let what = deploy.map(|d| d.what.clone()).unwrap_or_default();
         if !own && workflow_level.is_none() {
+            // One group per environment: the job's own `environment:`, else the one decided.
+            let env = job
+                .environment
+                .clone()
+                .filter(|e| !e.contains("${{"))
+                .unwrap_or_else(|| match deploy.map(|d| d.env.env) {
+                    Some(Env::Staging) => "staging".into(),
+                    _ => "production".into(),
+                });
             out.push(
                 Diagnostic::warning(
                     "workflow/deploy-concurrency",
                     format!("deploy job `{id}` has no `concurrency:` group: two runs can deploy at once and the older one can finish last"),
                     ctx.src.key(&["jobs", id]),
                 )
-                .with_help("add `concurrency: { group: deploy-production, cancel-in-progress: false }` to the job (one group per environment)"),
+                .with_help(format!("add `concurrency: {{ group: deploy-{env}, cancel-in-progress: false }}` to the job (one group per environment)")),
             );
         }
         if job.concurrency.is_some_and(JobRef::cancels) {

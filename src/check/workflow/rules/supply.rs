@@ -52,9 +52,18 @@ fn unpinned(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
                     ),
                     ctx.src.value(&["jobs", id, "steps", &index, "uses"]),
                 )
-                .with_help(format!("pin it to a commit: `uses: {}@<40-character SHA> # {}`. zizmor reports this as `unpinned-uses`; when it runs, its finding stands for this one", r.slug(), r.git_ref())),
+                .with_help(format!("pin it to a commit: `uses: {}@<40-character SHA> # {}`. zizmor reports this as `unpinned-uses`; when it runs, its finding stands for this one", action_path(&r), r.git_ref())),
             );
         }
+    }
+}
+
+/// `owner/repo`, with the subpath of an action that lives in a folder of its repository
+/// (`superfly/flyctl-actions/setup-flyctl`): what goes before `@` when it is pinned.
+fn action_path(r: &github_actions_models::common::RepositoryUses) -> String {
+    match r.subpath() {
+        Some(sub) => format!("{}/{}/{sub}", r.owner(), r.repo()),
+        None => format!("{}/{}", r.owner(), r.repo()),
     }
 }
 
