@@ -69,7 +69,7 @@ export GITHUB_REF=refs/pull/7/merge GITHUB_SHA="$sha"
 step check
 export GITHUB_REF=refs/heads/main
 step deploy --env staging
-step health --env staging --version 0.2.0
+step health --env staging
 step promote --env production --sha 0000000000000000000000000000000000000000 \
   && { echo "an unproven commit was promoted: the demo failed" >&2; exit 1; } \
   || echo "(refused, as it should be: that commit never ran in staging)"

@@ -16,7 +16,7 @@
 //! run's redactor: every text body it sends and every error text it keeps is redacted first
 //! (before any cut), so a secret never leaves in a request or an error message.
 
-use crate::secret::Redactor;
+use crate::secret::{truncate, Redactor};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use std::time::{Duration, Instant};
@@ -520,17 +520,6 @@ pub fn server_wait(resp: &Response) -> Option<Duration> {
         }
     }
     None
-}
-
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 #[cfg(test)]

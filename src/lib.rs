@@ -5,6 +5,7 @@
 //! → `providers` (fly, coolify, webhook, command) → `health` gate → `github`
 //! (deployments, releases) → `report` (outputs, summary, annotations, SARIF, JSON) → `exit`.
 
+pub mod appconfig;
 pub mod artifact;
 pub mod cancel;
 pub mod check;
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod conventional;
 pub mod deploy;
 pub mod exit;
 pub mod git;
@@ -19,6 +21,7 @@ pub mod github;
 pub mod health;
 pub mod http;
 pub mod inputs;
+pub mod jsonpath;
 pub mod notify;
 pub mod plan;
 pub mod promote;

@@ -106,7 +106,7 @@ impl Redactor {
     /// Redact, then cut to `max` bytes: the only safe order (a cut first could leave a prefix
     /// of a secret that no longer matches it whole).
     pub fn redact_and_truncate(&self, text: &str, max: usize) -> String {
-        crate::http::truncate(&self.redact(text), max)
+        truncate(&self.redact(text), max)
     }
 }
 
@@ -175,6 +175,19 @@ fn redact_prefixes(text: &str, secret: &str) -> String {
     }
     out.push_str(&text[i..]);
     out
+}
+
+/// At most `max` bytes of `s` (cut at a character boundary, marked with `…`). Redaction
+/// comes first, always: a secret cut in half would no longer be recognised.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 #[cfg(test)]

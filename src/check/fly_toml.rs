@@ -6,8 +6,8 @@
 use super::fly_schema::{Field, Ty, CONCURRENCY, TOP};
 use super::secrets;
 use super::tree::{self, Node, Pos, Val};
+use crate::appconfig::units;
 use crate::config::suggest::did_you_mean;
-use crate::providers::fly::appconfig::units;
 use crate::report::{Diagnostic, Location, Severity};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

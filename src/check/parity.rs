@@ -152,7 +152,7 @@ impl Leaf {
 /// `"off"` one auto-stop setting; `"true"` and `true`, `"8080"` and `8080` one value.
 fn canonical(path: &str, node: &Node) -> String {
     use super::fly_schema::{type_at, Ty};
-    use crate::providers::fly::appconfig::units;
+    use crate::appconfig::units;
     let text = node.display().trim_matches('"').to_string();
     let number = |v: f64| serde_json::json!(v);
     let read = match (type_at(path), &node.val) {

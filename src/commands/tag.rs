@@ -59,6 +59,8 @@ pub struct Decided {
     pub app: Option<String>,
     pub previous: Option<Release>,
     pub is_latest: bool,
+    /// The highest stable release other than this one, when there is one.
+    pub latest: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -151,11 +153,17 @@ pub async fn decide(
             .iter()
             .filter(|r| r.version.pre.is_empty())
             .all(|r| version::precedence(&r.version, &this.version).is_lt());
+    let latest = released
+        .iter()
+        .filter(|r| r.version.pre.is_empty())
+        .max_by(|a, b| version::precedence(&a.version, &b.version))
+        .map(|r| r.tag.clone());
     Ok(Decided {
         previous: previous.cloned(),
         this,
         app,
         is_latest,
+        latest,
         warnings,
     })
 }

@@ -610,7 +610,7 @@ fn probe(v: &mut Validator, base: &[&str], i: usize, p: &RawProbe) -> Probe {
         }
     }
     for key in p.json.keys() {
-        if let Err(e) = crate::health::jsonpath::JsonPath::parse(key) {
+        if let Err(e) = crate::jsonpath::JsonPath::parse(key) {
             let mut jp = path.clone();
             jp.push("json");
             jp.push(key);

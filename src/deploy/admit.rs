@@ -140,6 +140,18 @@ pub(super) async fn tag_gate(ctx: &Ctx, req: &Request) -> Result<(), Failure> {
     for w in &decided.warnings {
         ctx.console.warn(w);
     }
+    // A patch of an older line is a valid release (a maintenance branch), but deploying it
+    // to production would take production back from the newer line it runs.
+    let production = ctx.config.policy(&req.env).production;
+    if production && !decided.is_latest && !decided.this.is_prerelease() {
+        let newer = decided.latest.as_deref().unwrap_or("a newer release");
+        return Err(Failure::gate(format!(
+            "tag `{tag}` is a release of an older line than {newer}: deploying it to `{}` \
+             would take production back. Release it without deploying (`stage-gate release`), \
+             or deploy it to an environment of its own line",
+            req.env
+        )));
+    }
     Ok(())
 }
 

@@ -1,6 +1,8 @@
-//! Git access, by running the `git` binary (no git library: the build stays lean and the
-//! behaviour is exactly the user's git). This module owns every git subprocess: tags, ancestry,
-//! branches, shallow/missing-history detection and the one-pass history read.
+//! Git access. The history the changelog and release notes read is read in process with gix
+//! (`history.rs`, `log.rs`, and `packs.rs` for commits held whole in pack files), on every
+//! core; tags, ancestry, branches and shallow/missing-history detection run the `git`
+//! binary, whose behaviour is exactly the user's git (and which applies replace refs and
+//! grafts, which the in-process reader hands over to it).
 //!
 //! It must not guess: when history or tags are missing it says which fetch is needed.
 

@@ -133,7 +133,7 @@ impl GithubError {
                     };
                 }
                 let message = if parsed.message.is_empty() {
-                    crate::http::truncate(body.trim(), 300)
+                    crate::secret::truncate(body.trim(), 300)
                 } else {
                     parsed.message
                 };

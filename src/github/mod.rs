@@ -263,7 +263,7 @@ impl GitHub {
             op,
             message: format!(
                 "{e}: {}",
-                crate::http::truncate(&self.http.redact(&text), 300)
+                crate::secret::truncate(&self.http.redact(&text), 300)
             ),
         })
     }

@@ -3,12 +3,11 @@
 //! conductor (after its provider finishes) both call [`gate`].
 //!
 //! Parts: `probe` (one request and its assertions), `schedule` (when to probe and stop),
-//! `verdict` (the verdict, the evidence and their renderings), `jsonpath` (the assertion
-//! paths). This module runs every probe of a gate concurrently; at most [`MAX_IN_FLIGHT`]
+//! `verdict` (the verdict, the evidence and their renderings); JSONPath assertions are
+//! `crate::jsonpath` (the config validates them too). This module runs every probe of a gate concurrently; at most [`MAX_IN_FLIGHT`]
 //! requests are open at once. It never deploys, rolls back or exits: callers decide what a
 //! failed gate means.
 
-pub mod jsonpath;
 pub mod probe;
 pub mod schedule;
 pub mod verdict;

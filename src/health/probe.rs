@@ -7,11 +7,11 @@
 //! route until the rollout reaches it), 408, 425 and 429. Everything else — refused, reset,
 //! timeouts, 5xx, a wrong version in the body — is what a rollout in progress looks like.
 
-use super::jsonpath::JsonPath;
 use super::verdict::{Problem, ProblemKind};
 use super::{HealthError, Vars};
 use crate::config::{Probe, StatusRange};
 use crate::inputs::Env;
+use crate::jsonpath::JsonPath;
 use crate::report::Console;
 use regex::Regex;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};

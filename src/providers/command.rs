@@ -60,7 +60,7 @@ impl ArtifactFile {
             return Err(ProviderError::Config(format!(
                 "the deploy command wrote `{}` to $STAGE_GATE_ARTIFACT, which is not an image \
                  reference: write one line such as `registry.example.com/app@sha256:…`",
-                crate::http::truncate(reported, 120)
+                crate::secret::truncate(reported, 120)
             )));
         }
         Ok(Some(reported.to_string()))

@@ -116,7 +116,7 @@ impl WebhookProvider {
             Some(_) => ProviderError::Failed {
                 message: format!("the {what} did not accept the deploy: {e}"),
                 rolled_back: None,
-                log_excerpt: e.body().map(|b| crate::http::truncate(b, 1000)),
+                log_excerpt: e.body().map(|b| crate::secret::truncate(b, 1000)),
             },
             None => ProviderError::Http(e),
         }

@@ -3,8 +3,8 @@
 //! a prerelease series continues (`rc.1` → `rc.2`) or graduates to its stable version.
 
 use super::version::precedence;
+use crate::conventional;
 use crate::git::Commit;
-use crate::release::notes;
 use semver::{Prerelease, Version};
 use std::cmp::Ordering;
 
@@ -23,7 +23,7 @@ pub fn bump_of(commits: &[Commit]) -> Bump {
         .iter()
         .filter(|c| !c.is_merge())
         .map(|c| {
-            let e = notes::entry(c);
+            let e = conventional::entry(c);
             if e.breaking {
                 Bump::Major
             } else {

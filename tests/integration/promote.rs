@@ -650,3 +650,42 @@ async fn the_gate_ignores_githubs_automatic_deployments() {
         digests(&sim, "web-staging").await
     );
 }
+
+/// A patch of an older line (v1.0.1 on `release/1.0` after v1.1.0) is a valid release, but
+/// deploying it would take production back a line: refused before any call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maintenance_release_does_not_take_production_back() {
+    let sim = stage_gate_sim::start(scenario("")).await.unwrap();
+    let config = format!("release:\n  branches: [\"release/*\"]\n{QUICK_START}");
+    let (repo, _) = repository(&config);
+    git(repo.path(), &["branch", "release/1.0"]);
+    git(
+        repo.path(),
+        &["commit", "-q", "--allow-empty", "-m", "feat: two"],
+    );
+    git(repo.path(), &["tag", "v1.1.0"]);
+    git(repo.path(), &["checkout", "-q", "release/1.0"]);
+    git(
+        repo.path(),
+        &["commit", "-q", "--allow-empty", "-m", "fix: one"],
+    );
+    git(repo.path(), &["tag", "v1.0.1"]);
+    let sha = git(repo.path(), &["rev-parse", "HEAD"]);
+    let out = Job {
+        sim: &sim,
+        dir: repo.path(),
+        git_ref: "refs/tags/v1.0.1",
+        sha: &sha,
+        run_id: "4",
+        flyctl: None,
+    }
+    .run(&["promote", "--env", "production"]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("tag `v1.0.1` is a release of an older line than v1.1.0"),
+        "{}",
+        out.stderr
+    );
+    assert!(sim.calls("fly").is_empty());
+}

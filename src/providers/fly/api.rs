@@ -186,7 +186,7 @@ pub fn group_of(config: &Value) -> &str {
     config["metadata"]["fly_process_group"]
         .as_str()
         .filter(|g| !g.is_empty())
-        .unwrap_or(super::appconfig::DEFAULT_GROUP)
+        .unwrap_or(crate::appconfig::DEFAULT_GROUP)
 }
 
 /// flyctl's own short-lived machines (`fly_app_release_command`, `fly_app_console`, …): never
@@ -379,7 +379,7 @@ impl Api {
             ProviderError::Other(format!(
                 "{method} {} answered a body that is not JSON ({e}): {}",
                 self.url(path),
-                crate::http::truncate(&self.http.redact(&text), 200)
+                crate::secret::truncate(&self.http.redact(&text), 200)
             ))
         })
     }

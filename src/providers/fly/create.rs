@@ -8,8 +8,8 @@
 //! double a bill on its own.
 
 use super::api::Volume;
-use super::appconfig::{units, AppConfig};
 use super::rollout::{now_ms, Rollout, Updated};
+use crate::appconfig::{units, AppConfig};
 use crate::providers::ProviderError;
 use serde_json::{json, Value};
 use std::sync::Mutex;

@@ -4,7 +4,6 @@
 //! failure runs; a failure restores what was changed and destroys what was created.
 
 use super::api::{is_flyctl_group, Api, Machine};
-use super::appconfig::release_guest;
 use super::create;
 use super::desired::{with_image, Desired};
 use super::groups::{self, GroupPlan};
@@ -13,6 +12,7 @@ use super::rollout::{failed, plan_waves, Rollout, Snapshot};
 use super::{
     bluegreen, dedup, describe_updates, list_or_explain, rollback_point, FlyProvider, Settings,
 };
+use crate::appconfig::release_guest;
 use crate::artifact::ImageName;
 use crate::config::FlyStrategy;
 use crate::providers::{DeployOutcome, DeployRequest, ProviderError, Restore};
@@ -353,7 +353,7 @@ impl FlyProvider {
 /// The release machine's `CreateMachineRequest`: fly.toml's release config, the new image,
 /// the guest of `release_command_vm` or else the default group's biggest guest.
 pub fn release_body(
-    toml: &super::appconfig::AppConfig,
+    toml: &crate::appconfig::AppConfig,
     image: &str,
     machines: &[Machine],
 ) -> Result<Value, ProviderError> {

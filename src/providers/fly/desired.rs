@@ -3,7 +3,7 @@
 //! onto the machine's current config). Without a fly.toml only the image changes.
 
 use super::api::Machine;
-use super::appconfig::AppConfig;
+use crate::appconfig::AppConfig;
 use crate::artifact::ImageName;
 use crate::providers::ProviderError;
 use serde_json::Value;
@@ -145,7 +145,7 @@ impl Desired {
                 }
             }
         }
-        Ok(super::appconfig::same_config(&want, &have))
+        Ok(crate::appconfig::same_config(&want, &have))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The environment's fly.toml, read for a deploy (`fly.config`), and the `[deploy]` defaults
 //! it gives when the stage-gate config does not set them (the config wins).
 
-use super::appconfig::AppConfig;
+use crate::appconfig::AppConfig;
 use crate::config::{FlyConfig, FlyStrategy};
 use crate::providers::ProviderError;
 use std::path::Path;

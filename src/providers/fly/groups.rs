@@ -73,7 +73,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::fly::appconfig::AppConfig;
+    use crate::appconfig::AppConfig;
     use serde_json::json;
     use std::path::Path;
     use std::sync::Arc;

@@ -15,7 +15,6 @@
 //! token: the `fly-api-token` input > the env var named by `fly.token-env` (FLY_API_TOKEN).
 
 mod api;
-pub mod appconfig;
 mod bluegreen;
 mod create;
 mod deploy;
@@ -30,6 +29,7 @@ mod restore;
 mod rollout;
 
 use super::*;
+use crate::appconfig;
 use crate::artifact::ImageName;
 use crate::config::{FlyConfig, FlyStrategy};
 use crate::secret::Secret;

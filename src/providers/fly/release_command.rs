@@ -7,9 +7,9 @@
 //! since we asked), never sent twice: two copies would run the migration twice at once.
 
 use super::api::{Api, Machine, MachineEvent};
-use super::appconfig::RELEASE_GROUP;
 use super::rollout::{failed, now_ms};
 use super::Tuning;
+use crate::appconfig::RELEASE_GROUP;
 use crate::providers::ProviderError;
 use crate::report::Console;
 use serde_json::{json, Value};
@@ -25,7 +25,7 @@ pub struct ReleaseRun {
 
 /// The `CreateMachineRequest` of the release machine.
 /// Created stopped (`skip_launch`), in the app's primary region, started once created.
-pub fn create_body(config: &Value, toml: &super::appconfig::AppConfig) -> Value {
+pub fn create_body(config: &Value, toml: &crate::appconfig::AppConfig) -> Value {
     let mut body = super::create::create_body(config, toml);
     body["skip_launch"] = json!(true);
     body
