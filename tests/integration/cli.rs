@@ -397,3 +397,33 @@ fn a_notification_dry_run_names_the_payload_in_words() {
         "{all}"
     );
 }
+
+/// A process group that mounts a volume and a fly.toml with no `primary_region`: the plan
+/// still shows every group, and says a first machine would need the region.
+#[test]
+fn a_plan_without_primary_region_shows_the_groups_and_what_a_first_machine_needs() {
+    let repo = repo_with_config(
+        "version: 1\napps:\n  web:\n    environments:\n      staging: {fly: {config: fly.staging.toml}}\n",
+    );
+    std::fs::write(
+        repo.path().join("fly.staging.toml"),
+        "app = 'web-stg'\n[mounts]\nsource = 'data'\ndestination = '/data'\n",
+    )
+    .unwrap();
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "staging", "--output", "json"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let app = &plan["targets"][0]["machines"]["process_groups"]["app"];
+    assert!(
+        app["create_machine"]["config"]["mounts"].is_array(),
+        "{app}"
+    );
+    assert!(
+        app["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("no `primary_region` to create it in")),
+        "{app}"
+    );
+}

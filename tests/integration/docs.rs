@@ -211,3 +211,29 @@ fn readme_lists_every_workflow_rule_with_an_example() {
         );
     }
 }
+
+/// Every `STAGE_GATE_*` variable the code reads or sets is documented in the README.
+#[test]
+fn every_stage_gate_variable_is_documented() {
+    let readme = repo_file("README.md");
+    let re = regex::Regex::new(r#""(STAGE_GATE_[A-Z_]+)""#).unwrap();
+    let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                seen.extend(re.captures_iter(&text).map(|c| c[1].to_string()));
+            }
+        }
+    }
+    assert!(seen.len() >= 15, "{seen:?}");
+    let missing: Vec<&String> = seen
+        .iter()
+        .filter(|v| !readme.contains(&format!("`{v}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in the README: {missing:?}");
+}

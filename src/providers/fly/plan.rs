@@ -139,8 +139,14 @@ fn offline(s: &Settings) -> Result<Value, String> {
     for g in t.process_names() {
         let config = image(t.machine_config(&g, None)?);
         let mut entry = json!({"create_machine": create::create_body(&config, t)});
-        if let Some(v) = create::volume_body(t, &g).map_err(|e| e.to_string())? {
-            entry["create_volume_when_none_is_free"] = v;
+        // flyctl needs `primary_region` only when it creates a machine (and its volume): the
+        // plan shows the group and says so; only a deploy that must create one refuses.
+        match create::volume_body(t, &g) {
+            Ok(Some(v)) => entry["create_volume_when_none_is_free"] = v,
+            Ok(None) => {}
+            Err(e) => {
+                entry["note"] = json!(format!("a first machine of this group would need: {e}"))
+            }
         }
         groups.insert(g, entry);
     }
