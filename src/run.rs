@@ -57,7 +57,8 @@ async fn run_cli(cli: Cli, env: Env, stdout: &mut dyn Write) -> Exit {
             console.mask(&v);
         }
     }
-    for var in ["GITHUB_TOKEN", "FLY_API_TOKEN", "COOLIFY_TOKEN", "GH_TOKEN"] {
+    let defaults = crate::providers::registry::default_secret_envs();
+    for var in ["GITHUB_TOKEN", "GH_TOKEN"].into_iter().chain(defaults) {
         if let Some(v) = env.get(var) {
             console.mask(v);
         }
@@ -103,6 +104,20 @@ async fn run_cli(cli: Cli, env: Env, stdout: &mut dyn Write) -> Exit {
         }
         Err(CtxError::Failure(f)) => return fail(&console, &files, &title, f),
     };
+    // The secrets the configured providers read (their own token variables, header
+    // variables), masked before any command prints.
+    for target in ctx
+        .config
+        .apps
+        .values()
+        .flat_map(|a| a.environments.values())
+    {
+        for var in crate::providers::registry::secret_envs(&target.provider) {
+            if let Some(v) = ctx.env.get(&var) {
+                console.mask(v);
+            }
+        }
+    }
 
     match crate::commands::dispatch(&ctx, &command).await {
         Ok(mut report) => {

@@ -23,6 +23,19 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// Output lines kept for the failure message.
 const TAIL: usize = 30;
 
+pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+    key: "command",
+    default_secret_envs: &[],
+    secret_envs,
+};
+
+fn secret_envs(p: &crate::config::ProviderConfig) -> Vec<String> {
+    match p {
+        crate::config::ProviderConfig::Command(c) => c.secret_env.clone(),
+        _ => Vec::new(),
+    }
+}
+
 pub struct CommandProvider {
     config: CommandConfig,
     dir: PathBuf,

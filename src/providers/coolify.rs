@@ -26,6 +26,19 @@ use std::time::Duration;
 /// Log lines shown when a deployment fails.
 const LOG_TAIL: usize = 30;
 
+pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+    key: "coolify",
+    default_secret_envs: &["COOLIFY_TOKEN"],
+    secret_envs,
+};
+
+fn secret_envs(p: &crate::config::ProviderConfig) -> Vec<String> {
+    match p {
+        crate::config::ProviderConfig::Coolify(c) => vec![c.token_env.clone()],
+        _ => Vec::new(),
+    }
+}
+
 pub struct CoolifyProvider {
     config: CoolifyConfig,
     /// `<instance>/api/v1`: env `STAGE_GATE_COOLIFY_URL` > config `url` > the webhook's host.

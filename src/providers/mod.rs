@@ -1,12 +1,15 @@
-//! Deploy providers behind one trait; [`for_target`] picks one per target.
+//! Deploy providers behind one trait; [`for_target`] picks one per target, and
+//! [`registry`] says what each reads of the environment (its secrets, masked early).
 //!
 //! A provider triggers a deploy of one (app, environment) target, waits until it has
-//! finished, and can roll it back. It does not record GitHub Deployments, run the health
-//! gate or notify: `deploy.rs` conducts those around it.
+//! finished, says which artifact ran, and can roll it back. It does not record GitHub
+//! Deployments, run the health gate or notify: `deploy/` conducts those around it. Adding
+//! one is a recipe in CONTRIBUTING.md.
 
 pub mod command;
 pub mod coolify;
 pub mod fly;
+pub mod registry;
 pub mod webhook;
 
 use crate::config::{ProviderConfig, Target};

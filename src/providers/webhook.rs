@@ -52,6 +52,30 @@ pub fn expand_env(template: &str, env: &Env) -> Result<(String, Vec<String>), St
     Ok((out, used))
 }
 
+pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+    key: "webhook",
+    default_secret_envs: &[],
+    secret_envs,
+};
+
+/// The signing secret's variable, then every variable a header names (`${NAME}`).
+fn secret_envs(p: &crate::config::ProviderConfig) -> Vec<String> {
+    let crate::config::ProviderConfig::Webhook(c) = p else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = c.secret_env.iter().cloned().collect();
+    for template in c.headers.values() {
+        let mut rest = template.as_str();
+        while let Some(start) = rest.find("${") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else { break };
+            out.push(after[..end].to_string());
+            rest = &after[end + 1..];
+        }
+    }
+    out
+}
+
 impl WebhookProvider {
     pub fn new(config: WebhookConfig, ctx: &Ctx) -> Result<Self, ProviderError> {
         if Method::from_bytes(config.method.as_bytes()).is_err() {

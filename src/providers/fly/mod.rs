@@ -42,6 +42,19 @@ use std::time::Duration;
 
 pub const API_URL_ENV: &str = "STAGE_GATE_FLY_API_URL";
 
+pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+    key: "fly",
+    default_secret_envs: &["FLY_API_TOKEN"],
+    secret_envs,
+};
+
+fn secret_envs(p: &ProviderConfig) -> Vec<String> {
+    match p {
+        ProviderConfig::Fly(c) => vec![c.token_env.clone()],
+        _ => Vec::new(),
+    }
+}
+
 /// Timing knobs. `fast` (under `STAGE_GATE_FAST_RETRIES=1`, as the HTTP client) keeps tests
 /// quick without changing behaviour.
 #[derive(Debug, Clone)]

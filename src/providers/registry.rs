@@ -1,0 +1,71 @@
+//! Every provider, by the key that names it in the config: the environment variables that
+//! hold its secrets, so a run masks them before it prints anything. A new provider adds one
+//! entry to [`PROVIDERS`] (and its arm in [`super::for_target`]).
+
+use crate::config::ProviderConfig;
+
+/// What the rest of stage-gate knows of a provider without building one.
+pub struct Registered {
+    /// The key under an app's environment (`fly:`, `coolify:`, …).
+    pub key: &'static str,
+    /// Secret variables it reads when the config names none (masked from the first line).
+    pub default_secret_envs: &'static [&'static str],
+    /// The secret variables a configured target of this provider reads.
+    pub secret_envs: fn(&ProviderConfig) -> Vec<String>,
+}
+
+pub const PROVIDERS: &[Registered] = &[
+    super::fly::REGISTERED,
+    super::coolify::REGISTERED,
+    super::webhook::REGISTERED,
+    super::command::REGISTERED,
+];
+
+/// Every provider's default secret variables.
+pub fn default_secret_envs() -> impl Iterator<Item = &'static str> {
+    PROVIDERS
+        .iter()
+        .flat_map(|p| p.default_secret_envs.iter().copied())
+}
+
+/// The secret variables the target configured as `provider` reads.
+pub fn secret_envs(provider: &ProviderConfig) -> Vec<String> {
+    PROVIDERS
+        .iter()
+        .find(|p| p.key == provider.kind())
+        .map(|p| (p.secret_envs)(provider))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CommandConfig, WebhookConfig};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn every_provider_is_registered_once_and_declares_its_secrets() {
+        let keys: Vec<&str> = PROVIDERS.iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["fly", "coolify", "webhook", "command"]);
+        let defaults: Vec<&str> = default_secret_envs().collect();
+        assert_eq!(defaults, ["FLY_API_TOKEN", "COOLIFY_TOKEN"]);
+        let hook = ProviderConfig::Webhook(WebhookConfig {
+            url: "https://deploy.example.com".into(),
+            method: "POST".into(),
+            headers: BTreeMap::from([(
+                "Authorization".to_string(),
+                "Bearer ${DEPLOY_TOKEN}".to_string(),
+            )]),
+            secret_env: Some("HOOK_SECRET".into()),
+            status_url: None,
+        });
+        assert_eq!(secret_envs(&hook), ["HOOK_SECRET", "DEPLOY_TOKEN"]);
+        let command = ProviderConfig::Command(CommandConfig {
+            run: "kamal deploy".into(),
+            rollback: None,
+            working_directory: None,
+            secret_env: vec!["KAMAL_REGISTRY_PASSWORD".into()],
+        });
+        assert_eq!(secret_envs(&command), ["KAMAL_REGISTRY_PASSWORD"]);
+    }
+}
