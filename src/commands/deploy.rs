@@ -221,7 +221,6 @@ fn finish(
             .unwrap_or_default(),
         if ctx.dry_run { " — **dry run**" } else { "" }
     ));
-    let mut json_targets = Vec::new();
     let mut worst: Option<Failure> = None;
     for r in &results {
         md.push_str(&format!("#### {} → {}\n\n", r.app, req.env));
@@ -244,16 +243,7 @@ fn finish(
             md.push_str(&h.summary());
         }
         md.push('\n');
-        json_targets.push(serde_json::json!({
-            "app": r.app,
-            "deployment_id": r.deployment_id,
-            "stages": r.stages,
-            "outcome": r.outcome,
-            "health": r.health.as_ref().map(|h| h.json()),
-            "error": r.failure.as_ref().map(|f| f.to_string()),
-            "rollback": r.rollback,
-            "proven": r.proven.as_ref().map(|(env, artifact)| serde_json::json!({"environment": env, "artifact": artifact})),
-        }));
+
         if let Some(id) = r.deployment_id {
             report.output("deployment-id", id);
         }
@@ -296,7 +286,14 @@ fn finish(
     if let Some(v) = &req.version {
         report.output("version", v);
     }
-    report.json = serde_json::json!({"environment": req.env, "sha": req.sha, "version": req.version, "dry_run": ctx.dry_run, "targets": json_targets});
+    let result = crate::deploy::result::DeployResult::new(
+        &req.env,
+        &req.sha,
+        req.version.as_deref(),
+        ctx.dry_run,
+        &results,
+    );
+    report.json = serde_json::to_value(&result).unwrap_or_default();
     report.human = results
         .iter()
         .map(|r| {

@@ -14,8 +14,9 @@ mod admit;
 mod dry_run;
 pub mod records;
 mod refs;
+pub mod result;
 mod single_flight;
-mod stages;
+pub mod stages;
 mod target;
 
 use crate::context::Ctx;

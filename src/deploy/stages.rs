@@ -16,12 +16,17 @@ pub struct Stage {
 }
 
 fn state_name<S: serde::Serializer>(s: &StageState, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(match s {
+    ser.serialize_str(state_word(s))
+}
+
+/// `done`, `failed`, `skipped`, `pending`.
+pub fn state_word(s: &StageState) -> &'static str {
+    match s {
         Diagram::Done => "done",
         Diagram::Failed => "failed",
         Diagram::Skipped => "skipped",
         Diagram::Pending => "pending",
-    })
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

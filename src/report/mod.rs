@@ -97,6 +97,10 @@ fn fallback_summary(report: &Report) -> String {
 pub const ANNOTATIONS_PER_RULE: usize = 5;
 
 /// Every byte passes the console's redactor.
+/// The shape version every `--format json` document carries (`schema`), unless its command
+/// has a typed result of its own (`stage-gate/deploy/v1`, documented in `docs/schemas/`).
+pub const JSON_SCHEMA_VERSION: &str = "stage-gate/v1";
+
 pub fn emit(
     report: &mut Report,
     format: Format,
@@ -128,6 +132,10 @@ pub fn emit(
         Format::Json => {
             let mut doc = report.json.clone();
             if let serde_json::Value::Object(map) = &mut doc {
+                // Every document says which shape it has; a typed result names its own.
+                if !map.contains_key("schema") {
+                    map.insert("schema".into(), JSON_SCHEMA_VERSION.into());
+                }
                 if !report.outputs.is_empty() && !map.contains_key("outputs") {
                     let outputs: serde_json::Map<String, serde_json::Value> = report
                         .outputs

@@ -689,3 +689,43 @@ async fn a_maintenance_release_does_not_take_production_back() {
     );
     assert!(sim.calls("fly").is_empty());
 }
+
+/// `--format json` of a promotion is the typed result: its schema version, and a document
+/// the committed JSON Schema (`docs/schemas/deploy-result.json`) accepts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_result_carries_its_schema_and_matches_it() {
+    let sim = stage_gate_sim::start(scenario("")).await.unwrap();
+    let (repo, sha) = repository(QUICK_START);
+    let flyctl = flyctl_dir();
+    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
+    let out = Job {
+        sim: &sim,
+        dir: repo.path(),
+        git_ref: "refs/tags/v1.0.0",
+        sha: &sha,
+        run_id: "2",
+        flyctl: None,
+    }
+    .run(&["promote", "--env", "production", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let doc: Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(doc["schema"], "stage-gate/deploy/v1");
+    assert_eq!(doc["targets"][0]["proven"]["environment"], "staging");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/schemas/deploy-result.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("deploy-result.json", schema).unwrap();
+    let index = compiler
+        .compile("deploy-result.json", &mut schemas)
+        .expect("the schema compiles");
+    if let Err(e) = schemas.validate(&doc, index) {
+        panic!("the result does not match its schema: {e:#}\n{doc:#}");
+    }
+}
