@@ -11,7 +11,7 @@ pub mod reference;
 pub mod schema;
 pub mod suggest;
 pub mod unknown_keys;
-mod validate;
+pub(crate) mod validate;
 pub mod yaml_tree;
 
 pub use model::*;

@@ -287,14 +287,7 @@ pub struct CoolifyConfig {
     pub poll_interval: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct WebhookConfig {
-    pub url: String,
-    pub method: String,
-    pub headers: BTreeMap<String, String>,
-    pub secret_env: Option<String>,
-    pub status_url: Option<String>,
-}
+pub use crate::providers::webhook::config::WebhookConfig;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CommandConfig {

@@ -232,24 +232,7 @@ pub enum StringOrList {
     Many(Vec<String>),
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawWebhook {
-    /// URL that triggers the deploy.
-    pub url: String,
-    /// HTTP method (default `POST`).
-    #[serde(default)]
-    pub method: Option<String>,
-    /// Extra headers; values may use `${ENV_VAR}` for secrets.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Env var with a secret used for an HMAC-SHA256 signature of the body.
-    #[serde(default)]
-    pub secret_env: Option<String>,
-    /// A URL to poll until it answers 2xx, meaning the deploy finished.
-    #[serde(default)]
-    pub status_url: Option<String>,
-}
+pub use crate::providers::webhook::config::RawWebhook;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-struct Validator<'a> {
+pub(crate) struct Validator<'a> {
     text: &'a str,
     /// The parsed text, for positions.
     tree: &'a Node,
@@ -18,7 +18,12 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn error(&mut self, path: &[&str], message: impl Into<String>, help: Option<String>) {
+    pub(crate) fn error(
+        &mut self,
+        path: &[&str],
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
         let at = self.tree.locate_value(path);
         let (line, col) = (at.line, at.col);
         let mut d = Diagnostic::error(
@@ -518,17 +523,11 @@ fn target(v: &mut Validator, app: &str, env: &str, t: &RawTarget) -> Option<Targ
             poll_interval,
         })
     } else if let Some(w) = &t.webhook {
-        ProviderConfig::Webhook(WebhookConfig {
-            url: w.url.clone(),
-            method: w
-                .method
-                .clone()
-                .unwrap_or_else(|| "POST".into())
-                .to_uppercase(),
-            headers: w.headers.clone(),
-            secret_env: w.secret_env.clone(),
-            status_url: w.status_url.clone(),
-        })
+        ProviderConfig::Webhook(crate::providers::webhook::config::resolve(
+            v,
+            &at("webhook"),
+            w,
+        ))
     } else {
         let c = t.command.as_ref()?;
         ProviderConfig::Command(CommandConfig {

@@ -6,6 +6,8 @@
 //! `secret-env` the body is signed, `X-Stage-Gate-Signature: sha256=<hmac>`, the same scheme
 //! as notifications. A webhook cannot undo a deploy, so rollback is refused with a pointer.
 
+pub mod config;
+
 use super::*;
 use crate::config::WebhookConfig;
 use crate::http::{HttpClient, HttpError};
