@@ -36,6 +36,8 @@ echo "retry" > "$repo/retry.txt"; git_ add -A; git_ commit -qm "fix: retry uploa
 sha="$(git_ rev-parse HEAD)"
 
 cat > "$work/scenario.yml" <<YAML
+coolify:
+  tokens: [{token: sim-token-for-the-demo-0000, abilities: [root]}]
 github:
   repos:
     - name: acme/ingestion
@@ -59,7 +61,7 @@ sed -i -e "s#http://yoows40k844kc8w880ks48o0.157.90.158.16.sslip.io/healthz#$hea
 
 export STAGE_GATE_GITHUB_API_URL="$(url github)" STAGE_GATE_GITHUB_UPLOADS_URL="$(url uploads)"
 export STAGE_GATE_COOLIFY_URL="$(url coolify)" STAGE_GATE_REPOSITORY=acme/ingestion
-export GITHUB_TOKEN=ghs_demo_token_0000 COOLIFY_TOKEN=coolify-sim-token GITHUB_RUN_ID=1
+export GITHUB_TOKEN=ghs_demo_token_0000 COOLIFY_TOKEN=sim-token-for-the-demo-0000 GITHUB_RUN_ID=1
 export GITHUB_STEP_SUMMARY="$work/summary.md" GITHUB_OUTPUT="$work/outputs"
 : > "$GITHUB_STEP_SUMMARY"
 

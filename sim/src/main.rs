@@ -9,7 +9,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: stage-gate-sim [--scenario FILE] [--port-file FILE] [--log FILE] [--env]";
+    "usage: stage-gate-sim [--scenario FILE] [--port-file FILE] [--log FILE] [--env]
+
+Serves stand-ins of the Fly Machines, Coolify and GitHub APIs (and health endpoints at
+<health>/health/<name>) on 127.0.0.1, prints their base URLs as one JSON line, and runs until
+killed.
+  --scenario FILE   what the vendors hold at the start (YAML; the format, with every key, is
+                    sim/README.md's \"Scenario file\")
+  --port-file FILE  also write the URLs' JSON line to FILE
+  --log FILE        the request log, as JSON lines (or $STAGE_GATE_SIM_LOG)
+  --env             also print `export` lines of the variables stage-gate reads to find each
+                    service (STAGE_GATE_FLY_API_URL, STAGE_GATE_COOLIFY_URL, GITHUB_API_URL, …)
+
+flyctl's stand-in, for flyctl-mode deploys against the simulator, is sim/flyctl/flyctl.";
 
 #[derive(Debug, Default, PartialEq)]
 struct Args {

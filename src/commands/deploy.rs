@@ -247,12 +247,11 @@ fn finish(
         if let Some(id) = r.deployment_id {
             report.output("deployment-id", id);
         }
-        if let Some(image) = r
-            .outcome
-            .as_ref()
-            .and_then(|o| o.image.clone())
-            .or_else(|| req.image.clone())
-        {
+        // The artifact that ran: only a deploy that ran has one (a dry run names the image
+        // it would ship).
+        let shipped = r.outcome.as_ref().and_then(|o| o.image.clone());
+        let planned = ctx.dry_run.then(|| req.image.clone()).flatten();
+        if let Some(image) = shipped.or(planned) {
             report.output("image", image);
         }
         if let Some(h) = &r.health {

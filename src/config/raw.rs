@@ -343,7 +343,7 @@ pub struct RawNotify {
     /// `notify` (the `stage-gate notify` command); `success` and `failure` stand for every
     /// event of that outcome. Default: every event.
     #[serde(default)]
-    pub on: Vec<String>,
+    pub on: Option<StringOrList>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]

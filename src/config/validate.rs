@@ -739,10 +739,22 @@ fn notify_config(v: &mut Validator, i: usize, n: &RawNotify) -> Option<Notify> {
         }
     };
     let mut on: Vec<NotifyOn> = Vec::new();
-    if n.on.is_empty() {
+    // `on: notify` or `on: [deploy-success, notify]`; where a value is, for its error.
+    let (named_on, listed): (Vec<String>, bool) = match &n.on {
+        None => (Vec::new(), false),
+        Some(StringOrList::One(s)) => (vec![s.clone()], false),
+        Some(StringOrList::Many(v)) => (v.clone(), true),
+    };
+    if named_on.is_empty() {
         on.extend(NotifyOn::ALL.iter().map(|(_, e)| *e));
     }
-    for o in &n.on {
+    for (j, o) in named_on.iter().enumerate() {
+        let j = j.to_string();
+        let at: Vec<&str> = if listed {
+            vec!["notify", &idx, "on", &j]
+        } else {
+            vec!["notify", &idx, "on"]
+        };
         let named: Vec<NotifyOn> = match o.as_str() {
             "success" => vec![
                 NotifyOn::DeploySuccess,
@@ -756,7 +768,7 @@ fn notify_config(v: &mut Validator, i: usize, n: &RawNotify) -> Option<Notify> {
                     let mut names: Vec<&str> = NotifyOn::ALL.iter().map(|(n, _)| *n).collect();
                     names.extend(["success", "failure"]);
                     v.error(
-                        &["notify", &idx, "on"],
+                        &at,
                         format!("`{other}` is not an event a notification fires on"),
                         Some(super::suggest::one_of(other, &names)),
                     );

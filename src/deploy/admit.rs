@@ -140,6 +140,19 @@ pub(super) async fn tag_gate(ctx: &Ctx, req: &Request) -> Result<(), Failure> {
     for w in &decided.warnings {
         ctx.console.warn(w);
     }
+    // The tag names a commit: that commit, and no other, is what the tag releases.
+    if let Some(target) = decided.this.target.as_deref() {
+        if !target.eq_ignore_ascii_case(&req.sha) {
+            return Err(Failure::gate(format!(
+                "tag `{tag}` names commit {}, but this run deploys {} (--sha or GITHUB_SHA): \
+                 a release tag deploys its own commit; leave --sha out, or run on the ref of \
+                 commit {}",
+                &target[..target.len().min(7)],
+                &req.sha[..req.sha.len().min(7)],
+                &req.sha[..req.sha.len().min(7)]
+            )));
+        }
+    }
     // A patch of an older line is a valid release (a maintenance branch), but deploying it
     // to production would take production back from the newer line it runs.
     let production = ctx.config.policy(&req.env).production;
@@ -192,7 +205,7 @@ async fn check_gate(
     if let Some(required) = requires {
         match gh {
             None => closed.push(format!(
-                "`{}` requires `{required}`, and proving that needs GitHub deployment records: set the `github-token` input and GITHUB_REPOSITORY",
+                "`{}` requires `{required}`, and proving that needs GitHub deployment records: set GITHUB_TOKEN (the `github-token` input under Actions) and the repository (GITHUB_REPOSITORY or STAGE_GATE_REPOSITORY)",
                 req.env
             )),
             Some(gh) => {

@@ -427,3 +427,36 @@ fn a_plan_without_primary_region_shows_the_groups_and_what_a_first_machine_needs
         "{app}"
     );
 }
+
+/// A notification's `on:` takes one event or a list; an unknown one is named at its own
+/// line and column, with the valid events and the nearest.
+#[test]
+fn a_notify_event_that_does_not_exist_is_named_at_its_value() {
+    let config = format!(
+        "{CONFIG}notify:\n  - webhook: https://hooks.example.com/x\n    on:\n      - deploy-success\n      - deploy-succeeded\n  - webhook: https://hooks.example.com/y\n    on: notify\n"
+    );
+    let line = config
+        .lines()
+        .position(|l| l.contains("deploy-succeeded"))
+        .unwrap()
+        + 1;
+    let repo = repo_with_config(&config);
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "staging"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.all().contains(&format!(
+            ".github/stage-gate.yml:{line}:9: error[config/invalid]: `deploy-succeeded` is not an event a notification fires on"
+        )),
+        "{}",
+        out.all()
+    );
+    assert!(out.all().contains("deploy-success"), "{}", out.all());
+    let fixed = config.replace("      - deploy-succeeded\n", "");
+    std::fs::write(repo.path().join(".github/stage-gate.yml"), fixed).unwrap();
+    let out = Run::new(repo.path())
+        .args(["plan", "--env", "staging"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.all());
+}

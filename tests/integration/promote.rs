@@ -39,7 +39,11 @@ primary_region = "ams"
 "#;
 
 fn scenario(extra_fly: &str) -> Scenario {
-    Scenario::parse(&format!(
+    Scenario::parse(&scenario_yaml(extra_fly)).expect("scenario")
+}
+
+fn scenario_yaml(extra_fly: &str) -> String {
+    format!(
         r#"
 fly:
   token: {FLY_TOKEN}
@@ -69,8 +73,7 @@ github:
   repos:
     - name: acme/web
 "#
-    ))
-    .expect("scenario")
+    )
 }
 
 /// A git repository with the config, both fly.toml files and one commit tagged `v1.0.0`.
@@ -728,4 +731,72 @@ async fn the_json_result_carries_its_schema_and_matches_it() {
     if let Err(e) = schemas.validate(&doc, index) {
         panic!("the result does not match its schema: {e:#}\n{doc:#}");
     }
+}
+
+/// Production in another Fly organisation than staging cannot pull staging's repository:
+/// the deploy fails (exit 4) saying why and what to do, and production is left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_production_app_in_another_organisation_is_told_why_it_cannot_pull() {
+    let yaml = scenario_yaml("").replacen(
+        "name: web\n      org: acme",
+        "name: web\n      org: other",
+        1,
+    );
+    let sim = stage_gate_sim::start(Scenario::parse(&yaml).unwrap())
+        .await
+        .unwrap();
+    let (repo, sha) = repository(QUICK_START);
+    let flyctl = flyctl_dir();
+    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
+    let before = digests(&sim, "web").await;
+    let out = Job {
+        sim: &sim,
+        dir: repo.path(),
+        git_ref: "refs/tags/v1.0.0",
+        sha: &sha,
+        run_id: "2",
+        flyctl: None,
+    }
+    .run(&["promote", "--env", "production"]);
+    assert_eq!(out.code, 4, "{}", out.all());
+    assert!(
+        out.stderr.contains("Fly could not pull the image")
+            && out
+                .stderr
+                .contains("keep the proving and the production app in one organisation"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(digests(&sim, "web").await, before);
+}
+
+/// A release tag deploys its own commit: a `--sha` of another commit on a tag ref is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_ref_deploys_the_tags_commit_only() {
+    let sim = stage_gate_sim::start(scenario("")).await.unwrap();
+    let (repo, first) = repository(QUICK_START);
+    git(
+        repo.path(),
+        &["commit", "-q", "--allow-empty", "-m", "feat: two"],
+    );
+    git(repo.path(), &["tag", "v1.1.0"]);
+    let out = Job {
+        sim: &sim,
+        dir: repo.path(),
+        git_ref: "refs/tags/v1.1.0",
+        sha: &first,
+        run_id: "5",
+        flyctl: None,
+    }
+    .run(&["promote", "--env", "production"]);
+    assert_eq!(out.code, 3, "{}", out.all());
+    assert!(
+        out.stderr.contains("tag `v1.1.0` names commit")
+            && out
+                .stderr
+                .contains(&format!("but this run deploys {}", &first[..7])),
+        "{}",
+        out.stderr
+    );
+    assert!(sim.calls("fly").is_empty());
 }

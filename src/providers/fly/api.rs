@@ -638,6 +638,23 @@ pub fn classify(e: HttpError) -> ProviderError {
         Some(StatusCode::UNAUTHORIZED) | Some(StatusCode::FORBIDDEN) => ProviderError::Auth(format!(
             "the Fly API refused the token ({e}); create one with `fly tokens deploy` and put it in FLY_API_TOKEN or the fly-api-token input"
         )),
+        // Fly could not pull the image: a deploy failure with the reason, not an internal one.
+        Some(StatusCode::UNPROCESSABLE_ENTITY)
+            if e.body().is_some_and(|b| b.contains("failed to get manifest")) =>
+        {
+            let why = if e.body().is_some_and(|b| b.contains("unauthorized")) {
+                "Fly's registry serves an app's repository (registry.fly.io/<app>) only to the \
+                 apps of the same organisation: keep the proving and the production app in one \
+                 organisation, or push the image to a registry production can pull"
+            } else {
+                "check that the image was pushed and its name"
+            };
+            ProviderError::Failed {
+                message: format!("Fly could not pull the image ({e}); {why}"),
+                rolled_back: None,
+                log_excerpt: None,
+            }
+        }
         _ => ProviderError::Http(e),
     }
 }
