@@ -9,7 +9,18 @@ use crate::context::Ctx;
 use crate::exit::{Exit, Failure};
 use crate::github::{DeploymentStatusState, GitHub};
 
-/// Single-flight, then find (re-run) or create the deployment and mark it queued.
+/// Running out of the target's time is the deploy failing (exit 4), not stage-gate.
+fn net(e: crate::github::GithubError) -> Failure {
+    let exit = if e.is_deadline() {
+        Exit::DeployFailed
+    } else {
+        Exit::Internal
+    };
+    Failure::new(exit, e)
+}
+
+/// Single-flight, then find (re-run) or create the deployment and mark it queued. Answers
+/// the deployment's id and whether it is a re-run's.
 pub(super) async fn open_record(
     ctx: &Ctx,
     req: &Request,
@@ -19,67 +30,12 @@ pub(super) async fn open_record(
     provider: &str,
     gate_override: Option<GateOverride>,
 ) -> Result<(u64, bool), Failure> {
-    // Running out of the target's time is the deploy failing (exit 4), not stage-gate.
-    let net = |e: crate::github::GithubError| {
-        let exit = if e.is_deadline() {
-            Exit::DeployFailed
-        } else {
-            Exit::Internal
-        };
-        Failure::new(exit, e)
-    };
-    let entries = records::history(gh, &req.env, &target.app)
-        .await
-        .map_err(net)?;
+    let entries = single_flight(ctx, req, policy, target, gh).await?;
     let run = ctx.github.run_id.as_deref();
-    let now = chrono::Utc::now();
-    // An unfinished record of a run that has ended (killed, no chance to clean up) is
-    // abandoned: marked so, and no reason to wait. Only a run still going blocks.
-    let mut entries = entries;
-    while let Some(busy) = records::in_flight(&entries, run, &req.sha, policy.stale_after, now) {
-        let id = busy.deployment.id.into_inner();
-        match abandonment(ctx, gh, busy).await {
-            Some(why) => {
-                ctx.console.warn(format!(
-                    "deployment {id} of {} is {why}: marking it error and going on",
-                    target.app
-                ));
-                let update = StatusUpdate {
-                    state: DeploymentStatusState::Error,
-                    description: why,
-                    log_url: None,
-                    environment_url: None,
-                };
-                records::set_status(&gh.for_cleanup(STATUS_BUDGET), id, update)
-                    .await
-                    .map_err(net)?;
-                entries.retain(|e| e.deployment.id.into_inner() != id);
-            }
-            None => {
-                let by = busy
-                    .payload
-                    .run_id
-                    .as_deref()
-                    .map(|r| format!(" by run {r}, which is still going"))
-                    .unwrap_or_default();
-                return Err(Failure::gate(format!(
-                    "deployment {id} of {} ({}) to `{}` is still {}{by} (updated {}); refusing to deploy concurrently. It counts as stale after {}",
-                    target.app,
-                    short(&busy.payload.sha),
-                    req.env,
-                    busy.state.as_deref().unwrap_or("pending"),
-                    busy.updated_at.to_rfc3339(),
-                    humantime::format_duration(policy.stale_after)
-                )));
-            }
-        }
-    }
     if let Some(mine) = records::own(&entries, run, &req.sha) {
-        ctx.console.info(format!(
-            "re-run: reusing deployment {}",
-            mine.deployment.id.into_inner()
-        ));
-        return Ok((mine.deployment.id.into_inner(), true));
+        let id = mine.deployment.id.into_inner();
+        ctx.console.info(format!("re-run: reusing deployment {id}"));
+        return Ok((id, true));
     }
     let previous = entries
         .iter()
@@ -97,6 +53,73 @@ pub(super) async fn open_record(
         run_id: run.map(str::to_string),
         gate_override,
     };
+    let id = create_once(ctx, req, policy, target, gh, &payload).await?;
+    queue(ctx, gh, id).await?;
+    Ok((id, false))
+}
+
+/// The app's records in the environment once no other run deploys it: an unfinished record
+/// of a run that has ended (killed, no chance to clean up) is abandoned, marked so, and no
+/// reason to wait; only a run still going blocks (exit 3).
+async fn single_flight(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    target: &Target,
+    gh: &GitHub,
+) -> Result<Vec<records::Entry>, Failure> {
+    let mut entries = records::history(gh, &req.env, &target.app)
+        .await
+        .map_err(net)?;
+    let run = ctx.github.run_id.as_deref();
+    let now = chrono::Utc::now();
+    while let Some(busy) = records::in_flight(&entries, run, &req.sha, policy.stale_after, now) {
+        let id = busy.deployment.id.into_inner();
+        let Some(why) = abandonment(ctx, gh, busy).await else {
+            let by = busy
+                .payload
+                .run_id
+                .as_deref()
+                .map(|r| format!(" by run {r}, which is still going"))
+                .unwrap_or_default();
+            return Err(Failure::gate(format!(
+                "deployment {id} of {} ({}) to `{}` is still {}{by} (updated {}); refusing to deploy concurrently. It counts as stale after {}",
+                target.app,
+                short(&busy.payload.sha),
+                req.env,
+                busy.state.as_deref().unwrap_or("pending"),
+                busy.updated_at.to_rfc3339(),
+                humantime::format_duration(policy.stale_after)
+            )));
+        };
+        ctx.console.warn(format!(
+            "deployment {id} of {} is {why}: marking it error and going on",
+            target.app
+        ));
+        let update = StatusUpdate {
+            state: DeploymentStatusState::Error,
+            description: why,
+            log_url: None,
+            environment_url: None,
+        };
+        records::set_status(&gh.for_cleanup(STATUS_BUDGET), id, update)
+            .await
+            .map_err(net)?;
+        entries.retain(|e| e.deployment.id.into_inner() != id);
+    }
+    Ok(entries)
+}
+
+/// Create the record once: when the answer is lost (maybe after GitHub created it), look it
+/// up and adopt it, so no orphan blocks the next run; create again only when none exists.
+async fn create_once(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    target: &Target,
+    gh: &GitHub,
+    payload: &Payload,
+) -> Result<u64, Failure> {
     let description = format!(
         "stage-gate: {} {}",
         target.app,
@@ -108,67 +131,51 @@ pub(super) async fn open_record(
         gh,
         &req.env,
         policy.production,
-        &payload,
+        payload,
         description.clone(),
     )
     .await;
-    let id = match created {
-        Ok(d) => d.id.into_inner(),
-        Err(e) if e.is_ambiguous() => {
-            // The answer was lost, maybe after GitHub created the record: look it up and
-            // adopt it, so no orphan blocks the next run; create only when none exists.
-            let entries = records::history(gh, &req.env, &target.app)
-                .await
-                .map_err(net)?;
-            match records::made_by(&entries, &payload, since) {
-                Some(found) => {
-                    let id = found.deployment.id.into_inner();
-                    ctx.console.warn(format!(
-                        "creating the deployment record failed ({e}), but GitHub created it: adopting deployment {id}"
-                    ));
-                    id
-                }
-                None => {
-                    ctx.console.warn(format!(
-                        "creating the deployment record failed ({e}) and none was created; creating it once more"
-                    ));
-                    records::create(gh, &req.env, policy.production, &payload, description)
-                        .await
-                        .map_err(net)?
-                        .id
-                        .into_inner()
-                }
-            }
-        }
+    let e = match created {
+        Ok(d) => return Ok(d.id.into_inner()),
+        Err(e) if e.is_ambiguous() => e,
         Err(e) => return Err(net(e)),
     };
-    let queued = records::set_status(
-        gh,
-        id,
-        StatusUpdate {
-            state: DeploymentStatusState::Queued,
-            description: "queued by stage-gate".into(),
-            log_url: ctx.github.run_url().as_deref(),
-            environment_url: None,
-        },
-    )
-    .await;
-    if let Err(e) = queued {
-        // Never leave a record without a status behind: it would block others as "pending".
-        let _ = records::set_status(
-            gh,
-            id,
-            StatusUpdate {
-                state: DeploymentStatusState::Error,
-                description: format!("stage-gate could not start: {e}"),
-                log_url: ctx.github.run_url().as_deref(),
-                environment_url: None,
-            },
-        )
-        .await;
-        return Err(net(e));
+    let entries = records::history(gh, &req.env, &target.app)
+        .await
+        .map_err(net)?;
+    if let Some(found) = records::made_by(&entries, payload, since) {
+        let id = found.deployment.id.into_inner();
+        ctx.console.warn(format!(
+            "creating the deployment record failed ({e}), but GitHub created it: adopting deployment {id}"
+        ));
+        return Ok(id);
     }
-    Ok((id, false))
+    ctx.console.warn(format!(
+        "creating the deployment record failed ({e}) and none was created; creating it once more"
+    ));
+    records::create(gh, &req.env, policy.production, payload, description)
+        .await
+        .map(|d| d.id.into_inner())
+        .map_err(net)
+}
+
+/// Mark the record queued; never leave one without a status behind (it would block others
+/// as "pending").
+async fn queue(ctx: &Ctx, gh: &GitHub, id: u64) -> Result<(), Failure> {
+    let log_url = ctx.github.run_url();
+    let status = |state, description| StatusUpdate {
+        state,
+        description,
+        log_url: log_url.as_deref(),
+        environment_url: None,
+    };
+    let queued = status(DeploymentStatusState::Queued, "queued by stage-gate".into());
+    let Err(e) = records::set_status(gh, id, queued).await else {
+        return Ok(());
+    };
+    let why = format!("stage-gate could not start: {e}");
+    let _ = records::set_status(gh, id, status(DeploymentStatusState::Error, why)).await;
+    Err(net(e))
 }
 
 /// Why an unfinished record no longer counts, if it does not: the run that made it ended
