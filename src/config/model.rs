@@ -289,13 +289,7 @@ pub struct CoolifyConfig {
 
 pub use crate::providers::webhook::config::WebhookConfig;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct CommandConfig {
-    pub run: String,
-    pub rollback: Option<String>,
-    pub working_directory: Option<PathBuf>,
-    pub secret_env: Vec<String>,
-}
+pub use crate::providers::command::config::CommandConfig;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HealthConfig {

@@ -234,21 +234,7 @@ pub enum StringOrList {
 
 pub use crate::providers::webhook::config::RawWebhook;
 
-#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawCommand {
-    /// The deploy command, run with `sh -c` (e.g. `kamal deploy -d staging`).
-    pub run: String,
-    /// Command that rolls back; `STAGE_GATE_ROLLBACK_TO` holds the target version.
-    #[serde(default)]
-    pub rollback: Option<String>,
-    /// Working directory (default: the repository root).
-    #[serde(default)]
-    pub working_directory: Option<String>,
-    /// Names of env vars passed to the command (and masked).
-    #[serde(default)]
-    pub secret_env: Vec<String>,
-}
+pub use crate::providers::command::config::RawCommand;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

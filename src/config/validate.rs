@@ -530,12 +530,11 @@ fn target(v: &mut Validator, app: &str, env: &str, t: &RawTarget) -> Option<Targ
         ))
     } else {
         let c = t.command.as_ref()?;
-        ProviderConfig::Command(CommandConfig {
-            run: c.run.clone(),
-            rollback: c.rollback.clone(),
-            working_directory: c.working_directory.as_ref().map(PathBuf::from),
-            secret_env: c.secret_env.clone(),
-        })
+        ProviderConfig::Command(crate::providers::command::config::resolve(
+            v,
+            &at("command"),
+            c,
+        ))
     };
     let health = health_config(v, &at("health"), t.health.clone().unwrap_or_default());
     let timeout = v.duration(

@@ -11,6 +11,8 @@
 //! writes is recorded, and a promotion hands it to production's command as
 //! `STAGE_GATE_IMAGE`.
 
+pub mod config;
+
 use super::*;
 use crate::config::CommandConfig;
 use crate::inputs::Env;
