@@ -430,7 +430,14 @@ fn target(v: &mut Validator, app: &str, env: &str, t: &RawTarget) -> Option<Targ
             } else {
                 format!("`{app}` in `{env}` has {count} providers; exactly one is allowed")
             },
-            Some("give exactly one of `fly`, `coolify`, `webhook`, `command`".into()),
+            Some(format!(
+                "give exactly one of {}",
+                crate::providers::registry::PROVIDERS
+                    .iter()
+                    .map(|p| format!("`{}`", p.key))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         );
         return None;
     }
