@@ -130,7 +130,7 @@ async fn roll_back_failed(ctx: &Ctx, reports: &[GateReport], report: &mut Report
         else {
             continue;
         };
-        match super::rollback::target(ctx, gh.as_ref(), target, None, false).await {
+        match crate::deploy::rollback::target(ctx, gh.as_ref(), target, None, false).await {
             Ok(done) => rows.push(done.row()),
             Err(f) => {
                 ctx.console.error(format!(

@@ -15,6 +15,7 @@ mod dry_run;
 pub mod records;
 mod refs;
 pub mod result;
+pub mod rollback;
 mod single_flight;
 pub mod stages;
 mod target;

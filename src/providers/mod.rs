@@ -219,6 +219,10 @@ pub trait Provider: Send + Sync {
     fn needs_artifact(&self) -> bool {
         false
     }
+    /// What a rollback cannot put back, said before it runs (None when it puts back all).
+    fn rollback_caveat(&self) -> Option<&'static str> {
+        None
+    }
     async fn deploy(&self, req: &DeployRequest) -> Result<DeployOutcome, ProviderError>;
     async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError>;
 }

@@ -251,6 +251,10 @@ impl Provider for FlyProvider {
         true
     }
 
+    fn rollback_caveat(&self) -> Option<&'static str> {
+        Some("Fly secrets are not rolled back: `fly secrets` changed since that release stay as they are")
+    }
+
     async fn deploy(&self, req: &DeployRequest) -> Result<DeployOutcome, ProviderError> {
         let s = self.settings(req.image.as_deref())?;
         match s.image.clone() {

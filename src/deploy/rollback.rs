@@ -1,0 +1,229 @@
+//! Rolling an environment back: to the successful deployment `--to` names (a release tag,
+//! version, commit or image that ran there, resolved through the records to the artifact
+//! that ran), else to the one before the current; recorded as a deployment too. `stage-gate
+//! rollback` and `health --rollback` call [`target`] per app.
+
+use super::records::{self, Payload, StatusUpdate};
+use crate::config::Target;
+use crate::context::Ctx;
+use crate::exit::{Exit, Failure};
+use crate::github::{DeploymentStatusState, GitHub};
+use crate::providers::{self, RollbackRequest};
+
+/// One app's rollback, done (or, in a dry run, described call by call).
+#[derive(Debug, Clone)]
+pub struct RolledBack {
+    pub app: String,
+    /// What it went back to, as named or found in the history.
+    pub to: String,
+    /// What the provider restored, in words (`dry run` in a dry run).
+    pub restored: String,
+    /// The version of the deployment returned to, when recorded.
+    pub version: Option<String>,
+    /// In a dry run: every call, in order.
+    pub calls: Vec<String>,
+}
+
+impl RolledBack {
+    /// `[app, to, restored]`: a row of the summary table.
+    pub fn row(&self) -> Vec<String> {
+        vec![self.app.clone(), self.to.clone(), self.restored.clone()]
+    }
+}
+
+/// Return `target` to the successful deployment `requested` names (a release tag, version or
+/// image), else to the newest successful one before the current one; record the rollback as
+/// a deployment so the gate's history tells the truth.
+pub async fn target(
+    ctx: &Ctx,
+    gh: Option<&GitHub>,
+    target: &Target,
+    requested: Option<&str>,
+    force: bool,
+) -> Result<RolledBack, Failure> {
+    let env = &target.env;
+    let wanted = requested.map(|r| {
+        crate::commands::deploy::version_of_tag(ctx, Some(&target.app), r)
+            .unwrap_or_else(|| r.to_string())
+    });
+    let mut calls = Vec::new();
+    let (previous, current) = match gh {
+        Some(gh) => {
+            calls.push(format!(
+                "GET {}/repos/{}/deployments?environment={env}&task=deploy  (made: a read, to \
+                 find the deployment to return to)",
+                ctx.github.api_url,
+                ctx.github.repository.as_deref().unwrap_or("OWNER/REPO")
+            ));
+            let entries = records::history(gh, env, &target.app)
+                .await
+                .map_err(|e| Failure::new(Exit::Internal, e))?;
+            let proven: Vec<_> = entries
+                .iter()
+                .filter(|e| e.succeeded_at.is_some())
+                .collect();
+            let current = proven.first().map(|e| (*e).clone());
+            let previous = match (&wanted, requested) {
+                (Some(w), Some(raw)) => proven.iter().find(|e| ran_there(e, w, raw)),
+                _ => proven.get(1),
+            };
+            (previous.map(|e| (*e).clone()), current)
+        }
+        None => (None, None),
+    };
+    if let (Some(raw), None, false) = (requested, &previous, force) {
+        return Err(Failure::gate(format!(
+            "`{raw}` never ran in `{env}` as far as its deployment records tell{}: name a \
+             version, release tag, commit or image that did (the environment's history in \
+             GitHub), or pass --force to send `{raw}` to the provider as it is",
+            if gh.is_none() {
+                " (no GitHub token or repository to read them from)"
+            } else {
+                ""
+            }
+        )));
+    }
+    // What ran, exactly: the recorded artifact, else the image, version or commit.
+    let to = previous
+        .as_ref()
+        .and_then(|p| {
+            p.artifact()
+                .or_else(|| p.payload.image.clone())
+                .or_else(|| p.payload.version.clone())
+                .or_else(|| Some(p.payload.sha.clone()))
+        })
+        .or_else(|| requested.map(str::to_string));
+    if to.is_none() && previous.is_none() {
+        return Err(Failure::gate(format!(
+            "no previous successful deployment of {} in `{env}` to return to{}; name one with --to",
+            target.app,
+            if gh.is_none() {
+                " (no GitHub token or repository to read the history from)"
+            } else {
+                ""
+            }
+        )));
+    }
+    let provider = providers::for_target(target, ctx)?;
+    let request = RollbackRequest {
+        target: target.clone(),
+        point: previous
+            .as_ref()
+            .and_then(|p| p.payload.rollback_point.clone()),
+        to: to.clone(),
+    };
+    let version = previous.as_ref().and_then(|p| p.payload.version.clone());
+    let to_words = to.clone().unwrap_or_default();
+    if ctx.dry_run {
+        calls.extend(provider.planned_rollback_calls(&request));
+        if let (Some(_), Some(prev)) = (gh, &previous) {
+            calls.push(format!(
+                "POST {}/repos/{}/deployments {{ref: {}, environment: {env}, payload.app: {}}}  \
+                 (the rollback's record)",
+                ctx.github.api_url,
+                ctx.github.repository.as_deref().unwrap_or("OWNER/REPO"),
+                prev.payload.sha,
+                target.app
+            ));
+            calls.push("POST …/deployments/{id}/statuses success".into());
+        }
+        return Ok(RolledBack {
+            app: target.app.clone(),
+            to: to_words,
+            restored: "dry run".into(),
+            version,
+            calls,
+        });
+    }
+    if let Some(caveat) = provider.rollback_caveat() {
+        ctx.console.warn(caveat);
+    }
+    let done = provider.rollback(&request).await?;
+    ctx.console
+        .info(format!("{}: {}", target.app, done.restored));
+    if let (Some(gh), Some(prev)) = (gh, &previous) {
+        record(
+            ctx,
+            gh,
+            env,
+            prev,
+            current.as_ref().map(|c| c.deployment.id.into_inner()),
+            &done.restored,
+            target.url.as_deref(),
+        )
+        .await?;
+    }
+    Ok(RolledBack {
+        app: target.app.clone(),
+        to: to_words,
+        restored: done.restored,
+        version,
+        calls,
+    })
+}
+
+/// Whether deployment `e` is what `--to` names: its version (`wanted` is the version a
+/// release tag names), the tag itself, its image or artifact, or its commit (7+ hex digits).
+fn ran_there(e: &records::Entry, wanted: &str, raw: &str) -> bool {
+    let p = &e.payload;
+    let commit = raw.len() >= 7
+        && raw.chars().all(|c| c.is_ascii_hexdigit())
+        && p.sha.starts_with(&raw.to_ascii_lowercase());
+    p.version.as_deref() == Some(wanted)
+        || p.version.as_deref() == Some(raw)
+        || p.image.as_deref() == Some(raw)
+        || e.artifact().as_deref() == Some(raw)
+        || commit
+}
+
+/// A rollback is a deployment too: record it so the gate's history tells the truth.
+async fn record(
+    ctx: &Ctx,
+    gh: &GitHub,
+    env: &str,
+    prev: &records::Entry,
+    current: Option<u64>,
+    restored: &str,
+    url: Option<&str>,
+) -> Result<(), Failure> {
+    let net = |e| Failure::new(Exit::Internal, e);
+    let payload = Payload {
+        previous_deployment: current,
+        run_id: ctx.github.run_id.clone(),
+        gate_override: None,
+        ..prev.payload.clone()
+    };
+    let policy = ctx.config.policy(env);
+    let d = records::create(
+        gh,
+        env,
+        policy.production,
+        &payload,
+        format!("rollback: {restored}"),
+    )
+    .await
+    .map_err(net)?;
+    let log_url = ctx.github.run_url();
+    records::set_status(
+        gh,
+        d.id.into_inner(),
+        StatusUpdate {
+            state: DeploymentStatusState::Success,
+            // What runs now is what ran then: the same artifact, for a later promotion.
+            description: records::success_description(
+                &format!(
+                    "{} (rollback)",
+                    prev.payload
+                        .version
+                        .as_deref()
+                        .unwrap_or(&prev.payload.sha[..prev.payload.sha.len().min(7)])
+                ),
+                prev.artifact().as_deref(),
+            ),
+            log_url: log_url.as_deref(),
+            environment_url: url,
+        },
+    )
+    .await
+    .map_err(net)
+}
