@@ -208,84 +208,9 @@ impl ProviderConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FlyStrategy {
-    Rolling,
-    Immediate,
-    Canary,
-    Bluegreen,
-}
+pub use crate::providers::fly::config::{FlyConfig, FlyExplicit, FlyStrategy};
 
-impl FlyStrategy {
-    /// Every strategy by the name the config, fly.toml `[deploy]` and flyctl use.
-    pub const NAMES: [(&'static str, FlyStrategy); 4] = [
-        ("rolling", FlyStrategy::Rolling),
-        ("immediate", FlyStrategy::Immediate),
-        ("canary", FlyStrategy::Canary),
-        ("bluegreen", FlyStrategy::Bluegreen),
-    ];
-
-    pub fn name(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map_or("rolling", |(n, _)| n)
-    }
-
-    pub fn from_name(name: &str) -> Option<FlyStrategy> {
-        Self::NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, s)| *s)
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FlyConfig {
-    /// None when neither the config nor the fly.toml names the app (an error at deploy time).
-    pub app: Option<String>,
-    pub config: Option<PathBuf>,
-    pub image: Option<String>,
-    pub strategy: FlyStrategy,
-    pub max_unavailable: f64,
-    #[serde(with = "humantime_serde_compat")]
-    pub wait_timeout: Duration,
-    pub process_groups: Vec<String>,
-    pub api_url: String,
-    pub token_env: String,
-    /// Which of strategy / max-unavailable / wait-timeout the stage-gate config set: the rest
-    /// come from fly.toml's `[deploy]` when it says them (the config wins).
-    pub explicit: FlyExplicit,
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
-pub struct FlyExplicit {
-    pub strategy: bool,
-    pub max_unavailable: bool,
-    pub wait_timeout: bool,
-}
-
-impl FlyExplicit {
-    pub const ALL: FlyExplicit = FlyExplicit {
-        strategy: true,
-        max_unavailable: true,
-        wait_timeout: true,
-    };
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CoolifyConfig {
-    pub url: Option<String>,
-    pub uuids: Vec<String>,
-    pub tag: Option<String>,
-    pub force: bool,
-    pub webhook: Option<String>,
-    pub set_image_tag: bool,
-    pub token_env: String,
-    #[serde(with = "humantime_serde_compat")]
-    pub poll_interval: Duration,
-}
+pub use crate::providers::coolify::config::CoolifyConfig;
 
 pub use crate::providers::webhook::config::WebhookConfig;
 
@@ -474,7 +399,7 @@ impl Default for CheckConfig {
 }
 
 /// Durations serialise as humantime text ("5m") so `plan` output reads like the config.
-mod humantime_serde_compat {
+pub(crate) mod humantime_serde_compat {
     use serde::Serializer;
     use std::time::Duration;
 

@@ -164,66 +164,9 @@ pub struct RawTarget {
     pub timeout: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawFly {
-    /// Fly app name; defaults to `app` in the fly.toml.
-    #[serde(default)]
-    pub app: Option<String>,
-    /// Path of the environment's fly.toml.
-    #[serde(default)]
-    pub config: Option<String>,
-    /// Image to deploy (`registry.fly.io/app:tag` or a digest). Without it, flyctl builds.
-    #[serde(default)]
-    pub image: Option<String>,
-    /// `rolling` (default), `immediate`, `canary` or `bluegreen`.
-    #[serde(default)]
-    pub strategy: Option<String>,
-    /// Fraction (`0.33`) or count (`2`) of machines updated at once.
-    #[serde(default)]
-    pub max_unavailable: Option<f64>,
-    /// Per-machine wait for started and healthy (default `5m`).
-    #[serde(default)]
-    pub wait_timeout: Option<String>,
-    /// Only update machines of these process groups.
-    #[serde(default)]
-    pub process_groups: Vec<String>,
-    /// Machines API base URL (default `https://api.machines.dev`; env `STAGE_GATE_FLY_API_URL` overrides).
-    #[serde(default)]
-    pub api_url: Option<String>,
-    /// Name of the env var holding the token (default `FLY_API_TOKEN`).
-    #[serde(default)]
-    pub token_env: Option<String>,
-}
+pub use crate::providers::fly::config::RawFly;
 
-#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawCoolify {
-    /// Instance URL, e.g. `https://coolify.example.com` (API under `/api/v1`).
-    #[serde(default)]
-    pub url: Option<String>,
-    /// Application uuid(s) to deploy.
-    #[serde(default)]
-    pub uuid: Option<StringOrList>,
-    /// Deploy every resource with this tag instead of uuids.
-    #[serde(default)]
-    pub tag: Option<String>,
-    /// Rebuild without cache.
-    #[serde(default)]
-    pub force: Option<bool>,
-    /// A deploy webhook URL (Coolify's "Deploy Webhook"); used instead of the API trigger.
-    #[serde(default)]
-    pub webhook: Option<String>,
-    /// Set the application's image tag to the release version before deploying.
-    #[serde(default)]
-    pub set_image_tag: Option<bool>,
-    /// Name of the env var holding the token (default `COOLIFY_TOKEN`).
-    #[serde(default)]
-    pub token_env: Option<String>,
-    /// Poll interval while waiting (default `3s`).
-    #[serde(default)]
-    pub poll_interval: Option<String>,
-}
+pub use crate::providers::coolify::config::RawCoolify;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]

@@ -35,7 +35,12 @@ impl Validator<'_> {
         self.errors.push(d);
     }
 
-    fn duration(&mut self, path: &[&str], value: Option<&str>, default: Duration) -> Duration {
+    pub(crate) fn duration(
+        &mut self,
+        path: &[&str],
+        value: Option<&str>,
+        default: Duration,
+    ) -> Duration {
         match value {
             None => default,
             Some(v) => match super::duration::parse(v) {
@@ -48,7 +53,7 @@ impl Validator<'_> {
         }
     }
 
-    fn choice<T: Copy>(
+    pub(crate) fn choice<T: Copy>(
         &mut self,
         path: &[&str],
         value: Option<&str>,
@@ -442,93 +447,13 @@ fn target(v: &mut Validator, app: &str, env: &str, t: &RawTarget) -> Option<Targ
         return None;
     }
     let provider = if let Some(f) = &t.fly {
-        let p = at("fly");
-        let mut sp = p.clone();
-        sp.push("strategy");
-        let strategy = v.choice(
-            &sp,
-            f.strategy.as_deref(),
-            &FlyStrategy::NAMES,
-            FlyStrategy::Rolling,
-        );
-        let mut wp = p.clone();
-        wp.push("wait-timeout");
-        let wait_timeout = v.duration(&wp, f.wait_timeout.as_deref(), Duration::from_secs(300));
-        let max_unavailable = f.max_unavailable.unwrap_or(0.33);
-        if max_unavailable <= 0.0 {
-            let mut mp = p.clone();
-            mp.push("max-unavailable");
-            v.error(
-                &mp,
-                "must be a fraction above 0 (e.g. 0.33) or a count (e.g. 2)",
-                None,
-            );
-        }
-        ProviderConfig::Fly(FlyConfig {
-            app: f.app.clone(),
-            config: f.config.as_ref().map(PathBuf::from),
-            image: f.image.clone(),
-            strategy,
-            max_unavailable,
-            wait_timeout,
-            process_groups: f.process_groups.clone(),
-            explicit: crate::config::FlyExplicit {
-                strategy: f.strategy.is_some(),
-                max_unavailable: f.max_unavailable.is_some(),
-                wait_timeout: f.wait_timeout.is_some(),
-            },
-            api_url: f
-                .api_url
-                .clone()
-                .unwrap_or_else(|| "https://api.machines.dev".into()),
-            token_env: f
-                .token_env
-                .clone()
-                .unwrap_or_else(|| "FLY_API_TOKEN".into()),
-        })
+        ProviderConfig::Fly(crate::providers::fly::config::resolve(v, &at("fly"), f))
     } else if let Some(c) = &t.coolify {
-        let uuids = match &c.uuid {
-            None => Vec::new(),
-            Some(StringOrList::One(s)) => s.split(',').map(|s| s.trim().to_string()).collect(),
-            Some(StringOrList::Many(v)) => v.clone(),
-        };
-        if uuids.is_empty() && c.tag.is_none() && c.webhook.is_none() {
-            v.error(
-                &at("coolify"),
-                "coolify needs `uuid`, `tag` or `webhook`",
-                Some("the application uuid is in its Coolify URL".into()),
-            );
-        }
-        if !uuids.is_empty() && c.tag.is_some() {
-            v.error(
-                &at("coolify"),
-                "coolify takes `uuid` or `tag`, not both (the API refuses both)",
-                None,
-            );
-        }
-        if c.url.is_none() && c.webhook.is_none() {
-            v.error(
-                &at("coolify"),
-                "coolify needs `url` (the instance, e.g. https://coolify.example.com)",
-                None,
-            );
-        }
-        let mut pp = at("coolify");
-        pp.push("poll-interval");
-        let poll_interval = v.duration(&pp, c.poll_interval.as_deref(), Duration::from_secs(3));
-        ProviderConfig::Coolify(CoolifyConfig {
-            url: c.url.clone(),
-            uuids,
-            tag: c.tag.clone(),
-            force: c.force.unwrap_or(false),
-            webhook: c.webhook.clone(),
-            set_image_tag: c.set_image_tag.unwrap_or(false),
-            token_env: c
-                .token_env
-                .clone()
-                .unwrap_or_else(|| "COOLIFY_TOKEN".into()),
-            poll_interval,
-        })
+        ProviderConfig::Coolify(crate::providers::coolify::config::resolve(
+            v,
+            &at("coolify"),
+            c,
+        ))
     } else if let Some(w) = &t.webhook {
         ProviderConfig::Webhook(crate::providers::webhook::config::resolve(
             v,

@@ -9,6 +9,7 @@
 //! Rollback queues `POST /applications/{uuid}/rollback` to the previous image or commit.
 
 mod api;
+pub mod config;
 mod recover;
 mod rollback;
 mod trigger;

@@ -16,6 +16,7 @@
 
 mod api;
 mod bluegreen;
+pub mod config;
 mod create;
 mod deploy;
 mod desired;
