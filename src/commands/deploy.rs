@@ -296,9 +296,11 @@ fn finish(
     report.human = results
         .iter()
         .map(|r| {
-            let status = match &r.failure {
-                None => "ok".to_string(),
-                Some(f) => format!("FAILED: {f}"),
+            let ran = r.outcome.as_ref().and_then(|o| o.image.as_deref());
+            let status = match (&r.failure, ran) {
+                (None, Some(image)) => format!("ok, runs {image}"),
+                (None, None) => "ok".to_string(),
+                (Some(f), _) => format!("FAILED: {f}"),
             };
             format!("{} → {}: {status}", r.app, req.env)
         })

@@ -800,3 +800,46 @@ async fn a_tag_ref_deploys_the_tags_commit_only() {
     );
     assert!(sim.calls("fly").is_empty());
 }
+
+/// What a user reads after a promotion, word for word: the human text, the step summary and
+/// the JSON (times, ids, ports and digests made stable).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_promotion_prints_snapshot() {
+    let sim = stage_gate_sim::start(scenario("")).await.unwrap();
+    let (repo, sha) = repository(QUICK_START);
+    let flyctl = flyctl_dir();
+    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
+    let job = Job {
+        sim: &sim,
+        dir: repo.path(),
+        git_ref: "refs/tags/v1.0.0",
+        sha: &sha,
+        run_id: "2",
+        flyctl: None,
+    };
+    let human = job.run(&["promote", "--env", "production", "--format", "human"]);
+    assert_eq!(human.code, 0, "{}", human.all());
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[digest]");
+    settings.add_filter(&sha, "[sha]");
+    settings.add_filter(&sha[..12], "[sha12]");
+    settings.add_filter(&sha[..7], "[sha7]");
+    settings.add_filter(r"\b[0-9a-f]{14}\b", "[machine]");
+    settings.add_filter(r"\b01[0-9A-Z]{24}\b", "[version]");
+    settings.add_filter(r"\d+\.\d+s\b", "[t]s");
+    settings.add_filter(r#""millis": \d+"#, r#""millis": [ms]"#);
+    settings.add_filter(r"127\.0\.0\.1:\d+", "[sim]");
+    settings.add_filter(r"deployment 10\d\d", "deployment [id]");
+    settings.add_filter(r#""deployment_id": \d+"#, r#""deployment_id": [id]"#);
+    settings.add_filter(r"deployment-[0-9A-Z]{26}", "deployment-[build]");
+    settings.add_filter(r#""deployment-id": "\d+""#, r#""deployment-id": "[id]""#);
+    settings.bind(|| {
+        insta::assert_snapshot!("promotion_human", human.stdout.trim());
+        insta::assert_snapshot!("promotion_summary", human.summary.trim());
+    });
+    // A second promotion of the same commit changes nothing: its JSON, stable.
+    let json =
+        Job { run_id: "3", ..job }.run(&["promote", "--env", "production", "--format", "json"]);
+    assert_eq!(json.code, 0, "{}", json.all());
+    settings.bind(|| insta::assert_snapshot!("promotion_json", json.stdout.trim()));
+}
