@@ -60,19 +60,7 @@ fn artifact_of(t: &Target, policy: &EnvironmentPolicy) -> String {
              read when deploying){otherwise}"
         );
     }
-    match &t.provider {
-        ProviderConfig::Fly(f) => match &f.image {
-            Some(image) => format!("{image}, pinned to its digest by the first machine"),
-            None => "fly.toml's [build] image, else a new build with flyctl".into(),
-        },
-        ProviderConfig::Coolify(c) if c.set_image_tag => {
-            "the image tag of the request's image, version or commit".into()
-        }
-        ProviderConfig::Coolify(_) => "the commit, built by Coolify".into(),
-        ProviderConfig::Webhook(_) | ProviderConfig::Command(_) => {
-            "the image given, or what the receiver or command deploys".into()
-        }
-    }
+    (crate::providers::registry::of(&t.provider).ships)(&t.provider)
 }
 
 /// The most jobs GitHub runs from one `strategy.matrix`: a bigger matrix fails the workflow

@@ -31,6 +31,8 @@ pub const REGISTERED: super::registry::Registered = super::registry::Registered 
     key: "coolify",
     default_secret_envs: &["COOLIFY_TOKEN"],
     secret_envs,
+    build,
+    ships,
 };
 
 fn secret_envs(p: &crate::config::ProviderConfig) -> Vec<String> {
@@ -513,6 +515,25 @@ impl CoolifyProvider {
             rollback_point: Some(point),
             details,
         })
+    }
+}
+
+fn build(p: &crate::config::ProviderConfig, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
+    match p {
+        crate::config::ProviderConfig::Coolify(c) => {
+            Ok(Box::new(CoolifyProvider::new(c.clone(), ctx)?))
+        }
+        _ => Err(super::wrong_config("coolify")),
+    }
+}
+
+/// What a deploy ships, in words (`plan`).
+fn ships(p: &crate::config::ProviderConfig) -> String {
+    match p {
+        crate::config::ProviderConfig::Coolify(c) if c.set_image_tag => {
+            "the image tag of the request's image, version or commit".into()
+        }
+        _ => "the commit, built by Coolify".into(),
     }
 }
 

@@ -229,12 +229,15 @@ pub trait Provider: Send + Sync {
 
 /// The provider for a target.
 pub fn for_target(target: &Target, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
-    Ok(match &target.provider {
-        ProviderConfig::Fly(c) => Box::new(fly::FlyProvider::new(c.clone(), ctx)?),
-        ProviderConfig::Coolify(c) => Box::new(coolify::CoolifyProvider::new(c.clone(), ctx)?),
-        ProviderConfig::Webhook(c) => Box::new(webhook::WebhookProvider::new(c.clone(), ctx)?),
-        ProviderConfig::Command(c) => Box::new(command::CommandProvider::new(c.clone(), ctx)?),
-    })
+    (registry::of(&target.provider).build)(&target.provider, ctx)
+}
+
+/// The config variant a provider's `build` was handed was not its own: a registry entry
+/// points at the wrong provider.
+pub(crate) fn wrong_config(key: &str) -> ProviderError {
+    ProviderError::Other(format!(
+        "the `{key}` provider was given another provider's settings"
+    ))
 }
 
 #[cfg(test)]

@@ -1,8 +1,14 @@
-//! Every provider, by the key that names it in the config: the environment variables that
-//! hold its secrets, so a run masks them before it prints anything. A new provider adds one
-//! entry to [`PROVIDERS`] (and its arm in [`super::for_target`]).
+//! Every provider, by the key that names it in the config: how to build it for a target,
+//! the environment variables that hold its secrets (a run masks them before it prints
+//! anything), and what a deploy of it ships, in words (`plan`). A new provider adds one
+//! entry to [`PROVIDERS`].
 
+use super::{Provider, ProviderError};
 use crate::config::ProviderConfig;
+use crate::context::Ctx;
+
+/// Builds the provider of a target from its settings.
+pub type Build = fn(&ProviderConfig, &Ctx) -> Result<Box<dyn Provider>, ProviderError>;
 
 /// What the rest of stage-gate knows of a provider without building one.
 pub struct Registered {
@@ -12,6 +18,18 @@ pub struct Registered {
     pub default_secret_envs: &'static [&'static str],
     /// The secret variables a configured target of this provider reads.
     pub secret_envs: fn(&ProviderConfig) -> Vec<String>,
+    /// The provider for a target configured with it.
+    pub build: Build,
+    /// What a deploy ships, in words, when no environment proves it first (`plan`).
+    pub ships: fn(&ProviderConfig) -> String,
+}
+
+/// The entry of the provider a target is configured with.
+pub fn of(provider: &ProviderConfig) -> &'static Registered {
+    PROVIDERS
+        .iter()
+        .find(|p| p.key == provider.kind())
+        .expect("every ProviderConfig variant is registered (registry::tests)")
 }
 
 pub const PROVIDERS: &[Registered] = &[
@@ -30,11 +48,7 @@ pub fn default_secret_envs() -> impl Iterator<Item = &'static str> {
 
 /// The secret variables the target configured as `provider` reads.
 pub fn secret_envs(provider: &ProviderConfig) -> Vec<String> {
-    PROVIDERS
-        .iter()
-        .find(|p| p.key == provider.kind())
-        .map(|p| (p.secret_envs)(provider))
-        .unwrap_or_default()
+    (of(provider).secret_envs)(provider)
 }
 
 #[cfg(test)]

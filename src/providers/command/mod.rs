@@ -29,6 +29,8 @@ pub const REGISTERED: super::registry::Registered = super::registry::Registered 
     key: "command",
     default_secret_envs: &[],
     secret_envs,
+    build,
+    ships,
 };
 
 fn secret_envs(p: &crate::config::ProviderConfig) -> Vec<String> {
@@ -354,4 +356,19 @@ impl Provider for CommandProvider {
             details: Self::details(&ran),
         })
     }
+}
+
+fn build(p: &crate::config::ProviderConfig, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
+    match p {
+        crate::config::ProviderConfig::Command(c) => {
+            Ok(Box::new(CommandProvider::new(c.clone(), ctx)?))
+        }
+        _ => Err(super::wrong_config("command")),
+    }
+}
+
+/// What a deploy ships, in words (`plan`).
+fn ships(p: &crate::config::ProviderConfig) -> String {
+    let _ = p;
+    "the image given, or what the command reports in $STAGE_GATE_ARTIFACT".into()
 }

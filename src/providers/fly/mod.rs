@@ -47,6 +47,8 @@ pub const REGISTERED: super::registry::Registered = super::registry::Registered 
     key: "fly",
     default_secret_envs: &["FLY_API_TOKEN"],
     secret_envs,
+    build,
+    ships,
 };
 
 fn secret_envs(p: &ProviderConfig) -> Vec<String> {
@@ -324,5 +326,23 @@ async fn list_or_explain(api: &Api) -> Result<Vec<Machine>, ProviderError> {
             )))
         }
         other => other,
+    }
+}
+
+fn build(p: &ProviderConfig, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
+    match p {
+        ProviderConfig::Fly(c) => Ok(Box::new(FlyProvider::new(c.clone(), ctx)?)),
+        _ => Err(super::wrong_config("fly")),
+    }
+}
+
+/// What a deploy ships, in words (`plan`).
+fn ships(p: &ProviderConfig) -> String {
+    match p {
+        ProviderConfig::Fly(f) => match &f.image {
+            Some(image) => format!("{image}, pinned to its digest by the first machine"),
+            None => "fly.toml's [build] image, else a new build with flyctl".into(),
+        },
+        _ => String::new(),
     }
 }

@@ -58,6 +58,8 @@ pub const REGISTERED: super::registry::Registered = super::registry::Registered 
     key: "webhook",
     default_secret_envs: &[],
     secret_envs,
+    build,
+    ships,
 };
 
 /// The signing secret's variable, then every variable a header names (`${NAME}`).
@@ -296,6 +298,21 @@ impl Provider for WebhookProvider {
             req.target.app, req.target.env
         )))
     }
+}
+
+fn build(p: &crate::config::ProviderConfig, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
+    match p {
+        crate::config::ProviderConfig::Webhook(c) => {
+            Ok(Box::new(WebhookProvider::new(c.clone(), ctx)?))
+        }
+        _ => Err(super::wrong_config("webhook")),
+    }
+}
+
+/// What a deploy ships, in words (`plan`).
+fn ships(p: &crate::config::ProviderConfig) -> String {
+    let _ = p;
+    "the image given, or what the receiver deploys".into()
 }
 
 #[cfg(test)]
