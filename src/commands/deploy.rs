@@ -13,10 +13,13 @@ pub async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Report, Failure> {
     let env = pick(args.environment.clone(), &ctx.inputs, "environment").ok_or_else(|| {
         Failure::input("deploy needs an environment: --env ENV or the `environment` input")
     })?;
+    let app = pick(args.app.clone(), &ctx.inputs, "app");
+    // The apps of the environment first: an environment no app has is the first thing to say.
+    let plan = crate::plan::build(&ctx.config, &env, app.as_deref()).map_err(Failure::input)?;
     let req = request(
         ctx,
         env,
-        args.app.clone(),
+        app,
         args.sha.clone(),
         args.version.clone(),
         args.image.clone(),
@@ -32,7 +35,7 @@ pub async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Report, Failure> {
         ctx,
         &format!("deploy {}", req.env),
         &req,
-        deploy::run_all(ctx, &req).await,
+        deploy::run_all(ctx, &req, &plan).await,
     )
 }
 
@@ -40,6 +43,8 @@ pub async fn promote(ctx: &Ctx, args: &PromoteArgs) -> Result<Report, Failure> {
     let to = pick(args.environment.clone(), &ctx.inputs, "environment").ok_or_else(|| {
         Failure::input("promote needs the destination: --env ENV or the `environment` input")
     })?;
+    let app = pick(args.app.clone(), &ctx.inputs, "app");
+    let plan = crate::plan::build(&ctx.config, &to, app.as_deref()).map_err(Failure::input)?;
     let from = pick(args.from.clone(), &ctx.inputs, "from-environment")
         .or_else(|| ctx.config.policy(&to).requires);
     let Some(from) = from else {
@@ -50,7 +55,7 @@ pub async fn promote(ctx: &Ctx, args: &PromoteArgs) -> Result<Report, Failure> {
     let mut req = request(
         ctx,
         to,
-        args.app.clone(),
+        app,
         args.sha.clone(),
         args.version.clone(),
         args.image.clone(),
@@ -71,7 +76,7 @@ pub async fn promote(ctx: &Ctx, args: &PromoteArgs) -> Result<Report, Failure> {
         req.requires.as_deref().unwrap_or("?"),
         req.env
     );
-    finish(ctx, &title, &req, deploy::run_all(ctx, &req).await)
+    finish(ctx, &title, &req, deploy::run_all(ctx, &req, &plan).await)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -86,7 +91,6 @@ fn request(
     reason: Option<String>,
     requires: Option<String>,
 ) -> Result<Request, Failure> {
-    let app = pick(app, &ctx.inputs, "app");
     let sha = pick(sha, &ctx.inputs, "sha")
         .or_else(|| ctx.head_sha())
         .ok_or_else(|| {

@@ -25,7 +25,6 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> Result<Report, Failure> {
     {
         return Err(Failure::input(missing.refusal(command.name())));
     }
-    deploy_targets_exist(ctx, command)?;
     match command {
         Command::Check(a) => check::run(ctx, a).await,
         Command::Plan(a) => plan::run(ctx, a).await,
@@ -52,27 +51,4 @@ fn needs_config(ctx: &Ctx, command: &Command) -> bool {
         }
         Command::Check(_) | Command::Tag(_) | Command::Notes(_) | Command::Release(_) => false,
     }
-}
-
-/// A deploy or promotion to an environment no app is configured for is refused before it
-/// starts, in the plan's words (`no app is configured for environment `stagin`: did you
-/// mean `staging`?`), not as one failed target with no name.
-fn deploy_targets_exist(ctx: &Ctx, command: &Command) -> Result<(), Failure> {
-    let (env, app) = match command {
-        Command::Deploy(a) => (
-            pick(a.environment.clone(), &ctx.inputs, "environment"),
-            &a.app,
-        ),
-        Command::Promote(a) => (
-            pick(a.environment.clone(), &ctx.inputs, "environment"),
-            &a.app,
-        ),
-        _ => return Ok(()),
-    };
-    // Without an environment the command says what it needs itself.
-    let Some(env) = env else { return Ok(()) };
-    let app = pick(app.clone(), &ctx.inputs, "app");
-    crate::plan::build(&ctx.config, &env, app.as_deref())
-        .map(|_| ())
-        .map_err(Failure::input)
 }

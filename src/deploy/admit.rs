@@ -54,16 +54,15 @@ pub(super) async fn admit(
             return Err(TargetResult::failed(app, stages, f));
         }
     };
-    let promotion = req.requires.is_some() || policy.requires.is_some();
+    let required = req.required(policy);
     let proven = passed.proof.as_ref().and_then(|p| p.proven_artifact());
     let mut rebuild = false;
     let image = match proven {
         // The proof's bytes, whatever the request named (the gate checked they agree).
         Some(a) => Some(a.to_string()),
-        None if promotion && passed.proof.is_some() && provider.needs_artifact() => {
+        None if required.is_some() && passed.proof.is_some() && provider.needs_artifact() => {
             let proof = passed.proof.as_ref().map(|p| p.id).unwrap_or_default();
-            let required = req.requires.clone().or_else(|| policy.requires.clone());
-            let required = required.unwrap_or_default();
+            let required = required.clone().unwrap_or_default();
             if !policy.allow_rebuild {
                 let f = Failure::gate(format!(
                     "gate closed for {app} in `{}`: deployment {proof} to `{required}` records \
@@ -201,7 +200,7 @@ async fn check_gate(
             closed.push(format!("`{}` refuses prerelease versions ({v})", req.env));
         }
     }
-    let requires = req.requires.clone().or_else(|| policy.requires.clone());
+    let requires = req.required(policy);
     if let Some(required) = requires {
         match gh {
             None => closed.push(format!(

@@ -20,7 +20,15 @@ pub(super) fn print(ctx: &Ctx, req: &Request, admitted: Admitted, records: bool)
     };
     let mut lines = Vec::new();
     if let Some(p) = &admitted.proof {
-        lines.push(artifact_line(&req.env, admitted.image.as_deref(), p, req));
+        let required = req
+            .required(&ctx.config.policy(&req.env))
+            .unwrap_or_default();
+        lines.push(artifact_line(
+            &req.env,
+            &required,
+            admitted.image.as_deref(),
+            p,
+        ));
     }
     lines.extend(dry_run_lines(
         ctx,
@@ -43,11 +51,7 @@ pub(super) fn print(ctx: &Ctx, req: &Request, admitted: Admitted, records: bool)
 }
 
 /// "artifact: production gets X, which staging ran in deployment 12 (run 41, 2026-…)".
-fn artifact_line(env: &str, image: Option<&str>, proof: &gate::Record, req: &Request) -> String {
-    let required = req
-        .requires
-        .as_deref()
-        .unwrap_or("the required environment");
+fn artifact_line(env: &str, required: &str, image: Option<&str>, proof: &gate::Record) -> String {
     let run = proof
         .run_id
         .as_deref()

@@ -23,6 +23,7 @@ mod target;
 use crate::context::Ctx;
 use crate::exit::Failure;
 use crate::github::GitHub;
+use crate::plan::Plan;
 use crate::providers::DeployOutcome;
 use stages::{StageState, Stages};
 use std::time::{Duration, Instant};
@@ -47,6 +48,14 @@ pub struct Request {
     pub gate_only: bool,
 }
 
+impl Request {
+    /// The environment that must have proven the commit: `--from`, else the policy's
+    /// `requires:`. A deploy with one is a promotion.
+    pub fn required(&self, policy: &crate::config::EnvironmentPolicy) -> Option<String> {
+        self.requires.clone().or_else(|| policy.requires.clone())
+    }
+}
+
 /// What happened to one app.
 #[derive(Debug)]
 pub struct TargetResult {
@@ -62,17 +71,8 @@ pub struct TargetResult {
     pub proven: Option<(String, String)>,
 }
 
-pub async fn run_all(ctx: &Ctx, req: &Request) -> Vec<TargetResult> {
-    let plan = match crate::plan::build(&ctx.config, &req.env, req.app.as_deref()) {
-        Ok(p) => p,
-        Err(e) => {
-            return vec![TargetResult::failed(
-                req.app.clone().unwrap_or_default(),
-                Stages::default(),
-                Failure::input(e),
-            )]
-        }
-    };
+/// Run the plan's targets: every one admitted first, then each deployed in the plan's order.
+pub async fn run_all(ctx: &Ctx, req: &Request, plan: &Plan) -> Vec<TargetResult> {
     let policy = ctx.config.policy(&req.env);
     let gh = GitHub::from_ctx(ctx).ok();
 
@@ -133,7 +133,7 @@ pub async fn run_all(ctx: &Ctx, req: &Request) -> Vec<TargetResult> {
         return results;
     }
     let mut results = Vec::new();
-    let required = req.requires.clone().or_else(|| policy.requires.clone());
+    let required = req.required(&policy);
     for p in ready {
         let proven = p
             .proof
@@ -178,7 +178,7 @@ impl TargetResult {
 
 /// A promotion: `promote`, or a deploy to an environment that requires another.
 fn promotion(ctx: &Ctx, req: &Request) -> bool {
-    req.requires.is_some() || ctx.config.policy(&req.env).requires.is_some()
+    req.required(&ctx.config.policy(&req.env)).is_some()
 }
 
 fn short(sha: &str) -> &str {
