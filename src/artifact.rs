@@ -37,13 +37,6 @@ impl ImageName {
         }
     }
 
-    /// `repository@digest`: the exact bytes, whatever the tag says later.
-    pub fn pinned(&self) -> Option<String> {
-        self.digest
-            .as_ref()
-            .map(|d| format!("{}@{d}", self.repository))
-    }
-
     /// `repository:tag` (no digest), for people.
     pub fn tagged(&self) -> String {
         match &self.tag {
@@ -98,7 +91,8 @@ mod tests {
         let n = ImageName::parse(&format!("localhost:5000/acme/web:1@{D}"));
         assert_eq!(n.repository, "localhost:5000/acme/web");
         assert_eq!(n.tag.as_deref(), Some("1"));
-        assert_eq!(n.pinned().unwrap(), format!("localhost:5000/acme/web@{D}"));
+        assert_eq!(n.digest.as_deref(), Some(D));
+        assert_eq!(n.at(D), format!("localhost:5000/acme/web@{D}"));
         let n = ImageName::parse("localhost:5000/web");
         assert_eq!((n.repository.as_str(), n.tag), ("localhost:5000/web", None));
         assert_eq!(ImageName::parse("nginx").tagged(), "nginx");

@@ -37,7 +37,7 @@ pub async fn run(ctx: &Ctx, args: &NotifyArgs) -> Result<Report, Failure> {
         version.as_deref(),
         success,
     );
-    event.trigger = Some("notify".into());
+    event.trigger = Some(NotifyOn::Notify.trigger().to_string());
     let mut rows: Vec<Vec<String>> = Vec::new();
 
     let mut inputs: BTreeMap<String, String> = BTreeMap::new();

@@ -352,6 +352,15 @@ impl NotifyOn {
             .unwrap_or("notify")
     }
 
+    /// What sent it, as the event's `trigger` field says: `deploy`, `promote` or `notify`.
+    pub fn trigger(self) -> &'static str {
+        match self {
+            NotifyOn::DeploySuccess | NotifyOn::DeployFailure => "deploy",
+            NotifyOn::PromoteSuccess | NotifyOn::PromoteFailure => "promote",
+            NotifyOn::Notify => "notify",
+        }
+    }
+
     /// The outcome event of a deploy: a promotion when the environment requires another.
     pub fn outcome(promotion: bool, success: bool) -> NotifyOn {
         match (promotion, success) {

@@ -176,6 +176,11 @@ impl Git {
         if let Some(found) = self.history.as_ref().and_then(|h| h.resolve(rev)) {
             return Ok(found.map(|id| id.to_string()));
         }
+        self.rev_parse_commit(rev)
+    }
+
+    /// `git rev-parse --verify` of `rev` as a commit: None when it names none (or several).
+    fn rev_parse_commit(&self, rev: &str) -> Result<Option<String>, GitError> {
         let spec = format!("{rev}^{{commit}}");
         let out = self
             .command(&[
@@ -203,19 +208,7 @@ impl Git {
     /// The commit a hex prefix (`4acdbe1`) abbreviates, as git expands it; several commits
     /// with that prefix are reported, never guessed between.
     pub fn expand_commit(&self, prefix: &str) -> Result<Abbreviated, GitError> {
-        let spec = format!("{prefix}^{{commit}}");
-        let out = self
-            .command(&[
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                "--end-of-options",
-                &spec,
-            ])
-            .output()
-            .map_err(GitError::Spawn)?;
-        if out.status.success() {
-            let full = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if let Some(full) = self.rev_parse_commit(prefix)? {
             return Ok(Abbreviated::Commit(full));
         }
         // Failed: no object with that prefix, or several. git lists every object that has it.

@@ -155,7 +155,7 @@ pub async fn after_deploy(
 ) -> Result<usize, Failure> {
     let success = matches!(on, NotifyOn::DeploySuccess | NotifyOn::PromoteSuccess);
     let mut e = event(ctx, &event_name(env), env, Some(app), sha, version, success);
-    e.trigger = Some(on.name().split('-').next().unwrap_or("deploy").to_string());
+    e.trigger = Some(on.trigger().to_string());
     let mut sent = 0;
     for n in firing(ctx, on, env) {
         match &n.target {

@@ -132,6 +132,16 @@ impl CoolifyProvider {
         })
     }
 
+    /// The dry run's line for following a deployment to its end.
+    pub(super) fn planned_follow(&self, base: &str, timeout: Duration) -> String {
+        format!(
+            "GET {base}/deployments/{{deployment_uuid}} every {} until finished, failed or \
+             cancelled-by-user (timeout {})",
+            humantime::format_duration(self.config.poll_interval),
+            humantime::format_duration(timeout)
+        )
+    }
+
     fn base_display(&self) -> String {
         self.api_base
             .clone()
@@ -397,12 +407,7 @@ impl Provider for CoolifyProvider {
             }
         }
         calls.push(format!("POST {}", self.trigger_url(&base, &self.uuids())));
-        calls.push(format!(
-            "GET {base}/deployments/{{deployment_uuid}} every {} until finished, failed or \
-             cancelled-by-user (timeout {})",
-            humantime::format_duration(self.config.poll_interval),
-            humantime::format_duration(req.target.timeout)
-        ));
+        calls.push(self.planned_follow(&base, req.target.timeout));
         calls
     }
 

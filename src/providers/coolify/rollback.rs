@@ -52,12 +52,7 @@ impl CoolifyProvider {
                 "POST {base}/applications/{uuid}/rollback {{\"commit\":\"{to}\"}}"
             ));
         }
-        calls.push(format!(
-            "GET {base}/deployments/{{deployment_uuid}} every {} until finished, failed or \
-             cancelled-by-user (timeout {})",
-            humantime::format_duration(self.config.poll_interval),
-            humantime::format_duration(req.target.timeout)
-        ));
+        calls.push(self.planned_follow(&base, req.target.timeout));
         calls
     }
 

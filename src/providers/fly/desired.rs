@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex};
 /// Clones share the pin: the first machine that reports a digest pins the whole deploy.
 #[derive(Debug, Clone)]
 pub struct Desired {
-    /// The image as asked for (a tag, or already a digest).
+    /// The image as asked for (a tag, or already a digest), and split.
     pub requested: String,
+    asked: ImageName,
     pub toml: Option<Arc<AppConfig>>,
     /// The digest the requested tag resolved to on the first machine, and which machine.
     pin: Arc<Mutex<Option<(String, String)>>>,
@@ -34,9 +35,11 @@ impl Desired {
         let asked = ImageName::parse(image);
         let pin = asked
             .digest
+            .clone()
             .map(|d| (d, "the requested image reference".to_string()));
         Desired {
             requested: image.to_string(),
+            asked,
             toml,
             pin: Arc::new(Mutex::new(pin)),
         }
@@ -51,10 +54,7 @@ impl Desired {
     pub fn image(&self) -> String {
         match self.pinned_digest() {
             // The tag stays beside the digest for people; the digest decides what runs.
-            Some((digest, _)) => {
-                let asked = ImageName::parse(&self.requested);
-                format!("{}@{digest}", asked.tagged())
-            }
+            Some((digest, _)) => format!("{}@{digest}", self.asked.tagged()),
             None => self.requested.clone(),
         }
     }
@@ -62,7 +62,7 @@ impl Desired {
     /// The artifact the deploy ran, `repository@sha256:…`, once a digest is known.
     pub fn artifact(&self) -> Option<String> {
         let (digest, _) = self.pinned_digest()?;
-        Some(ImageName::parse(&self.requested).at(&digest))
+        Some(self.asked.at(&digest))
     }
 
     /// Record what a machine came up on: the first digest pins the deploy; a machine on
@@ -71,10 +71,7 @@ impl Desired {
         let Some(digest) = m.digest() else {
             return Ok(());
         };
-        self.observe_digest(&m.id, digest)
-    }
-
-    pub fn observe_digest(&self, machine: &str, digest: &str) -> Result<(), ProviderError> {
+        let machine = &m.id;
         let mut pin = self.pin.lock().unwrap_or_else(|p| p.into_inner());
         match pin.as_ref() {
             None => {
@@ -137,7 +134,7 @@ impl Desired {
         // A machine pinned by an earlier deploy of this tag (`repo:tag@sha256:…`) runs the
         // tag as much as one given the bare tag did.
         let mut have = m.config.clone();
-        if ImageName::parse(&self.requested).digest.is_none() {
+        if self.asked.digest.is_none() {
             if let Some(image) = have["image"].as_str() {
                 let name = ImageName::parse(image);
                 if name.digest.is_some() && name.tag.is_some() {
