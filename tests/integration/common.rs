@@ -190,3 +190,26 @@ pub fn image_of(machine: &serde_json::Value) -> String {
         _ => image.to_string(),
     }
 }
+
+/// Write `dir/flyctl`: a script that runs `prelude` (shell lines), then flyctl's stand-in
+/// (`sim/flyctl/flyctl`), which builds a new tag and rolls the app's machines onto it.
+pub fn flyctl_standin(dir: &Path, prelude: &str) {
+    // The interpreter itself: python3 on PATH may be a shim that needs more of PATH.
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .expect("python3 on PATH (a prerequisite)");
+    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/sim/flyctl/flyctl");
+    let script = dir.join("flyctl");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n{prelude}exec {python} {standin} \"$@\"\n"),
+    )
+    .expect("the flyctl stand-in is written");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+}

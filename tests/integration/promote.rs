@@ -120,26 +120,10 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// A folder holding `flyctl`: the stand-in, run by the real interpreter.
+/// A folder holding `flyctl`: the stand-in (see [`crate::common::flyctl_standin`]).
 fn flyctl_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let python = Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .expect("python3 (a prerequisite)");
-    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/sim/flyctl/flyctl");
-    let script = dir.path().join("flyctl");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nexec {python} {standin} \"$@\"\n"),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    crate::common::flyctl_standin(dir.path(), "");
     dir
 }
 
@@ -250,6 +234,43 @@ fn deploy_staging(sim: &Sim, dir: &Path, sha: &str, flyctl: &Path) -> Output {
     out
 }
 
+/// The Quick start with `v1.0.0` tagged and staging deployed through flyctl (its stand-in):
+/// where most promotion tests start.
+struct Staged {
+    sim: Sim,
+    repo: tempfile::TempDir,
+    sha: String,
+    /// Kept: the folder holding flyctl lives as long as the test.
+    _flyctl: tempfile::TempDir,
+}
+
+async fn staged(scenario: Scenario) -> Staged {
+    let sim = stage_gate_sim::start(scenario).await.unwrap();
+    let (repo, sha) = repository(QUICK_START);
+    let flyctl = flyctl_dir();
+    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
+    Staged {
+        sim,
+        repo,
+        sha,
+        _flyctl: flyctl,
+    }
+}
+
+impl Staged {
+    /// The production job on tag `v1.0.0`, which has no flyctl.
+    fn production(&self, run_id: &'static str) -> Job<'_> {
+        Job {
+            sim: &self.sim,
+            dir: self.repo.path(),
+            git_ref: "refs/tags/v1.0.0",
+            sha: &self.sha,
+            run_id,
+            flyctl: None,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quick_start_promotes_the_digest_staging_ran_without_flyctl() {
     let sim = stage_gate_sim::start(scenario("")).await.unwrap();
@@ -314,43 +335,19 @@ async fn the_quick_start_promotes_the_digest_staging_ran_without_flyctl() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tag_moved_between_staging_and_production_does_not_change_what_production_gets() {
     // Every tag moves after the staging deploy's resolutions: a rebuild of `:latest`, say.
-    let sim = stage_gate_sim::start(scenario("  registry: {move_tags_after: 2}"))
-        .await
-        .unwrap();
-    let (repo, sha) = repository(QUICK_START);
-    let flyctl = flyctl_dir();
-    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
-    let staging = digests(&sim, "web-staging").await;
+    let s = staged(scenario("  registry: {move_tags_after: 2}")).await;
+    let staging = digests(&s.sim, "web-staging").await;
     assert_eq!(staging.len(), 1, "staging runs one image: {staging:?}");
-    let out = Job {
-        sim: &sim,
-        dir: repo.path(),
-        git_ref: "refs/tags/v1.0.0",
-        sha: &sha,
-        run_id: "2",
-        flyctl: None,
-    }
-    .run(&["promote", "--to", "production"]);
+    let out = s.production("2").run(&["promote", "--to", "production"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert_eq!(digests(&sim, "web").await, staging);
+    assert_eq!(digests(&s.sim, "web").await, staging);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_explicit_image_that_is_not_the_proven_one_closes_the_gate() {
-    let sim = stage_gate_sim::start(scenario("")).await.unwrap();
-    let (repo, sha) = repository(QUICK_START);
-    let flyctl = flyctl_dir();
-    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
-    let before = deployment_creates(&sim);
-    let out = Job {
-        sim: &sim,
-        dir: repo.path(),
-        git_ref: "refs/tags/v1.0.0",
-        sha: &sha,
-        run_id: "2",
-        flyctl: None,
-    }
-    .run(&[
+    let s = staged(scenario("")).await;
+    let before = deployment_creates(&s.sim);
+    let out = s.production("2").run(&[
         "promote",
         "--to",
         "production",
@@ -368,11 +365,11 @@ async fn an_explicit_image_that_is_not_the_proven_one_closes_the_gate() {
         out.stderr
     );
     assert_eq!(
-        deployment_creates(&sim),
+        deployment_creates(&s.sim),
         before,
         "no record for a refused promotion"
     );
-    assert_eq!(digests(&sim, "web").await.len(), 1);
+    assert_eq!(digests(&s.sim, "web").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -610,14 +607,11 @@ fn the_plan_says_what_each_environment_ships() {
 /// payload, unless the job says `deployment: false`): the gate reads only stage-gate's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gate_ignores_githubs_automatic_deployments() {
-    let sim = stage_gate_sim::start(scenario("")).await.unwrap();
-    let (repo, sha) = repository(QUICK_START);
-    let flyctl = flyctl_dir();
-    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
+    let s = staged(scenario("")).await;
     // GitHub's own record of the job, newer than stage-gate's, for another commit, failed.
     let gh = reqwest::Client::new();
     let d: Value = gh
-        .post(format!("{}/repos/acme/web/deployments", sim.urls.github))
+        .post(format!("{}/repos/acme/web/deployments", s.sim.urls.github))
         .bearer_auth(GH_TOKEN)
         .json(&serde_json::json!({
             "ref": "main", "environment": "staging", "auto_merge": false,
@@ -631,26 +625,18 @@ async fn the_gate_ignores_githubs_automatic_deployments() {
         .unwrap();
     gh.post(format!(
         "{}/repos/acme/web/deployments/{}/statuses",
-        sim.urls.github, d["id"]
+        s.sim.urls.github, d["id"]
     ))
     .bearer_auth(GH_TOKEN)
     .json(&serde_json::json!({"state": "failure"}))
     .send()
     .await
     .unwrap();
-    let out = Job {
-        sim: &sim,
-        dir: repo.path(),
-        git_ref: "refs/tags/v1.0.0",
-        sha: &sha,
-        run_id: "2",
-        flyctl: None,
-    }
-    .run(&["promote", "--to", "production"]);
+    let out = s.production("2").run(&["promote", "--to", "production"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(
-        digests(&sim, "web").await,
-        digests(&sim, "web-staging").await
+        digests(&s.sim, "web").await,
+        digests(&s.sim, "web-staging").await
     );
 }
 
@@ -697,19 +683,10 @@ async fn a_maintenance_release_does_not_take_production_back() {
 /// the committed JSON Schema (`docs/schemas/deploy-result.json`) accepts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_json_result_carries_its_schema_and_matches_it() {
-    let sim = stage_gate_sim::start(scenario("")).await.unwrap();
-    let (repo, sha) = repository(QUICK_START);
-    let flyctl = flyctl_dir();
-    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
-    let out = Job {
-        sim: &sim,
-        dir: repo.path(),
-        git_ref: "refs/tags/v1.0.0",
-        sha: &sha,
-        run_id: "2",
-        flyctl: None,
-    }
-    .run(&["promote", "--env", "production", "--format", "json"]);
+    let s = staged(scenario("")).await;
+    let out = s
+        .production("2")
+        .run(&["promote", "--env", "production", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let doc: Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(doc["schema"], "stage-gate/deploy/v1");
@@ -742,22 +719,9 @@ async fn a_production_app_in_another_organisation_is_told_why_it_cannot_pull() {
         "name: web\n      org: other",
         1,
     );
-    let sim = stage_gate_sim::start(Scenario::parse(&yaml).unwrap())
-        .await
-        .unwrap();
-    let (repo, sha) = repository(QUICK_START);
-    let flyctl = flyctl_dir();
-    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
-    let before = digests(&sim, "web").await;
-    let out = Job {
-        sim: &sim,
-        dir: repo.path(),
-        git_ref: "refs/tags/v1.0.0",
-        sha: &sha,
-        run_id: "2",
-        flyctl: None,
-    }
-    .run(&["promote", "--env", "production"]);
+    let s = staged(Scenario::parse(&yaml).unwrap()).await;
+    let before = digests(&s.sim, "web").await;
+    let out = s.production("2").run(&["promote", "--env", "production"]);
     assert_eq!(out.code, 4, "{}", out.all());
     assert!(
         out.stderr.contains("Fly could not pull the image")
@@ -767,7 +731,7 @@ async fn a_production_app_in_another_organisation_is_told_why_it_cannot_pull() {
         "{}",
         out.stderr
     );
-    assert_eq!(digests(&sim, "web").await, before);
+    assert_eq!(digests(&s.sim, "web").await, before);
 }
 
 /// A release tag deploys its own commit: a `--sha` of another commit on a tag ref is refused.
@@ -805,25 +769,15 @@ async fn a_tag_ref_deploys_the_tags_commit_only() {
 /// the JSON (times, ids, ports and digests made stable).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_promotion_prints_snapshot() {
-    let sim = stage_gate_sim::start(scenario("")).await.unwrap();
-    let (repo, sha) = repository(QUICK_START);
-    let flyctl = flyctl_dir();
-    deploy_staging(&sim, repo.path(), &sha, flyctl.path());
-    let job = Job {
-        sim: &sim,
-        dir: repo.path(),
-        git_ref: "refs/tags/v1.0.0",
-        sha: &sha,
-        run_id: "2",
-        flyctl: None,
-    };
+    let s = staged(scenario("")).await;
+    let job = s.production("2");
     let human = job.run(&["promote", "--env", "production", "--format", "human"]);
     assert_eq!(human.code, 0, "{}", human.all());
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[digest]");
-    settings.add_filter(&sha, "[sha]");
-    settings.add_filter(&sha[..12], "[sha12]");
-    settings.add_filter(&sha[..7], "[sha7]");
+    settings.add_filter(&s.sha, "[sha]");
+    settings.add_filter(&s.sha[..12], "[sha12]");
+    settings.add_filter(&s.sha[..7], "[sha7]");
     settings.add_filter(r"\b[0-9a-f]{14}\b", "[machine]");
     settings.add_filter(r"\b01[0-9A-Z]{24}\b", "[version]");
     // Green machines get random ids, so the two blues are listed in either order.

@@ -75,28 +75,8 @@ async fn flyctl_mode_runs_flyctl_and_reads_the_release() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).expect("bin");
-    let script = bin.join("flyctl");
     // flyctl's stand-in (sim/flyctl): builds a new tag and rolls the machines onto it.
-    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/sim/flyctl/flyctl");
-    // The interpreter itself (python3 on PATH may be a shim needing more of PATH).
-    let python = std::process::Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .expect("python3 on PATH (a prerequisite)");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"flyctl $*\"\necho \"token=$FLY_API_TOKEN\"\nexec {} {standin} \"$@\"\n",
-            python
-        ),
-    )
-    .expect("script");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
+    crate::common::flyctl_standin(&bin, "echo \"flyctl $*\"\necho \"token=$FLY_API_TOKEN\"\n");
     std::fs::write(
         dir.path().join("fly.toml"),
         "app = 'web'\n[build]\ndockerfile = 'Dockerfile'\n",
