@@ -1,10 +1,9 @@
 //! `--sha` as people type it: an abbreviated SHA is expanded through the repository before
 //! any record or gate compares it; one that names no commit, or several, is refused (exit 2).
 
-use crate::common::{repo_with_config, Output, Run};
+use crate::common::{git, repo_with_config, Output, Run};
 use stage_gate_sim::Sim;
 use std::path::Path;
-use std::process::Command;
 
 const TOKEN: &str = "ghs_shortshatesttoken123";
 
@@ -23,19 +22,6 @@ async fn sim() -> Sim {
     let scenario = stage_gate_sim::Scenario::parse("github:\n  repos:\n    - name: acme/shop\n")
         .expect("scenario");
     stage_gate_sim::start(scenario).await.expect("sim")
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_DATE", "@1700000000 +0000")
-        .env("GIT_COMMITTER_DATE", "@1700000000 +0000")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// The config in a git repository with one commit; its full SHA.

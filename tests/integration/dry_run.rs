@@ -1,9 +1,8 @@
 //! Dry runs as a person runs them, outside Actions: the ref comes from the checkout when
 //! GITHUB_REF is unset, and the GitHub reads a promotion's gate needs are said out loud.
 
-use crate::common::{repo_with_config, Output, Run};
+use crate::common::{git, repo_with_config, Output, Run};
 use std::path::Path;
-use std::process::Command;
 
 const TOKEN: &str = "ghs_dryruntesttoken123";
 
@@ -17,19 +16,6 @@ apps:
       staging: { command: { run: "echo staging" } }
       production: { command: { run: "echo production" } }
 "#;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_DATE", "@1700000000 +0000")
-        .env("GIT_COMMITTER_DATE", "@1700000000 +0000")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// The config committed on main; the commit's SHA.
 fn checkout() -> (tempfile::TempDir, String) {

@@ -2,11 +2,10 @@
 //! story against the simulators — staging built by flyctl (its stand-in, `sim/flyctl`), a
 //! release tag promoted with no image and no flyctl — and each refusal of the promise.
 
-use crate::common::{repo_with_config, Output, Run};
+use crate::common::{git, repo_with_config, Output, Run};
 use serde_json::Value;
 use stage_gate_sim::{Scenario, Sim};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const GH_TOKEN: &str = "ghs_promotetesttoken123";
 const FLY_TOKEN: &str = "fly_promotetesttoken456";
@@ -103,21 +102,6 @@ fn repository(config: &str) -> (tempfile::TempDir, String) {
     let sha = git(repo.path(), &["rev-parse", "HEAD"]);
     git(repo.path(), &["tag", "v1.0.0"]);
     (repo, sha)
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A folder holding `flyctl`: the stand-in (see [`crate::common::flyctl_standin`]).
