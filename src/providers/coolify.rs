@@ -302,6 +302,8 @@ impl CoolifyProvider {
     ) -> Result<(serde_json::Value, Option<String>), ProviderError> {
         let mut previous = serde_json::Map::new();
         let mut image_name = None;
+        // Without set-image-tag, what a Docker-image application runs is its own tag.
+        let mut running_image = None;
         for uuid in self.uuids() {
             let app = api.application(&uuid).await.map_err(|e| match e.status() {
                 Some(reqwest::StatusCode::NOT_FOUND) => ProviderError::Config(format!(
@@ -310,6 +312,24 @@ impl CoolifyProvider {
                 _ => api.explain(e, "read"),
             })?;
             image_name = image_name.or(app.docker_registry_image_name.clone());
+            if !self.config.set_image_tag && app.build_pack.as_deref() == Some("dockerimage") {
+                let running = match (&app.docker_registry_image_name, app.current_ref()) {
+                    (Some(n), Some(t)) => format!("{n}:{t}"),
+                    (Some(n), None) => n.clone(),
+                    (None, _) => String::new(),
+                };
+                // A promotion ships what was proven; this application would redeploy its own
+                // image, so refuse before anything changes rather than record a lie.
+                let asked = req.image.as_deref().filter(|a| *a != running);
+                if let Some(asked) = asked.filter(|_| !running.is_empty()) {
+                    return Err(ProviderError::Config(format!(
+                        "Coolify application `{uuid}` runs its own image {running}, but this \
+                         deploy ships {asked}: set `set-image-tag: true` on this target so \
+                         stage-gate sets the tag it must run"
+                    )));
+                }
+                running_image = running_image.or(Some(running).filter(|r| !r.is_empty()));
+            }
             previous.insert(
                 uuid.clone(),
                 serde_json::json!({
@@ -319,7 +339,11 @@ impl CoolifyProvider {
                 }),
             );
         }
-        let point = serde_json::json!({ "apps": previous, "image_name": image_name });
+        let point = serde_json::json!({
+            "apps": previous,
+            "image_name": image_name,
+            "running_image": running_image,
+        });
         if !self.config.set_image_tag {
             return Ok((point, None));
         }
@@ -361,6 +385,8 @@ impl CoolifyProvider {
     ) -> Option<String> {
         match (point["image_name"].as_str(), tag) {
             (Some(n), Some(t)) => Some(format!("{n}:{t}")),
+            // No tag was set: the application runs its own image (git apps: the commit).
+            _ if !self.config.set_image_tag => point["running_image"].as_str().map(str::to_string),
             _ => req.image.clone(),
         }
     }

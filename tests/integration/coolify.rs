@@ -953,3 +953,31 @@ async fn a_403_while_following_names_the_read_permission_and_the_last_state() {
         "{text}"
     );
 }
+
+/// Without `set-image-tag`, an image application runs its own tag: that is what is recorded,
+/// and a promotion that must ship another artifact is refused before anything changes.
+#[tokio::test]
+async fn an_image_app_without_set_image_tag_records_its_own_image_and_refuses_another() {
+    let s = Setup::new(scenario(json!([web(json!({}))]), None, None), ROOT).await;
+    let c = config(&["web-uuid"]);
+    let out = s
+        .provider(c.clone())
+        .deploy(&request(&c, None, LONG))
+        .await
+        .expect("deploys");
+    assert_eq!(out.image.as_deref(), Some("ghcr.io/acme/web:v1.0.0"));
+    let mut req = request(&c, None, LONG);
+    req.image = Some("ghcr.io/acme/web:3db2738".into());
+    let before = deploy_posts(&s);
+    let err = s
+        .provider(c.clone())
+        .deploy(&req)
+        .await
+        .expect_err("another artifact");
+    assert!(
+        matches!(&err, ProviderError::Config(m) if m.contains("runs its own image ghcr.io/acme/web:v1.0.0, but this deploy ships ghcr.io/acme/web:3db2738")
+            && m.contains("set-image-tag: true")),
+        "{err:?}"
+    );
+    assert_eq!(deploy_posts(&s), before, "nothing was deployed");
+}
