@@ -26,7 +26,9 @@ pub struct RawCoolify {
     /// A deploy webhook URL (Coolify's "Deploy Webhook"); used instead of the API trigger.
     #[serde(default)]
     pub webhook: Option<String>,
-    /// Set the application's image tag to the release version before deploying.
+    /// Set the application's image tag before deploying: the tag of the image the deploy
+    /// ships (on a promotion, the one the proving environment ran), else the release
+    /// version, else the commit. Needed for a promotion to run the proven image.
     #[serde(default)]
     pub set_image_tag: Option<bool>,
     /// Name of the env var holding the token (default `COOLIFY_TOKEN`).
