@@ -54,6 +54,8 @@ async fn run(machines: usize, start_ms: u64, max_unavailable: f64) {
         process_groups: Vec::new(),
         api_url: sim.urls.fly.clone(),
         token_env: "FLY_API_TOKEN".into(),
+        org: None,
+        secrets: Vec::new(),
         explicit: stage_gate::config::FlyExplicit::ALL,
     };
     let provider = FlyProvider::new(config.clone(), &ctx).expect("provider");
@@ -71,6 +73,8 @@ async fn run(machines: usize, start_ms: u64, max_unavailable: f64) {
         version: None,
         image: Some("registry.fly.io/bench:v2".into()),
         deadline: Instant::now() + Duration::from_secs(600),
+        labels: Vec::new(),
+        min_secrets_version: None,
     };
     let started = Instant::now();
     let outcome = provider

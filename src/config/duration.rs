@@ -17,7 +17,13 @@ pub struct Refused {
 
 /// Parse `s`, refusing a bare number, months, years and anything over [`MAX`].
 pub fn parse(s: &str) -> Result<Duration, Refused> {
+    parse_at_most(s, MAX)
+}
+
+/// [`parse`] with another ceiling (a preview's time to live may be weeks), in whole days.
+pub fn parse_at_most(s: &str, max: Duration) -> Result<Duration, Refused> {
     let s = s.trim();
+    let days = max.as_secs() / 86_400;
     if s.parse::<f64>().is_ok() {
         return Err(Refused {
             message: format!("`{s}` has no unit"),
@@ -42,16 +48,16 @@ pub fn parse(s: &str) -> Result<Duration, Refused> {
     if let Some(unit) = units(s).into_iter().find(|u| is_years(u)) {
         return Err(Refused {
             message: format!("`{s}` is in years (`{unit}` is years)"),
-            help: did_you_mean("a duration here is at most 7 days"),
+            help: did_you_mean(&format!("a duration here is at most {days} days")),
         });
     }
-    if d > MAX {
+    if d > max {
         return Err(Refused {
             message: format!(
-                "`{s}` is {}, longer than 7 days",
+                "`{s}` is {}, longer than {days} days",
                 humantime::format_duration(d)
             ),
-            help: did_you_mean("a duration here is at most 7 days"),
+            help: did_you_mean(&format!("a duration here is at most {days} days")),
         });
     }
     Ok(d)

@@ -6,6 +6,7 @@
 pub mod duration;
 pub mod locate;
 pub mod model;
+pub mod pull_request;
 pub mod raw;
 pub mod reference;
 pub mod schema;

@@ -147,6 +147,13 @@ pub struct EnvironmentPolicy {
     #[serde(with = "humantime_serde_compat")]
     pub stale_after: Duration,
     pub production: bool,
+    /// An environment per pull request (`stage-gate preview`).
+    pub per_pull_request: bool,
+    /// How long a preview lives after its last deploy (`preview sweep`).
+    #[serde(with = "humantime_serde_compat")]
+    pub ttl: Duration,
+    /// The most previews one sweep tears down without `--force`.
+    pub sweep_limit: usize,
 }
 
 impl EnvironmentPolicy {
@@ -163,6 +170,9 @@ impl EnvironmentPolicy {
             // A deployment "in progress" for longer than any sane deploy is a crashed job.
             stale_after: Duration::from_secs(30 * 60),
             production: env == "production",
+            per_pull_request: false,
+            ttl: Duration::from_secs(7 * 24 * 3600),
+            sweep_limit: 10,
         }
     }
 }

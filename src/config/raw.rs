@@ -118,6 +118,17 @@ pub struct RawEnvironmentPolicy {
     /// Whether GitHub marks this as a production environment (default: name is `production`).
     #[serde(default)]
     pub production: Option<bool>,
+    /// One environment per pull request (`stage-gate preview`): `{pr}` in app names and URLs
+    /// is the pull request's number (default false).
+    #[serde(default)]
+    pub per_pull_request: Option<bool>,
+    /// A preview whose last deploy is older than this is torn down by `preview sweep`
+    /// (default `7d`, at most `90d`).
+    #[serde(default)]
+    pub ttl: Option<String>,
+    /// The most previews one `preview sweep` tears down without `--force` (default 10).
+    #[serde(default)]
+    pub sweep_limit: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]

@@ -41,9 +41,19 @@ impl Validator<'_> {
         value: Option<&str>,
         default: Duration,
     ) -> Duration {
+        self.duration_at_most(path, value, default, super::duration::MAX)
+    }
+
+    pub(crate) fn duration_at_most(
+        &mut self,
+        path: &[&str],
+        value: Option<&str>,
+        default: Duration,
+        max: Duration,
+    ) -> Duration {
         match value {
             None => default,
-            Some(v) => match super::duration::parse(v) {
+            Some(v) => match super::duration::parse_at_most(v, max) {
                 Ok(d) => d,
                 Err(refused) => {
                     self.error(path, refused.message, Some(refused.help));
@@ -175,6 +185,8 @@ pub fn validate(
             }
         }
     }
+
+    super::pull_request::check_templates(&mut v, &environments, &apps);
 
     let notify = raw
         .notify
@@ -358,6 +370,14 @@ fn env_policy(v: &mut Validator, name: &str, p: &RawEnvironmentPolicy) -> Enviro
             d.stale_after,
         ),
         production: p.production.unwrap_or(d.production),
+        per_pull_request: p.per_pull_request.unwrap_or(false),
+        ttl: v.duration_at_most(
+            &["environments", name, "ttl"],
+            p.ttl.as_deref(),
+            d.ttl,
+            super::pull_request::MAX_TTL,
+        ),
+        sweep_limit: p.sweep_limit.unwrap_or(d.sweep_limit),
     }
 }
 
@@ -382,6 +402,10 @@ fn merge_defaults(defaults: Option<&RawTarget>, t: &RawTarget, app: &str, env: &
             f.wait_timeout = f.wait_timeout.or_else(|| df.wait_timeout.clone());
             f.api_url = f.api_url.or_else(|| df.api_url.clone());
             f.token_env = f.token_env.or_else(|| df.token_env.clone());
+            f.org = f.org.or_else(|| df.org.clone());
+            if f.secrets.is_empty() {
+                f.secrets = df.secrets.clone();
+            }
             if f.process_groups.is_empty() {
                 f.process_groups = df.process_groups.clone();
             }

@@ -102,6 +102,8 @@ pub(super) async fn admit(
         version: req.version.clone(),
         image: image.clone(),
         deadline: Instant::now() + target.timeout,
+        labels: Vec::new(),
+        min_secrets_version: None,
     };
     if let Err(e) = provider.preflight(&probe) {
         let f: Failure = e.into();

@@ -17,6 +17,8 @@ pub(super) fn print(ctx: &Ctx, req: &Request, admitted: Admitted, records: bool)
         version: req.version.clone(),
         image: admitted.image.clone(),
         deadline: Instant::now() + admitted.target.timeout,
+        labels: Vec::new(),
+        min_secrets_version: None,
     };
     let mut lines = Vec::new();
     if let Some(p) = &admitted.proof {

@@ -72,6 +72,8 @@ impl<'a> Run<'a> {
             version: req.version.clone(),
             image: admitted.image.clone(),
             deadline,
+            labels: Vec::new(),
+            min_secrets_version: None,
         };
         let mut stages = admitted.stages;
         if admitted.rebuild {

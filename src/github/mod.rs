@@ -13,6 +13,7 @@
 //! own HTTP stack is not used because it would bring a second retry policy without
 //! `x-ratelimit-reset` handling and cannot reach the uploads host with raw bodies.
 
+mod comments;
 mod commits;
 mod deployments;
 mod dispatch;
@@ -21,6 +22,7 @@ mod refs;
 mod releases;
 mod runs;
 
+pub use comments::{Comment, PullHead, PullRequest, MAX_COMMENT};
 pub use commits::{CommitInfo, Comparison, PullSummary};
 pub use deployments::{DeploymentFilter, NewDeployment, NewDeploymentStatus};
 pub use dispatch::{DispatchedRun, MAX_DISPATCH_INPUTS};

@@ -592,6 +592,8 @@ mod tests {
             version: Some("v1.2.3".into()),
             image: Some("registry:5000/acme/web:v1.2.4".into()),
             deadline: Instant::now(),
+            labels: Vec::new(),
+            min_secrets_version: None,
         };
         assert_eq!(CoolifyProvider::image_tag(&req).as_deref(), Some("v1.2.4"));
         req.image = Some("ghcr.io/acme/web@sha256:abc".into());

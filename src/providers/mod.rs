@@ -9,6 +9,7 @@
 pub mod command;
 pub mod coolify;
 pub mod fly;
+pub mod preview;
 pub mod registry;
 pub mod webhook;
 
@@ -29,6 +30,10 @@ pub struct DeployRequest {
     pub image: Option<String>,
     /// The whole deploy must finish by then.
     pub deadline: Instant,
+    /// Metadata every machine (or resource) of the deploy carries: a preview's marker.
+    pub labels: Vec<(String, String)>,
+    /// The app secrets version machines must see (after a preview set its secrets).
+    pub min_secrets_version: Option<u64>,
 }
 
 /// What a finished deploy left behind.
@@ -85,6 +90,10 @@ pub enum ProviderError {
     MissingCredential(String),
     #[error(transparent)]
     Http(#[from] HttpError),
+    /// A policy refused to go on and nothing was touched (exit 3): a preview name held by
+    /// an app that is not ours, a commit older than the one already running.
+    #[error("{0}")]
+    Refused(String),
     /// The runner cancelled the step: nothing new was started; the message says what state
     /// was left (exit 5).
     #[error("{0}")]
@@ -183,6 +192,7 @@ impl From<ProviderError> for Failure {
         let exit = match &e {
             ProviderError::Config(_) | ProviderError::MissingCredential(_) => Exit::InvalidInput,
             ProviderError::Failed { .. } => Exit::DeployFailed,
+            ProviderError::Refused(_) => Exit::GateClosed,
             // Running out of time is the deploy failing, not stage-gate breaking.
             ProviderError::Http(h) if h.is_deadline() => Exit::DeployFailed,
             ProviderError::Cancelled(_) => Exit::Cancelled,
@@ -221,6 +231,10 @@ pub trait Provider: Send + Sync {
     }
     /// What a rollback cannot put back, said before it runs (None when it puts back all).
     fn rollback_caveat(&self) -> Option<&'static str> {
+        None
+    }
+    /// Previews per pull request, when the provider runs them (Fly, Coolify).
+    fn previews(&self) -> Option<&dyn preview::Previews> {
         None
     }
     async fn deploy(&self, req: &DeployRequest) -> Result<DeployOutcome, ProviderError>;

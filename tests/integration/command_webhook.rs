@@ -40,6 +40,8 @@ fn request(provider: ProviderConfig, within: Duration) -> DeployRequest {
         version: Some("v1.4.0".into()),
         image: Some("ghcr.io/acme/web:v1.4.0".into()),
         deadline: Instant::now() + within,
+        labels: Vec::new(),
+        min_secrets_version: None,
     }
 }
 

@@ -140,6 +140,8 @@ fn request(config: &CoolifyConfig, version: Option<&str>, within: Duration) -> D
         version: version.map(str::to_string),
         image: None,
         deadline: Instant::now() + within,
+        labels: Vec::new(),
+        min_secrets_version: None,
     }
 }
 

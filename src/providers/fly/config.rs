@@ -38,6 +38,14 @@ pub struct RawFly {
     /// Name of the env var holding the token (default `FLY_API_TOKEN`).
     #[serde(default)]
     pub token_env: Option<String>,
+    /// Fly organisation (slug) that owns the app: where `stage-gate preview` creates and
+    /// sweeps per-pull-request apps.
+    #[serde(default)]
+    pub org: Option<String>,
+    /// Environment variables of the job set as the app's secrets by `stage-gate preview`
+    /// (names; the values are read from the job's environment and never printed).
+    #[serde(default)]
+    pub secrets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,6 +94,8 @@ pub struct FlyConfig {
     pub process_groups: Vec<String>,
     pub api_url: String,
     pub token_env: String,
+    pub org: Option<String>,
+    pub secrets: Vec<String>,
     /// Which of strategy / max-unavailable / wait-timeout the stage-gate config set: the rest
     /// come from fly.toml's `[deploy]` when it says them (the config wins).
     pub explicit: FlyExplicit,
@@ -151,5 +161,7 @@ pub(crate) fn resolve(v: &mut Validator, p: &[&str], f: &RawFly) -> FlyConfig {
             .token_env
             .clone()
             .unwrap_or_else(|| "FLY_API_TOKEN".into()),
+        org: f.org.clone(),
+        secrets: f.secrets.clone(),
     }
 }

@@ -73,6 +73,8 @@ mod tests {
             process_groups: Vec::new(),
             api_url: String::new(),
             token_env: String::new(),
+            org: None,
+            secrets: Vec::new(),
             explicit,
         }
     }

@@ -53,7 +53,9 @@ pub const REGISTERED: super::registry::Registered = super::registry::Registered 
 
 fn secret_envs(p: &ProviderConfig) -> Vec<String> {
     match p {
-        ProviderConfig::Fly(c) => vec![c.token_env.clone()],
+        ProviderConfig::Fly(c) => std::iter::once(c.token_env.clone())
+            .chain(c.secrets.iter().cloned())
+            .collect(),
         _ => Vec::new(),
     }
 }

@@ -71,6 +71,8 @@ fn config(strategy: FlyStrategy, max_unavailable: f64) -> FlyConfig {
         process_groups: Vec::new(),
         api_url: "http://127.0.0.1:9".into(),
         token_env: "FLY_API_TOKEN".into(),
+        org: None,
+        secrets: Vec::new(),
         explicit: stage_gate::config::FlyExplicit::ALL,
     }
 }
@@ -90,6 +92,8 @@ fn request(config: &FlyConfig, image: Option<&str>, rollback: bool) -> DeployReq
         version: None,
         image: image.map(str::to_string),
         deadline: Instant::now() + Duration::from_secs(60),
+        labels: Vec::new(),
+        min_secrets_version: None,
     }
 }
 
