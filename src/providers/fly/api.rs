@@ -226,6 +226,8 @@ pub struct Api {
     pub cancel: crate::cancel::Cancel,
     /// What our leases say about who holds them (the run), for whoever meets one.
     pub lease_description: String,
+    /// The app secrets version created and updated machines must see.
+    min_secrets_version: Option<u64>,
 }
 
 /// Who holds a machine's lease, and until when.
@@ -296,7 +298,23 @@ impl Api {
             auth: Secret::new(auth_header(token.expose())),
             cancel: crate::cancel::Cancel::new(),
             lease_description: "stage-gate deploy".into(),
+            min_secrets_version: None,
         }
+    }
+
+    /// The same API whose machine creates and updates carry `min_secrets_version` (secrets
+    /// were just set: machines must not start on an older set).
+    pub fn with_min_secrets_version(mut self, version: Option<u64>) -> Api {
+        self.min_secrets_version = version;
+        self
+    }
+
+    /// `body` with `min_secrets_version`, when this API has one.
+    fn with_secrets_version(&self, mut body: Value) -> Value {
+        if let Some(v) = self.min_secrets_version {
+            body["min_secrets_version"] = json!(v);
+        }
+        body
     }
 
     /// The same API whose leases name `who` (a run's URL) in their description.
@@ -342,15 +360,19 @@ impl Api {
         format!("{}/v1/apps/{}{path}", self.base, self.app)
     }
 
-    fn request(&self, c: &reqwest::Client, method: Method, path: &str) -> RequestBuilder {
+    /// `{base}/v1{path}`: the calls above one app (create and list apps).
+    pub fn root_url(&self, path: &str) -> String {
+        format!("{}/v1{path}", self.base)
+    }
+
+    fn request(&self, c: &reqwest::Client, method: Method, url: &str) -> RequestBuilder {
         let mut auth = HeaderValue::from_str(self.auth.expose())
             .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
         auth.set_sensitive(true);
-        c.request(method, self.url(path))
-            .header(AUTHORIZATION, auth)
+        c.request(method, url).header(AUTHORIZATION, auth)
     }
 
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -358,8 +380,37 @@ impl Api {
         body: Option<&Value>,
         idempotent: bool,
     ) -> Result<Value, ProviderError> {
+        self.call_url(method, &self.url(path), nonce, body, idempotent)
+            .await
+    }
+
+    /// One call to `url` (answers `null` for an empty body).
+    pub(super) async fn call_url(
+        &self,
+        method: Method,
+        url: &str,
+        nonce: Option<&str>,
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<Value, ProviderError> {
+        match self.call_unclassified(method, url, nonce, body, idempotent).await {
+            Ok(v) => v,
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// [`Api::call_url`] with the HTTP error as it came (the caller reads its status: a 403
+    /// on an app is "held by another organisation", not a bad token).
+    pub(super) async fn call_unclassified(
+        &self,
+        method: Method,
+        url: &str,
+        nonce: Option<&str>,
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<Result<Value, ProviderError>, HttpError> {
         let build = |c: &reqwest::Client| {
-            let mut r = self.request(c, method.clone(), path);
+            let mut r = self.request(c, method.clone(), url);
             if let Some(n) = nonce {
                 r = r.header(NONCE_HEADER, n);
             }
@@ -368,23 +419,19 @@ impl Api {
             }
             r
         };
-        let text = match self.http.send(build, idempotent).await {
-            Ok(resp) => resp.text().await.unwrap_or_default(),
-            Err(e) => return Err(classify(e)),
-        };
+        let text = self.http.send(build, idempotent).await?.text().await.unwrap_or_default();
         if text.trim().is_empty() {
-            return Ok(Value::Null);
+            return Ok(Ok(Value::Null));
         }
-        serde_json::from_str(&text).map_err(|e| {
+        Ok(serde_json::from_str(&text).map_err(|e| {
             ProviderError::Other(format!(
-                "{method} {} answered a body that is not JSON ({e}): {}",
-                self.url(path),
+                "{method} {url} answered a body that is not JSON ({e}): {}",
                 crate::secret::truncate(&self.http.redact(&text), 200)
             ))
-        })
+        }))
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(
+    pub(super) fn decode<T: serde::de::DeserializeOwned>(
         &self,
         what: &str,
         v: Value,
@@ -479,7 +526,8 @@ impl Api {
         nonce: Option<&str>,
         skip_launch: bool,
     ) -> Result<Machine, ProviderError> {
-        let mut body = json!({"config": config, "current_version": current_version});
+        let mut body =
+            self.with_secrets_version(json!({"config": config, "current_version": current_version}));
         if skip_launch {
             body["skip_launch"] = json!(true);
         }
@@ -496,7 +544,9 @@ impl Api {
         config: &Value,
         region: &str,
     ) -> Result<Machine, ProviderError> {
-        let body = json!({"config": config, "region": region, "skip_service_registration": true});
+        let body = self.with_secrets_version(
+            json!({"config": config, "region": region, "skip_service_registration": true}),
+        );
         let v = self
             .call(Method::POST, "/machines", None, Some(&body), false)
             .await?;
@@ -514,6 +564,7 @@ impl Api {
         what: &str,
     ) -> Result<Machine, ProviderError> {
         let asked_ms = chrono::Utc::now().timestamp_millis();
+        let body = &self.with_secrets_version(body.clone());
         let e = match self
             .call(Method::POST, "/machines", None, Some(body), false)
             .await

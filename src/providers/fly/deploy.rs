@@ -47,9 +47,10 @@ impl FlyProvider {
         let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token)
             .with_cancel(&self.ctx.cancel)
             .with_lease_owner(self.ctx.github.run_url())
+            .with_min_secrets_version(req.min_secrets_version)
             .until(req.deadline);
         let machines = list_or_explain(&api).await?;
-        let desired = Desired::new(image, s.toml.clone());
+        let desired = Desired::new(image, s.toml.clone()).with_labels(req.labels.clone());
         let plan = groups::plan(machines.clone(), &desired, &self.config.process_groups)?;
         if plan.update.is_empty() && plan.current.is_empty() && plan.create.is_empty() {
             return Err(ProviderError::Config(format!(

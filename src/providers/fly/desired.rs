@@ -18,6 +18,8 @@ pub struct Desired {
     pub toml: Option<Arc<AppConfig>>,
     /// The digest the requested tag resolved to on the first machine, and which machine.
     pin: Arc<Mutex<Option<(String, String)>>>,
+    /// Metadata every machine carries (a preview's marker).
+    labels: Vec<(String, String)>,
 }
 
 /// `config` with `image` (and nothing else) changed.
@@ -42,7 +44,28 @@ impl Desired {
             asked,
             toml,
             pin: Arc::new(Mutex::new(pin)),
+            labels: Vec::new(),
         }
+    }
+
+    /// The same, stamping `labels` into every machine's metadata.
+    pub fn with_labels(mut self, labels: Vec<(String, String)>) -> Desired {
+        self.labels = labels;
+        self
+    }
+
+    /// `config` with the image to run and the labels in its metadata.
+    fn finish(&self, config: &Value) -> Value {
+        let mut c = with_image(config, &self.image());
+        if !self.labels.is_empty() {
+            if !c["metadata"].is_object() {
+                c["metadata"] = Value::Object(Default::default());
+            }
+            for (k, v) in &self.labels {
+                c["metadata"][k] = Value::String(v.clone());
+            }
+        }
+        c
     }
 
     fn pinned_digest(&self) -> Option<(String, String)> {
@@ -89,14 +112,14 @@ impl Desired {
     /// The full config an existing machine (whose config is `current`) is updated to.
     pub fn config_for(&self, current: &Value) -> Result<Value, ProviderError> {
         match &self.toml {
-            None => Ok(with_image(current, &self.image())),
+            None => Ok(self.finish(current)),
             Some(t) => {
                 let group = super::api::group_of(current);
                 let mut c = t
                     .machine_config(group, Some(current))
                     .map_err(|e| ProviderError::Config(format!("fly.toml: {e}")))?;
                 keep_volume(&mut c, current, group)?;
-                Ok(with_image(&c, &self.image()))
+                Ok(self.finish(&c))
             }
         }
     }
@@ -121,7 +144,7 @@ impl Desired {
                 c["guest"] = g.clone();
             }
         }
-        Ok(with_image(&c, &self.image()))
+        Ok(self.finish(&c))
     }
 
     /// Whether `m` already runs what this deploy would give it (config and image), and is

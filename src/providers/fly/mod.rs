@@ -15,6 +15,7 @@
 //! token: the `fly-api-token` input > the env var named by `fly.token-env` (FLY_API_TOKEN).
 
 mod api;
+mod apps;
 mod bluegreen;
 pub mod config;
 mod create;
@@ -25,6 +26,7 @@ mod flytoml;
 mod groups;
 mod lease;
 mod plan;
+mod preview;
 mod release_command;
 mod restore;
 mod rollout;
@@ -254,6 +256,10 @@ impl Provider for FlyProvider {
 
     fn needs_artifact(&self) -> bool {
         true
+    }
+
+    fn previews(&self) -> Option<&dyn super::preview::Previews> {
+        Some(self)
     }
 
     fn rollback_caveat(&self) -> Option<&'static str> {
