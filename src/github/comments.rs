@@ -53,16 +53,28 @@ impl GitHub {
     pub async fn create_comment(&self, number: u64, body: &str) -> Result<Comment, GithubError> {
         let url = self.repo_url(&["issues", &number.to_string(), "comments"]);
         let body = json!({ "body": body });
-        self.call("comment on a pull request", Method::POST, url, Some(&body), false)
-            .await
+        self.call(
+            "comment on a pull request",
+            Method::POST,
+            url,
+            Some(&body),
+            false,
+        )
+        .await
     }
 
     /// Replace a comment's body (idempotent: the same body twice is the same comment).
     pub async fn edit_comment(&self, id: u64, body: &str) -> Result<Comment, GithubError> {
         let url = self.repo_url(&["issues", "comments", &id.to_string()]);
         let body = json!({ "body": body });
-        self.call("edit a pull request comment", Method::PATCH, url, Some(&body), true)
-            .await
+        self.call(
+            "edit a pull request comment",
+            Method::PATCH,
+            url,
+            Some(&body),
+            true,
+        )
+        .await
     }
 
     /// Pull request `number`, or None when there is none.

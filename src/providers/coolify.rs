@@ -10,6 +10,7 @@
 
 mod api;
 pub mod config;
+mod preview;
 mod recover;
 mod rollback;
 mod trigger;
@@ -408,6 +409,10 @@ impl Provider for CoolifyProvider {
 
     fn preflight(&self, _req: &DeployRequest) -> Result<(), ProviderError> {
         self.api().map(|_| ())
+    }
+
+    fn previews(&self) -> Option<&dyn super::preview::Previews> {
+        Some(self)
     }
 
     /// A Docker-image application whose tag stage-gate sets runs an artifact; a git-based

@@ -70,6 +70,54 @@ pub struct AppInfo {
     pub docker_registry_image_tag: Option<String>,
     #[serde(default)]
     pub git_commit_sha: Option<String>,
+    /// The application's domains, comma-separated (`https://app.example.com,…`).
+    #[serde(default)]
+    pub fqdn: Option<String>,
+    /// How a preview's host is made (`{{pr_id}}.{{domain}}` by default).
+    #[serde(default)]
+    pub preview_url_template: Option<String>,
+    /// `->with('settings')` in the controller: the application's settings.
+    #[serde(default)]
+    pub settings: Option<AppSettings>,
+}
+
+/// The application settings the provider reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AppSettings {
+    #[serde(default)]
+    pub is_preview_deployments_enabled: Option<bool>,
+}
+
+impl AppInfo {
+    pub fn is_docker_image(&self) -> bool {
+        self.build_pack.as_deref() == Some("dockerimage")
+    }
+
+    /// The URL of the preview of `pr`, as Coolify makes it (`ApplicationPreview::
+    /// generate_preview_fqdn`): the first domain's host put into the template, with its
+    /// scheme, port and path. None when there is no domain, or the template draws a random
+    /// part (`{{random}}`) that only Coolify knows.
+    pub fn preview_url(&self, pr: u64) -> Option<String> {
+        let first = self.fqdn.as_deref()?.split(',').next()?.trim();
+        let url = url::Url::parse(first).ok()?;
+        let template = self
+            .preview_url_template
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .unwrap_or("{{pr_id}}.{{domain}}");
+        if template.contains("{{random}}") {
+            return None;
+        }
+        let host = template
+            .replace("{{domain}}", url.host_str()?)
+            .replace("{{pr_id}}", &pr.to_string());
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let path = match url.path() {
+            "" | "/" => "",
+            p => p,
+        };
+        Some(format!("{}://{host}{port}{path}", url.scheme()))
+    }
 }
 
 impl AppInfo {
@@ -244,6 +292,28 @@ impl Api {
     pub async fn rollback_images(&self, app: &str) -> Result<RollbackImages, HttpError> {
         let url = format!("{}/applications/{app}/rollback-images", self.base);
         self.get(&url).await
+    }
+
+    /// `DELETE /applications/{uuid}/previews/{pr}`: Coolify's answer message, or None when
+    /// it has no such preview (404 "Preview not found.").
+    pub async fn delete_preview(&self, app: &str, pr: u64) -> Result<Option<String>, HttpError> {
+        let url = format!("{}/applications/{app}/previews/{pr}", self.base);
+        let sent: Result<Value, HttpError> = self
+            .http
+            .json(|c| c.delete(&url).bearer_auth(self.token.expose()), true)
+            .await;
+        match sent {
+            Ok(answer) => Ok(Some(
+                answer["message"].as_str().unwrap_or("deleted").to_string(),
+            )),
+            Err(e)
+                if e.status() == Some(reqwest::StatusCode::NOT_FOUND)
+                    && e.body().is_some_and(|b| b.contains("Preview not found")) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// PATCH the image tag. Setting a value is idempotent, so it may be retried.

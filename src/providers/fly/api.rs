@@ -393,7 +393,10 @@ impl Api {
         body: Option<&Value>,
         idempotent: bool,
     ) -> Result<Value, ProviderError> {
-        match self.call_unclassified(method, url, nonce, body, idempotent).await {
+        match self
+            .call_unclassified(method, url, nonce, body, idempotent)
+            .await
+        {
             Ok(v) => v,
             Err(e) => Err(classify(e)),
         }
@@ -419,7 +422,13 @@ impl Api {
             }
             r
         };
-        let text = self.http.send(build, idempotent).await?.text().await.unwrap_or_default();
+        let text = self
+            .http
+            .send(build, idempotent)
+            .await?
+            .text()
+            .await
+            .unwrap_or_default();
         if text.trim().is_empty() {
             return Ok(Ok(Value::Null));
         }
@@ -526,8 +535,8 @@ impl Api {
         nonce: Option<&str>,
         skip_launch: bool,
     ) -> Result<Machine, ProviderError> {
-        let mut body =
-            self.with_secrets_version(json!({"config": config, "current_version": current_version}));
+        let mut body = self
+            .with_secrets_version(json!({"config": config, "current_version": current_version}));
         if skip_launch {
             body["skip_launch"] = json!(true);
         }

@@ -87,7 +87,13 @@ impl Api {
     pub async fn create_app(&self, org: &str) -> Result<Creation, ProviderError> {
         let body = json!({"app_name": self.app, "org_slug": org});
         match self
-            .call_unclassified(Method::POST, &self.root_url("/apps"), None, Some(&body), false)
+            .call_unclassified(
+                Method::POST,
+                &self.root_url("/apps"),
+                None,
+                Some(&body),
+                false,
+            )
             .await
         {
             Ok(v) => v.map(|_| Creation::Created),

@@ -34,7 +34,12 @@ impl FlyProvider {
         })
     }
 
-    fn preview_api(&self, s: &Settings, app: &str, deadline: Instant) -> Result<Api, ProviderError> {
+    fn preview_api(
+        &self,
+        s: &Settings,
+        app: &str,
+        deadline: Instant,
+    ) -> Result<Api, ProviderError> {
         let token = self.token()?;
         Ok(Api::new(self.ctx.http.clone(), &s.base, app, &token)
             .with_cancel(&self.ctx.cancel)
@@ -192,7 +197,10 @@ impl Previews for FlyProvider {
                 }
             ),
         ];
-        if s.toml.as_deref().is_some_and(|t| t.http_service.is_some() || !t.services.is_empty()) {
+        if s.toml
+            .as_deref()
+            .is_some_and(|t| t.http_service.is_some() || !t.services.is_empty())
+        {
             calls.push(format!(
                 "POST {apps}/{}/ip_assignments  v6, shared_v4  (only when the app has none)",
                 s.app
@@ -242,11 +250,7 @@ impl Previews for FlyProvider {
         let created = self.ensure_app(&api, &req.marker).await?;
         let mut version = None;
         if created {
-            notes.push(format!(
-                "created Fly app `{}` in `{}`",
-                s.app,
-                self.org()?
-            ));
+            notes.push(format!("created Fly app `{}` in `{}`", s.app, self.org()?));
             // Marked before anything else, so no later failure leaves an unmarked app.
             let marker = [(Marker::SECRET.to_string(), Secret::new(req.marker.value()))];
             version = Some(api.set_secrets(&marker).await?);
@@ -271,7 +275,10 @@ impl Previews for FlyProvider {
         };
         let outcome = self.deploy_machines(&s, &image, &deploy).await?;
         let url = req.target.url.clone().or_else(|| {
-            let public = s.toml.as_deref().is_some_and(|t| t.http_service.is_some() || !t.services.is_empty());
+            let public = s
+                .toml
+                .as_deref()
+                .is_some_and(|t| t.http_service.is_some() || !t.services.is_empty());
             public.then(|| format!("https://{}.fly.dev", s.app))
         });
         Ok(PreviewUp {
@@ -313,7 +320,11 @@ impl Previews for FlyProvider {
                 m.id
             )));
         }
-        let what = format!("deleted Fly app `{}` ({} machine(s))", s.app, machines.len());
+        let what = format!(
+            "deleted Fly app `{}` ({} machine(s))",
+            s.app,
+            machines.len()
+        );
         match api.delete_app().await? {
             Deletion::Deleted => Ok(PreviewDown::Removed(what)),
             Deletion::Missing => Ok(PreviewDown::NothingToRemove(format!(
