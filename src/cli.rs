@@ -58,6 +58,8 @@ pub enum Command {
     Release(ReleaseArgs),
     /// Send signed webhooks or dispatch the next workflow.
     Notify(NotifyArgs),
+    /// An environment per pull request (Fly, Coolify): bring it up, tear it down, sweep.
+    Preview(PreviewArgs),
 }
 
 impl Command {
@@ -73,6 +75,7 @@ impl Command {
             Command::Notes(_) => "notes",
             Command::Release(_) => "release",
             Command::Notify(_) => "notify",
+            Command::Preview(_) => "preview",
         }
     }
 
@@ -89,13 +92,14 @@ impl Command {
             "notes" => Command::Notes(NotesArgs::default()),
             "release" => Command::Release(ReleaseArgs::default()),
             "notify" => Command::Notify(NotifyArgs::default()),
+            "preview" => Command::Preview(PreviewArgs::default()),
             _ => return None,
         })
     }
 
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 11] = [
         "check", "plan", "tag", "deploy", "health", "promote", "rollback", "notes", "release",
-        "notify",
+        "notify", "preview",
     ];
 }
 
@@ -388,7 +392,7 @@ mod help_tests {
             .collect();
         assert_eq!(
             targeting,
-            ["plan", "tag", "deploy", "health", "promote", "rollback", "notify"]
+            ["plan", "tag", "deploy", "health", "promote", "rollback", "notify", "preview"]
         );
     }
 
@@ -412,4 +416,55 @@ mod help_tests {
         assert!(help.contains("--env <ENV>"), "{help}");
         assert!(help.contains("[alias: --to]"), "{help}");
     }
+}
+
+/// What `preview` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PreviewAction {
+    /// Create or update the pull request's preview of every app, health-gated.
+    Up,
+    /// Tear the pull request's preview down (only what stage-gate made).
+    Down,
+    /// Tear down previews of closed pull requests and those past `ttl`.
+    Sweep,
+}
+
+impl PreviewAction {
+    pub fn from_name(name: &str) -> Option<PreviewAction> {
+        match name {
+            "up" => Some(PreviewAction::Up),
+            "down" => Some(PreviewAction::Down),
+            "sweep" => Some(PreviewAction::Sweep),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PreviewArgs {
+    /// up, down or sweep [default: from the event: a closed pull request → down, another
+    /// pull_request event → up, schedule or workflow_dispatch → sweep]
+    #[arg(value_enum)]
+    pub action: Option<PreviewAction>,
+    /// The pull request's number (default: the pull_request event's).
+    #[arg(long)]
+    pub pr: Option<u64>,
+    /// The per-pull-request environment (default: the config's only one).
+    #[arg(long = "env", value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Only this app (default: every app of the environment).
+    #[arg(long)]
+    pub app: Option<String>,
+    /// up: the image to run (for Coolify Docker-image apps, its tag becomes `docker_tag`).
+    #[arg(long)]
+    pub image: Option<String>,
+    /// up: the commit (default: the pull request's head, else GITHUB_SHA, else HEAD).
+    #[arg(long)]
+    pub sha: Option<String>,
+    /// up: skip the health gate.
+    #[arg(long)]
+    pub skip_health: bool,
+    /// sweep: tear down more than `sweep-limit` previews in one run.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -44,7 +44,7 @@ const fn secret(name: &'static str, description: &'static str, default: &'static
 }
 
 pub const INPUTS: &[InputSpec] = &[
-    input("command", "What to run: check, plan, tag, deploy, health, promote, rollback, notes, release, notify.", "check"),
+    input("command", "What to run: check, plan, tag, deploy, health, promote, rollback, notes, release, notify, preview.", "check"),
     input("config", "Path of the stage-gate config (default: .github/stage-gate.yml).", ""),
     input("environment", "Target environment (deploy, health, rollback, plan; the destination of promote).", ""),
     input("from-environment", "promote: the environment that must have proven the commit (default: the `requires` of the target).", ""),
@@ -66,6 +66,9 @@ pub const INPUTS: &[InputSpec] = &[
     input("reason", "Why the gate is overridden (required with override-gate).", ""),
     input("dispatch", "notify: workflow file to dispatch.", ""),
     input("dispatch-inputs", "notify: inputs for the dispatched workflow, key=value per line.", ""),
+    input("preview", "preview: up, down or sweep (default: from the event: a closed pull request → down, another pull_request event → up, schedule or workflow_dispatch → sweep).", ""),
+    input("pr", "preview: the pull request's number (default: the pull_request event's).", ""),
+    input("force", "preview sweep: tear down more than the environment's sweep-limit previews in one run.", "false"),
     input("working-directory", "Repository root (default: GITHUB_WORKSPACE or the current directory).", ""),
     secret("github-token", "Token for GitHub Deployments, Releases and dispatch.", "${{ github.token }}"),
     secret("fly-api-token", "Fly.io API token (or set FLY_API_TOKEN).", ""),
@@ -74,7 +77,7 @@ pub const INPUTS: &[InputSpec] = &[
 
 /// The action's outputs (declared in action.yml).
 pub const OUTPUTS: &[(&str, &str)] = &[
-    ("result", "success, failure, refused or cancelled."),
+    ("result", "success, failure, refused or cancelled; preview also: skipped (a fork's pull request) or removed."),
     (
         "version",
         "The version that was validated, deployed or released.",
@@ -122,6 +125,7 @@ pub const OUTPUTS: &[(&str, &str)] = &[
     ),
     ("notes", "notes: the release notes (Markdown)."),
     ("matrix", "plan: JSON for strategy.matrix (whatever the format)."),
+    ("previews", "preview: JSON list of the previews (app, resource, url, digest, state)."),
     ("sarif-file", "check: path of the SARIF file."),
     ("errors", "check: number of errors."),
     ("warnings", "check: number of warnings."),

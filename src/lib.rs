@@ -24,6 +24,7 @@ pub mod inputs;
 pub mod jsonpath;
 pub mod notify;
 pub mod plan;
+pub mod preview;
 pub mod promote;
 pub mod providers;
 pub mod release;

@@ -144,7 +144,7 @@ fn is_commit_sha(s: &str) -> bool {
 
 /// The full SHA of `sha`: records and gates compare full SHAs, so an abbreviated one is
 /// expanded by the repository first (never guessed between several commits).
-fn full_sha(ctx: &Ctx, sha: &str) -> Result<String, Failure> {
+pub(crate) fn full_sha(ctx: &Ctx, sha: &str) -> Result<String, Failure> {
     if sha.len() == 40 {
         return Ok(sha.to_ascii_lowercase());
     }

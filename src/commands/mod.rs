@@ -7,6 +7,7 @@ pub mod health;
 pub mod notes;
 pub mod notify;
 pub mod plan;
+pub mod preview;
 pub mod release;
 pub mod rollback;
 pub mod tag;
@@ -36,6 +37,7 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> Result<Report, Failure> {
         Command::Promote(a) => deploy::promote(ctx, a).await,
         Command::Rollback(a) => rollback::run(ctx, a).await,
         Command::Notify(a) => notify::run(ctx, a).await,
+        Command::Preview(a) => preview::run(ctx, a).await,
     }
 }
 
@@ -44,7 +46,11 @@ pub async fn dispatch(ctx: &Ctx, command: &Command) -> Result<Report, Failure> {
 /// `health --url` and `notify --dispatch/--webhook` name their targets themselves.
 fn needs_config(ctx: &Ctx, command: &Command) -> bool {
     match command {
-        Command::Plan(_) | Command::Deploy(_) | Command::Promote(_) | Command::Rollback(_) => true,
+        Command::Plan(_)
+        | Command::Deploy(_)
+        | Command::Promote(_)
+        | Command::Rollback(_)
+        | Command::Preview(_) => true,
         Command::Health(a) => a.urls.is_empty(),
         Command::Notify(a) => {
             a.webhook.is_none() && pick(a.dispatch.clone(), &ctx.inputs, "dispatch").is_none()

@@ -93,6 +93,16 @@ impl Console {
         }
     }
 
+    /// Something a person should see without it being wrong (`::notice::` under Actions).
+    pub fn notice(&self, msg: impl AsRef<str>) {
+        let text = self.redactor.redact(msg.as_ref());
+        if self.in_actions {
+            self.raw(&format!("::notice::{}", gha::escape_data(&text)));
+        } else {
+            self.raw(&format!("notice: {text}"));
+        }
+    }
+
     pub fn warn(&self, msg: impl AsRef<str>) {
         let text = self.redactor.redact(msg.as_ref());
         if self.in_actions {

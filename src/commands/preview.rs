@@ -1,0 +1,279 @@
+//! `stage-gate preview [up|down|sweep]`: resolve what to do from flags, inputs and the
+//! pull-request event, run it (`crate::preview`), and report it.
+
+use crate::cli::{PreviewAction, PreviewArgs};
+use crate::context::Ctx;
+use crate::exit::{Exit, Failure};
+use crate::inputs::pick;
+use crate::preview::event::{self, PullRequestEvent};
+use crate::preview::{self, PreviewResult};
+use crate::report::{summary, Report};
+
+pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
+    let env = preview::environment(
+        ctx,
+        pick(args.environment.clone(), &ctx.inputs, "environment"),
+    )?;
+    let app = pick(args.app.clone(), &ctx.inputs, "app");
+    let event = pull_request_event(ctx)?;
+    let action = action(ctx, args, event.as_ref())?;
+    let pr = match args.pr {
+        Some(n) => Some(n),
+        None => match ctx.inputs.get("pr") {
+            Some(s) => Some(
+                s.trim()
+                    .trim_start_matches('#')
+                    .parse::<u64>()
+                    .map_err(|_| {
+                        Failure::input(format!("the `pr` input `{s}` is not a pull request number"))
+                    })?,
+            ),
+            None => event.as_ref().map(|e| e.number),
+        },
+    };
+    let need_pr = || {
+        pr.ok_or_else(|| {
+            Failure::input(
+                "preview up and down need the pull request: --pr N (the `pr` input), or run on \
+                 a pull_request event",
+            )
+        })
+    };
+    if let Some(e) = event
+        .as_ref()
+        .filter(|e| e.from_fork() && action != PreviewAction::Sweep)
+    {
+        return Ok(skipped(ctx, &env, e));
+    }
+    let (result, failure) = match action {
+        PreviewAction::Up => {
+            let pr = need_pr()?;
+            let flag = pick(args.sha.clone(), &ctx.inputs, "sha");
+            let sha = match flag {
+                Some(s) => crate::commands::deploy::full_sha(ctx, &s)?,
+                None => event
+                    .as_ref()
+                    .filter(|e| e.number == pr)
+                    .map(|e| e.head_sha.clone())
+                    .or_else(|| ctx.head_sha())
+                    .ok_or_else(|| Failure::input("no commit: pass --sha (the `sha` input)"))?,
+            };
+            let req = preview::UpRequest {
+                env: env.clone(),
+                pr,
+                sha,
+                image: pick(args.image.clone(), &ctx.inputs, "image"),
+                app,
+                skip_health: args.skip_health,
+            };
+            preview::up(ctx, &req).await?
+        }
+        PreviewAction::Down => {
+            let reason = match event.as_ref().filter(|e| e.closed()) {
+                Some(e) if e.merged => format!("pull request #{} was merged", e.number),
+                Some(e) => format!("pull request #{} was closed", e.number),
+                None => "torn down by `stage-gate preview down`".to_string(),
+            };
+            let req = preview::DownRequest {
+                env: env.clone(),
+                pr: need_pr()?,
+                app,
+                reason,
+            };
+            preview::down(ctx, &req).await?
+        }
+        PreviewAction::Sweep => {
+            let force = args.force || ctx.inputs.bool("force")?.unwrap_or(false);
+            let req = preview::SweepRequest {
+                env: env.clone(),
+                force,
+            };
+            preview::sweep(ctx, &req).await?
+        }
+    };
+    let mut report = render(&result);
+    if let Some(f) = failure {
+        report.exit = Some(f.exit);
+        if f.exit == Exit::Cancelled || f.exit == Exit::GateClosed {
+            return Err(f);
+        }
+        ctx.console.error(f.to_string());
+    }
+    Ok(report)
+}
+
+/// The pull-request event this job runs on, when it runs on one.
+fn pull_request_event(ctx: &Ctx) -> Result<Option<PullRequestEvent>, Failure> {
+    let name = ctx.github.event_name.as_deref().unwrap_or("");
+    if !matches!(name, "pull_request" | "pull_request_target") {
+        return Ok(None);
+    }
+    let Some(path) = ctx.env.get("GITHUB_EVENT_PATH") else {
+        return Ok(None);
+    };
+    event::read(std::path::Path::new(path))
+        .map(Some)
+        .map_err(Failure::input)
+}
+
+fn action(
+    ctx: &Ctx,
+    args: &PreviewArgs,
+    event: Option<&PullRequestEvent>,
+) -> Result<PreviewAction, Failure> {
+    if let Some(a) = args.action {
+        return Ok(a);
+    }
+    if let Some(name) = ctx.inputs.get("preview") {
+        return PreviewAction::from_name(name.trim()).ok_or_else(|| {
+            Failure::input(format!(
+                "the `preview` input `{name}` is not one of up, down, sweep"
+            ))
+        });
+    }
+    if let Some(e) = event {
+        return Ok(if e.closed() {
+            PreviewAction::Down
+        } else {
+            PreviewAction::Up
+        });
+    }
+    match ctx.github.event_name.as_deref() {
+        Some("schedule") | Some("workflow_dispatch") => Ok(PreviewAction::Sweep),
+        _ => Err(Failure::input(
+            "preview needs what to do: `stage-gate preview up|down|sweep` (the `preview` \
+             input), or a pull_request event (closed → down, else up) or a schedule (sweep)",
+        )),
+    }
+}
+
+/// A fork's pull request: its job has no secrets, so nothing is attempted.
+fn skipped(ctx: &Ctx, env: &str, e: &PullRequestEvent) -> Report {
+    let from = e.head_repository.as_deref().unwrap_or("a deleted fork");
+    let notice = format!(
+        "pull request #{} comes from {from}: a fork's job gets no secrets, so no preview was \
+         made and no vendor was called. A maintainer who has read the change can bring it up \
+         with `stage-gate preview up --pr {}` (a workflow_dispatch with the `pr` input), or \
+         push the branch to this repository",
+        e.number, e.number
+    );
+    ctx.console.notice(&notice);
+    let mut result = PreviewResult::new(if e.closed() { "down" } else { "up" }, env, ctx.dry_run);
+    result.pr = Some(e.number);
+    result.result = "skipped".into();
+    result.notice = Some(notice);
+    render(&result)
+}
+
+/// Human text, step summary, outputs and JSON of a result.
+pub fn render(r: &PreviewResult) -> Report {
+    let title = match r.pr {
+        Some(pr) => format!("preview {} #{pr} ({})", r.action, r.environment),
+        None => format!("preview {} ({})", r.action, r.environment),
+    };
+    let mut report = Report::new(title.clone());
+    let mut human = format!("{title}: {}\n", r.result);
+    let mut md = format!("### stage-gate {title}\n\n");
+    if r.dry_run {
+        md.push_str("**dry run**: nothing was changed\n\n");
+    }
+    if let Some(n) = &r.notice {
+        human.push_str(&format!("  {n}\n"));
+        md.push_str(&format!("> {n}\n\n"));
+    }
+    if !r.previews.is_empty() {
+        let rows: Vec<Vec<String>> = r
+            .previews
+            .iter()
+            .map(|p| {
+                vec![
+                    p.app.clone(),
+                    p.resource.clone(),
+                    p.state.clone(),
+                    p.url
+                        .clone()
+                        .map(|u| format!("[{u}]({u})"))
+                        .unwrap_or_default(),
+                    p.digest
+                        .clone()
+                        .map(|d| format!("`{d}`"))
+                        .unwrap_or_default(),
+                    p.error
+                        .clone()
+                        .or_else(|| p.health.clone())
+                        .unwrap_or_else(|| p.notes.join("; ")),
+                ]
+            })
+            .collect();
+        md.push_str(&summary::table(
+            &["app", "resource", "state", "URL", "runs", "detail"],
+            &rows,
+        ));
+        for p in &r.previews {
+            human.push_str(&format!(
+                "  {:<12} {:<10} {}{}\n",
+                p.app,
+                p.state,
+                p.url.as_deref().unwrap_or(&p.resource),
+                p.digest
+                    .as_deref()
+                    .map(|d| format!("  runs {d}"))
+                    .unwrap_or_default()
+            ));
+            for note in &p.notes {
+                human.push_str(&format!("      {note}\n"));
+            }
+            if let Some(h) = &p.health {
+                human.push_str(&format!("      health: {h}\n"));
+            }
+            if let Some(e) = &p.error {
+                human.push_str(&format!("      error: {e}\n"));
+            }
+        }
+    }
+    if !r.sweep.is_empty() {
+        let rows: Vec<Vec<String>> = r
+            .sweep
+            .iter()
+            .map(|d| {
+                vec![
+                    d.resource.clone(),
+                    d.pr.map(|p| format!("#{p}")).unwrap_or_default(),
+                    d.decision.clone(),
+                    d.reason.clone(),
+                ]
+            })
+            .collect();
+        md.push_str(&summary::table(
+            &["preview", "pull request", "decision", "why"],
+            &rows,
+        ));
+        for d in &r.sweep {
+            human.push_str(&format!(
+                "  {:<24} {:<11} {}\n",
+                d.resource, d.decision, d.reason
+            ));
+        }
+    } else if r.action == "sweep" {
+        human.push_str("  no previews found\n");
+        md.push_str("No previews found.\n");
+    }
+    if let Some(u) = &r.comment_url {
+        md.push_str(&format!("\n[The pull request's preview comment]({u})\n"));
+    }
+    report.output("result", &r.result);
+    if let Some(url) = r.previews.iter().find_map(|p| p.url.clone()) {
+        report.output("environment-url", url);
+    }
+    if let Some(id) = r.previews.iter().find_map(|p| p.deployment_id) {
+        report.output("deployment-id", id);
+    }
+    report.output(
+        "previews",
+        serde_json::to_string(&r.previews).unwrap_or_else(|_| "[]".into()),
+    );
+    report.human = human;
+    report.summary = md;
+    report.json = serde_json::to_value(r).unwrap_or_default();
+    report
+}

@@ -1,0 +1,338 @@
+//! `preview sweep`: tear down the previews whose pull request is closed (or gone) and those
+//! whose last deploy is older than the environment's `ttl`.
+//!
+//! What is a preview: on Fly, the organisation's apps named by the template and carrying
+//! this repository's marker (an app of a similar name without it is left alone, and said
+//! so); on Coolify, whose API lists no previews, the pull requests the GitHub records name.
+//! Bounded: more than `sweep-limit` removals in one run are refused without `--force`.
+
+use super::comment;
+use super::result::{PreviewResult, SweepDecision};
+use super::{environment_of, inactivate, now, repository, ttl_words};
+use crate::config::Target;
+use crate::context::Ctx;
+use crate::deploy::records;
+use crate::exit::{Exit, Failure};
+use crate::github::{DeploymentFilter, GitHub};
+use crate::providers::preview::{Marker, PreviewDown};
+use crate::providers::{self, ProviderError};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct SweepRequest {
+    pub env: String,
+    /// Remove more than `sweep-limit` previews in one run.
+    pub force: bool,
+}
+
+/// A preview found, and what to do with it.
+struct Candidate {
+    target: Target,
+    resource: String,
+    pr: u64,
+}
+
+fn internal(e: impl std::fmt::Display) -> Failure {
+    Failure::new(Exit::Internal, anyhow::anyhow!("{e}"))
+}
+
+pub async fn sweep(
+    ctx: &Ctx,
+    r: &SweepRequest,
+) -> Result<(PreviewResult, Option<Failure>), Failure> {
+    let policy = ctx.config.policy(&r.env);
+    let repo = repository(ctx)?;
+    let gh = GitHub::from_ctx(ctx).map_err(|e| {
+        Failure::input(format!(
+            "sweep asks GitHub which pull requests are closed: {e}"
+        ))
+    })?;
+    let mut result = PreviewResult::new("sweep", &r.env, ctx.dry_run);
+    let mut found = Vec::new();
+    for target in ctx.config.targets(&r.env, None) {
+        let provider = providers::for_target(target, ctx).map_err(Failure::from)?;
+        let Some(previews) = provider.previews() else {
+            continue;
+        };
+        match previews.list(target).await.map_err(Failure::from)? {
+            Some(listed) => {
+                for f in listed {
+                    let expected = Marker {
+                        repository: repo.clone(),
+                        pr: f.pr,
+                    };
+                    match &f.marker {
+                        Some(m) if *m == expected => found.push(Candidate {
+                            target: target.clone(),
+                            resource: f.name,
+                            pr: f.pr,
+                        }),
+                        other => result.sweep.push(SweepDecision {
+                            app: target.app.clone(),
+                            resource: f.name,
+                            pr: Some(f.pr),
+                            decision: "left-alone".into(),
+                            reason: match other {
+                                None => "carries no stage-gate marker (not made by `stage-gate preview`)".into(),
+                                Some(m) => format!("marked as {}, not {}", m.value(), expected.value()),
+                            },
+                        }),
+                    }
+                }
+            }
+            None => {
+                for pr in recorded_prs(&gh, &r.env, &target.app).await? {
+                    let t = target.for_pull_request(pr);
+                    let resource = super::App {
+                        target: t,
+                        provider: providers::for_target(target, ctx).map_err(Failure::from)?,
+                    }
+                    .resource(pr);
+                    found.push(Candidate {
+                        target: target.clone(),
+                        resource,
+                        pr,
+                    });
+                }
+            }
+        }
+    }
+    let mut remove = Vec::new();
+    for c in found {
+        let (go, reason) = judge(&gh, &r.env, &c, policy.ttl).await?;
+        if go {
+            remove.push((c, reason));
+        } else {
+            result.sweep.push(SweepDecision {
+                app: c.target.app.clone(),
+                resource: c.resource,
+                pr: Some(c.pr),
+                decision: "kept".into(),
+                reason,
+            });
+        }
+    }
+    if remove.len() > policy.sweep_limit && !r.force && !ctx.dry_run {
+        let names: Vec<String> = remove.iter().map(|(c, _)| c.resource.clone()).collect();
+        for (c, reason) in remove {
+            result.sweep.push(decision(
+                &c,
+                "kept",
+                format!("{reason}; not removed: over the sweep limit"),
+            ));
+        }
+        result.result = "refused".into();
+        let f = Failure::gate(format!(
+            "sweep would tear down {} previews ({}), more than `sweep-limit` {} under \
+             environments.{}: nothing was removed. Review them with --dry-run, then run with \
+             --force (or raise the limit)",
+            names.len(),
+            names.join(", "),
+            policy.sweep_limit,
+            r.env
+        ));
+        return Ok((result, Some(f)));
+    }
+    let mut worst = None;
+    for (c, reason) in remove {
+        if ctx.dry_run {
+            ctx.console.info(format!(
+                "[dry-run] would tear down {} (#{}): {reason}",
+                c.resource, c.pr
+            ));
+            result.sweep.push(decision(&c, "remove", reason));
+            continue;
+        }
+        match tear_down(ctx, &gh, &repo, &r.env, &c, &reason).await {
+            Ok(what) => {
+                ctx.console
+                    .info(format!("{}: {what} ({reason})", c.resource));
+                result
+                    .sweep
+                    .push(decision(&c, "removed", format!("{reason}; {what}")));
+            }
+            Err(f) => {
+                ctx.console.error(format!("{}: {f}", c.resource));
+                result
+                    .sweep
+                    .push(decision(&c, "failed", format!("{reason}; {f}")));
+                worst.get_or_insert(f);
+            }
+        }
+    }
+    result.result = match (&worst, result.sweep.iter().any(|d| d.decision == "removed")) {
+        (Some(_), _) => "failure",
+        (None, true) => "removed",
+        (None, false) => "success",
+    }
+    .into();
+    Ok((result, worst))
+}
+
+fn decision(c: &Candidate, what: &str, reason: String) -> SweepDecision {
+    SweepDecision {
+        app: c.target.app.clone(),
+        resource: c.resource.clone(),
+        pr: Some(c.pr),
+        decision: what.into(),
+        reason,
+    }
+}
+
+/// Whether to remove the preview, and why (or why not).
+async fn judge(
+    gh: &GitHub,
+    env: &str,
+    c: &Candidate,
+    ttl: Duration,
+) -> Result<(bool, String), Failure> {
+    let pr = c.pr;
+    match gh.pull_request(pr).await.map_err(internal)? {
+        None => return Ok((true, format!("pull request #{pr} does not exist"))),
+        Some(p) if p.state == "closed" => {
+            let how = if p.merged == Some(true) {
+                "merged"
+            } else {
+                "closed"
+            };
+            return Ok((true, format!("pull request #{pr} is {how}")));
+        }
+        Some(_) => {}
+    }
+    let entries = records::history(gh, &environment_of(env, pr), &c.target.app)
+        .await
+        .map_err(internal)?;
+    let Some(last) = entries.first() else {
+        return Ok((
+            false,
+            format!("pull request #{pr} is open; no deploy recorded to date it by"),
+        ));
+    };
+    let age = chrono::Utc::now() - last.updated_at;
+    let age_std = age.to_std().unwrap_or_default();
+    let words =
+        humantime::format_duration(Duration::from_secs(age_std.as_secs() / 60 * 60)).to_string();
+    if age_std > ttl {
+        Ok((
+            true,
+            format!(
+                "last deployed {words} ago, longer than ttl {}",
+                humantime::format_duration(ttl)
+            ),
+        ))
+    } else {
+        Ok((
+            false,
+            format!("pull request #{pr} is open, last deployed {words} ago"),
+        ))
+    }
+}
+
+/// The pull requests whose previews of `app` the GitHub records name (still active).
+async fn recorded_prs(gh: &GitHub, env: &str, app: &str) -> Result<BTreeSet<u64>, Failure> {
+    let filter = DeploymentFilter {
+        task: Some("deploy".into()),
+        ..Default::default()
+    };
+    let prefix = format!("{env}/pr-");
+    let deployments = gh.list_deployments(&filter, 1000).await.map_err(internal)?;
+    let mut prs = BTreeSet::new();
+    for d in deployments {
+        let Some(pr) = d
+            .environment
+            .strip_prefix(prefix.as_str())
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if d.payload["app"].as_str() != Some(app) || prs.contains(&pr) {
+            continue;
+        }
+        let statuses = gh
+            .list_deployment_statuses(d.id.into_inner())
+            .await
+            .map_err(internal)?;
+        let state = statuses.first().map(|s| records::state_name(&s.state));
+        if state.as_deref() != Some("inactive") {
+            prs.insert(pr);
+        }
+    }
+    Ok(prs)
+}
+
+/// Tear one preview down (marker checked by the provider), records inactive, comment edited.
+async fn tear_down(
+    ctx: &Ctx,
+    gh: &GitHub,
+    repo: &str,
+    env: &str,
+    c: &Candidate,
+    reason: &str,
+) -> Result<String, Failure> {
+    let target = c.target.for_pull_request(c.pr);
+    let provider = providers::for_target(&target, ctx).map_err(Failure::from)?;
+    let previews = provider
+        .previews()
+        .ok_or_else(|| Failure::input("this provider runs no previews"))?;
+    let marker = Marker {
+        repository: repo.to_string(),
+        pr: c.pr,
+    };
+    let req = crate::providers::preview::PreviewRequest {
+        target: target.clone(),
+        pr: c.pr,
+        sha: String::new(),
+        image: None,
+        marker,
+        deadline: Instant::now() + target.timeout,
+    };
+    let what = match previews.down(&req).await {
+        Ok(PreviewDown::Removed(w)) => w,
+        Ok(PreviewDown::NothingToRemove(w)) => format!("nothing to remove: {w}"),
+        Err(e @ ProviderError::Refused(_)) => return Err(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    let environment = environment_of(env, c.pr);
+    let why = format!("preview removed by sweep: {reason}");
+    if let Err(e) = inactivate(gh, &environment, &target.app, &why).await {
+        ctx.console.warn(format!(
+            "deployments of {environment} not marked inactive: {e}"
+        ));
+    }
+    let ttl = ttl_words(ctx, env);
+    let run_url = ctx.github.run_url();
+    let redactor = &ctx.console.redactor;
+    let app = target.app.clone();
+    let row_detail = what.clone();
+    let edited = comment::upsert(
+        gh,
+        c.pr,
+        env,
+        false,
+        |state| {
+            state.removed = Some(format!("The preview was torn down by a sweep: {reason}."));
+            let sha = state
+                .rows
+                .iter()
+                .find(|r| r.app == app)
+                .map(|r| r.sha.clone())
+                .unwrap_or_default();
+            state.put(comment::Row {
+                app: app.clone(),
+                url: None,
+                sha,
+                state: "removed".into(),
+                detail: row_detail.clone(),
+                at: now(),
+            });
+        },
+        |state| redactor.redact(&comment::render(state, run_url.as_deref(), &ttl)),
+    )
+    .await;
+    if let Err(e) = edited {
+        ctx.console
+            .warn(format!("the comment of #{} was not edited: {e}", c.pr));
+    }
+    Ok(what)
+}

@@ -1,0 +1,409 @@
+//! `preview up`: every app's preview of one pull request, in order: checks that touch
+//! nothing (credentials, secrets, an image; a commit older than the one running is refused)
+//! → per app: record (transient Deployment `preview/pr-N`) → the provider's up → the health
+//! gate (a failing preview is left running, said so, exit 4) → statuses → the comment.
+
+use super::comment::{self, Row};
+use super::result::{PreviewJson, PreviewResult};
+use super::{apps, environment_of, now, repository, ttl_words, App};
+use crate::context::Ctx;
+use crate::deploy::records::{self, Payload, StatusUpdate};
+use crate::exit::{Exit, Failure};
+use crate::github::{DeploymentStatusState, GitHub, NewDeployment};
+use crate::providers::preview::{Marker, PreviewRequest, PreviewUp};
+use crate::providers::ProviderError;
+
+/// What to bring up.
+#[derive(Debug, Clone)]
+pub struct UpRequest {
+    pub env: String,
+    pub pr: u64,
+    /// The pull request's head commit.
+    pub sha: String,
+    pub image: Option<String>,
+    pub app: Option<String>,
+    pub skip_health: bool,
+}
+
+/// Bring the previews up. `Err` is a refusal before anything was touched; a failure of one
+/// app is in the result, with the failure that decides the exit.
+pub async fn up(ctx: &Ctx, r: &UpRequest) -> Result<(PreviewResult, Option<Failure>), Failure> {
+    let marker = Marker {
+        repository: repository(ctx)?,
+        pr: r.pr,
+    };
+    let apps = apps(ctx, &r.env, r.app.as_deref(), r.pr)?;
+    let requests: Vec<PreviewRequest> = apps
+        .iter()
+        .map(|a| a.request(r.pr, &r.sha, r.image.clone(), &marker))
+        .collect();
+    for (a, req) in apps.iter().zip(&requests) {
+        a.previews().preflight_up(req).map_err(Failure::from)?;
+    }
+    let environment = environment_of(&r.env, r.pr);
+    let mut result = PreviewResult::new("up", &r.env, ctx.dry_run);
+    result.pr = Some(r.pr);
+    result.sha = Some(r.sha.clone());
+    let gh = GitHub::from_ctx(ctx).ok();
+    if ctx.dry_run {
+        return Ok((
+            dry_run(ctx, &apps, &requests, &environment, gh.is_some(), result),
+            None,
+        ));
+    }
+    if let Some(gh) = &gh {
+        for a in &apps {
+            not_older(gh, &environment, &a.target.app, &r.sha).await?;
+        }
+    } else {
+        ctx.console.info(
+            "no GitHub token or repository: previews without Deployment records or a comment",
+        );
+    }
+    let mut worst: Option<Failure> = None;
+    let mut rows = Vec::new();
+    for (a, req) in apps.iter().zip(&requests) {
+        let _group = ctx
+            .console
+            .group(format!("preview {} → {environment}", a.target.app));
+        let (json, row, failure) = one(ctx, gh.as_ref(), &environment, a, req, r).await;
+        result.previews.push(json);
+        rows.push(row);
+        if let Some(f) = failure {
+            ctx.console.error(format!("{}: {f}", a.target.app));
+            if worst.as_ref().is_none_or(|w| rank(f.exit) > rank(w.exit)) {
+                worst = Some(f);
+            }
+        }
+        if ctx.cancel.is_cancelled() {
+            worst = Some(Failure::new(
+                Exit::Cancelled,
+                anyhow::anyhow!("cancelled after the preview of {}", a.target.app),
+            ));
+            break;
+        }
+    }
+    if let Some(gh) = &gh {
+        let ttl = ttl_words(ctx, &r.env);
+        let run_url = ctx.github.run_url();
+        let redactor = &ctx.console.redactor;
+        let posted = comment::upsert(
+            &gh.for_cleanup(std::time::Duration::from_secs(60)),
+            r.pr,
+            &r.env,
+            true,
+            |state| {
+                state.removed = None;
+                for row in &rows {
+                    state.put(row.clone());
+                }
+            },
+            |state| redactor.redact(&comment::render(state, run_url.as_deref(), &ttl)),
+        )
+        .await;
+        match posted {
+            Ok(c) => result.comment_url = c.map(|c| c.html_url),
+            Err(e) => ctx
+                .console
+                .warn(format!("the pull request comment was not updated: {e}")),
+        }
+    }
+    result.result = match &worst {
+        None => "success",
+        Some(f) if f.exit == Exit::GateClosed => "refused",
+        Some(_) => "failure",
+    }
+    .into();
+    Ok((result, worst))
+}
+
+/// Which failure decides the exit: a failed deploy over a refusal over the rest.
+fn rank(e: Exit) -> u8 {
+    match e {
+        Exit::Cancelled => 5,
+        Exit::DeployFailed => 4,
+        Exit::GateClosed => 3,
+        Exit::InvalidInput => 2,
+        Exit::Internal => 1,
+        Exit::Success => 0,
+    }
+}
+
+/// Refuse a commit older than the one the preview runs (two pushes whose jobs ran out of
+/// order): the newest record of the app names the commit it runs.
+async fn not_older(gh: &GitHub, environment: &str, app: &str, sha: &str) -> Result<(), Failure> {
+    let entries = records::history(gh, environment, app)
+        .await
+        .map_err(|e| Failure::new(Exit::Internal, e))?;
+    let Some(current) = entries.iter().find(|e| {
+        matches!(
+            e.state.as_deref(),
+            Some("success") | Some("in_progress") | Some("queued") | Some("failure")
+        )
+    }) else {
+        return Ok(());
+    };
+    let running = &current.payload.sha;
+    if running == sha {
+        return Ok(());
+    }
+    let cmp = gh
+        .compare(running, sha)
+        .await
+        .map_err(|e| Failure::new(Exit::Internal, e))?;
+    if cmp.status == "behind" {
+        return Err(Failure::gate(format!(
+            "{app}: the preview already runs {} (deployment {}), which is newer than {}: a later \
+             push got here first; nothing was changed (run the newest commit's job again to \
+             redeploy it)",
+            &running[..running.len().min(12)],
+            current.deployment.id.into_inner(),
+            &sha[..sha.len().min(12)]
+        )));
+    }
+    Ok(())
+}
+
+/// One app: record → up → gate → statuses.
+async fn one(
+    ctx: &Ctx,
+    gh: Option<&GitHub>,
+    environment: &str,
+    a: &App,
+    req: &PreviewRequest,
+    r: &UpRequest,
+) -> (PreviewJson, Row, Option<Failure>) {
+    let app = a.target.app.clone();
+    let mut json = PreviewJson {
+        app: app.clone(),
+        resource: a.resource(r.pr),
+        url: a.target.url.clone(),
+        digest: None,
+        state: "failed".into(),
+        health: None,
+        deployment_id: None,
+        created: false,
+        notes: Vec::new(),
+        error: None,
+    };
+    let gh = gh.map(|g| g.until(req.deadline));
+    let record = match &gh {
+        Some(gh) => match open_record(ctx, gh, environment, a, req).await {
+            Ok(id) => Some(id),
+            Err(f) => return finish(ctx, json, r, None, Some(f)),
+        },
+        None => None,
+    };
+    json.deployment_id = record;
+    let status = |state, description: String, url: Option<String>| {
+        let gh = gh.clone();
+        let log_url = ctx.github.run_url();
+        async move {
+            if let (Some(gh), Some(id)) = (gh, record) {
+                let u = StatusUpdate {
+                    state,
+                    description,
+                    log_url: log_url.as_deref(),
+                    environment_url: url.as_deref(),
+                };
+                let gh = gh.for_cleanup(std::time::Duration::from_secs(30));
+                if let Err(e) = records::set_status(&gh, id, u).await {
+                    ctx.console
+                        .warn(format!("deployment {id}: status not recorded: {e}"));
+                }
+            }
+        }
+    };
+    let short = &r.sha[..r.sha.len().min(7)];
+    status(
+        DeploymentStatusState::InProgress,
+        format!("preview of {short}"),
+        None,
+    )
+    .await;
+    let up: PreviewUp = match a.previews().up(req).await {
+        Ok(up) => up,
+        Err(e) => {
+            let state = if matches!(e, ProviderError::Failed { .. }) {
+                DeploymentStatusState::Failure
+            } else {
+                DeploymentStatusState::Error
+            };
+            json.state = if matches!(e, ProviderError::Refused(_)) {
+                "refused"
+            } else {
+                "failed"
+            }
+            .into();
+            status(state, format!("preview failed: {e}"), None).await;
+            return finish(ctx, json, r, None, Some(e.into()));
+        }
+    };
+    json.created = up.created;
+    json.url = up.url.clone();
+    json.digest = up.outcome.image.clone();
+    json.notes = up.notes.clone();
+    for note in &up.notes {
+        ctx.console.info(format!("{app}: {note}"));
+    }
+    let mut failure = None;
+    json.state = "deployed".into();
+    if !r.skip_health && !req.target.health.probes.is_empty() {
+        let vars = crate::health::Vars {
+            app: app.clone(),
+            env: r.env.clone(),
+            version: None,
+            sha: Some(r.sha.clone()),
+        };
+        match crate::health::gate(&req.target.health, &vars, ctx.into()).await {
+            Ok(report) => {
+                json.health = Some(report.headline());
+                if report.passed() {
+                    json.state = "healthy".into();
+                } else {
+                    json.state = "unhealthy".into();
+                    failure = Some(Failure::deploy(format!(
+                        "health gate failed: {}; the preview is left running for debugging \
+                         (no rollback of a preview)",
+                        report.headline()
+                    )));
+                }
+            }
+            Err(e) => {
+                json.state = "unhealthy".into();
+                failure = Some(Failure::input(format!(
+                    "the health gate could not run: {e}"
+                )));
+            }
+        }
+    }
+    let ran = up.outcome.image.clone();
+    match &failure {
+        None => {
+            let what = records::success_description(short, ran.as_deref());
+            status(DeploymentStatusState::Success, what, up.url.clone()).await;
+            if let (Some(gh), Some(id)) = (&gh, record) {
+                let gh = gh.for_cleanup(std::time::Duration::from_secs(30));
+                if let Ok(entries) = records::history(&gh, environment, &app).await {
+                    let _ = records::inactivate_older(&gh, &entries, id).await;
+                }
+            }
+        }
+        Some(f) => {
+            status(
+                DeploymentStatusState::Failure,
+                f.to_string(),
+                up.url.clone(),
+            )
+            .await;
+        }
+    }
+    finish(ctx, json, r, up.url, failure)
+}
+
+/// The transient Deployment of this app's preview, queued.
+async fn open_record(
+    ctx: &Ctx,
+    gh: &GitHub,
+    environment: &str,
+    a: &App,
+    req: &PreviewRequest,
+) -> Result<u64, Failure> {
+    let payload = Payload {
+        app: a.target.app.clone(),
+        version: None,
+        sha: req.sha.clone(),
+        image: req.image.clone(),
+        provider: a.provider.kind().to_string(),
+        run_id: ctx.github.run_id.clone(),
+        ..Payload::default()
+    };
+    let mut new = NewDeployment::new(req.sha.clone(), environment);
+    new.transient_environment = true;
+    new.production_environment = false;
+    new.payload = serde_json::to_value(&payload).unwrap_or_default();
+    new.description = Some(format!("preview of #{} ({})", req.pr, a.target.app));
+    let d = gh
+        .create_deployment(&new)
+        .await
+        .map_err(|e| Failure::new(Exit::Internal, e))?;
+    Ok(d.id.into_inner())
+}
+
+/// The json, the comment row and the failure of one app.
+fn finish(
+    ctx: &Ctx,
+    mut json: PreviewJson,
+    r: &UpRequest,
+    url: Option<String>,
+    failure: Option<Failure>,
+) -> (PreviewJson, Row, Option<Failure>) {
+    if let Some(f) = &failure {
+        json.error = Some(ctx.console.redactor.redact(&f.to_string()));
+    }
+    let detail = json
+        .error
+        .clone()
+        .or_else(|| json.health.clone())
+        .unwrap_or_else(|| match json.digest.as_deref() {
+            Some(d) => format!("runs {d}"),
+            None => "deployed".into(),
+        });
+    let row = Row {
+        app: json.app.clone(),
+        url: url.or_else(|| json.url.clone()),
+        sha: r.sha.clone(),
+        state: json.state.clone(),
+        detail,
+        at: now(),
+    };
+    (json, row, failure)
+}
+
+/// `--dry-run`: the calls each app's preview would make, and GitHub's.
+fn dry_run(
+    ctx: &Ctx,
+    apps: &[App],
+    requests: &[PreviewRequest],
+    environment: &str,
+    github: bool,
+    mut result: PreviewResult,
+) -> PreviewResult {
+    for (a, req) in apps.iter().zip(requests) {
+        ctx.console.info(format!(
+            "[dry-run] preview {} → {environment}",
+            a.target.app
+        ));
+        if github {
+            ctx.console.info(format!(
+                "[dry-run]   POST …/deployments  (environment {environment}, transient, not production)"
+            ));
+        }
+        for call in a.previews().planned_up(req) {
+            ctx.console.info(format!("[dry-run]   {call}"));
+        }
+        for p in &req.target.health.probes {
+            ctx.console
+                .info(format!("[dry-run]   health: {} {}", p.method, p.url));
+        }
+        result.previews.push(PreviewJson {
+            app: a.target.app.clone(),
+            resource: a.resource(req.pr),
+            url: a.target.url.clone(),
+            digest: None,
+            state: "planned".into(),
+            health: None,
+            deployment_id: None,
+            created: false,
+            notes: Vec::new(),
+            error: None,
+        });
+    }
+    if github {
+        ctx.console.info(format!(
+            "[dry-run] GET/POST or PATCH …/issues/{}/comments  (the one preview comment, edited in place)",
+            requests.first().map(|r| r.pr).unwrap_or_default()
+        ));
+    }
+    result
+}
