@@ -19,7 +19,7 @@ pub struct Marker {
 
 impl Marker {
     /// The app secret that marks a Fly app as ours (apps have no metadata of their own).
-    pub const SECRET: &'static str = "STAGE_GATE_PREVIEW";
+    pub const SECRET: &'static str = "STAGE_GATE_PREVIEW_OF";
     /// Machine metadata keys.
     pub const REPOSITORY_KEY: &'static str = "stage_gate_repository";
     pub const PR_KEY: &'static str = "stage_gate_pr";

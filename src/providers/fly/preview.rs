@@ -2,7 +2,7 @@
 //!
 //! `up`: the app is looked up, or created in the configured organisation (a lost answer is
 //! looked up, never asked again); it is marked ours at once (app secret
-//! `STAGE_GATE_PREVIEW=owner/repo#N`: apps carry no metadata), the secrets the config names
+//! `STAGE_GATE_PREVIEW_OF=owner/repo#N`: apps carry no metadata), the secrets the config names
 //! are set from the job's environment, public addresses are assigned when fly.toml has
 //! services (as flyctl's first deploy does: a dedicated v6 and a shared v4), and the image is
 //! deployed as any deploy is — first machines per process group, or an update of the
