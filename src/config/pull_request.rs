@@ -41,8 +41,8 @@ pub fn expand(template: &str, pr: u64) -> String {
 }
 
 impl Target {
-    /// This target for pull request `pr`: `{pr}` filled in the app name, the URL and every
-    /// probe URL.
+    /// This target for pull request `pr`: `{pr}` filled in the app name, the image, the URL
+    /// and every probe URL.
     pub fn for_pull_request(&self, pr: u64) -> Target {
         let mut t = self.clone();
         t.url = t.url.map(|u| expand(&u, pr));
@@ -50,7 +50,10 @@ impl Target {
             p.url = expand(&p.url, pr);
         }
         match &mut t.provider {
-            ProviderConfig::Fly(f) => f.app = f.app.as_deref().map(|a| expand(a, pr)),
+            ProviderConfig::Fly(f) => {
+                f.app = f.app.as_deref().map(|a| expand(a, pr));
+                f.image = f.image.as_deref().map(|i| expand(i, pr));
+            }
             ProviderConfig::Coolify(c) => c.url = c.url.as_deref().map(|u| expand(u, pr)),
             ProviderConfig::Webhook(_) | ProviderConfig::Command(_) => {}
         }
@@ -161,6 +164,9 @@ fn stray_templates(v: &mut Validator, base: &[&str], env: &str, target: &Target)
     if let ProviderConfig::Fly(f) = &target.provider {
         if f.app.as_deref().is_some_and(|a| a.contains(PR)) {
             v.error(&at(base, &["fly", "app"]), why.clone(), help());
+        }
+        if f.image.as_deref().is_some_and(|a| a.contains(PR)) {
+            v.error(&at(base, &["fly", "image"]), why.clone(), help());
         }
     }
     if target.url.as_deref().is_some_and(|u| u.contains(PR)) {

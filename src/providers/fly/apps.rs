@@ -83,9 +83,12 @@ impl Api {
         }
     }
 
-    /// `POST /v1/apps` in `org`. Not idempotent, so never retried blindly.
-    pub async fn create_app(&self, org: &str) -> Result<Creation, ProviderError> {
-        let body = json!({"app_name": self.app, "org_slug": org});
+    /// `POST /v1/apps` in `org`, with `idempotency_key` (the Machines API document's
+    /// `CreateAppRequest`): the same key and name asked again answers with the app the first
+    /// request made, so a lost answer may be asked once more — and an app that answer names is
+    /// provably ours.
+    pub async fn create_app(&self, org: &str, key: &str) -> Result<Creation, ProviderError> {
+        let body = json!({"name": self.app, "org_slug": org, "idempotency_key": key});
         match self
             .call_unclassified(
                 Method::POST,
@@ -116,21 +119,36 @@ impl Api {
         }
     }
 
-    /// Every app of `org`.
+    /// Every app of `org`, page by page (`next_cursor`).
     pub async fn list_apps(&self, org: &str) -> Result<Vec<ListedApp>, ProviderError> {
         #[derive(Deserialize)]
-        struct List {
+        struct Page {
             #[serde(default)]
             apps: Vec<ListedApp>,
+            #[serde(default)]
+            next_cursor: Option<String>,
         }
-        let mut url = url::Url::parse(&self.root_url("/apps"))
-            .map_err(|e| ProviderError::Config(format!("Fly API URL: {e}")))?;
-        url.query_pairs_mut().append_pair("org_slug", org);
-        let v = self
-            .call_url(Method::GET, url.as_str(), None, None, true)
-            .await?;
-        let list: List = self.decode("app list", v)?;
-        Ok(list.apps)
+        let mut apps = Vec::new();
+        let mut cursor: Option<String> = None;
+        // A bound, so an API that always says "more" cannot loop us forever.
+        for _ in 0..100 {
+            let mut url = url::Url::parse(&self.root_url("/apps"))
+                .map_err(|e| ProviderError::Config(format!("Fly API URL: {e}")))?;
+            url.query_pairs_mut().append_pair("org_slug", org);
+            if let Some(c) = &cursor {
+                url.query_pairs_mut().append_pair("cursor", c);
+            }
+            let v = self
+                .call_url(Method::GET, url.as_str(), None, None, true)
+                .await?;
+            let page: Page = self.decode("app list", v)?;
+            apps.extend(page.apps);
+            match page.next_cursor.filter(|c| !c.is_empty()) {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(apps)
     }
 
     /// The value of app secret `name`, when it is set (`show_secrets=true`).

@@ -99,49 +99,73 @@ impl FlyProvider {
         }
     }
 
-    /// Find or create the app; answers whether this run created it.
+    /// Find or create the app; answers whether it still needs our marker (this run, or a
+    /// run whose answer was lost, created it).
+    ///
+    /// The create carries an idempotency key made from the repository, pull request and
+    /// name: asking again with it answers with the app that key made, so an app found
+    /// without our marker is ours exactly when the key claims it (a create cut off before the
+    /// marker was set); any other unmarked app is refused.
     async fn ensure_app(&self, api: &Api, marker: &Marker) -> Result<bool, ProviderError> {
         let org = self.org()?;
-        match api.lookup_app().await? {
-            Lookup::Found(app) => return self.ours(api, &app, marker).await.map(|()| false),
+        let key = idempotency_key(marker, &api.app);
+        let found = match api.lookup_app().await? {
             Lookup::Elsewhere => return Err(taken_elsewhere(&api.app)),
-            Lookup::Missing => {}
-        }
-        let lost = match api.create_app(org).await? {
-            Creation::Created => return Ok(true),
-            Creation::NameTaken => None,
-            Creation::Ambiguous(e) => Some(e),
+            Lookup::Found(app) => Some(app),
+            Lookup::Missing => None,
         };
-        // Taken meanwhile, or created with the answer lost: only our marker makes it ours,
-        // and a just-created app has none yet.
-        match (api.lookup_app().await?, lost) {
-            (Lookup::Found(app), None) => self.ours(api, &app, marker).await.map(|()| false),
-            (Lookup::Found(app), Some(e)) => match self.ours(api, &app, marker).await {
-                Ok(()) => Ok(false),
-                Err(_) => Err(ProviderError::Refused(format!(
-                    "asking Fly for app `{}` lost its answer ({e}), and an app of that name now \
-                     exists without stage-gate's marker: it may be the one just asked for, or \
-                     another's. stage-gate neither deploys into nor deletes an unmarked app; if \
-                     it is this preview's (`fly apps list -o {org}`), remove it with `fly apps \
-                     destroy {}` and run again",
-                    app.name, app.name
-                ))),
-            },
-            (Lookup::Elsewhere, _) => Err(taken_elsewhere(&api.app)),
-            (Lookup::Missing, Some(e)) => Err(ProviderError::Failed {
-                message: format!(
-                    "creating Fly app `{}` failed ({e}) and no such app exists; nothing was \
-                     created — run again",
-                    api.app
-                ),
-                rolled_back: None,
-                log_excerpt: None,
-            }),
-            (Lookup::Missing, None) => Err(ProviderError::Other(format!(
+        if let Some(app) = &found {
+            match self.ours(api, app, marker).await {
+                Ok(()) => return Ok(false),
+                // Unmarked: ours only if our key made it.
+                Err(refused) if self.unmarked(api, app).await? => {
+                    return match api.create_app(org, &key).await? {
+                        Creation::Created => Ok(true),
+                        _ => Err(refused),
+                    };
+                }
+                Err(refused) => return Err(refused),
+            }
+        }
+        // Asked at most twice: the second time only after a lost answer, with the same key.
+        for attempt in 0..2 {
+            match api.create_app(org, &key).await? {
+                Creation::Created => return Ok(true),
+                Creation::Ambiguous(e) if attempt == 0 => {
+                    self.ctx.console.warn(format!(
+                        "creating Fly app `{}` lost its answer ({e}); asking again with the                          same idempotency key",
+                        api.app
+                    ));
+                }
+                Creation::Ambiguous(e) => {
+                    return Err(ProviderError::Failed {
+                        message: format!(
+                            "creating Fly app `{}` failed twice ({e}); whether it exists is                              unknown — run again (the same key makes that safe)",
+                            api.app
+                        ),
+                        rolled_back: None,
+                        log_excerpt: None,
+                    })
+                }
+                Creation::NameTaken => break,
+            }
+        }
+        // Taken meanwhile, and not by our key: ours only when it carries our marker.
+        match api.lookup_app().await? {
+            Lookup::Found(app) => self.ours(api, &app, marker).await.map(|()| false),
+            Lookup::Elsewhere => Err(taken_elsewhere(&api.app)),
+            Lookup::Missing => Err(ProviderError::Other(format!(
                 "Fly said the name `{}` is taken, but no app of that name can be found",
                 api.app
             ))),
         }
+    }
+
+    /// Whether the app carries no marker at all (as opposed to another preview's).
+    async fn unmarked(&self, api: &Api, app: &FlyApp) -> Result<bool, ProviderError> {
+        let org = self.org()?;
+        Ok((app.org().is_empty() || app.org() == org)
+            && api.secret_value(Marker::SECRET).await?.is_none())
     }
 
     /// A dedicated v6 and a shared v4 when fly.toml has services and the app has no address.
@@ -163,6 +187,14 @@ impl FlyProvider {
     }
 }
 
+/// The idempotency key of a preview app's create: the same for every run of the preview.
+fn idempotency_key(marker: &Marker, app: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("stage-gate preview {} {app}", marker.value()));
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("stage-gate-{hex}")
+}
+
 fn taken_elsewhere(app: &str) -> ProviderError {
     ProviderError::Refused(format!(
         "the Fly app name `{app}` is taken by an app of another organisation (names are global); \
@@ -182,8 +214,9 @@ impl Previews for FlyProvider {
         let mut calls = vec![
             format!("GET {apps}/{}  (the preview's app; created when missing)", s.app),
             format!(
-                "POST {apps}  {{\"app_name\": \"{}\", \"org_slug\": \"{org}\"}}  (only when missing)",
-                s.app
+                "POST {apps}  {{\"name\": \"{}\", \"org_slug\": \"{org}\", \"idempotency_key\": \"{}\"}}  (only when missing)",
+                s.app,
+                idempotency_key(&req.marker, &s.app)
             ),
             format!(
                 "POST {apps}/{}/secrets  {} = {}{}",
