@@ -68,9 +68,19 @@ pub struct Sim {
     pub urls: Urls,
     shared: Arc<server::Shared>,
     tasks: Vec<JoinHandle<()>>,
+    fly: fly::Handle,
 }
 
 impl Sim {
+    /// The Fly apps as the simulator holds them now (organisation, machines, secret names,
+    /// IPs), for assertions on what a client did.
+    pub fn fly_apps(&self) -> Vec<fly::FlyApp> {
+        self.fly.apps()
+    }
+    /// One Fly app by name.
+    pub fn fly_app(&self, name: &str) -> Option<fly::FlyApp> {
+        self.fly_apps().into_iter().find(|a| a.name == name)
+    }
     /// Every request received so far, all vendors, in order.
     pub fn log(&self) -> Vec<LogEntry> {
         self.shared.log()
@@ -135,13 +145,9 @@ pub async fn start_with_log(scenario: Scenario, log_file: Option<PathBuf>) -> st
         scenario.faults,
     ));
     let (github_api, github_uploads) = github::routers(scenario.github, &urls);
+    let (fly_router, fly) = fly::serve(scenario.fly, &urls);
     let tasks = vec![
-        server::spawn(
-            "fly",
-            fly_l,
-            fly::router(scenario.fly, &urls),
-            shared.clone(),
-        ),
+        server::spawn("fly", fly_l, fly_router, shared.clone()),
         server::spawn(
             "coolify",
             coolify_l,
@@ -161,5 +167,6 @@ pub async fn start_with_log(scenario: Scenario, log_file: Option<PathBuf>) -> st
         urls,
         shared,
         tasks,
+        fly,
     })
 }
