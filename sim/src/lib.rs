@@ -69,6 +69,7 @@ pub struct Sim {
     shared: Arc<server::Shared>,
     tasks: Vec<JoinHandle<()>>,
     fly: fly::Handle,
+    coolify: coolify::Handle,
 }
 
 impl Sim {
@@ -76,6 +77,11 @@ impl Sim {
     /// IPs), for assertions on what a client did.
     pub fn fly_apps(&self) -> Vec<fly::FlyApp> {
         self.fly.apps()
+    }
+    /// The preview deployments of a Coolify application (by uuid); `None` when the
+    /// application does not exist.
+    pub fn coolify_previews(&self, app_uuid: &str) -> Option<Vec<coolify::CoolifyPreview>> {
+        self.coolify.previews(app_uuid)
     }
     /// One Fly app by name.
     pub fn fly_app(&self, name: &str) -> Option<fly::FlyApp> {
@@ -146,14 +152,10 @@ pub async fn start_with_log(scenario: Scenario, log_file: Option<PathBuf>) -> st
     ));
     let (github_api, github_uploads) = github::routers(scenario.github, &urls);
     let (fly_router, fly) = fly::serve(scenario.fly, &urls);
+    let (coolify_router, coolify) = coolify::serve(scenario.coolify, &urls);
     let tasks = vec![
         server::spawn("fly", fly_l, fly_router, shared.clone()),
-        server::spawn(
-            "coolify",
-            coolify_l,
-            coolify::router(scenario.coolify, &urls),
-            shared.clone(),
-        ),
+        server::spawn("coolify", coolify_l, coolify_router, shared.clone()),
         server::spawn("github", github_l, github_api, shared.clone()),
         server::spawn("uploads", uploads_l, github_uploads, shared.clone()),
         server::spawn(
@@ -168,5 +170,6 @@ pub async fn start_with_log(scenario: Scenario, log_file: Option<PathBuf>) -> st
         shared,
         tasks,
         fly,
+        coolify,
     })
 }
