@@ -70,6 +70,7 @@ pub struct Sim {
     tasks: Vec<JoinHandle<()>>,
     fly: fly::Handle,
     coolify: coolify::Handle,
+    github: github::Handle,
 }
 
 impl Sim {
@@ -82,6 +83,22 @@ impl Sim {
     /// application does not exist.
     pub fn coolify_previews(&self, app_uuid: &str) -> Option<Vec<coolify::CoolifyPreview>> {
         self.coolify.previews(app_uuid)
+    }
+    /// Close, merge or reopen a GitHub pull request while the test runs (`repo` is
+    /// `owner/name`; merged implies closed). Also `PATCH /__sim/repos/{o}/{r}/pulls/{n}`
+    /// `{"state", "merged"}` on the GitHub port.
+    pub fn set_pull_state(
+        &self,
+        repo: &str,
+        number: u64,
+        state: &str,
+        merged: bool,
+    ) -> Result<(), String> {
+        self.github.set_pull_state(repo, number, state, merged)
+    }
+    /// The comments on a GitHub issue or pull request, oldest first.
+    pub fn github_comments(&self, repo: &str, issue: u64) -> Vec<github::GithubComment> {
+        self.github.comments(repo, issue)
     }
     /// One Fly app by name.
     pub fn fly_app(&self, name: &str) -> Option<fly::FlyApp> {
@@ -150,7 +167,7 @@ pub async fn start_with_log(scenario: Scenario, log_file: Option<PathBuf>) -> st
         log::RequestLog::new(log_file),
         scenario.faults,
     ));
-    let (github_api, github_uploads) = github::routers(scenario.github, &urls);
+    let (github_api, github_uploads, github) = github::serve(scenario.github, &urls);
     let (fly_router, fly) = fly::serve(scenario.fly, &urls);
     let (coolify_router, coolify) = coolify::serve(scenario.coolify, &urls);
     let tasks = vec![
@@ -171,5 +188,6 @@ pub async fn start_with_log(scenario: Scenario, log_file: Option<PathBuf>) -> st
         tasks,
         fly,
         coolify,
+        github,
     })
 }
