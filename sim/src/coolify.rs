@@ -6,11 +6,15 @@
 //! Sanctum abilities (`root`, `read`, `read:sensitive`, `write`, `deploy`) and get Coolify's
 //! own 401/403 texts. Fault injection and the request log belong to the core, not here.
 
+mod previews;
 mod scenario;
 mod state;
 mod template;
 
-pub use scenario::{AppSeed, Outcome, PastDeployment, Scenario, TokenSeed, DEFAULT_TOKEN};
+pub use previews::CoolifyPreview;
+pub use scenario::{
+    AppSeed, Outcome, PastDeployment, PreviewSeed, Scenario, TokenSeed, DEFAULT_TOKEN,
+};
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -28,9 +32,29 @@ use std::time::Instant;
 type Shared = Arc<Mutex<Sim>>;
 
 /// The Coolify routes, holding their own state.
-pub fn router(scenario: Scenario, _urls: &crate::Urls) -> Router {
+pub fn router(scenario: Scenario, urls: &crate::Urls) -> Router {
+    serve(scenario, urls).0
+}
+
+/// A handle on a running Coolify simulator's state, for tests' assertions.
+#[derive(Clone)]
+pub struct Handle(Shared);
+
+impl Handle {
+    /// The previews of an application (by uuid), in creation order; `None` for an unknown
+    /// application.
+    pub fn previews(&self, app_uuid: &str) -> Option<Vec<CoolifyPreview>> {
+        let mut sim = lock(&self.0);
+        sim.settle(Instant::now());
+        let app = sim.app_index(app_uuid)?;
+        Some(sim.apps[app].previews.iter().map(Into::into).collect())
+    }
+}
+
+/// The Coolify router and a handle on its state.
+pub fn serve(scenario: Scenario, _urls: &crate::Urls) -> (Router, Handle) {
     let state: Shared = Arc::new(Mutex::new(Sim::new(scenario)));
-    Router::new()
+    let router = Router::new()
         .route("/api/health", get(health))
         .route("/api/v1/health", get(health))
         .route("/api/v1/version", get(version))
@@ -48,7 +72,12 @@ pub fn router(scenario: Scenario, _urls: &crate::Urls) -> Router {
             "/api/v1/applications/{uuid}/rollback-images",
             get(rollback_images),
         )
-        .with_state(state)
+        .route(
+            "/api/v1/applications/{uuid}/previews/{pull_request_id}",
+            axum::routing::delete(delete_preview),
+        )
+        .with_state(state.clone());
+    (router, Handle(state))
 }
 
 fn lock(state: &Shared) -> MutexGuard<'_, Sim> {
@@ -178,12 +207,13 @@ async fn deploy(
     let uuids = text(input.get("uuid"));
     let tags = text(input.get("tag"));
     let force = truthy(input.get("force"));
-    let pr = text(input.get("pr"))
-        .or_else(|| text(input.get("pull_request_id")))
-        .and_then(|p| p.parse::<i64>().ok())
+    // `$request->input('pull_request_id', $request->input('pr'))`, then `max((int) …, 0)`.
+    let pr = text(input.get("pull_request_id"))
+        .or_else(|| text(input.get("pr")))
+        .map(|p| previews::php_int(&p))
         .unwrap_or(0)
         .max(0);
-    let docker_tag = text(input.get("docker_tag"));
+    let docker_tag = previews::php_string(input.get("docker_tag"));
     let bad = |m: &str| message(StatusCode::BAD_REQUEST, m);
     if uuids.is_some() && tags.is_some() {
         return bad("You can only use uuid or tag, not both.");
@@ -223,11 +253,29 @@ async fn deploy(
             continue;
         };
         resolved += 1;
-        if pr > 0 && !sim.apps[app].seed.pull_requests.contains(&pr) {
-            entries.push(json!({"message": format!("Pull request {pr} not found for this resource."), "resource_uuid": uuid}));
+        let mut tag_for_app = docker_tag.clone();
+        if pr > 0 {
+            let found = if sim.apps[app].is_dockerimage() {
+                upsert_docker_preview(&mut sim, app, pr, docker_tag.clone())
+            } else {
+                sim.apps[app].preview(pr).map(|_| docker_tag.clone())
+            };
+            match found {
+                Some(tag) => tag_for_app = tag,
+                None => {
+                    entries.push(json!({"message": format!("Pull request {pr} not found for this resource."), "resource_uuid": uuid}));
+                    continue;
+                }
+            }
+        }
+        if tag_for_app.is_some() && !sim.apps[app].is_dockerimage() {
+            entries.push(json!({
+                "message": "docker_tag can only be used with Docker Image applications.",
+                "resource_uuid": uuid,
+            }));
             continue;
         }
-        match sim.queue(app, force, pr, docker_tag.clone(), None, now) {
+        match sim.queue(app, force, pr, tag_for_app, None, now) {
             Ok(deployment_uuid) => entries.push(json!({
                 "message": format!("Application {} deployment queued.", sim.apps[app].name()),
                 "resource_uuid": uuid,
@@ -244,6 +292,31 @@ async fn deploy(
         return message(StatusCode::NOT_FOUND, "No resources found.");
     }
     Json(json!({ "deployments": entries })).into_response()
+}
+
+/// `upsertDockerImagePreview`: the preview of `pr` (made with `docker_tag` when missing,
+/// its tag replaced when another is given), and the tag its deployment runs; `None` when it
+/// does not exist and no tag was given.
+fn upsert_docker_preview(
+    sim: &mut Sim,
+    app: usize,
+    pr: i64,
+    docker_tag: Option<String>,
+) -> Option<Option<String>> {
+    let app = &mut sim.apps[app];
+    match app.previews.iter_mut().find(|p| p.pull_request_id == pr) {
+        Some(p) => {
+            if docker_tag.is_some() && p.docker_tag != docker_tag {
+                p.docker_tag = docker_tag;
+            }
+            Some(p.docker_tag.clone())
+        }
+        None => {
+            docker_tag.as_ref()?;
+            let p = app.add_preview(pr, docker_tag);
+            Some(p.docker_tag.clone())
+        }
+    }
 }
 
 fn deploy_by_tags(sim: &mut Sim, tags: &str, force: bool, now: Instant) -> Response {
@@ -416,9 +489,51 @@ async fn application(
     }
     sim.settle(Instant::now());
     match sim.app_index(&uuid) {
-        Some(app) => Json(Value::Object(sim.apps[app].fields.clone())).into_response(),
+        Some(app) => {
+            // `removeSensitiveData` hides the numeric `id` (ApplicationsController.php).
+            let mut fields = sim.apps[app].fields.clone();
+            fields.remove("id");
+            Json(Value::Object(fields)).into_response()
+        }
         None => message(StatusCode::NOT_FOUND, "Application not found."),
     }
+}
+
+/// `DELETE /applications/{uuid}/previews/{pull_request_id}` (ability `write`), checked in
+/// the controller's order: the application, then the number, then the preview.
+async fn delete_preview(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path((uuid, pr)): Path<(String, String)>,
+) -> Response {
+    let mut sim = lock(&state);
+    if let Err(resp) = authorize(&sim, &headers, "write") {
+        return resp.into_response();
+    }
+    let now = Instant::now();
+    sim.settle(now);
+    let Some(app) = sim.app_index(&uuid) else {
+        return message(StatusCode::NOT_FOUND, "Application not found.");
+    };
+    if !previews::php_is_numeric(&pr) || previews::php_int_of_numeric(&pr) <= 0 {
+        return message(StatusCode::UNPROCESSABLE_ENTITY, "Invalid pull_request_id.");
+    }
+    let pr = previews::php_int_of_numeric(&pr);
+    if sim.apps[app].preview(pr).is_none() {
+        return message(StatusCode::NOT_FOUND, "Preview not found.");
+    }
+    sim.apps[app].previews.retain(|p| p.pull_request_id != pr);
+    // CleanupPreviewDeployment: the pull request's queued and running deployments stop.
+    let active: Vec<String> = sim
+        .deployments
+        .iter()
+        .filter(|d| d.app == app && d.pull_request_id == pr && d.status(now).is_active())
+        .map(|d| d.uuid.clone())
+        .collect();
+    for d in active {
+        let _ = sim.cancel(&d, now);
+    }
+    message(StatusCode::OK, "Preview deletion request queued.")
 }
 
 fn validation(errors: Map<String, Value>) -> Response {
@@ -468,6 +583,11 @@ async fn update_application(
     for (key, value) in changes {
         if key == "domains" {
             fields.insert("fqdn".into(), value);
+        } else if key == "is_preview_deployments_enabled" {
+            // Kept in ApplicationSetting, shown under `settings`.
+            if let Some(settings) = fields.get_mut("settings").and_then(Value::as_object_mut) {
+                settings.insert(key, value);
+            }
         } else if fields.contains_key(&key) {
             fields.insert(key, value);
         }

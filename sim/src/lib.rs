@@ -68,9 +68,42 @@ pub struct Sim {
     pub urls: Urls,
     shared: Arc<server::Shared>,
     tasks: Vec<JoinHandle<()>>,
+    fly: fly::Handle,
+    coolify: coolify::Handle,
+    github: github::Handle,
 }
 
 impl Sim {
+    /// The Fly apps as the simulator holds them now (organisation, machines, secret names,
+    /// IPs), for assertions on what a client did.
+    pub fn fly_apps(&self) -> Vec<fly::FlyApp> {
+        self.fly.apps()
+    }
+    /// The preview deployments of a Coolify application (by uuid); `None` when the
+    /// application does not exist.
+    pub fn coolify_previews(&self, app_uuid: &str) -> Option<Vec<coolify::CoolifyPreview>> {
+        self.coolify.previews(app_uuid)
+    }
+    /// Close, merge or reopen a GitHub pull request while the test runs (`repo` is
+    /// `owner/name`; merged implies closed). Also `PATCH /__sim/repos/{o}/{r}/pulls/{n}`
+    /// `{"state", "merged"}` on the GitHub port.
+    pub fn set_pull_state(
+        &self,
+        repo: &str,
+        number: u64,
+        state: &str,
+        merged: bool,
+    ) -> Result<(), String> {
+        self.github.set_pull_state(repo, number, state, merged)
+    }
+    /// The comments on a GitHub issue or pull request, oldest first.
+    pub fn github_comments(&self, repo: &str, issue: u64) -> Vec<github::GithubComment> {
+        self.github.comments(repo, issue)
+    }
+    /// One Fly app by name.
+    pub fn fly_app(&self, name: &str) -> Option<fly::FlyApp> {
+        self.fly_apps().into_iter().find(|a| a.name == name)
+    }
     /// Every request received so far, all vendors, in order.
     pub fn log(&self) -> Vec<LogEntry> {
         self.shared.log()
@@ -134,20 +167,12 @@ pub async fn start_with_log(scenario: Scenario, log_file: Option<PathBuf>) -> st
         log::RequestLog::new(log_file),
         scenario.faults,
     ));
-    let (github_api, github_uploads) = github::routers(scenario.github, &urls);
+    let (github_api, github_uploads, github) = github::serve(scenario.github, &urls);
+    let (fly_router, fly) = fly::serve(scenario.fly, &urls);
+    let (coolify_router, coolify) = coolify::serve(scenario.coolify, &urls);
     let tasks = vec![
-        server::spawn(
-            "fly",
-            fly_l,
-            fly::router(scenario.fly, &urls),
-            shared.clone(),
-        ),
-        server::spawn(
-            "coolify",
-            coolify_l,
-            coolify::router(scenario.coolify, &urls),
-            shared.clone(),
-        ),
+        server::spawn("fly", fly_l, fly_router, shared.clone()),
+        server::spawn("coolify", coolify_l, coolify_router, shared.clone()),
         server::spawn("github", github_l, github_api, shared.clone()),
         server::spawn("uploads", uploads_l, github_uploads, shared.clone()),
         server::spawn(
@@ -161,5 +186,8 @@ pub async fn start_with_log(scenario: Scenario, log_file: Option<PathBuf>) -> st
         urls,
         shared,
         tasks,
+        fly,
+        coolify,
+        github,
     })
 }

@@ -7,6 +7,9 @@
 //! - `GET /__sim/log` — the request log of every port, as JSON lines (`?vendor=fly` filters)
 //! - `DELETE /__sim/log` — empty the log
 //!
+//! Any other `/__sim/` path goes to the vendor's router (its own test levers), bypassing
+//! faults and the log; a vendor without such a route answers its usual 404.
+//!
 //! The accept loop is hyper's, not `axum::serve`, because a `reset` fault must drop the
 //! connection with a real TCP RST (zero linger) without writing a response — something no axum
 //! handler can do. Vendor routers are called as plain tower services and know nothing of this.
@@ -137,13 +140,25 @@ async fn handle(
     };
     let path = parts.uri.path().to_string();
     if path.starts_with("/__sim/") {
-        return Ok(admin(
+        let answer = admin(
             &port,
             parts.method.as_str(),
             &path,
             parts.uri.query(),
             &bytes,
-        ));
+        );
+        return Ok(match answer {
+            Some(a) => a,
+            // A vendor's own lever (e.g. GitHub's pull request state): its router answers,
+            // untouched by faults and absent from the log.
+            None => {
+                let req = Request::from_parts(parts, Body::from(bytes));
+                match port.router.clone().oneshot(req).await {
+                    Ok(resp) => resp,
+                    Err(never) => match never {},
+                }
+            }
+        });
     }
     let mut entry = LogEntry {
         vendor: port.vendor.to_string(),
@@ -243,15 +258,16 @@ fn json_response(status: u16, body: &str) -> Response<Body> {
     resp
 }
 
+/// The admin routes every port answers; `None` for any other `/__sim/` path.
 fn admin(
     port: &Port,
     method: &str,
     path: &str,
     query: Option<&str>,
     body: &[u8],
-) -> Response<Body> {
+) -> Option<Response<Body>> {
     let shared = &port.shared;
-    match (method, path) {
+    let answer = match (method, path) {
         ("POST", "/__sim/faults") => match serde_json::from_slice::<Fault>(body) {
             Ok(mut fault) => {
                 fault.vendor.get_or_insert_with(|| port.vendor.to_string());
@@ -296,6 +312,7 @@ fn admin(
             shared.clear_log();
             json_response(200, r#"{"ok":true}"#)
         }
-        _ => json_response(404, r#"{"error":"unknown simulator admin route"}"#),
-    }
+        _ => return None,
+    };
+    Some(answer)
 }

@@ -64,7 +64,9 @@ async fn every_served_route_is_in_the_spec_and_answers() {
         let sim = sim().await;
         let mut concrete = path
             .replace("{app_name}", "web")
-            .replace("{machine_id}", "m2");
+            .replace("{machine_id}", "m2")
+            .replace("{ip}", "2a09:8280:1::1:1")
+            .replace("{secret_name}", "NOT_SET");
         if path.ends_with("/wait") {
             concrete.push_str("?state=stopped&timeout=1"); // m2 is stopped
         }
@@ -223,4 +225,170 @@ async fn routes_outside_the_spec_are_not_in_it_and_answer() {
         let (status, answer) = call(&sim, method, &path.replace("{app_name}", "web"), body).await;
         assert_eq!(status, StatusCode::OK, "{method} {path}: {answer}");
     }
+}
+
+/// The answers of the apps, IP assignment and secrets routes (preview environments) against
+/// the spec. The create answer is an `App` plus the document's `CreateAppResponse`
+/// (`created_at`): flyctl reads the app's name from it (NOTES.md §1).
+#[tokio::test]
+async fn app_ip_and_secret_answers_match_the_spec() {
+    let spec = spec();
+    let sim = sim().await;
+    let error = json!({"$ref": "#/components/schemas/ErrorResponse"});
+
+    let (status, created) = call(
+        &sim,
+        "POST",
+        "/v1/apps",
+        Some(json!({"name": "web-pr-7", "org_slug": "personal"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let create_schema = schema_of(&spec, "POST", "/v1/apps", "201");
+    let mut app_part = created.clone();
+    app_part.as_object_mut().map(|o| o.remove("created_at"));
+    assert_conforms(
+        &spec,
+        &json!({"$ref": "#/components/schemas/App"}),
+        &app_part,
+        "created App",
+    );
+    assert_conforms(
+        &spec,
+        &create_schema,
+        &json!({"id": created["id"], "created_at": created["created_at"]}),
+        "CreateAppResponse",
+    );
+    let (status, taken) = call(
+        &sim,
+        "POST",
+        "/v1/apps",
+        Some(json!({"name": "web-pr-7", "org_slug": "personal"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "POST", "/v1/apps", "422"),
+        &taken,
+        "422",
+    );
+    let (status, missing) = call(&sim, "POST", "/v1/apps", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "POST", "/v1/apps", "400"),
+        &missing,
+        "400",
+    );
+
+    let (_, listed) = call(&sim, "GET", "/v1/apps?org_slug=personal", None).await;
+    assert_eq!(listed["total_apps"], 2);
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "GET", "/v1/apps", "200"),
+        &listed,
+        "ListAppsResponse",
+    );
+    let (_, bad) = call(&sim, "GET", "/v1/apps", None).await;
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "GET", "/v1/apps", "400"),
+        &bad,
+        "list 400",
+    );
+
+    let ips = "/v1/apps/{app_name}/ip_assignments";
+    for kind in ["v6", "shared_v4", "private_v6", "v4"] {
+        let (status, ip) = call(
+            &sim,
+            "POST",
+            "/v1/apps/web-pr-7/ip_assignments",
+            Some(json!({"type": kind})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_conforms(&spec, &schema_of(&spec, "POST", ips, "200"), &ip, kind);
+    }
+    let (_, list) = call(&sim, "GET", "/v1/apps/web-pr-7/ip_assignments", None).await;
+    assert_eq!(list["ips"].as_array().map(Vec::len), Some(4));
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "GET", ips, "200"),
+        &list,
+        "listIPAssignmentsResponse",
+    );
+
+    let secrets = "/v1/apps/{app_name}/secrets";
+    let one = "/v1/apps/{app_name}/secrets/{secret_name}";
+    let (_, updated) = call(
+        &sim,
+        "POST",
+        "/v1/apps/web-pr-7/secrets",
+        Some(json!({"values": {"A": "1", "B": null}})),
+    )
+    .await;
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "POST", secrets, "200"),
+        &updated,
+        "AppSecretsUpdateResp",
+    );
+    let (_, listed) = call(
+        &sim,
+        "GET",
+        "/v1/apps/web-pr-7/secrets?show_secrets=true",
+        None,
+    )
+    .await;
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "GET", secrets, "200"),
+        &listed,
+        "AppSecrets",
+    );
+    let (status, set) = call(
+        &sim,
+        "POST",
+        "/v1/apps/web-pr-7/secrets/C",
+        Some(json!({"value": "3"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "POST", one, "201"),
+        &set,
+        "SetAppSecretResponse",
+    );
+    let (_, got) = call(&sim, "GET", "/v1/apps/web-pr-7/secrets/C", None).await;
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "GET", one, "200"),
+        &got,
+        "AppSecret",
+    );
+    let (_, deleted) = call(&sim, "DELETE", "/v1/apps/web-pr-7/secrets/C", None).await;
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "DELETE", one, "200"),
+        &deleted,
+        "DeleteAppSecretResponse",
+    );
+    let (status, bad) = call(
+        &sim,
+        "POST",
+        "/v1/apps/web-pr-7/secrets",
+        Some(json!({"values": {"not-env": "x"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_conforms(
+        &spec,
+        &schema_of(&spec, "POST", secrets, "400"),
+        &bad,
+        "secrets 400",
+    );
+    let (_, absent) = call(&sim, "GET", "/v1/apps/web-pr-7/secrets/NOPE", None).await;
+    assert_conforms(&spec, &error, &absent, "secret 404");
 }

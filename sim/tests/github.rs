@@ -25,7 +25,7 @@ struct Gh {
     client: Client,
     seen: Arc<Mutex<Vec<Answer>>>,
     /// Keeps the servers running.
-    _sim: stage_gate_sim::Sim,
+    sim: stage_gate_sim::Sim,
 }
 
 impl Gh {
@@ -41,7 +41,7 @@ impl Gh {
             uploads: sim.urls.uploads.clone(),
             client: Client::new(),
             seen: Arc::new(Mutex::new(Vec::new())),
-            _sim: sim,
+            sim,
         }
     }
 
@@ -971,5 +971,361 @@ async fn the_readme_scenario_seeds_github() {
         .call(Method::GET, "/repos/acme/shop/actions/workflows", None)
         .await;
     assert_eq!(wfs["total_count"], 2);
+    assert_contract(&gh);
+}
+
+// ---- preview environments: comments, pull requests, transient deployments ----
+
+fn preview_scenario() -> Scenario {
+    let yaml = format!(
+        r#"
+repos:
+  - name: acme/shop
+    commits:
+      - {{ sha: "{SHA1}", message: "feat: first" }}
+      - {{ sha: "{SHA2}", message: "fix: second (#7)" }}
+    issues: [3]
+    pulls:
+      - {{ number: 7, title: "Fix", user: bob, head: fix-2, commits: ["{SHA2}"], merge_commit: "{SHA2}" }}
+      - {{ number: 9, state: open, head_sha: "{SHA3}", head_repo: bob/shop }}
+    comments:
+      - {{ issue: 9, body: "looks good", user: alice }}
+"#
+    );
+    serde_yaml::from_str(&yaml).unwrap()
+}
+
+#[tokio::test]
+async fn issue_comments_are_listed_created_and_edited() {
+    let gh = Gh::start(preview_scenario()).await;
+    let path = "/repos/acme/shop/issues/9/comments";
+    let (s, _, seeded) = gh.call(Method::GET, path, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(seeded.as_array().map(Vec::len), Some(1));
+    assert_eq!(seeded[0]["user"]["login"], "alice");
+    assert_eq!(seeded[0]["user"]["type"], "User");
+
+    let (s, h, made) = gh
+        .call(
+            Method::POST,
+            path,
+            Some(json!({"body": "Preview: https://7.example.com"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(made["user"]["login"], "github-actions[bot]");
+    assert_eq!(made["user"]["type"], "Bot");
+    let id = made["id"].as_u64().unwrap();
+    assert!(h["location"]
+        .to_str()
+        .unwrap()
+        .ends_with(&format!("/issues/comments/{id}")));
+    assert!(made["html_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/pull/9#issuecomment-{id}")));
+    assert!(made["node_id"].is_string());
+
+    let (s, _, edited) = gh
+        .call(
+            Method::PATCH,
+            &format!("/repos/acme/shop/issues/comments/{id}"),
+            Some(json!({"body": "Preview: https://7.example.com (v2)"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(edited["body"], "Preview: https://7.example.com (v2)");
+    assert_eq!(edited["id"], id);
+    let comments = gh.sim.github_comments("acme/shop", 9);
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[1].body, "Preview: https://7.example.com (v2)");
+
+    // The longest body GitHub takes, and one character more.
+    let (s, _, _) = gh
+        .call(
+            Method::POST,
+            path,
+            Some(json!({"body": "x".repeat(65_536)})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _, refused) = gh
+        .call(
+            Method::POST,
+            path,
+            Some(json!({"body": "é".repeat(65_537)})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["message"], "Validation Failed");
+    assert_eq!(refused["errors"][0]["resource"], "IssueComment");
+    let (s, _, _) = gh
+        .call(
+            Method::PATCH,
+            &format!("/repos/acme/shop/issues/comments/{id}"),
+            Some(json!({"body": "y".repeat(65_537)})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _, _) = gh.call(Method::POST, path, Some(json!({}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "body is required");
+    assert_eq!(
+        gh.sim.github_comments("acme/shop", 9).len(),
+        3,
+        "refusals changed nothing"
+    );
+
+    // Not an issue or pull request; not a comment.
+    for (m, p) in [
+        (Method::GET, "/repos/acme/shop/issues/999/comments"),
+        (Method::POST, "/repos/acme/shop/issues/999/comments"),
+        (Method::PATCH, "/repos/acme/shop/issues/comments/424242"),
+    ] {
+        let (s, _, _) = gh.call(m.clone(), p, Some(json!({"body": "x"}))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{m} {p}");
+    }
+    // A plain issue takes comments too.
+    let (s, _, on_issue) = gh
+        .call(
+            Method::POST,
+            "/repos/acme/shop/issues/3/comments",
+            Some(json!({"body": "hi"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(on_issue["html_url"]
+        .as_str()
+        .unwrap()
+        .contains("/issues/3#issuecomment-"));
+    assert_contract(&gh);
+}
+
+#[tokio::test]
+async fn issue_comments_page_with_link_headers() {
+    let gh = Gh::start(preview_scenario()).await;
+    let path = "/repos/acme/shop/issues/7/comments";
+    for i in 0..35 {
+        let (s, _, _) = gh
+            .call(Method::POST, path, Some(json!({"body": format!("c{i}")})))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (_, h, first) = gh.call(Method::GET, path, None).await;
+    assert_eq!(first.as_array().map(Vec::len), Some(30), "30 by default");
+    assert_eq!(first[0]["body"], "c0", "oldest first");
+    let link = h["link"].to_str().unwrap().to_string();
+    assert!(
+        link.contains("rel=\"next\"") && link.contains("page=2"),
+        "{link}"
+    );
+    let (_, h, second) = gh.call(Method::GET, &format!("{path}?page=2"), None).await;
+    assert_eq!(second.as_array().map(Vec::len), Some(5));
+    assert!(h["link"].to_str().unwrap().contains("rel=\"prev\""));
+    let (_, h, all) = gh
+        .call(Method::GET, &format!("{path}?per_page=100"), None)
+        .await;
+    assert_eq!(all.as_array().map(Vec::len), Some(35));
+    assert!(h.get("link").is_none());
+    let (_, _, capped) = gh
+        .call(Method::GET, &format!("{path}?per_page=500"), None)
+        .await;
+    assert_eq!(
+        capped.as_array().map(Vec::len),
+        Some(35),
+        "at most 100 a page"
+    );
+    assert_contract(&gh);
+}
+
+#[tokio::test]
+async fn a_pull_request_shows_its_state_and_a_test_can_close_it() {
+    let gh = Gh::start(preview_scenario()).await;
+    let (s, _, pr) = gh.call(Method::GET, "/repos/acme/shop/pulls/9", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(pr["number"], 9);
+    assert_eq!(pr["state"], "open");
+    assert_eq!(pr["merged"], false);
+    assert!(pr["merged_at"].is_null() && pr["closed_at"].is_null());
+    assert_eq!(pr["head"]["sha"], SHA3);
+    assert_eq!(pr["head"]["ref"], "pr-9");
+    assert_eq!(pr["head"]["repo"]["full_name"], "bob/shop");
+    assert_eq!(pr["head"]["repo"]["fork"], true);
+    assert_eq!(pr["base"]["repo"]["full_name"], "acme/shop");
+    assert_eq!(pr["base"]["ref"], "main");
+    assert_eq!(pr["base"]["sha"], SHA2);
+    assert!(pr["html_url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/acme/shop/pull/9"));
+    let (_, _, merged) = gh.call(Method::GET, "/repos/acme/shop/pulls/7", None).await;
+    assert_eq!(
+        (merged["state"].clone(), merged["merged"].clone()),
+        (json!("closed"), json!(true))
+    );
+    assert_eq!(merged["head"]["repo"]["fork"], false);
+
+    gh.sim
+        .set_pull_state("acme/shop", 9, "closed", false)
+        .unwrap();
+    let (_, _, closed) = gh.call(Method::GET, "/repos/acme/shop/pulls/9", None).await;
+    assert_eq!(closed["state"], "closed");
+    assert_eq!(closed["merged"], false);
+    assert!(closed["closed_at"].is_string() && closed["merged_at"].is_null());
+    assert_ne!(closed["updated_at"], pr["updated_at"]);
+
+    // The same lever over HTTP, for a simulator run as a process.
+    let admin = |body: Value| {
+        gh.client
+            .patch(format!("{}/__sim/repos/acme/shop/pulls/9", gh.api))
+            .json(&body)
+            .send()
+    };
+    let r = admin(json!({"state": "closed", "merged": true}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, _, now) = gh.call(Method::GET, "/repos/acme/shop/pulls/9", None).await;
+    assert_eq!(
+        (now["merged"].clone(), now["merged_at"].is_string()),
+        (json!(true), true)
+    );
+    let r = admin(json!({"state": "open", "merged": true}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = admin(json!({"state": "open"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "reopened");
+    assert!(gh
+        .sim
+        .set_pull_state("acme/shop", 404, "closed", false)
+        .is_err());
+    assert!(gh
+        .sim
+        .set_pull_state("acme/shop", 9, "draft", false)
+        .is_err());
+    let (s, _, _) = gh
+        .call(Method::GET, "/repos/acme/shop/pulls/404", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = gh.call(Method::GET, "/repos/acme/shop/pulls/3", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "an issue is not a pull request");
+    assert_contract(&gh);
+}
+
+#[tokio::test]
+async fn preview_deployments_are_transient_and_listed_by_exact_environment() {
+    let gh = Gh::start(preview_scenario()).await;
+    let deploy = |env: &str, transient: bool| {
+        json!({"ref": SHA2, "environment": env, "auto_merge": false, "required_contexts": [],
+               "transient_environment": transient, "production_environment": false})
+    };
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (s, _, d) = gh
+            .call(
+                Method::POST,
+                "/repos/acme/shop/deployments",
+                Some(deploy("preview/pr-7", true)),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        assert_eq!(
+            (
+                d["transient_environment"].clone(),
+                d["production_environment"].clone()
+            ),
+            (json!(true), json!(false))
+        );
+        let id = d["id"].as_u64().unwrap();
+        let (s, _, st) = gh
+            .call(
+                Method::POST,
+                &format!("/repos/acme/shop/deployments/{id}/statuses"),
+                Some(json!({"state": "success", "environment_url": "https://7.example.com"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        assert_eq!(st["environment_url"], "https://7.example.com");
+        ids.push(id);
+    }
+    // Transient: the newer success leaves the older deployment alone.
+    let statuses = format!("/repos/acme/shop/deployments/{}/statuses", ids[0]);
+    let (_, _, list) = gh.call(Method::GET, &statuses, None).await;
+    assert_eq!(list[0]["state"], "success");
+    assert_eq!(list[0]["environment_url"], "https://7.example.com");
+    // The environment name holds a slash and is matched exactly.
+    for q in ["preview/pr-7", "preview%2Fpr-7"] {
+        let (_, _, listed) = gh
+            .call(
+                Method::GET,
+                &format!("/repos/acme/shop/deployments?environment={q}"),
+                None,
+            )
+            .await;
+        assert_eq!(listed.as_array().map(Vec::len), Some(2), "{q}");
+    }
+    for q in ["preview", "preview/pr-70", "pr-7"] {
+        let (_, _, listed) = gh
+            .call(
+                Method::GET,
+                &format!("/repos/acme/shop/deployments?environment={q}"),
+                None,
+            )
+            .await;
+        assert_eq!(listed, json!([]), "{q}");
+    }
+    // Closing the preview: whoever ends it marks it inactive.
+    for id in &ids {
+        let (s, _, st) = gh
+            .call(
+                Method::POST,
+                &format!("/repos/acme/shop/deployments/{id}/statuses"),
+                Some(json!({"state": "inactive", "description": "PR closed"})),
+            )
+            .await;
+        assert_eq!(
+            (s, st["state"].clone()),
+            (StatusCode::CREATED, json!("inactive"))
+        );
+    }
+    let (_, _, list) = gh.call(Method::GET, &statuses, None).await;
+    assert_eq!(
+        (list[0]["state"].clone(), list[1]["state"].clone()),
+        (json!("inactive"), json!("success"))
+    );
+
+    // Non-transient: a deployment that ever succeeded goes inactive on the next success; one
+    // that only failed, and production ones, are left alone.
+    let mut staging = Vec::new();
+    for (env, state, production) in [
+        ("staging", "success", false),
+        ("staging", "failure", false),
+        ("production", "success", true),
+        ("production", "success", true),
+        ("staging", "success", false),
+    ] {
+        let mut body = deploy(env, false);
+        body["production_environment"] = json!(production);
+        let (_, _, d) = gh
+            .call(Method::POST, "/repos/acme/shop/deployments", Some(body))
+            .await;
+        let id = d["id"].as_u64().unwrap();
+        gh.call(
+            Method::POST,
+            &format!("/repos/acme/shop/deployments/{id}/statuses"),
+            Some(json!({"state": state})),
+        )
+        .await;
+        staging.push(id);
+    }
+    let mut last = Vec::new();
+    for id in &staging {
+        let path = format!("/repos/acme/shop/deployments/{id}/statuses");
+        last.push(gh.call(Method::GET, &path, None).await.2[0]["state"].clone());
+    }
+    assert_eq!(last[0], "inactive");
+    assert_eq!(last[1], "failure");
+    assert_eq!(last[2], "success", "production is never auto-inactivated");
+    assert_eq!(last[4], "success");
     assert_contract(&gh);
 }

@@ -74,8 +74,16 @@ pub struct AppSeed {
     pub rollback_outcome: Outcome,
     /// Build log lines (default: a short plausible log).
     pub log_lines: Vec<String>,
-    /// Pull requests with previews (for `pr`).
+    /// Pull requests with previews, without further detail (older spelling of `previews`).
     pub pull_requests: Vec<i64>,
+    /// Previews that exist (for git applications Coolify's GitHub App makes them when a
+    /// pull request opens, and only with previews enabled; Docker-image ones are made by
+    /// `POST /deploy?pr=N&docker_tag=T`).
+    pub previews: Vec<PreviewSeed>,
+    /// `settings.is_preview_deployments_enabled` (default false, as a new application).
+    pub previews_enabled: bool,
+    /// Default `{{pr_id}}.{{domain}}` (Coolify's).
+    pub preview_url_template: Option<String>,
     /// Earlier deployments, oldest first.
     pub history: Vec<PastDeployment>,
     /// Extra images `rollback-images` lists.
@@ -100,10 +108,25 @@ impl Default for AppSeed {
             rollback_outcome: Outcome::Finished,
             log_lines: Vec::new(),
             pull_requests: Vec::new(),
+            previews: Vec::new(),
+            previews_enabled: false,
+            preview_url_template: None,
             history: Vec::new(),
             rollback_images: Vec::new(),
         }
     }
+}
+
+/// A preview that exists when the simulator starts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewSeed {
+    pub pr: i64,
+    #[serde(default)]
+    pub docker_tag: Option<String>,
+    /// Generated from the application's domain and template when absent.
+    #[serde(default)]
+    pub fqdn: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,6 +5,7 @@
 //! application (the image or commit now running) are applied lazily by [`Sim::settle`].
 //! Deployments of one application run one after another, like Coolify's per-server queue.
 
+use super::previews::{generate_fqdn, Preview};
 use super::template::application_template;
 use super::{AppSeed, Outcome, Scenario, TokenSeed};
 use chrono::{DateTime, Utc};
@@ -52,6 +53,8 @@ pub struct App {
     pub fields: Map<String, Value>,
     /// Deploys queued so far (rollbacks excluded): indexes `seed.outcomes`.
     pub deploys: usize,
+    /// One per pull request, in creation order.
+    pub previews: Vec<Preview>,
 }
 
 impl App {
@@ -64,8 +67,24 @@ impl App {
     fn field(&self, key: &str) -> Option<&str> {
         self.fields.get(key).and_then(Value::as_str)
     }
-    fn is_dockerimage(&self) -> bool {
+    pub fn is_dockerimage(&self) -> bool {
         self.field("build_pack") == Some("dockerimage")
+    }
+    pub fn preview(&self, pr: i64) -> Option<&Preview> {
+        self.previews.iter().find(|p| p.pull_request_id == pr)
+    }
+    /// A new preview for `pr`, its fqdn generated as Coolify does.
+    pub fn add_preview(&mut self, pr: i64, docker_tag: Option<String>) -> &mut Preview {
+        let mut p = Preview::new(pr, docker_tag);
+        p.fqdn = generate_fqdn(
+            self.field("fqdn"),
+            self.field("preview_url_template")
+                .unwrap_or("{{pr_id}}.{{domain}}"),
+            pr,
+        );
+        self.previews.push(p);
+        let last = self.previews.len() - 1;
+        &mut self.previews[last]
     }
     /// What a deploy started now would run: the image tag for image apps, else the commit.
     fn current_ref(&self) -> Option<String> {
@@ -243,16 +262,45 @@ impl Sim {
         );
         set(&mut fields, "status", json!(seed.status));
         set(&mut fields, "config_hash", json!(format!("{:032x}", id)));
+        if let Some(t) = &seed.preview_url_template {
+            set(&mut fields, "preview_url_template", json!(t));
+        }
+        if let Some(settings) = fields.get_mut("settings").and_then(Value::as_object_mut) {
+            settings.insert(
+                "is_preview_deployments_enabled".into(),
+                json!(seed.previews_enabled),
+            );
+        }
         set(&mut fields, "created_at", json!(now));
         set(&mut fields, "updated_at", json!(now));
         let app_index = self.apps.len();
         let history = seed.history.clone();
-        self.apps.push(App {
+        let mut app = App {
             seed,
             id,
             fields,
             deploys: 0,
-        });
+            previews: Vec::new(),
+        };
+        let seeded: Vec<(i64, Option<String>, Option<String>)> = app
+            .seed
+            .pull_requests
+            .iter()
+            .map(|pr| (*pr, None, None))
+            .chain(
+                app.seed
+                    .previews
+                    .iter()
+                    .map(|p| (p.pr, p.docker_tag.clone(), p.fqdn.clone())),
+            )
+            .collect();
+        for (pr, tag, fqdn) in seeded {
+            let p = app.add_preview(pr, tag);
+            if fqdn.is_some() {
+                p.fqdn = fqdn;
+            }
+        }
+        self.apps.push(app);
         // Seeded history: finished long ago, oldest first, so the newest is listed first.
         let count = history.len();
         for (i, past) in history.into_iter().enumerate() {
@@ -310,6 +358,23 @@ impl Sim {
                 continue;
             }
             let app = &mut self.apps[d.app];
+            if d.pull_request_id > 0 {
+                // A preview deployment changes the preview's container, not the application.
+                let image = app.field("docker_registry_image_name").map(str::to_string);
+                let dockerimage = app.is_dockerimage();
+                if let Some(p) = app
+                    .previews
+                    .iter_mut()
+                    .find(|p| p.pull_request_id == d.pull_request_id)
+                {
+                    p.status = "running:healthy".into();
+                    p.running = match (dockerimage, &image, &d.deployed_ref) {
+                        (true, Some(name), Some(tag)) => Some(format!("{name}:{tag}")),
+                        (_, _, r) => r.clone(),
+                    };
+                }
+                continue;
+            }
             let key = if app.is_dockerimage() {
                 "docker_registry_image_tag"
             } else {
@@ -342,9 +407,11 @@ impl Sim {
     ) -> Result<String, Refusal> {
         let rollback = rollback_to.is_some();
         let queued_commit = rollback_to.clone().unwrap_or_else(|| "HEAD".into());
+        // queue_application_deployment: same application, commit, pull request and image tag.
         let duplicate = self.deployments.iter().any(|d| {
             d.app == app
                 && d.pull_request_id == pull_request_id
+                && d.docker_tag == docker_tag
                 && d.status(now).is_active()
                 && d.commit(now) == queued_commit
         });
@@ -383,9 +450,16 @@ impl Sim {
             Some(c) => c.clone(),
             None => seed_commit(&self.apps[app]),
         };
-        let deployed_ref = rollback_to.or_else(|| self.apps[app].current_ref());
+        let deployed_ref = match (&rollback_to, pull_request_id > 0) {
+            (Some(r), _) => Some(r.clone()),
+            // A preview runs its own tag (image apps) or the pull request's commit.
+            (None, true) if self.apps[app].is_dockerimage() => docker_tag.clone(),
+            (None, true) => Some(resolved_commit.clone()),
+            (None, false) => self.apps[app].current_ref(),
+        };
         let log_lines = if seed.log_lines.is_empty() {
-            default_log(&self.apps[app], outcome)
+            let preview = (pull_request_id > 0).then_some((pull_request_id, docker_tag.as_deref()));
+            default_log(&self.apps[app], outcome, preview)
         } else {
             seed.log_lines.clone()
         };
@@ -512,17 +586,22 @@ fn seed_commit(app: &App) -> String {
     app.field("git_commit_sha").unwrap_or("HEAD").to_string()
 }
 
-fn default_log(app: &App, outcome: Outcome) -> Vec<String> {
-    let image = match (
-        app.field("docker_registry_image_name"),
-        app.field("docker_registry_image_tag"),
-    ) {
+fn default_log(app: &App, outcome: Outcome, preview: Option<(i64, Option<&str>)>) -> Vec<String> {
+    let tag = match preview {
+        Some((_, tag)) => tag,
+        None => app.field("docker_registry_image_tag"),
+    };
+    let image = match (app.field("docker_registry_image_name"), tag) {
         (Some(name), Some(tag)) => format!("{name}:{tag}"),
         (Some(name), None) => format!("{name}:latest"),
         _ => app.name().to_string(),
     };
+    let what = match preview {
+        Some((pr, _)) => format!("pull request #{pr} preview of {}", app.name()),
+        None => app.name().to_string(),
+    };
     let mut lines = vec![
-        format!("Starting deployment of {}.", app.name()),
+        format!("Starting deployment of {what}."),
         "Preparing container with helper image: ghcr.io/coollabsio/coolify-helper:1.0.8.".into(),
         format!("Pulling latest image ({image}) from the registry."),
         "Rolling update started.".into(),

@@ -3,18 +3,27 @@
 //!
 //! `scenario.rs` says what a scenario may seed, `model.rs` owns the state machine of apps,
 //! machines and leases, and `routes.rs` maps HTTP onto it (auth, errors, request ids), with
-//! the lease endpoints in `leases.rs` and the long-poll `wait` in `wait.rs`.
+//! the lease endpoints in `leases.rs` and the long-poll `wait` in `wait.rs`. The apps
+//! resource (create, list, delete) is `apps.rs`, an app's addresses `ips.rs` and its secrets
+//! `secrets.rs`; `inspect.rs` lets Rust tests read the state.
 
+mod apps;
+mod inspect;
+mod ips;
 mod leases;
 mod model;
 mod routes;
 pub mod scenario;
+mod secrets;
 mod wait;
 
-pub use scenario::{AppSpec, MachineSpec, Scenario};
+pub use inspect::{FlyApp, FlyIp, FlyMachine, Handle};
+pub use scenario::{AppSpec, IpKind, IpSpec, MachineSpec, Scenario};
 
 /// Every route served, as (method, OpenAPI path): the contract test checks each against the spec.
 pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/apps"),
+    ("POST", "/v1/apps"),
     ("GET", "/v1/apps/{app_name}"),
     ("DELETE", "/v1/apps/{app_name}"),
     ("GET", "/v1/apps/{app_name}/machines"),
@@ -34,6 +43,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/apps/{app_name}/machines/{machine_id}/suspend"),
     ("GET", "/v1/apps/{app_name}/machines/{machine_id}/versions"),
     ("GET", "/v1/apps/{app_name}/machines/{machine_id}/wait"),
+    ("GET", "/v1/apps/{app_name}/ip_assignments"),
+    ("POST", "/v1/apps/{app_name}/ip_assignments"),
+    ("DELETE", "/v1/apps/{app_name}/ip_assignments/{ip}"),
+    ("GET", "/v1/apps/{app_name}/secrets"),
+    ("POST", "/v1/apps/{app_name}/secrets"),
+    ("GET", "/v1/apps/{app_name}/secrets/{secret_name}"),
+    ("POST", "/v1/apps/{app_name}/secrets/{secret_name}"),
+    ("DELETE", "/v1/apps/{app_name}/secrets/{secret_name}"),
 ];
 
 /// Real routes the saved spec leaves out (fly docs: reference/machines volumes resource),
@@ -44,6 +61,12 @@ pub const OUTSIDE_SPEC: &[(&str, &str)] = &[
 ];
 
 /// The Fly router (vendor-module contract, see `lib.rs`).
-pub fn router(scenario: Scenario, _urls: &crate::Urls) -> axum::Router {
-    routes::router(model::World::seed(&scenario))
+pub fn router(scenario: Scenario, urls: &crate::Urls) -> axum::Router {
+    serve(scenario, urls).0
+}
+
+/// The Fly router and a handle on its state, for tests' assertions (`Sim::fly_apps`).
+pub fn serve(scenario: Scenario, _urls: &crate::Urls) -> (axum::Router, Handle) {
+    let state = std::sync::Arc::new(std::sync::Mutex::new(model::World::seed(&scenario)));
+    (routes::router(state.clone()), Handle(state))
 }

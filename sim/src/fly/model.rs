@@ -4,7 +4,9 @@
 //!
 //! This module holds state and rules; `routes.rs` turns HTTP into calls on it.
 
+use super::ips::IpAssignment;
 use super::scenario::{Knobs, MachineSpec, Scenario};
+use super::secrets::Secret;
 use crate::faults::glob_match;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -62,6 +64,10 @@ pub struct Machine {
     private_ip: String,
     /// What the image resolved to in the registry when this config was set (`sha256:…`).
     pub digest: String,
+    /// The app's secrets version this machine was last created or updated with (`None`:
+    /// `skip_secrets`, or seeded before the app had secrets). Secrets reach a machine this
+    /// way, never through `config.env`.
+    pub secrets_version: Option<u64>,
 }
 
 pub fn now_rfc3339() -> String {
@@ -152,6 +158,7 @@ impl Machine {
             private_ip: format!("fdaa:0:1:a7b:{}::2", random_hex(3)),
             digest,
             knobs,
+            secrets_version: None,
         }
     }
 
@@ -493,10 +500,20 @@ pub struct App {
     pub id: String,
     pub name: String,
     pub org: String,
+    /// The 6PN network (`default` unless created with another).
+    pub network: String,
+    /// Unix seconds (the create answer's `created_at` is an integer in the spec).
+    pub created_at: i64,
     pub knobs: Knobs,
     /// In creation order.
     pub machines: Vec<Machine>,
     pub volumes: Vec<Volume>,
+    /// By name.
+    pub secrets: BTreeMap<String, Secret>,
+    /// Grows by one with every change to the secrets; 0 for an app that never had any.
+    pub secrets_version: u64,
+    /// In assignment order.
+    pub ips: Vec<IpAssignment>,
 }
 
 /// A volume (`/v1/apps/{app}/volumes`, outside the saved spec: fly docs volumes resource).
@@ -543,20 +560,46 @@ impl Volume {
 }
 
 impl App {
-    pub fn view(&self) -> Value {
-        let count = self
-            .machines
+    /// A new, empty app: no machines, volumes, secrets or IPs.
+    pub fn new(name: &str, org: &str, network: &str, knobs: Knobs) -> App {
+        App {
+            id: random_hex(12),
+            name: name.to_string(),
+            org: org.to_string(),
+            network: network.to_string(),
+            created_at: chrono::Utc::now().timestamp(),
+            knobs,
+            machines: Vec::new(),
+            volumes: Vec::new(),
+            secrets: BTreeMap::new(),
+            secrets_version: 0,
+            ips: Vec::new(),
+        }
+    }
+
+    pub fn machine_count(&self) -> usize {
+        self.machines
             .iter()
             .filter(|m| m.state != "destroyed")
-            .count();
+            .count()
+    }
+
+    /// The `App` JSON. An app that never ran a machine is `pending`, as a fresh one is.
+    pub fn view(&self) -> Value {
+        let count = self.machine_count();
+        let status = if self.machines.is_empty() {
+            "pending"
+        } else {
+            "deployed"
+        };
         json!({
             "id": self.id,
             "name": self.name,
-            "status": "deployed",
+            "status": status,
             "organization": {"name": self.org, "slug": self.org, "internal_numeric_id": 1},
             "machine_count": count,
             "volume_count": self.volumes.len(),
-            "network": "default",
+            "network": self.network,
             "network_cidr": "fdaa:0:1::/48",
             "internal_numeric_id": 1,
         })
@@ -585,8 +628,26 @@ impl App {
 #[derive(Debug, Default)]
 pub struct World {
     pub token: Option<String>,
+    /// Organisations the token may use; `None`: every one.
+    pub orgs: Option<Vec<String>>,
     pub apps: BTreeMap<String, App>,
     pub registry: Registry,
+    /// Knobs a newly created app starts with (the scenario layer).
+    pub default_knobs: Knobs,
+    /// `idempotency_key` of an app create → the name it created.
+    pub idempotency: BTreeMap<String, String>,
+    /// When recent app deletes happened, for the per-minute limit.
+    pub deletes: Vec<Instant>,
+    pub deletes_per_minute: usize,
+}
+
+impl World {
+    /// Whether the token may act in `org`.
+    pub fn may_use(&self, org: &str) -> bool {
+        self.orgs
+            .as_ref()
+            .is_none_or(|orgs| orgs.iter().any(|o| o == org))
+    }
 }
 
 impl World {
@@ -640,17 +701,17 @@ impl World {
                     machines.push(m);
                 }
             }
-            apps.insert(
-                a.name.clone(),
-                App {
-                    id: random_hex(12),
-                    name: a.name.clone(),
-                    org: a.org.clone().unwrap_or_else(|| "personal".into()),
-                    knobs,
-                    machines,
-                    volumes,
-                },
-            );
+            let org = a.org.clone().unwrap_or_else(|| "personal".into());
+            let network = a.network.clone().unwrap_or_else(|| "default".into());
+            let mut app = App::new(&a.name, &org, &network, knobs);
+            app.machines = machines;
+            app.volumes = volumes;
+            super::secrets::seed(&mut app, &a.secrets);
+            super::ips::seed(&mut app, &a.ips);
+            for m in &mut app.machines {
+                m.secrets_version = (app.secrets_version > 0).then_some(app.secrets_version);
+            }
+            apps.insert(a.name.clone(), app);
         }
         let registry = Registry {
             tags: s.registry.tags.clone(),
@@ -665,20 +726,28 @@ impl World {
         }
         World {
             token: s.token.clone(),
+            orgs: s.orgs.clone(),
             apps,
             registry,
+            default_knobs: Knobs::for_app(s, None),
+            idempotency: BTreeMap::new(),
+            deletes: Vec::new(),
+            deletes_per_minute: s.app_deletes_per_minute.unwrap_or(100),
         }
     }
 }
 
 fn seed_machine(spec: &MachineSpec, i: u32, image: &str, knobs: Knobs, now: Instant) -> Machine {
     let group = spec.process_group.as_deref().unwrap_or("app");
-    let config = seed_config(
+    let mut config = seed_config(
         spec.image.as_deref().unwrap_or(image),
         group,
         &spec.env,
         spec.checks.unwrap_or(true),
     );
+    for (k, v) in &spec.metadata {
+        config["metadata"][k] = json!(v);
+    }
     let id = match (&spec.id, spec.count.unwrap_or(1)) {
         (Some(id), 1) => id.clone(),
         _ => random_hex(14),

@@ -5,6 +5,7 @@
 use super::leases::{self, new_lease};
 use super::model::{random_hex, App, Lease, Machine, Volume, World};
 use super::wait;
+use super::{apps, ips, secrets};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -38,11 +39,29 @@ pub(super) fn truthy(q: &[(String, String)], key: &str) -> bool {
     matches!(param(q, key), Some("true" | "1"))
 }
 
-pub fn router(world: World) -> Router {
-    let state: Shared = Arc::new(Mutex::new(world));
+pub fn router(state: Shared) -> Router {
     let m = "/v1/apps/{app}/machines/{id}";
     Router::new()
-        .route("/v1/apps/{app}", get(show_app).delete(delete_app))
+        .route("/v1/apps", get(apps::list).post(apps::create))
+        .route("/v1/apps/{app}", get(show_app).delete(apps::delete))
+        .route(
+            "/v1/apps/{app}/ip_assignments",
+            get(ips::list).post(ips::assign),
+        )
+        .route(
+            "/v1/apps/{app}/ip_assignments/{ip}",
+            axum::routing::delete(ips::remove),
+        )
+        .route(
+            "/v1/apps/{app}/secrets",
+            get(secrets::list).post(secrets::update),
+        )
+        .route(
+            "/v1/apps/{app}/secrets/{name}",
+            get(secrets::show)
+                .post(secrets::set_one)
+                .delete(secrets::delete),
+        )
         .route("/v1/apps/{app}/machines", get(list).post(create))
         .route(m, get(show).post(update).delete(destroy))
         .route(&format!("{m}/cordon"), post(cordon))
@@ -113,9 +132,19 @@ fn resolve(w: &Shared, app: &str, config: &Value) -> Result<String, Box<Response
         .map_err(|e| Box::new(error(StatusCode::UNPROCESSABLE_ENTITY, e)))
 }
 
-fn with_app<F: FnOnce(&mut App, Instant) -> Response>(w: &Shared, app: &str, f: F) -> Response {
+/// Run `f` on a settled app; 404 when absent, 403 when it belongs to an organisation the
+/// token may not use.
+pub(super) fn with_app<F: FnOnce(&mut App, Instant) -> Response>(
+    w: &Shared,
+    app: &str,
+    f: F,
+) -> Response {
     let mut world = lock(w);
     let now = Instant::now();
+    let org = world.apps.get(app).map(|a| a.org.clone());
+    if let Some(org) = org.filter(|o| !world.may_use(o)) {
+        return apps::forbidden(&org);
+    }
     match world.apps.get_mut(app) {
         Some(a) => {
             for m in &mut a.machines {
@@ -169,13 +198,6 @@ fn is_running(state: &str) -> bool {
 
 async fn show_app(State(w): State<Shared>, Path(app): Path<String>) -> Response {
     with_app(&w, &app, |a, _| Json(a.view()).into_response())
-}
-
-async fn delete_app(State(w): State<Shared>, Path(app): Path<String>) -> Response {
-    match lock(&w).apps.remove(&app) {
-        Some(_) => StatusCode::ACCEPTED.into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("app not found: {app}")),
-    }
 }
 
 fn with_lease(m: &Machine, mut v: Value) -> Value {
@@ -309,6 +331,33 @@ fn require_config(body: &Value) -> Result<Value, (StatusCode, String)> {
     Ok(config.clone())
 }
 
+/// The secrets version a created or updated machine runs with: the app's current one, none
+/// with `skip_secrets`. A `min_secrets_version` the app has not reached yet is a 400: the
+/// machine would start without secrets it was promised (the simulator's choice of status; the
+/// document only lists the field).
+fn secrets_to_run(body: &Value, current: u64) -> Result<Option<u64>, Box<Response>> {
+    if let Some(min) = body.get("min_secrets_version").filter(|v| !v.is_null()) {
+        let Some(min) = min.as_u64() else {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "min_secrets_version must be a non-negative integer",
+            )));
+        };
+        if min > current {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "min_secrets_version {min} is newer than the app's secrets (version {current})"
+                ),
+            )));
+        }
+    }
+    if body["skip_secrets"].as_bool() == Some(true) {
+        return Ok(None);
+    }
+    Ok((current > 0).then_some(current))
+}
+
 fn mounted_volumes(config: &Value) -> Vec<String> {
     config["mounts"]
         .as_array()
@@ -364,7 +413,14 @@ async fn update(
         Ok(d) => d,
         Err(r) => return *r,
     };
-    with_machine(&w, &app, &id, |m, now| {
+    with_app(&w, &app, |a, now| {
+        let secrets_version = match secrets_to_run(&body, a.secrets_version) {
+            Ok(v) => v,
+            Err(r) => return *r,
+        };
+        let Some(m) = a.machine_mut(&id) else {
+            return error(StatusCode::NOT_FOUND, "machine not found");
+        };
         if m.state == "destroyed" {
             return error(StatusCode::NOT_FOUND, "machine not found");
         }
@@ -397,6 +453,7 @@ async fn update(
         let was_running = is_running(m.state);
         m.set_config(config);
         m.digest = digest;
+        m.secrets_version = secrets_version;
         if let Some(l) = &mut m.lease {
             l.version = m.version.clone();
         }
@@ -423,6 +480,10 @@ async fn create(State(w): State<Shared>, Path(app): Path<String>, body: Bytes) -
         Err(r) => return *r,
     };
     with_app(&w, &app, |a, now| {
+        let secrets_version = match secrets_to_run(&body, a.secrets_version) {
+            Ok(v) => v,
+            Err(r) => return *r,
+        };
         let name = body["name"].as_str().map(str::to_string);
         if let Some(n) = &name {
             if a.machines
@@ -448,6 +509,7 @@ async fn create(State(w): State<Shared>, Path(app): Path<String>, body: Bytes) -
         }
         let mut m = Machine::new(id, name, region, config, a.knobs.clone());
         m.digest = digest;
+        m.secrets_version = secrets_version;
         m.cordoned = body["skip_service_registration"].as_bool() == Some(true);
         if body["skip_launch"].as_bool() == Some(true) {
             m.begin_created_stopped(now);

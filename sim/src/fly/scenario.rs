@@ -11,6 +11,13 @@ use std::collections::BTreeMap;
 pub struct Scenario {
     /// The one accepted token (with either `Bearer` or `FlyV1`); any non-empty token when absent.
     pub token: Option<String>,
+    /// Organisations the token belongs to: apps of any other organisation answer 403 (as
+    /// Fly answers for an app name held elsewhere: fly-go `flaps/flaps_apps.go`
+    /// `AppNameAvailable`), and no app can be created or listed there. Every organisation
+    /// when absent.
+    pub orgs: Option<Vec<String>>,
+    /// App deletes allowed per minute before 429 (Fly documents 100).
+    pub app_deletes_per_minute: Option<usize>,
     pub apps: Vec<AppSpec>,
     /// Time a machine takes to start (ms). Default 20.
     pub start_ms: Option<u64>,
@@ -45,6 +52,12 @@ pub struct AppSpec {
     pub name: String,
     /// Organisation slug. Default `personal`.
     pub org: Option<String>,
+    /// 6PN network. Default `default`.
+    pub network: Option<String>,
+    /// Secrets the app already has (name → value); their version is 1 when any are given.
+    pub secrets: BTreeMap<String, String>,
+    /// IP addresses already assigned.
+    pub ips: Vec<IpSpec>,
     /// Image of the seeded machines. Default `registry.fly.io/<name>:v1`.
     pub image: Option<String>,
     pub machines: Vec<MachineSpec>,
@@ -57,6 +70,41 @@ pub struct AppSpec {
     pub job_ms: Option<u64>,
     /// Volumes that exist before the run (unattached unless a machine mounts them).
     pub volumes: Vec<VolumeSpec>,
+}
+
+/// An IP address already assigned to an app.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IpSpec {
+    #[serde(rename = "type")]
+    pub kind: IpKind,
+    /// The address; one is made up when absent.
+    pub ip: Option<String>,
+    /// Default `global`.
+    pub region: Option<String>,
+    pub service_name: Option<String>,
+}
+
+/// The address kinds a scenario may seed (any other `type` is a parse error).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpKind {
+    #[default]
+    V6,
+    V4,
+    SharedV4,
+    PrivateV6,
+}
+
+impl IpKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpKind::V6 => "v6",
+            IpKind::V4 => "v4",
+            IpKind::SharedV4 => "shared_v4",
+            IpKind::PrivateV6 => "private_v6",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -87,6 +135,8 @@ pub struct MachineSpec {
     /// `started` (default), `stopped`, `suspended`, `failed`, `destroyed`.
     pub state: Option<String>,
     pub env: BTreeMap<String, String>,
+    /// Extra `config.metadata` (e.g. a deployer's marker, or its absence on a hand-made app).
+    pub metadata: BTreeMap<String, String>,
     /// Give the machine an HTTP service check (default true).
     pub checks: Option<bool>,
     /// Name of a volume each of these machines mounts at `/data` (one volume per machine,

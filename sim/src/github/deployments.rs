@@ -244,8 +244,10 @@ pub async fn create_status(
     created(&location, answer)
 }
 
-/// Earlier deployments of the environment whose latest status is `success` get an
-/// `inactive` status (transient and production deployments are left alone, as on GitHub).
+/// Earlier deployments of the environment that had a `success` status (and are not
+/// inactive yet) get an `inactive` one; transient and production deployments are left alone
+/// (GitHub docs, "Create a deployment status", `auto_inactive`). A transient environment's
+/// deployments must be made inactive by whoever ends them.
 fn deactivate_older(
     s: &mut super::state::State,
     repo: &mut super::state::Repo,
@@ -257,7 +259,8 @@ fn deactivate_older(
         .iter()
         .filter(|d| d.id != current.id && d.environment == current.environment)
         .filter(|d| !d.transient_environment && !d.production_environment)
-        .filter(|d| d.statuses.last().is_some_and(|st| st.state == "success"))
+        .filter(|d| d.statuses.iter().any(|st| st.state == "success"))
+        .filter(|d| d.statuses.last().is_some_and(|st| st.state != "inactive"))
         .map(|d| d.id)
         .collect();
     for id in ids {

@@ -15,9 +15,11 @@
 #![allow(clippy::result_large_err)]
 
 mod assets;
+mod comments;
 mod deployments;
 mod git;
 mod notes;
+mod pulls;
 mod releases;
 mod respond;
 mod scenario;
@@ -33,7 +35,8 @@ use axum::Router;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use scenario::{
-    CommitSeed, PullSeed, RateLimit, RateLimitKind, ReleaseSeed, RepoSeed, Scenario, WorkflowSeed,
+    CommentSeed, CommitSeed, PullSeed, RateLimit, RateLimitKind, ReleaseSeed, RepoSeed, Scenario,
+    WorkflowSeed,
 };
 pub use state::{Repo, State as GithubState};
 
@@ -49,6 +52,59 @@ pub(crate) fn lock(s: &Shared) -> MutexGuard<'_, state::State> {
 /// The REST API router and the uploads router. Both share one state; `upload_url` of every
 /// release points at `urls.uploads`.
 pub fn routers(scenario: Scenario, urls: &crate::Urls) -> (Router, Router) {
+    let (api, uploads, _) = serve(scenario, urls);
+    (api, uploads)
+}
+
+/// A handle on a running GitHub simulator's state: a test's levers and views.
+#[derive(Clone)]
+pub struct Handle(Shared);
+
+/// A comment as a test sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GithubComment {
+    pub id: u64,
+    pub issue: u64,
+    pub body: String,
+    pub login: String,
+}
+
+impl Handle {
+    /// Close, merge or reopen a pull request (`repo` is `owner/name`); merged implies
+    /// closed. `Err` names what is missing or wrong.
+    pub fn set_pull_state(
+        &self,
+        repo: &str,
+        number: u64,
+        state: &str,
+        merged: bool,
+    ) -> Result<(), String> {
+        pulls::set_state(&mut lock(&self.0), repo, number, state, merged)
+    }
+
+    /// The comments of an issue or pull request, oldest first.
+    pub fn comments(&self, repo: &str, issue: u64) -> Vec<GithubComment> {
+        let s = lock(&self.0);
+        let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
+        s.repo(owner, name)
+            .map(|r| {
+                r.comments
+                    .iter()
+                    .filter(|c| c.issue == issue)
+                    .map(|c| GithubComment {
+                        id: c.id,
+                        issue: c.issue,
+                        body: c.body.clone(),
+                        login: c.login.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The API router, the uploads router and a handle on their shared state.
+pub fn serve(scenario: Scenario, urls: &crate::Urls) -> (Router, Router, Handle) {
     let shared: Shared = Arc::new(Mutex::new(state::State::new(&scenario, urls)));
     let repo = "/repos/{owner}/{repo}";
     let api = Router::new()
@@ -117,6 +173,18 @@ pub fn routers(scenario: Scenario, urls: &crate::Urls) -> (Router, Router) {
             get(git::pulls_for_commit),
         )
         .route(&format!("{repo}/commits/{{ref}}"), get(git::get_commit))
+        .route(
+            &format!("{repo}/issues/{{issue_number}}/comments"),
+            get(comments::list).post(comments::create),
+        )
+        .route(
+            &format!("{repo}/issues/comments/{{comment_id}}"),
+            axum::routing::patch(comments::update),
+        )
+        .route(
+            &format!("{repo}/pulls/{{pull_number}}"),
+            get(pulls::get_one),
+        )
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
         .with_state(shared.clone());
@@ -127,8 +195,15 @@ pub fn routers(scenario: Scenario, urls: &crate::Urls) -> (Router, Router) {
         )
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(shared.clone(), gate))
-        .with_state(shared);
-    (api, uploads)
+        .with_state(shared.clone());
+    // The simulator's own levers: outside the gate (no auth, no rate limit).
+    let admin = Router::new()
+        .route(
+            "/__sim/repos/{owner}/{repo}/pulls/{pull_number}",
+            axum::routing::patch(pulls::admin_set_state),
+        )
+        .with_state(shared.clone());
+    (api.merge(admin), uploads, Handle(shared))
 }
 
 async fn fallback() -> Response {

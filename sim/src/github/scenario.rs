@@ -55,6 +55,10 @@ pub struct RepoSeed {
     /// Workflow files under `.github/workflows/` that can be dispatched.
     pub workflows: Vec<WorkflowSeed>,
     pub pulls: Vec<PullSeed>,
+    /// Issue numbers that exist besides the pull requests' (a pull request is an issue too).
+    pub issues: Vec<u64>,
+    /// Comments already on issues or pull requests, oldest first.
+    pub comments: Vec<CommentSeed>,
     /// Releases that exist before the test starts.
     pub releases: Vec<ReleaseSeed>,
     /// Commit-status contexts that are not green: a deployment that does not pass
@@ -82,6 +86,8 @@ impl Default for RepoSeed {
             tags: BTreeMap::new(),
             workflows: Vec::new(),
             pulls: Vec::new(),
+            issues: Vec::new(),
+            comments: Vec::new(),
             releases: Vec::new(),
             failing_contexts: Vec::new(),
             runs: BTreeMap::new(),
@@ -134,13 +140,67 @@ impl WorkflowSeed {
 pub struct PullSeed {
     pub number: u64,
     pub title: String,
+    /// The author's login (default `octocat`).
     pub user: String,
-    /// Head branch name.
+    /// Head branch name (default `pr-<number>`).
     pub head: String,
     /// Commits of the pull request.
     pub commits: Vec<String>,
     /// The merge commit on the base branch, when merged.
     pub merge_commit: Option<String>,
+    /// `open` or `closed`; default `closed` when merged, else `open`.
+    pub state: Option<String>,
+    /// Default: whether `merge_commit` is set.
+    pub merged: Option<bool>,
+    /// The head commit (default the last of `commits`).
+    pub head_sha: Option<String>,
+    /// `owner/name` of the fork the head branch lives in (default: this repository).
+    pub head_repo: Option<String>,
+}
+
+impl PullSeed {
+    pub fn is_merged(&self) -> bool {
+        self.merged.unwrap_or(self.merge_commit.is_some())
+    }
+    /// A merged pull request is closed whatever the seed says.
+    pub fn state(&self) -> &str {
+        match self.state.as_deref() {
+            _ if self.is_merged() => "closed",
+            Some("closed") => "closed",
+            _ => "open",
+        }
+    }
+    pub fn head_sha(&self) -> String {
+        self.head_sha
+            .clone()
+            .or_else(|| self.commits.last().cloned())
+            .unwrap_or_default()
+    }
+    pub fn head_ref(&self) -> String {
+        if self.head.is_empty() {
+            format!("pr-{}", self.number)
+        } else {
+            self.head.clone()
+        }
+    }
+    pub fn author(&self) -> &str {
+        if self.user.is_empty() {
+            "octocat"
+        } else {
+            &self.user
+        }
+    }
+}
+
+/// A comment already on an issue or pull request.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CommentSeed {
+    /// The issue or pull request number.
+    pub issue: u64,
+    pub body: String,
+    /// Default `octocat`.
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

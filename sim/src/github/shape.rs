@@ -3,7 +3,9 @@
 //! `git-ref`, `tag`, `commit`, `commit-comparison`, `pull-request-simple`, `workflow`,
 //! `simple-user`, `repository`); the contract test checks the required fields.
 
-use super::state::{AssetRec, Commit, DeploymentRec, ReleaseRec, Repo, State, StatusRec};
+use super::state::{
+    AssetRec, CommentRec, Commit, DeploymentRec, ReleaseRec, Repo, State, StatusRec,
+};
 use super::PullSeed;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -319,27 +321,79 @@ pub fn commit(s: &State, repo: &Repo, sha: &str) -> Value {
     })
 }
 
+/// `issue-comment`.
+pub fn comment(s: &State, repo: &Repo, c: &CommentRec) -> Value {
+    let api = repo_api(s, repo);
+    let kind = if repo.pull(c.issue).is_some() {
+        "pull"
+    } else {
+        "issues"
+    };
+    let reactions = json!({
+        "url": format!("{api}/issues/comments/{}/reactions", c.id),
+        "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "confused": 0, "heart": 0,
+        "hooray": 0, "eyes": 0, "rocket": 0,
+    });
+    json!({
+        "id": c.id,
+        "node_id": node_id("IC", c.id),
+        "url": format!("{api}/issues/comments/{}", c.id),
+        "html_url": format!("{}/{kind}/{}#issuecomment-{}", repo_web(s, repo), c.issue, c.id),
+        "body": c.body,
+        "user": user(s, &c.login),
+        "created_at": time(&c.created_at),
+        "updated_at": time(&c.updated_at),
+        "issue_url": format!("{api}/issues/{}", c.issue),
+        "author_association": if c.login.ends_with("[bot]") { "NONE" } else { "CONTRIBUTOR" },
+        "performed_via_github_app": null,
+        "reactions": reactions,
+    })
+}
+
+/// The repository a pull request's head lives in: this one, or the fork it names.
+fn head_repository(s: &State, repo: &Repo, p: &PullSeed) -> (String, Value) {
+    match p.head_repo.as_deref().and_then(|f| f.split_once('/')) {
+        Some((owner, name)) if format!("{owner}/{name}") != repo.full_name() => {
+            let mut fork = repo.clone();
+            fork.owner = owner.to_string();
+            fork.name = name.to_string();
+            fork.id = repo.id + 1_000_000;
+            let mut v = repository(s, &fork);
+            v["fork"] = json!(true);
+            (owner.to_string(), v)
+        }
+        _ => (repo.owner.clone(), repository(s, repo)),
+    }
+}
+
 /// `pull-request-simple`.
 pub fn pull(s: &State, repo: &Repo, p: &PullSeed) -> Value {
     let api = repo_api(s, repo);
     let web = repo_web(s, repo);
     let n = p.number;
-    let head_sha = p.commits.last().cloned().unwrap_or_default();
+    let head_sha = p.head_sha();
     let base_sha = repo
         .branch(&repo.default_branch)
         .cloned()
         .unwrap_or_default();
-    let side = |label_ref: &str, sha: &str| {
+    let side = |owner: &str, label_ref: &str, sha: &str, repo_json: Value| {
         json!({
-            "label": format!("{}:{label_ref}", repo.owner),
+            "label": format!("{owner}:{label_ref}"),
             "ref": label_ref,
             "sha": sha,
-            "user": user(s, &repo.owner),
-            "repo": repository(s, repo),
+            "user": user(s, owner),
+            "repo": repo_json,
         })
     };
+    let (head_owner, head_repo) = head_repository(s, repo, p);
     let link = |href: String| json!({"href": href});
-    let merged = p.merge_commit.is_some();
+    let merged = p.is_merged();
+    let closed = p.state() == "closed";
+    let changed = repo
+        .pull_changed
+        .get(&n)
+        .map(time)
+        .unwrap_or_else(|| "2026-01-01T00:00:00Z".into());
     let links = json!({
         "self": link(format!("{api}/pulls/{n}")),
         "html": link(format!("{web}/pull/{n}")),
@@ -364,30 +418,54 @@ pub fn pull(s: &State, repo: &Repo, p: &PullSeed) -> Value {
         "comments_url": format!("{api}/issues/{n}/comments"),
         "statuses_url": format!("{api}/statuses/{head_sha}"),
         "number": n,
-        "state": if merged { "closed" } else { "open" },
+        "state": p.state(),
         "locked": false,
         "title": p.title,
-        "user": user(s, &p.user),
+        "user": user(s, p.author()),
         "body": null,
         "labels": [],
         "milestone": null,
         "active_lock_reason": null,
         "created_at": "2026-01-01T00:00:00Z",
-        "updated_at": "2026-01-01T00:00:00Z",
-        "closed_at": merged.then_some("2026-01-01T00:00:00Z"),
-        "merged_at": merged.then_some("2026-01-01T00:00:00Z"),
+        "updated_at": changed,
+        "closed_at": closed.then(|| changed.clone()),
+        "merged_at": merged.then(|| changed.clone()),
         "merge_commit_sha": p.merge_commit,
         "assignee": null,
         "assignees": [],
         "requested_reviewers": [],
         "requested_teams": [],
-        "head": side(&p.head, &head_sha),
-        "base": side(&repo.default_branch, &base_sha),
+        "head": side(&head_owner, &p.head_ref(), &head_sha, head_repo),
+        "base": side(&repo.owner, &repo.default_branch, &base_sha, repository(s, repo)),
         "_links": links,
         "author_association": "CONTRIBUTOR",
         "auto_merge": null,
         "draft": false,
     })
+}
+
+/// `pull-request`: the simple shape plus merge status and counts.
+pub fn pull_full(s: &State, repo: &Repo, p: &PullSeed) -> Value {
+    let mut v = pull(s, repo, p);
+    let merged = p.is_merged();
+    let extra = json!({
+        "merged": merged,
+        "mergeable": if p.state() == "open" { json!(true) } else { Value::Null },
+        "rebaseable": if p.state() == "open" { json!(true) } else { Value::Null },
+        "mergeable_state": if p.state() == "open" { "clean" } else { "unknown" },
+        "merged_by": if merged { user(s, &repo.owner) } else { Value::Null },
+        "comments": repo.comments.iter().filter(|c| c.issue == p.number).count(),
+        "review_comments": 0,
+        "maintainer_can_modify": false,
+        "commits": p.commits.len().max(1),
+        "additions": 0,
+        "deletions": 0,
+        "changed_files": 0,
+    });
+    if let (Some(obj), Some(more)) = (v.as_object_mut(), extra.as_object()) {
+        obj.extend(more.clone());
+    }
+    v
 }
 
 /// `workflow`.

@@ -2,6 +2,7 @@
 //! and the rate-limit counters. Handlers lock it, change it and answer; nothing here
 //! knows HTTP except the rate-limit refusal.
 
+pub use super::comments::CommentRec;
 use super::{CommitSeed, PullSeed, RateLimit, RateLimitKind, Scenario, WorkflowSeed};
 use axum::response::Response;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -98,6 +99,12 @@ pub struct Repo {
     pub refs: BTreeMap<String, String>,
     pub workflows: Vec<WorkflowSeed>,
     pub pulls: Vec<PullSeed>,
+    /// When a pull request's state last changed while the simulator ran.
+    pub pull_changed: BTreeMap<u64, DateTime<Utc>>,
+    /// Issue numbers that are not pull requests.
+    pub issues: Vec<u64>,
+    /// Issue and pull request comments, oldest first.
+    pub comments: Vec<CommentRec>,
     pub releases: Vec<ReleaseRec>,
     /// The release GitHub shows as latest (set by `make_latest`).
     pub latest_release: Option<u64>,
@@ -130,6 +137,15 @@ impl Repo {
 
     pub fn release_mut(&mut self, id: u64) -> Option<&mut ReleaseRec> {
         self.releases.iter_mut().find(|r| r.id == id)
+    }
+
+    /// Whether `n` is an issue or a pull request of this repository.
+    pub fn has_issue(&self, n: u64) -> bool {
+        self.issues.contains(&n) || self.pulls.iter().any(|p| p.number == n)
+    }
+
+    pub fn pull(&self, n: u64) -> Option<&PullSeed> {
+        self.pulls.iter().find(|p| p.number == n)
     }
 
     pub fn deployment_mut(&mut self, id: u64) -> Option<&mut DeploymentRec> {
@@ -259,6 +275,9 @@ impl State {
                 refs,
                 workflows: seed.workflows.clone(),
                 pulls: seed.pulls.clone(),
+                pull_changed: BTreeMap::new(),
+                issues: seed.issues.clone(),
+                comments: Vec::new(),
                 releases: Vec::new(),
                 latest_release: None,
                 deployments: Vec::new(),
@@ -266,6 +285,12 @@ impl State {
                 failing_contexts: seed.failing_contexts.clone(),
                 runs: seed.runs.clone(),
             };
+            for c in &seed.comments {
+                let id = state.id();
+                let login = c.user.clone().unwrap_or_else(|| "octocat".into());
+                repo.comments
+                    .push(CommentRec::new(id, c.issue, &c.body, &login, epoch()));
+            }
             for r in &seed.releases {
                 let now = Utc::now();
                 let rid = state.id();
