@@ -332,3 +332,39 @@ async fn previews_enabled_can_be_patched_and_lands_in_settings() {
     let (_, img) = call(&sim, Method::GET, "/applications/img", ROOT).await;
     assert_eq!(img["settings"]["is_preview_deployments_enabled"], true);
 }
+
+#[tokio::test]
+async fn a_pull_request_number_php_reads_as_zero_is_no_pull_request() {
+    let sim = sim().await;
+    for q in [
+        "uuid=img&pr=-3&docker_tag=x",
+        "uuid=img&pull_request_id=abc&docker_tag=x",
+        "uuid=img&pr=0&docker_tag=x",
+    ] {
+        let (s, b) = call(&sim, Method::POST, &format!("/deploy?{q}"), ROOT).await;
+        assert_eq!(
+            (s, b["message"].clone()),
+            (
+                StatusCode::BAD_REQUEST,
+                json!("docker_tag requires pull_request_id.")
+            ),
+            "{q}"
+        );
+    }
+    // `7abc` is 7 to PHP.
+    let entry = deploy(&sim, "uuid=img&pr=7abc&docker_tag=t").await;
+    assert!(entry["deployment_uuid"].is_string(), "{entry}");
+    assert_eq!(
+        sim.coolify_previews("img").expect("app")[0].pull_request_id,
+        7
+    );
+    // A tag with a pull request on a tag deploy is still the documented 400.
+    let (s, b) = call(&sim, Method::POST, "/deploy?tag=x&pr=7", ROOT).await;
+    assert_eq!(
+        (s, b["message"].clone()),
+        (
+            StatusCode::BAD_REQUEST,
+            json!("You can only use tag or pr, not both.")
+        )
+    );
+}

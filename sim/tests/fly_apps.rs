@@ -635,3 +635,36 @@ fly:
     assert_eq!(secrets["secrets"][0]["value"], "postgres://x");
     assert!(Scenario::parse("fly:\n  apps:\n  - name: a\n    ips: [{type: v5}]\n").is_err());
 }
+
+/// The preview keys of the scenario example in sim/README.md seed what they say, for all
+/// three vendors.
+#[tokio::test]
+async fn the_readme_scenario_seeds_preview_environments() {
+    let readme = include_str!("../README.md");
+    let yaml = readme
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a yaml block in the README");
+    let sim = sim(yaml).await;
+    let app = sim.fly_app("web-pr-7").expect("seeded");
+    assert_eq!(app.org, "acme");
+    assert_eq!(app.secrets, ["DATABASE_URL"]);
+    assert_eq!(app.ips.len(), 2);
+    assert_eq!(
+        app.machines[0].metadata.get("owner").map(String::as_str),
+        Some("alice")
+    );
+    let previews = sim.coolify_previews("app-staging").expect("seeded");
+    assert_eq!(
+        previews[0].fqdn.as_deref(),
+        Some("https://3.web.example.com")
+    );
+    assert_eq!(
+        sim.coolify_previews("api-staging").map(|p| p.len()),
+        Some(1)
+    );
+    assert_eq!(sim.github_comments("acme/shop", 7)[0].login, "alice");
+    sim.set_pull_state("acme/shop", 7, "closed", false)
+        .expect("the PR exists");
+}
