@@ -19,6 +19,7 @@ mod health;
 mod launcher;
 mod missing_config;
 mod notes;
+mod preview;
 mod promote;
 mod release;
 mod rollback;

@@ -365,6 +365,7 @@ impl Api {
         format!("{}/v1{path}", self.base)
     }
 
+    /// A request to `url` (a whole URL: [`Api::url`] or [`Api::root_url`]) with our token.
     fn request(&self, c: &reqwest::Client, method: Method, url: &str) -> RequestBuilder {
         let mut auth = HeaderValue::from_str(self.auth.expose())
             .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
@@ -662,7 +663,8 @@ impl Api {
             if let Some(v) = version {
                 path.push_str(&format!("&version={v}"));
             }
-            let build = |c: &reqwest::Client| self.request(c, Method::GET, &path);
+            let url = self.url(&path);
+            let build = |c: &reqwest::Client| self.request(c, Method::GET, &url);
             match self.once.send(build, true).await {
                 Ok(resp) => {
                     let text = resp.text().await.unwrap_or_default();
