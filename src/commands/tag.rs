@@ -8,7 +8,8 @@ use crate::exit::{Exit, Failure};
 use crate::git::{Git, GitError};
 use crate::github::GitHub;
 use crate::inputs::pick;
-use crate::report::{summary, Report};
+use crate::report::results::tag::{TagAllowed, TagNext, TagNothing, TagResult};
+use crate::report::Report;
 use crate::tag::next::{self, Next};
 use crate::tag::policy::{self, Facts, Released};
 use crate::tag::{self, version, Release, Releases, TagPattern};
@@ -219,63 +220,22 @@ fn report(
     warnings: &[String],
 ) -> Report {
     let v = &this.version;
-    let mut report = Report::new(format!("tag {}", this.tag));
-    let pre_id = version::prerelease_id(v).unwrap_or_default();
-    let outputs: Vec<(&str, String)> = vec![
-        ("result", "success".into()),
-        ("tag", this.tag.clone()),
-        ("version", v.to_string()),
-        ("major", v.major.to_string()),
-        ("minor", v.minor.to_string()),
-        ("patch", v.patch.to_string()),
-        ("prerelease", this.is_prerelease().to_string()),
-        ("prerelease-id", pre_id),
-        ("app", app.unwrap_or_default().to_string()),
-        (
-            "previous-version",
-            previous.map(|p| p.version.to_string()).unwrap_or_default(),
-        ),
-        (
-            "previous-tag",
-            previous.map(|p| p.tag.clone()).unwrap_or_default(),
-        ),
-        ("is-latest", is_latest.to_string()),
-        ("commit", this.target.clone().unwrap_or_default()),
-    ];
-    for (k, val) in &outputs {
-        report.output(k, val);
-    }
-    let rows: Vec<Vec<String>> = outputs
-        .iter()
-        .filter(|(k, _)| *k != "result")
-        .map(|(k, val)| vec![k.to_string(), format!("`{val}`")])
-        .collect();
-    report.summary = format!(
-        "### stage-gate tag `{}`: allowed\n\n{}",
-        this.tag,
-        summary::table(&["output", "value"], &rows)
-    );
-    report.json = serde_json::json!({
-        "tag": this.tag,
-        "allowed": true,
-        "version": v.to_string(),
-        "app": app,
-        "previous_tag": previous.map(|p| p.tag.clone()),
-        "previous_version": previous.map(|p| p.version.to_string()),
-        "prerelease": this.is_prerelease(),
-        "is_latest": is_latest,
-        "warnings": warnings,
-    });
-    report.human = format!(
-        "tag {} allowed: version {}{}{}",
-        this.tag,
-        v,
-        previous
-            .map(|p| format!(", previous {}", p.tag))
-            .unwrap_or_default(),
-        if is_latest { ", latest" } else { "" }
-    );
-    report
+    Report::of(&TagResult::Allowed(TagAllowed {
+        tag: this.tag.clone(),
+        allowed: true,
+        version: v.to_string(),
+        app: app.map(str::to_string),
+        previous_tag: previous.map(|p| p.tag.clone()),
+        previous_version: previous.map(|p| p.version.to_string()),
+        prerelease: this.is_prerelease(),
+        is_latest,
+        warnings: warnings.to_vec(),
+        major: v.major,
+        minor: v.minor,
+        patch: v.patch,
+        prerelease_id: version::prerelease_id(v).unwrap_or_default(),
+        commit: this.target.clone().unwrap_or_default(),
+    }))
 }
 
 /// `tag --next`: the next version from conventional commits since the previous tags.
@@ -318,17 +278,14 @@ async fn run_next(
         since_latest,
         pre,
     );
-    let mut report = Report::new("tag --next");
     let Next::Version(v) = decided else {
-        report.output("next-version", "");
-        report.output("next-tag", "");
-        report.output("created", "false");
-        report.human = format!(
-            "no release-worthy commits (feat, fix, perf, breaking) since {}; nothing to tag",
-            latest.map(|r| r.tag.as_str()).unwrap_or("the first commit")
-        );
-        report.json = serde_json::json!({"next_version": null, "created": false});
-        return Ok(report);
+        return Ok(Report::of(&TagResult::Nothing(TagNothing {
+            next_version: None,
+            created: false,
+            since: latest
+                .map(|r| r.tag.clone())
+                .unwrap_or_else(|| "the first commit".into()),
+        })));
     };
     let next_tag = pattern
         .render(app, &v.to_string())
@@ -352,37 +309,15 @@ async fn run_next(
         }
         "no"
     };
-    report.output("next-version", v.to_string());
-    report.output("next-tag", &next_tag);
-    report.output("previous-tag", latest.map(|r| r.tag.as_str()).unwrap_or(""));
-    report.output("bump", format!("{since_stable:?}").to_lowercase());
-    report.output("created", (created != "no").to_string());
-    report.json = serde_json::json!({
-        "next_version": v.to_string(),
-        "next_tag": next_tag,
-        "commit": head,
-        "bump_since_stable": since_stable,
-        "bump_since_latest": since_latest,
-        "created": created,
-    });
-    report.human = match created {
-        "created" => format!("created tag {next_tag} at {head}"),
-        "existed" => format!("tag {next_tag} already at {head}; nothing to do"),
-        _ => format!("next version: {v} (tag {next_tag})"),
-    };
-    report.summary = format!(
-        "### stage-gate tag --next\n\n{}",
-        summary::table(
-            &["next tag", "version", "bump", "created"],
-            &[vec![
-                format!("`{next_tag}`"),
-                v.to_string(),
-                format!("{since_stable:?}").to_lowercase(),
-                created.to_string()
-            ]]
-        )
-    );
-    Ok(report)
+    Ok(Report::of(&TagResult::Next(TagNext {
+        next_version: v.to_string(),
+        next_tag,
+        commit: head,
+        bump_since_stable: since_stable,
+        bump_since_latest: since_latest,
+        created: created.to_string(),
+        previous_tag: latest.map(|r| r.tag.clone()).unwrap_or_default(),
+    })))
 }
 
 /// Missing history, tags or revisions are fixed by the user's checkout: exit 2.

@@ -11,7 +11,7 @@ use crate::github::{DeploymentStatusState, GitHub};
 use crate::providers::{self, RollbackRequest};
 
 /// One app's rollback, done (or, in a dry run, described call by call).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct RolledBack {
     pub app: String,
     /// What it went back to, as named or found in the history.
@@ -21,6 +21,7 @@ pub struct RolledBack {
     /// The version of the deployment returned to, when recorded.
     pub version: Option<String>,
     /// In a dry run: every call, in order.
+    #[serde(skip)]
     pub calls: Vec<String>,
 }
 
@@ -29,6 +30,22 @@ impl RolledBack {
     pub fn row(&self) -> Vec<String> {
         vec![self.app.clone(), self.to.clone(), self.restored.clone()]
     }
+}
+
+/// Every target of `plan` rolled back, in the plan's order (see [`target`]).
+pub async fn all(
+    ctx: &Ctx,
+    plan: &crate::plan::Plan,
+    requested: Option<&str>,
+    force: bool,
+) -> Result<Vec<RolledBack>, Failure> {
+    let gh = GitHub::from_ctx(ctx).ok();
+    let mut done = Vec::new();
+    for planned in &plan.targets {
+        let target = &ctx.config.apps[&planned.app].environments[&plan.environment];
+        done.push(self::target(ctx, gh.as_ref(), target, requested, force).await?);
+    }
+    Ok(done)
 }
 
 /// Return `target` to the successful deployment `requested` names (a release tag, version or

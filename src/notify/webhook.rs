@@ -9,7 +9,7 @@ use serde::Serialize;
 use sha2::Sha256;
 
 /// The event every webhook receives (seed 003's orchestrator contract, extended).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Event {
     /// `<environment>_deployment_complete` (`deployment_complete` without an environment),
     /// whatever sent it; `notify --event` may name another.
