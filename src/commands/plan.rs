@@ -36,7 +36,7 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Report, Failure> {
     let image = pick(args.image.clone(), &ctx.inputs, "image");
     if let Some(bad) = image
         .as_deref()
-        .filter(|i| !super::deploy::is_image_reference(i))
+        .filter(|i| !crate::artifact::is_image_reference(i))
     {
         return Err(Failure::input(format!(
             "--image `{bad}` is not an image reference: expected `[registry/]name[:tag][@sha256:digest]`"

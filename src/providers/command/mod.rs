@@ -73,7 +73,7 @@ impl ArtifactFile {
         if reported.is_empty() {
             return Ok(None);
         }
-        if !crate::commands::deploy::is_image_reference(reported) {
+        if !crate::artifact::is_image_reference(reported) {
             return Err(ProviderError::Config(format!(
                 "the deploy command wrote `{}` to $STAGE_GATE_ARTIFACT, which is not an image \
                  reference: write one line such as `registry.example.com/app@sha256:…`",
