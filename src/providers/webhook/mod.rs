@@ -12,9 +12,9 @@ use super::*;
 use crate::config::WebhookConfig;
 use crate::http::{HttpClient, HttpError};
 use crate::inputs::Env;
-use crate::notify::webhook::{signature, SIGNATURE_HEADER};
 use crate::report::Console;
 use crate::secret::Secret;
+use crate::secret::{signature, SIGNATURE_HEADER};
 use reqwest::Method;
 use std::time::Duration;
 
