@@ -21,6 +21,7 @@ mod missing_config;
 mod notes;
 mod promote;
 mod release;
+mod results;
 mod rollback;
 mod sarif_schema;
 mod tag;
