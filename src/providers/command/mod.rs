@@ -31,6 +31,14 @@ pub const REGISTERED: super::registry::Registered = super::registry::Registered 
     secret_envs,
     build,
     ships,
+    configured: |t| t.command.is_some(),
+    resolve: |v, at, t| {
+        let raw = t.command.as_ref()?;
+        Some(crate::config::ProviderConfig::Command(config::resolve(
+            v, at, raw,
+        )))
+    },
+    owns: |p| matches!(p, crate::config::ProviderConfig::Command(_)),
 };
 
 fn secret_envs(p: &crate::config::ProviderConfig) -> Vec<String> {
