@@ -25,4 +25,4 @@ find "${dirs[@]}" -name '*.rs' -print0 | sort -z | xargs -0 awk '
       open_fn = ""
     }
   }
-' | sort -t$'\t' -k1,1nr | head -n "$n"
+' | sort -t$'\t' -k1,1nr | head -n "$n" || true  # head closes the pipe early
