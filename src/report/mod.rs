@@ -42,7 +42,13 @@ impl Format {
         let names: Vec<clap::builder::PossibleValue> = allowed
             .iter()
             .filter_map(|f| f.to_possible_value())
-            .map(|v| v.hide(false))
+            .map(|v| match v.get_name() {
+                // Matrix's own help speaks of where it is hidden: here it is shown.
+                "matrix" => v
+                    .hide(false)
+                    .help("JSON for `strategy.matrix: ${{ fromJSON(...) }}`"),
+                _ => v,
+            })
             .collect();
         clap::builder::PossibleValuesParser::new(names)
             .map(|name| Format::from_str(&name, false).expect("a possible value"))
