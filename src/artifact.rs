@@ -51,6 +51,19 @@ impl ImageName {
     }
 }
 
+/// A docker image reference (distribution's grammar): `[host[:port]/]path[:tag][@digest]`.
+pub fn is_image_reference(s: &str) -> bool {
+    static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?/)?",
+            r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*",
+            r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+        ))
+        .expect("static regex")
+    });
+    REFERENCE.is_match(s)
+}
+
 /// Whether `s` is a content digest as registries spell it (`sha256:` and 64 hex digits).
 pub fn is_digest(s: &str) -> bool {
     s.strip_prefix("sha256:")

@@ -112,15 +112,6 @@ pub struct CheckArgs {
     pub sarif: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
-pub enum PlanFormat {
-    #[default]
-    Human,
-    Json,
-    /// JSON for `strategy.matrix: ${{ fromJSON(...) }}`.
-    Matrix,
-}
-
 #[derive(Debug, Args, Clone, Default)]
 pub struct PlanArgs {
     /// The environment (a name under `environments:` in the config).
@@ -130,8 +121,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub app: Option<String>,
     /// Plan output: human, json or matrix (JSON for strategy.matrix); overrides --format (the `format` input takes matrix too).
-    #[arg(long = "output", value_enum)]
-    pub output: Option<PlanFormat>,
+    #[arg(long = "output", value_parser = Format::parser(&[Format::Human, Format::Json, Format::Matrix]))]
+    pub output: Option<Format>,
     /// The image to plan with (Fly: set in every machine config the plan shows).
     #[arg(long)]
     pub image: Option<String>,

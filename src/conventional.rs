@@ -6,7 +6,7 @@ use crate::git::Commit;
 use serde::Serialize;
 
 /// One commit, read: one line of the notes.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq, Eq)]
 pub struct Entry {
     pub sha: String,
     pub short_sha: String,

@@ -5,19 +5,22 @@
 use crate::config::{Config, EnvironmentPolicy, ProviderConfig, Target};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     pub environment: String,
+    /// The environment's policy as the config resolves it.
+    #[schemars(with = "serde_json::Value")]
     pub policy: EnvironmentPolicy,
     pub targets: Vec<PlannedTarget>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PlannedTarget {
     pub app: String,
     pub environment: String,
     pub provider: String,
     /// The provider-specific settings (names of secret env vars, never values).
+    #[schemars(with = "serde_json::Value")]
     pub settings: ProviderConfig,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,

@@ -1,6 +1,8 @@
 //! Secrets: a newtype that never prints, and a redactor that scrubs known secret values
 //! from any text before it leaves the process.
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
@@ -188,6 +190,33 @@ pub fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
+}
+
+/// The header a signed webhook carries (stage-gate's events and the webhook provider).
+pub const SIGNATURE_HEADER: &str = "X-Stage-Gate-Signature";
+
+/// `sha256=<hex>` of the body under `secret`.
+pub fn signature(secret: &Secret, body: &[u8]) -> String {
+    // HMAC accepts keys of any length; new_from_slice cannot fail for Hmac<Sha256>.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .expect("HMAC takes any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Constant-time check of a received signature (what a receiver does; used by our tests
+/// and documented for orchestrators).
+pub fn verify(secret: &Secret, body: &[u8], header: &str) -> bool {
+    let Some(hex_sig) = header.strip_prefix("sha256=") else {
+        return false;
+    };
+    let Ok(sig) = hex::decode(hex_sig) else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .expect("HMAC takes any key length");
+    mac.update(body);
+    mac.verify_slice(&sig).is_ok()
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 //! deploy workflows and production Dockerfiles (`crate::check`). Builds the report:
 //! annotations errors first, everything in the step summary, SARIF, JSON, human text.
 
-use crate::check::{self, Kind};
+use crate::check;
 use crate::cli::CheckArgs;
 use crate::context::Ctx;
 use crate::exit::Failure;
-use crate::report::{sarif, summary, Report, Severity};
+use crate::report::results::check::{count, findings_summary, CheckResult, CheckedFile};
+use crate::report::{diagnostic, sarif, Diagnostic, Report, Severity};
 use std::path::PathBuf;
 
 /// Where `root` is inside its git repository (`apps/web`), when it is in a subfolder of one.
@@ -59,171 +60,96 @@ pub async fn run(ctx: &Ctx, args: &CheckArgs) -> Result<Report, Failure> {
         },
     })
     .await;
-
-    let mut report = Report::new("check");
-    report.diagnostics = outcome.diagnostics;
-    if let Some(missing) = &ctx.config_missing {
-        report.diagnostics.push(missing.notice());
-    }
-    // Annotations and SARIF name files from the repository's top level, also when the check
-    // runs in a monorepo folder: else they land on no line of the pull request.
     let prefix = repo_prefix(&ctx.root);
-    if let Some(prefix) = &prefix {
-        for d in &mut report.diagnostics {
-            d.location.file = from_top(prefix, &d.location.file);
-            if let Some(r) = &mut d.related {
-                r.file = from_top(prefix, &r.file);
-            }
-        }
+    let diagnostics = diagnostics_of(ctx, outcome.diagnostics, prefix.as_deref());
+    let sarif = sarif_path(ctx, args);
+    if let Some(path) = &sarif {
+        write_sarif(ctx, path, &diagnostics, prefix.as_deref())?;
     }
-    // Errors first: GitHub shows only the first 10 annotations of a step.
-    report.diagnostics.sort_by(|a, b| {
-        (
-            a.severity,
-            &a.location.file,
-            a.location.line,
-            a.location.column,
-        )
-            .cmp(&(
-                b.severity,
-                &b.location.file,
-                b.location.line,
-                b.location.column,
-            ))
-    });
-    let errors = count(&report, Severity::Error);
-    let warnings = count(&report, Severity::Warning);
-
-    let sarif_path = args.sarif.clone().or_else(|| {
-        ctx.inputs
-            .get("sarif-file")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from)
-    });
-    if let Some(path) = &sarif_path {
-        // One category per job and folder: matrix legs and monorepo folders do not
-        // overwrite each other's code-scanning results.
-        let job = ctx.env.get("GITHUB_JOB").unwrap_or("check");
-        let folder = prefix
-            .as_deref()
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_else(|| ".".into());
-        let category = format!("stage-gate/{job}/{folder}/");
-        sarif::write(
-            path,
-            &report.diagnostics,
-            env!("CARGO_PKG_VERSION"),
-            &category,
-            &ctx.console.redactor,
-        )
-        .map_err(|e| Failure::internal(format!("cannot write SARIF to {}: {e}", path.display())))?;
-    }
-
     let config = ctx
         .config
         .path
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "no config".into());
-    let files_of = |k: Kind| {
-        outcome
-            .checked
-            .iter()
-            .filter(|(kind, _)| *kind == k)
-            .count()
+    let errors = count(&diagnostics, Severity::Error);
+    let result = CheckResult {
+        config,
+        valid: errors == 0,
+        errors,
+        warnings: count(&diagnostics, Severity::Warning),
+        files: (outcome.checked.into_iter())
+            .map(|(kind, path)| CheckedFile { kind, path })
+            .collect(),
+        pairs: outcome.pairs,
+        sarif,
+        notes: outcome.notes,
+        diagnostics,
+        config_missing: ctx.config_missing.as_ref().map(|m| m.looked_for()),
     };
-    let (fly, wf, docker) = (
-        files_of(Kind::FlyToml),
-        files_of(Kind::Workflow),
-        files_of(Kind::Dockerfile),
-    );
-
-    report.output("result", if errors > 0 { "failure" } else { "success" });
-    report.output("errors", errors);
-    report.output("warnings", warnings);
-    if let Some(p) = &sarif_path {
-        report.output("sarif-file", p.display());
-    }
-
-    let mut rows = vec![match &ctx.config_missing {
-        Some(missing) => vec!["config".to_string(), missing.looked_for()],
-        None => vec![format!("config `{config}`"), "valid".to_string()],
-    }];
-    rows.push(vec!["fly.toml files".into(), fly.to_string()]);
-    rows.push(vec!["parity pairs".into(), outcome.pairs.len().to_string()]);
-    rows.push(vec!["workflows".into(), wf.to_string()]);
-    rows.push(vec!["Dockerfiles".into(), docker.to_string()]);
-    rows.extend(
-        outcome
-            .notes
-            .iter()
-            .map(|n| vec!["note".to_string(), n.clone()]),
-    );
-    report.summary = format!(
-        "{}\n{}",
-        summary_of(&report),
-        summary::table(&["checked", "result"], &rows)
-    );
-    report.human = format!(
-        "checked {config}, {fly} fly.toml, {} parity pair(s), {wf} workflow(s), {docker} Dockerfile(s): {errors} error(s), {warnings} warning(s){}",
-        outcome.pairs.len(),
-        outcome.notes.iter().map(|n| format!("\nnote: {n}")).collect::<String>()
-    );
-    report.json = serde_json::json!({
-        "config": config,
-        "valid": errors == 0,
-        "errors": errors,
-        "warnings": warnings,
-        "files": outcome.checked.iter().map(|(k, p)| serde_json::json!({"kind": k, "path": p})).collect::<Vec<_>>(),
-        "pairs": outcome.pairs,
-        "sarif": sarif_path,
-        "notes": outcome.notes,
-        "diagnostics": report.diagnostics,
-    });
-    Ok(report)
+    Ok(Report::of(&result))
 }
 
-fn count(report: &Report, severity: Severity) -> usize {
-    report
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == severity)
-        .count()
+/// The findings, with the missing config's notice, named from the repository's top level
+/// (annotations and SARIF land on no line of the pull request otherwise, also when the
+/// check runs in a monorepo folder), errors first: GitHub shows only 10 annotations a step.
+fn diagnostics_of(
+    ctx: &Ctx,
+    mut diagnostics: Vec<Diagnostic>,
+    prefix: Option<&std::path::Path>,
+) -> Vec<Diagnostic> {
+    if let Some(missing) = &ctx.config_missing {
+        diagnostics.push(missing.notice());
+    }
+    if let Some(prefix) = prefix {
+        for d in &mut diagnostics {
+            d.location.file = from_top(prefix, &d.location.file);
+            if let Some(r) = &mut d.related {
+                r.file = from_top(prefix, &r.file);
+            }
+        }
+    }
+    diagnostic::sort(&mut diagnostics);
+    diagnostics
+}
+
+/// `--sarif-file`, else the `sarif-file` input.
+fn sarif_path(ctx: &Ctx, args: &CheckArgs) -> Option<PathBuf> {
+    args.sarif.clone().or_else(|| {
+        ctx.inputs
+            .get("sarif-file")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// One category per job and folder: matrix legs and monorepo folders do not overwrite each
+/// other's code-scanning results.
+fn write_sarif(
+    ctx: &Ctx,
+    path: &std::path::Path,
+    diagnostics: &[Diagnostic],
+    prefix: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let job = ctx.env.get("GITHUB_JOB").unwrap_or("check");
+    let folder = prefix
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_else(|| ".".into());
+    let category = format!("stage-gate/{job}/{folder}/");
+    sarif::write(
+        path,
+        diagnostics,
+        env!("CARGO_PKG_VERSION"),
+        &category,
+        &ctx.console.redactor,
+    )
+    .map_err(|e| Failure::internal(format!("cannot write SARIF to {}: {e}", path.display())))
 }
 
 /// The step summary of a check: counts, then every finding as a table (GitHub shows only
 /// 10 annotations per step, so the summary carries them all).
 pub fn summary_of(report: &Report) -> String {
-    let errors = count(report, Severity::Error);
-    let warnings = count(report, Severity::Warning);
-    let rows: Vec<Vec<String>> = report
-        .diagnostics
-        .iter()
-        .map(|d| {
-            let mut place = format!(
-                "{}:{}:{}",
-                d.location.file.display(),
-                d.location.line,
-                d.location.column
-            );
-            if let Some(r) = &d.related {
-                place.push_str(&format!(" ↔ {}:{}", r.file.display(), r.line));
-            }
-            vec![
-                d.severity.as_str().to_string(),
-                place,
-                d.rule.clone(),
-                match &d.help {
-                    Some(h) => format!("{} ({h})", d.message),
-                    None => d.message.clone(),
-                },
-            ]
-        })
-        .collect();
-    format!(
-        "### stage-gate check: {errors} error(s), {warnings} warning(s)\n\n{}",
-        summary::table(&["severity", "where", "rule", "message"], &rows)
-    )
+    findings_summary(&report.diagnostics)
 }
 
 #[cfg(test)]

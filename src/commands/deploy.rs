@@ -1,6 +1,7 @@
 //! `stage-gate deploy --env ENV` and `stage-gate promote --from A --env B`: build the
 //! request from flags, inputs and the GitHub context, run it, report every stage.
 
+use crate::artifact::is_image_reference;
 use crate::cli::{DeployArgs, PromoteArgs};
 use crate::context::Ctx;
 use crate::deploy::{self, Request, TargetResult};
@@ -174,19 +175,6 @@ pub(crate) fn full_sha(ctx: &Ctx, sha: &str) -> Result<String, Failure> {
     }
 }
 
-/// A docker image reference (distribution's grammar): `[host[:port]/]path[:tag][@digest]`.
-pub(crate) fn is_image_reference(s: &str) -> bool {
-    static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(concat!(
-            r"^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?/)?",
-            r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*",
-            r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
-        ))
-        .expect("static regex")
-    });
-    REFERENCE.is_match(s)
-}
-
 /// The version in the tag being built, when the ref is a tag matching the app's pattern.
 fn version_from_tag(ctx: &Ctx, app: Option<&str>) -> Option<String> {
     let tag = ctx
@@ -197,15 +185,8 @@ fn version_from_tag(ctx: &Ctx, app: Option<&str>) -> Option<String> {
 }
 
 /// The version a release tag names under the app's tag pattern (`v1.2.3` → `1.2.3`).
-pub(crate) fn version_of_tag(ctx: &Ctx, app: Option<&str>, tag: &str) -> Option<String> {
-    let pattern = ctx.config.tag_pattern(app);
-    let (prefix, suffix) = pattern.split_once("{version}")?;
-    let prefix = prefix.replace("{app}", app.unwrap_or(""));
-    let suffix = suffix.replace("{app}", app.unwrap_or(""));
-    let v = tag
-        .strip_prefix(prefix.as_str())?
-        .strip_suffix(suffix.as_str())?;
-    Some(v.to_string())
+fn version_of_tag(ctx: &Ctx, app: Option<&str>, tag: &str) -> Option<String> {
+    crate::tag::version_in_tag(&ctx.config.tag_pattern(app), app, tag)
 }
 
 fn finish(
@@ -215,68 +196,8 @@ fn finish(
     results: Vec<TargetResult>,
 ) -> Result<Report, Failure> {
     let mut report = Report::new(title);
-    let mut md = format!("### stage-gate {title}\n\n");
-    md.push_str(&format!(
-        "commit `{}`{}{}\n\n",
-        &req.sha[..req.sha.len().min(12)],
-        req.version
-            .as_deref()
-            .map(|v| format!(", version `{v}`"))
-            .unwrap_or_default(),
-        if ctx.dry_run { " — **dry run**" } else { "" }
-    ));
-    let mut worst: Option<Failure> = None;
     for r in &results {
-        md.push_str(&format!("#### {} → {}\n\n", r.app, req.env));
-        if let Some((proving, artifact)) = &r.proven {
-            let runs = r
-                .outcome
-                .as_ref()
-                .and_then(|o| o.image.as_deref())
-                .unwrap_or("(not deployed)");
-            md.push_str(&format!(
-                "| `{proving}` ran | `{}` runs |\n|---|---|\n| `{artifact}` | `{runs}` |\n\n",
-                req.env
-            ));
-        }
-        md.push_str(&r.stages.diagram());
-        md.push('\n');
-        md.push_str(&r.stages.table());
-        if let Some(h) = &r.health {
-            md.push('\n');
-            md.push_str(&h.summary());
-        }
-        md.push('\n');
-
-        if let Some(id) = r.deployment_id {
-            report.output("deployment-id", id);
-        }
-        // The artifact that ran: only a deploy that ran has one (a dry run names the image
-        // it would ship).
-        let shipped = r.outcome.as_ref().and_then(|o| o.image.clone());
-        let planned = ctx.dry_run.then(|| req.image.clone()).flatten();
-        if let Some(image) = shipped.or(planned) {
-            report.output("image", image);
-        }
-        if let Some(h) = &r.health {
-            report.output("verdict", h.verdict.as_str());
-        }
-        if let Some(rb) = r.rollback {
-            report.output("rollback", rb);
-        }
-        if let Some(f) = &r.failure {
-            // The most severe failure decides the exit: deploy failure over gate over the rest.
-            let rank = |e: Exit| match e {
-                Exit::Cancelled => 5,
-                Exit::DeployFailed => 4,
-                Exit::GateClosed => 3,
-                Exit::InvalidInput => 2,
-                _ => 1,
-            };
-            if worst.as_ref().is_none_or(|w| rank(f.exit) > rank(w.exit)) {
-                worst = Some(Failure::new(f.exit, anyhow::anyhow!("{}: {f}", r.app)));
-            }
-        }
+        target_outputs(&mut report, ctx, req, r);
     }
     if let Some(url) = ctx
         .config
@@ -297,7 +218,69 @@ fn finish(
         &results,
     );
     report.json = serde_json::to_value(&result).unwrap_or_default();
-    report.human = results
+    report.human = human(req, &results);
+    report.summary = summary(ctx, title, req, &results);
+    let outcome = match worst(&results) {
+        None => "success",
+        Some(f) => {
+            // The report is still emitted in full: the summary shows every stage.
+            ctx.console.error(f.to_string());
+            report.exit = Some(f.exit);
+            match f.exit {
+                Exit::GateClosed => "refused",
+                Exit::Cancelled => "cancelled",
+                _ => "failure",
+            }
+        }
+    };
+    report.output("result", outcome);
+    Ok(report)
+}
+
+/// One app's step outputs (the last app's win, as the action has one value a name).
+fn target_outputs(report: &mut Report, ctx: &Ctx, req: &Request, r: &TargetResult) {
+    if let Some(id) = r.deployment_id {
+        report.output("deployment-id", id);
+    }
+    // The artifact that ran: only a deploy that ran has one (a dry run names the image
+    // it would ship).
+    let shipped = r.outcome.as_ref().and_then(|o| o.image.clone());
+    let planned = ctx.dry_run.then(|| req.image.clone()).flatten();
+    if let Some(image) = shipped.or(planned) {
+        report.output("image", image);
+    }
+    if let Some(h) = &r.health {
+        report.output("verdict", h.verdict.as_str());
+    }
+    if let Some(rb) = r.rollback {
+        report.output("rollback", rb);
+    }
+}
+
+/// The most severe failure decides the exit: cancelled over deploy failure over gate over
+/// the rest.
+fn worst(results: &[TargetResult]) -> Option<Failure> {
+    let rank = |e: Exit| match e {
+        Exit::Cancelled => 5,
+        Exit::DeployFailed => 4,
+        Exit::GateClosed => 3,
+        Exit::InvalidInput => 2,
+        _ => 1,
+    };
+    let mut worst: Option<Failure> = None;
+    for r in results {
+        if let Some(f) = &r.failure {
+            if worst.as_ref().is_none_or(|w| rank(f.exit) > rank(w.exit)) {
+                worst = Some(Failure::new(f.exit, anyhow::anyhow!("{}: {f}", r.app)));
+            }
+        }
+    }
+    worst
+}
+
+/// One line per app: what runs now, or why it failed.
+fn human(req: &Request, results: &[TargetResult]) -> String {
+    results
         .iter()
         .map(|r| {
             let ran = r.outcome.as_ref().and_then(|o| o.image.as_deref());
@@ -309,27 +292,44 @@ fn finish(
             format!("{} → {}: {status}", r.app, req.env)
         })
         .collect::<Vec<_>>()
-        .join("\n");
-    match worst {
-        None => {
-            report.output("result", "success");
-            report.summary = md;
-            Ok(report)
+        .join("\n")
+}
+
+/// The step summary: the commit, then each app's stages, diagram, table and health.
+fn summary(ctx: &Ctx, title: &str, req: &Request, results: &[TargetResult]) -> String {
+    let mut md = format!("### stage-gate {title}\n\n");
+    md.push_str(&format!(
+        "commit `{}`{}{}\n\n",
+        &req.sha[..req.sha.len().min(12)],
+        req.version
+            .as_deref()
+            .map(|v| format!(", version `{v}`"))
+            .unwrap_or_default(),
+        if ctx.dry_run { " — **dry run**" } else { "" }
+    ));
+    for r in results {
+        md.push_str(&format!("#### {} → {}\n\n", r.app, req.env));
+        if let Some((proving, artifact)) = &r.proven {
+            let runs = r
+                .outcome
+                .as_ref()
+                .and_then(|o| o.image.as_deref())
+                .unwrap_or("(not deployed)");
+            md.push_str(&format!(
+                "| `{proving}` ran | `{}` runs |\n|---|---|\n| `{artifact}` | `{runs}` |\n\n",
+                req.env
+            ));
         }
-        Some(f) => {
-            // The report is still emitted in full: the summary shows every stage.
-            ctx.console.error(f.to_string());
-            let result = match f.exit {
-                Exit::GateClosed => "refused",
-                Exit::Cancelled => "cancelled",
-                _ => "failure",
-            };
-            report.output("result", result);
-            report.summary = md;
-            report.exit = Some(f.exit);
-            Ok(report)
+        md.push_str(&r.stages.diagram());
+        md.push('\n');
+        md.push_str(&r.stages.table());
+        if let Some(h) = &r.health {
+            md.push('\n');
+            md.push_str(&h.summary());
         }
+        md.push('\n');
     }
+    md
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use crate::exit::{Exit, Failure};
 use crate::github::GitHub;
 use crate::health::{self, GateReport, Vars, Verdict};
 use crate::inputs::pick;
-use crate::report::{summary, Report};
+use crate::report::results::health::{worst, HealthDryRun, HealthGates, HealthResult};
+use crate::report::Report;
 
 pub async fn run(ctx: &Ctx, args: &HealthArgs) -> Result<Report, Failure> {
     let env = pick(args.environment.clone(), &ctx.inputs, "environment");
@@ -66,11 +67,11 @@ pub async fn run(ctx: &Ctx, args: &HealthArgs) -> Result<Report, Failure> {
     }
     .into_iter()
     .collect::<Result<Vec<GateReport>, _>>()?;
-    let mut report = render(env.as_deref(), &reports);
-    if args.rollback {
-        roll_back_failed(ctx, &reports, &mut report).await;
-    }
-    Ok(report)
+    let rollback = match args.rollback {
+        true => roll_back_failed(ctx, &reports).await,
+        false => None,
+    };
+    Ok(render(env.as_deref(), reports, rollback))
 }
 
 /// `--version V` does what it says: every gate checks it. A configured gate must use
@@ -117,7 +118,8 @@ fn reports_version(version: &str) -> String {
 /// `--rollback`: each target whose gate failed goes back to its previous successful
 /// deployment, through the provider, as `stage-gate rollback` does. The gate's failure still
 /// decides the exit (4); the `rollback` output says whether every target was restored.
-async fn roll_back_failed(ctx: &Ctx, reports: &[GateReport], report: &mut Report) {
+/// None: no gate failed.
+async fn roll_back_failed(ctx: &Ctx, reports: &[GateReport]) -> Option<(Vec<RolledBackRow>, bool)> {
     let gh = GitHub::from_ctx(ctx).ok();
     let mut rows = Vec::new();
     let mut restored_all = true;
@@ -131,44 +133,26 @@ async fn roll_back_failed(ctx: &Ctx, reports: &[GateReport], report: &mut Report
             continue;
         };
         match crate::deploy::rollback::target(ctx, gh.as_ref(), target, None, false).await {
-            Ok(done) => rows.push(done.row()),
+            Ok(done) => rows.push((done.app, done.to, done.restored)),
             Err(f) => {
                 ctx.console.error(format!(
                     "{}: rollback after the failed health gate FAILED: {f}",
                     r.app
                 ));
                 restored_all = false;
-                rows.push(vec![
+                rows.push((
                     r.app.clone(),
                     String::new(),
                     format!("{} ({f})", crate::providers::NOT_RESTORED),
-                ]);
+                ));
             }
         }
     }
-    if rows.is_empty() {
-        return;
-    }
-    report.output(
-        "rollback",
-        if restored_all {
-            "restored"
-        } else {
-            "not-restored"
-        },
-    );
-    report.summary.push_str(&format!(
-        "\n#### rollback after the failed gate\n\n{}",
-        summary::table(&["app", "to", "restored"], &rows)
-    ));
-    for row in &rows {
-        report.human.push_str(&format!(
-            "\nrolled back {} → {}: {}",
-            row[0], row[1], row[2]
-        ));
-    }
-    report.json["rollback"] = serde_json::json!(rows);
+    (!rows.is_empty()).then_some((rows, restored_all))
 }
+
+/// (app, to, restored): one target rolled back after its failed gate.
+type RolledBackRow = (String, String, String);
 
 /// The runner cancelled the step mid-gate: nothing is proven either way.
 fn cancelled(ctx: &Ctx, gates: &[(String, String, HealthConfig)]) -> Failure {
@@ -245,52 +229,27 @@ fn version_of_tag(ctx: &Ctx) -> Option<String> {
     semver::Version::parse(bare).ok().map(|_| bare.to_string())
 }
 
-fn render(env: Option<&str>, reports: &[GateReport]) -> Report {
-    let verdict = worst(reports);
-    let mut report = Report::new(format!("health {}", env.unwrap_or("")));
-    report.output("verdict", verdict.as_str());
-    report.output(
-        "result",
-        if verdict == Verdict::Healthy {
-            "success"
-        } else {
-            "failure"
-        },
-    );
-    report.summary = format!(
-        "### stage-gate health: {}\n\n{}",
-        verdict.as_str(),
-        reports
-            .iter()
-            .map(GateReport::summary)
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    report.human = reports
-        .iter()
-        .map(GateReport::human)
-        .collect::<Vec<_>>()
-        .join("\n");
-    report.json = serde_json::json!({
-        "verdict": verdict,
-        "gates": reports.iter().map(GateReport::json).collect::<Vec<_>>(),
-    });
+fn render(
+    env: Option<&str>,
+    reports: Vec<GateReport>,
+    rollback: Option<(Vec<RolledBackRow>, bool)>,
+) -> Report {
+    let verdict = worst(&reports);
+    let (rollback, restored_all) = match rollback {
+        Some((rows, all)) => (Some(rows), all),
+        None => (None, true),
+    };
+    let mut report = Report::of(&HealthResult::Gates(HealthGates {
+        verdict,
+        gates: reports,
+        rollback,
+        restored_all,
+        environment: env.map(str::to_string),
+    }));
     if verdict != Verdict::Healthy {
         report.exit = Some(Exit::DeployFailed);
     }
     report
-}
-
-/// Unhealthy beats timeout beats healthy.
-fn worst(reports: &[GateReport]) -> Verdict {
-    let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict).collect();
-    if verdicts.contains(&Verdict::Unhealthy) {
-        Verdict::Unhealthy
-    } else if verdicts.contains(&Verdict::Timeout) {
-        Verdict::Timeout
-    } else {
-        Verdict::Healthy
-    }
 }
 
 fn dry_run(
@@ -323,14 +282,10 @@ fn dry_run(
             ));
         }
     }
-    let mut report = Report::new("health (dry run)");
-    report.human = lines.join("\n");
-    report.summary = format!(
-        "### stage-gate health (dry run)\n\n```\n{}\n```\n",
-        report.human
-    );
-    report.json = serde_json::json!({"dry_run": true, "probes": lines});
-    Ok(report)
+    Ok(Report::of(&HealthResult::DryRun(HealthDryRun {
+        dry_run: true,
+        probes: lines,
+    })))
 }
 
 #[cfg(test)]
@@ -378,7 +333,8 @@ mod tests {
     fn a_failed_gate_exits_4_with_the_verdict_output() {
         let report = render(
             Some("staging"),
-            &[gate(Verdict::Healthy), gate(Verdict::Timeout)],
+            vec![gate(Verdict::Healthy), gate(Verdict::Timeout)],
+            None,
         );
         assert_eq!(report.exit, Some(Exit::DeployFailed));
         assert!(report
@@ -387,7 +343,7 @@ mod tests {
         assert_eq!(report.json["verdict"], "timeout");
         assert!(report.summary.starts_with("### stage-gate health: timeout"));
 
-        let ok = render(Some("staging"), &[gate(Verdict::Healthy)]);
+        let ok = render(Some("staging"), vec![gate(Verdict::Healthy)], None);
         assert_eq!(ok.exit, None);
         assert_eq!(
             worst(&[gate(Verdict::Timeout), gate(Verdict::Unhealthy)]),

@@ -9,6 +9,7 @@ use crate::github::GitHub;
 use crate::inputs::pick;
 use crate::release::changelog;
 use crate::release::notes::{self, NotesError, NotesRequest};
+use crate::report::results::notes::{ChangelogWritten, GithubNotes, NotesResult};
 use crate::report::{Format, Report};
 
 pub async fn run(ctx: &Ctx, args: &NotesArgs) -> Result<Report, Failure> {
@@ -36,25 +37,7 @@ pub async fn run(ctx: &Ctx, args: &NotesArgs) -> Result<Report, Failure> {
     if let Some(path) = &args.output {
         write_file(ctx, path, &notes.markdown)?;
     }
-    let mut report = Report::new("notes");
-    report.output("notes", &notes.markdown);
-    if let Some(v) = &notes.version {
-        report.output("version", v);
-    }
-    report.output("previous-tag", notes.previous_tag.as_deref().unwrap_or(""));
-    report.output(
-        "previous-version",
-        notes.previous_version.as_deref().unwrap_or(""),
-    );
-    report.summary = notes.markdown.clone();
-    if ctx.format == crate::report::Format::Json {
-        report.json = serde_json::to_value(&notes).unwrap_or_default();
-    }
-    report.human = match ctx.format {
-        Format::Json => String::new(),
-        _ => notes.markdown.clone(),
-    };
-    Ok(report)
+    Ok(Report::of(&NotesResult::Git(notes)))
 }
 
 /// GitHub's generate-notes API, given OUR previous tag (semver order, same channel) so it
@@ -81,21 +64,13 @@ async fn github_notes(
     if let Some(path) = &args.output {
         write_file(ctx, path, &generated.body)?;
     }
-    let mut report = Report::new("notes");
-    report.output("notes", &generated.body);
-    report.output("previous-tag", previous.as_deref().unwrap_or(""));
-    report.summary = generated.body.clone();
-    report.json = serde_json::json!({
-        "source": "github",
-        "tag": tag,
-        "previous_tag": previous,
-        "name": generated.name,
-        "markdown": generated.body,
-    });
-    if ctx.format != Format::Json {
-        report.human = generated.body;
-    }
-    Ok(report)
+    Ok(Report::of(&NotesResult::Github(GithubNotes {
+        source: "github".into(),
+        tag: tag.to_string(),
+        previous_tag: previous,
+        name: generated.name,
+        markdown: generated.body,
+    })))
 }
 
 fn write_changelog(
@@ -107,53 +82,20 @@ fn write_changelog(
     let log = changelog::changelog(&ctx.root, &ctx.config, app, repo_url).map_err(failure)?;
     let path = args.output.clone().unwrap_or_else(|| "CHANGELOG.md".into());
     write_file(ctx, &path, &log.markdown)?;
-    let mut report = Report::new("notes --changelog");
-    report.output("changelog", path.display());
-    report.output("releases", log.releases.len());
+    let result = NotesResult::Changelog(ChangelogWritten {
+        changelog: log,
+        path: path.display().to_string(),
+        dry_run: ctx.dry_run,
+    });
     // The whole changelog as JSON costs more than reading the history: only when asked for.
-    if ctx.format == crate::report::Format::Json {
-        report.json = serde_json::to_value(&log).unwrap_or_default();
-    }
-    report.human = format!(
-        "{} {} ({} release(s))",
-        if ctx.dry_run { "would write" } else { "wrote" },
-        path.display(),
-        log.releases.iter().filter(|n| n.tag.is_some()).count()
-    );
-    report.summary = changelog_summary(&report.human, &log.releases);
+    let report = match ctx.format {
+        Format::Json => Report::of(&result),
+        _ => Report::rendered(&result),
+    };
     // Freeing a large history's notes (a hundred thousand strings) costs milliseconds that
     // nobody waits for elsewhere.
-    std::thread::spawn(move || drop(log));
+    std::thread::spawn(move || drop(result));
     Ok(report)
-}
-
-/// Releases listed in the step summary of a changelog; the rest are counted.
-const SUMMARY_RELEASES: usize = 20;
-
-/// The step summary of `notes --changelog`: what was written, and its newest releases.
-fn changelog_summary(headline: &str, releases: &[notes::Notes]) -> String {
-    let rows: Vec<Vec<String>> = releases
-        .iter()
-        .take(SUMMARY_RELEASES)
-        .map(|n| {
-            vec![
-                n.tag.clone().unwrap_or_else(|| "unreleased".into()),
-                n.date.clone().unwrap_or_default(),
-                n.commits.to_string(),
-            ]
-        })
-        .collect();
-    let mut md = format!(
-        "### stage-gate notes --changelog\n\n{headline}\n\n{}",
-        crate::report::summary::table(&["release", "date", "commits"], &rows)
-    );
-    if releases.len() > SUMMARY_RELEASES {
-        md.push_str(&format!(
-            "\n…and {} older release(s), in the file.\n",
-            releases.len() - SUMMARY_RELEASES
-        ));
-    }
-    md
 }
 
 fn write_file(ctx: &Ctx, path: &std::path::Path, text: &str) -> Result<(), Failure> {

@@ -1,11 +1,12 @@
 //! `stage-gate plan --env ENV [--app APP|GLOB] [--output human|json|matrix]`: the plan, and
 //! the matrix (at most [`crate::plan::MATRIX_LIMIT`] entries) for `strategy.matrix`.
 
-use crate::cli::{PlanArgs, PlanFormat};
+use crate::cli::PlanArgs;
 use crate::context::Ctx;
 use crate::exit::Failure;
 use crate::inputs::pick;
-use crate::report::{summary, Format, Report};
+use crate::report::results::plan::PlanResult;
+use crate::report::{Format, Report};
 
 pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Report, Failure> {
     let env = pick(args.environment.clone(), &ctx.inputs, "environment").ok_or_else(|| {
@@ -19,16 +20,12 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Report, Failure> {
         app => crate::plan::build(&ctx.config, &env, app),
     }
     .map_err(Failure::input)?;
-    let output = args.output.unwrap_or(match ctx.format {
-        Format::Json => PlanFormat::Json,
-        Format::Matrix => PlanFormat::Matrix,
-        _ => PlanFormat::Human,
-    });
+    let output = args.output.unwrap_or(ctx.format).text();
     // The matrix is handed out when printed or written as the step output; a larger one than
     // GitHub runs is refused before anything is written.
     let matrix = match plan.matrix_within_limit() {
         Ok(m) => Some(serde_json::to_string(&m).unwrap_or_default()),
-        Err(e) if output == PlanFormat::Matrix || ctx.files.output.is_some() => {
+        Err(e) if output == Format::Matrix || ctx.files.output.is_some() => {
             return Err(Failure::input(e))
         }
         Err(e) => {
@@ -39,7 +36,7 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Report, Failure> {
     let image = pick(args.image.clone(), &ctx.inputs, "image");
     if let Some(bad) = image
         .as_deref()
-        .filter(|i| !super::deploy::is_image_reference(i))
+        .filter(|i| !crate::artifact::is_image_reference(i))
     {
         return Err(Failure::input(format!(
             "--image `{bad}` is not an image reference: expected `[registry/]name[:tag][@sha256:digest]`"
@@ -51,31 +48,9 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Report, Failure> {
             t.machines = Some(provider.offline_plan(image.as_deref())?);
         }
     }
-    let mut report = Report::new(format!("plan {env}"));
-    if let Some(m) = &matrix {
-        report.output("matrix", m);
-    }
-    report.json = serde_json::to_value(&plan).unwrap_or_default();
-    report.human = match output {
-        PlanFormat::Human => plan.human(),
-        PlanFormat::Json => serde_json::to_string_pretty(&plan).unwrap_or_default(),
-        PlanFormat::Matrix => matrix.unwrap_or_default(),
-    };
-    let rows: Vec<Vec<String>> = plan
-        .targets
-        .iter()
-        .map(|t| {
-            vec![
-                t.app.clone(),
-                t.provider.clone(),
-                t.url.clone().unwrap_or_default(),
-                t.health_probes.to_string(),
-            ]
-        })
-        .collect();
-    report.summary = format!(
-        "### stage-gate plan: `{env}`\n\n{}",
-        summary::table(&["app", "provider", "url", "health probes"], &rows)
-    );
-    Ok(report)
+    Ok(Report::of(&PlanResult {
+        plan,
+        output,
+        matrix,
+    }))
 }

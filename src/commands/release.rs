@@ -19,8 +19,9 @@ use crate::github::{GitHub, MakeLatest};
 use crate::inputs::pick;
 use crate::release::assets;
 use crate::release::notes::{self, NotesRequest};
-use crate::release::publish::{self, Action, Plan, PublishError};
-use crate::report::{summary, Report};
+use crate::release::publish::{self, Plan, PublishError};
+use crate::report::results::release::{Published, ReleaseDryRun, ReleaseResult, ReleasedAsset};
+use crate::report::Report;
 use crate::tag::{self, version, Releases, TagPattern};
 use std::cmp::Ordering;
 use std::path::Path;
@@ -237,112 +238,50 @@ fn publish_failure(e: PublishError) -> Failure {
 
 fn dry_run_report(ctx: &Ctx, plan: &Plan, version: &str) -> Report {
     let repository = ctx.github.repository.as_deref().unwrap_or("OWNER/REPO");
-    let calls = publish::describe(plan, repository);
-    let mut report = Report::new("release");
-    report.output("result", "dry-run");
-    report.output("version", version);
-    report.output("prerelease", plan.prerelease);
-    report.output("is-latest", plan.make_latest == MakeLatest::True);
-    // The body is what a reviewer of a dry run most wants to see: shown whole.
-    report.human = format!(
-        "dry run: release `{}` would be made with these calls (none was made):\n{}\n\nits body:\n\n{}",
-        plan.tag,
-        calls
-            .iter()
-            .map(|c| format!("  {c}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        plan.body.trim_end()
-    );
-    report.summary = format!(
-        "### stage-gate release `{}` (dry run)\n\n```\n{}\n```\n\n#### its body\n\n{}\n",
-        plan.tag,
-        calls.join("\n"),
-        plan.body.trim_end()
-    );
-    report.json =
-        serde_json::json!({"dry_run": true, "tag": plan.tag, "calls": calls, "body": plan.body});
-    report
+    Report::of(&ReleaseResult::DryRun(ReleaseDryRun {
+        dry_run: true,
+        tag: plan.tag.clone(),
+        calls: publish::describe(plan, repository),
+        body: plan.body.clone(),
+        version: version.to_string(),
+        prerelease: plan.prerelease,
+        is_latest: plan.make_latest == MakeLatest::True,
+    }))
 }
 
 fn report(plan: &Plan, version: &str, is_latest: bool, outcome: &publish::Outcome) -> Report {
     let r = &outcome.release;
-    let action = match outcome.action {
-        Action::Created => "created",
-        Action::Joined => "completed",
-        Action::Updated => "updated",
-        Action::Skipped => "left as it was",
-    };
-    let state = if r.draft { "draft" } else { "published" };
-    let assets: Vec<serde_json::Value> = r
-        .assets
-        .iter()
-        .map(|a| {
-            serde_json::json!({
-                "name": a.name,
-                "url": a.browser_download_url.to_string(),
-                "size": a.size,
-                "digest": a.digest,
-            })
-        })
-        .collect();
-    let upload_url = r
-        .upload_url
-        .split('{')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let mut report = Report::new("release");
-    report.output("result", "success");
-    report.output("version", version);
-    report.output("prerelease", plan.prerelease);
-    report.output("is-latest", is_latest);
-    report.output("release-id", r.id);
-    report.output("release-url", &r.html_url);
-    report.output("upload-url", &upload_url);
-    report.output("release-assets", serde_json::Value::Array(assets.clone()));
-    let rows: Vec<Vec<String>> = r
-        .assets
-        .iter()
-        .map(|a| {
-            let did = outcome
-                .assets
-                .iter()
+    let assets = (r.assets.iter())
+        .map(|a| ReleasedAsset {
+            name: a.name.clone(),
+            url: a.browser_download_url.to_string(),
+            size: a.size,
+            digest: a.digest.clone(),
+            this_run: (outcome.assets.iter())
                 .find(|(n, _)| *n == a.name)
                 .map(|(_, act)| format!("{act:?}").to_lowercase())
-                .unwrap_or_else(|| "already there".into());
-            vec![
-                format!("[`{}`]({})", a.name, a.browser_download_url),
-                a.size.to_string(),
-                did,
-            ]
+                .unwrap_or_else(|| "already there".into()),
         })
         .collect();
-    report.summary = format!(
-        "### stage-gate release [`{}`]({}): {action} ({state})\n\n{}",
-        plan.tag,
-        r.html_url,
-        summary::table(&["asset", "bytes", "this run"], &rows)
-    );
-    report.human = format!(
-        "release `{}` {action} ({state}): {}\n{} asset(s); upload URL {upload_url}",
-        plan.tag,
-        r.html_url,
-        r.assets.len()
-    );
-    report.json = serde_json::json!({
-        "tag": plan.tag,
-        "action": outcome.action,
-        "release_id": r.id.0,
-        "release_url": r.html_url.to_string(),
-        "draft": r.draft,
-        "prerelease": r.prerelease,
-        "is_latest": is_latest,
-        "upload_url": upload_url,
-        "assets": assets,
-        "warnings": outcome.warnings,
-    });
-    report
+    Report::of(&ReleaseResult::Published(Published {
+        tag: plan.tag.clone(),
+        action: outcome.action,
+        release_id: r.id.0,
+        release_url: r.html_url.to_string(),
+        draft: r.draft,
+        prerelease: r.prerelease,
+        is_latest,
+        upload_url: r
+            .upload_url
+            .split('{')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        assets,
+        warnings: outcome.warnings.clone(),
+        version: version.to_string(),
+        planned_prerelease: plan.prerelease,
+    }))
 }
 
 #[cfg(test)]

@@ -5,13 +5,14 @@
 use crate::cli::TagArgs;
 use crate::context::Ctx;
 use crate::exit::{Exit, Failure};
-use crate::git::{Git, GitError};
+use crate::git::Git;
 use crate::github::GitHub;
 use crate::inputs::pick;
-use crate::report::{summary, Report};
+use crate::report::results::tag::{TagAllowed, TagNext, TagNothing, TagResult};
+use crate::report::Report;
+use crate::tag::gate::{decide, git_failure};
 use crate::tag::next::{self, Next};
-use crate::tag::policy::{self, Facts, Released};
-use crate::tag::{self, version, Release, Releases, TagPattern};
+use crate::tag::{version, Release, Releases, TagPattern};
 
 pub async fn run(ctx: &Ctx, args: &TagArgs) -> Result<Report, Failure> {
     let app = pick(args.app.clone(), &ctx.inputs, "app");
@@ -53,164 +54,6 @@ fn env_name_of(ctx: &Ctx, args: &TagArgs) -> Option<String> {
     pick(args.environment.clone(), &ctx.inputs, "environment")
 }
 
-/// A release tag judged by the release policy: allowed, with what it follows.
-pub struct Decided {
-    pub this: Release,
-    pub app: Option<String>,
-    pub previous: Option<Release>,
-    pub is_latest: bool,
-    /// The highest stable release other than this one, when there is one.
-    pub latest: Option<String>,
-    pub warnings: Vec<String>,
-}
-
-/// The tag gate (`tag`, and `deploy`/`promote` on a tag ref): the name (exit 2 with the
-/// nearest valid tag), then the policy against the released versions, the branches that
-/// contain it and the environment (exit 3 with each rule broken).
-pub async fn decide(
-    ctx: &Ctx,
-    app: Option<String>,
-    raw_pattern: &str,
-    tag: &str,
-    env_name: Option<String>,
-    rollback: bool,
-) -> Result<Decided, Failure> {
-    let git = Git::open(&ctx.root).map_err(git_failure)?;
-    let tag = tag.to_string();
-    // 1. The name: pattern and strict SemVer (exit 2 with the nearest valid tag).
-    let pattern = TagPattern::new(raw_pattern, app.as_deref()).map_err(Failure::input)?;
-    let mut this = tag::validate(&pattern, &tag).map_err(Failure::input)?;
-    let app = app.or_else(|| this.app.clone());
-    let pattern = TagPattern::new(raw_pattern, app.as_deref()).map_err(Failure::input)?;
-
-    // 2. The facts, from a full clone only: a shallow one would hide tags and ancestry.
-    git.require_full_history("the release branch and the released versions")
-        .map_err(git_failure)?;
-    let tags = git.tags().map_err(git_failure)?;
-    let Some(tag_ref) = tags.iter().find(|t| t.name == tag) else {
-        return Err(git_failure(GitError::MissingTag { tag: tag.clone() }));
-    };
-    this.target = Some(tag_ref.target.clone());
-    this.annotated = tag_ref.annotated;
-    this.date = tag_ref.date;
-    let releases = Releases::classify(&pattern, &tags);
-    let mut released: Vec<Released> = releases
-        .releases
-        .iter()
-        .filter(|r| r.tag != tag)
-        .map(|r| Released {
-            tag: r.tag.clone(),
-            version: r.version.clone(),
-            source: "git tag",
-        })
-        .collect();
-    let mut warnings = Vec::new();
-    for r in github_releases(ctx, &pattern, &tag).await? {
-        if !released.iter().any(|o| o.tag == r.tag) {
-            warnings.push(format!(
-                "GitHub release `{}` has no tag in this clone; fetch tags (`fetch-depth: 0`)",
-                r.tag
-            ));
-            released.push(r);
-        }
-    }
-    let branches = git
-        .branches_containing(&tag_ref.target)
-        .map_err(git_failure)?;
-    require_release_branch(&git, &ctx.config.release)?;
-    let env_policy = env_name.as_deref().map(|e| ctx.config.policy(e));
-
-    // 3. The verdict.
-    let verdict = policy::evaluate(
-        &ctx.config.release,
-        &Facts {
-            release: &this,
-            released: released.clone(),
-            branches,
-            environment: env_policy.as_ref(),
-            rollback,
-        },
-    );
-    warnings.extend(verdict.warnings.iter().cloned());
-    for w in &warnings {
-        ctx.console.warn(w);
-    }
-    if !verdict.allowed() {
-        let reasons: Vec<String> = verdict
-            .refusals
-            .iter()
-            .map(|r| format!("{} ({})", r.reason, r.rule))
-            .collect();
-        return Err(Failure::gate(format!(
-            "tag `{tag}` refused: {}",
-            reasons.join("; ")
-        )));
-    }
-
-    let previous = releases.previous(&this.version);
-    let is_latest = !this.is_prerelease()
-        && released
-            .iter()
-            .filter(|r| r.version.pre.is_empty())
-            .all(|r| version::precedence(&r.version, &this.version).is_lt());
-    let latest = released
-        .iter()
-        .filter(|r| r.version.pre.is_empty())
-        .max_by(|a, b| version::precedence(&a.version, &b.version))
-        .map(|r| r.tag.clone());
-    Ok(Decided {
-        previous: previous.cloned(),
-        this,
-        app,
-        is_latest,
-        latest,
-        warnings,
-    })
-}
-
-/// Without the release branch in the clone, "not on the release branch" would be a guess.
-fn require_release_branch(
-    git: &Git,
-    release: &crate::config::ReleasePolicy,
-) -> Result<(), Failure> {
-    let all = git.branches().map_err(git_failure)?;
-    if all.iter().any(|b| b.name == release.branch) {
-        return Ok(());
-    }
-    Err(Failure::input(format!(
-        "the release branch `{}` is not in this clone (neither `{0}` nor `origin/{0}`), so the tag's ancestry cannot be checked; fetch it: actions/checkout with `fetch-depth: 0`",
-        release.branch
-    )))
-}
-
-/// Releases GitHub knows of (published, not drafts), when a token is there.
-async fn github_releases(
-    ctx: &Ctx,
-    pattern: &TagPattern,
-    this: &str,
-) -> Result<Vec<Released>, Failure> {
-    if ctx.github.token.is_none() || ctx.github.repository.is_none() {
-        return Ok(Vec::new());
-    }
-    let gh = GitHub::from_ctx(ctx).map_err(Failure::input)?;
-    let list = gh
-        .list_releases()
-        .await
-        .map_err(|e| Failure::new(Exit::Internal, e))?;
-    Ok(list
-        .into_iter()
-        .filter(|r| !r.draft && r.tag_name != this)
-        .filter_map(|r| match tag::classify(pattern, &r.tag_name) {
-            tag::Classified::Release(rel) => Some(Released {
-                tag: rel.tag,
-                version: rel.version,
-                source: "GitHub release",
-            }),
-            _ => None,
-        })
-        .collect())
-}
-
 fn report(
     this: &Release,
     app: Option<&str>,
@@ -219,63 +62,22 @@ fn report(
     warnings: &[String],
 ) -> Report {
     let v = &this.version;
-    let mut report = Report::new(format!("tag {}", this.tag));
-    let pre_id = version::prerelease_id(v).unwrap_or_default();
-    let outputs: Vec<(&str, String)> = vec![
-        ("result", "success".into()),
-        ("tag", this.tag.clone()),
-        ("version", v.to_string()),
-        ("major", v.major.to_string()),
-        ("minor", v.minor.to_string()),
-        ("patch", v.patch.to_string()),
-        ("prerelease", this.is_prerelease().to_string()),
-        ("prerelease-id", pre_id),
-        ("app", app.unwrap_or_default().to_string()),
-        (
-            "previous-version",
-            previous.map(|p| p.version.to_string()).unwrap_or_default(),
-        ),
-        (
-            "previous-tag",
-            previous.map(|p| p.tag.clone()).unwrap_or_default(),
-        ),
-        ("is-latest", is_latest.to_string()),
-        ("commit", this.target.clone().unwrap_or_default()),
-    ];
-    for (k, val) in &outputs {
-        report.output(k, val);
-    }
-    let rows: Vec<Vec<String>> = outputs
-        .iter()
-        .filter(|(k, _)| *k != "result")
-        .map(|(k, val)| vec![k.to_string(), format!("`{val}`")])
-        .collect();
-    report.summary = format!(
-        "### stage-gate tag `{}`: allowed\n\n{}",
-        this.tag,
-        summary::table(&["output", "value"], &rows)
-    );
-    report.json = serde_json::json!({
-        "tag": this.tag,
-        "allowed": true,
-        "version": v.to_string(),
-        "app": app,
-        "previous_tag": previous.map(|p| p.tag.clone()),
-        "previous_version": previous.map(|p| p.version.to_string()),
-        "prerelease": this.is_prerelease(),
-        "is_latest": is_latest,
-        "warnings": warnings,
-    });
-    report.human = format!(
-        "tag {} allowed: version {}{}{}",
-        this.tag,
-        v,
-        previous
-            .map(|p| format!(", previous {}", p.tag))
-            .unwrap_or_default(),
-        if is_latest { ", latest" } else { "" }
-    );
-    report
+    Report::of(&TagResult::Allowed(TagAllowed {
+        tag: this.tag.clone(),
+        allowed: true,
+        version: v.to_string(),
+        app: app.map(str::to_string),
+        previous_tag: previous.map(|p| p.tag.clone()),
+        previous_version: previous.map(|p| p.version.to_string()),
+        prerelease: this.is_prerelease(),
+        is_latest,
+        warnings: warnings.to_vec(),
+        major: v.major,
+        minor: v.minor,
+        patch: v.patch,
+        prerelease_id: version::prerelease_id(v).unwrap_or_default(),
+        commit: this.target.clone().unwrap_or_default(),
+    }))
 }
 
 /// `tag --next`: the next version from conventional commits since the previous tags.
@@ -318,17 +120,14 @@ async fn run_next(
         since_latest,
         pre,
     );
-    let mut report = Report::new("tag --next");
     let Next::Version(v) = decided else {
-        report.output("next-version", "");
-        report.output("next-tag", "");
-        report.output("created", "false");
-        report.human = format!(
-            "no release-worthy commits (feat, fix, perf, breaking) since {}; nothing to tag",
-            latest.map(|r| r.tag.as_str()).unwrap_or("the first commit")
-        );
-        report.json = serde_json::json!({"next_version": null, "created": false});
-        return Ok(report);
+        return Ok(Report::of(&TagResult::Nothing(TagNothing {
+            next_version: None,
+            created: false,
+            since: latest
+                .map(|r| r.tag.clone())
+                .unwrap_or_else(|| "the first commit".into()),
+        })));
     };
     let next_tag = pattern
         .render(app, &v.to_string())
@@ -352,45 +151,13 @@ async fn run_next(
         }
         "no"
     };
-    report.output("next-version", v.to_string());
-    report.output("next-tag", &next_tag);
-    report.output("previous-tag", latest.map(|r| r.tag.as_str()).unwrap_or(""));
-    report.output("bump", format!("{since_stable:?}").to_lowercase());
-    report.output("created", (created != "no").to_string());
-    report.json = serde_json::json!({
-        "next_version": v.to_string(),
-        "next_tag": next_tag,
-        "commit": head,
-        "bump_since_stable": since_stable,
-        "bump_since_latest": since_latest,
-        "created": created,
-    });
-    report.human = match created {
-        "created" => format!("created tag {next_tag} at {head}"),
-        "existed" => format!("tag {next_tag} already at {head}; nothing to do"),
-        _ => format!("next version: {v} (tag {next_tag})"),
-    };
-    report.summary = format!(
-        "### stage-gate tag --next\n\n{}",
-        summary::table(
-            &["next tag", "version", "bump", "created"],
-            &[vec![
-                format!("`{next_tag}`"),
-                v.to_string(),
-                format!("{since_stable:?}").to_lowercase(),
-                created.to_string()
-            ]]
-        )
-    );
-    Ok(report)
-}
-
-/// Missing history, tags or revisions are fixed by the user's checkout: exit 2.
-fn git_failure(e: GitError) -> Failure {
-    match e {
-        GitError::Spawn(_) | GitError::Failed { .. } | GitError::Parse { .. } => {
-            Failure::new(Exit::Internal, e)
-        }
-        _ => Failure::new(Exit::InvalidInput, e),
-    }
+    Ok(Report::of(&TagResult::Next(TagNext {
+        next_version: v.to_string(),
+        next_tag,
+        commit: head,
+        bump_since_stable: since_stable,
+        bump_since_latest: since_latest,
+        created: created.to_string(),
+        previous_tag: latest.map(|r| r.tag.clone()).unwrap_or_default(),
+    })))
 }

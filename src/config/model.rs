@@ -208,13 +208,9 @@ pub enum ProviderConfig {
 }
 
 impl ProviderConfig {
+    /// The provider's key (`fly`, `coolify`, …), as its registry entry names it.
     pub fn kind(&self) -> &'static str {
-        match self {
-            ProviderConfig::Fly(_) => "fly",
-            ProviderConfig::Coolify(_) => "coolify",
-            ProviderConfig::Webhook(_) => "webhook",
-            ProviderConfig::Command(_) => "command",
-        }
+        crate::providers::registry::of(self).key
     }
 }
 

@@ -442,15 +442,8 @@ fn target(v: &mut Validator, app: &str, env: &str, t: &RawTarget) -> Option<Targ
         p.push(k);
         p
     };
-    let count = [
-        t.fly.is_some(),
-        t.coolify.is_some(),
-        t.webhook.is_some(),
-        t.command.is_some(),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
+    let configured = crate::providers::registry::configured(t);
+    let count = configured.len();
     if count != 1 {
         v.error(
             &base,
@@ -470,28 +463,8 @@ fn target(v: &mut Validator, app: &str, env: &str, t: &RawTarget) -> Option<Targ
         );
         return None;
     }
-    let provider = if let Some(f) = &t.fly {
-        ProviderConfig::Fly(crate::providers::fly::config::resolve(v, &at("fly"), f))
-    } else if let Some(c) = &t.coolify {
-        ProviderConfig::Coolify(crate::providers::coolify::config::resolve(
-            v,
-            &at("coolify"),
-            c,
-        ))
-    } else if let Some(w) = &t.webhook {
-        ProviderConfig::Webhook(crate::providers::webhook::config::resolve(
-            v,
-            &at("webhook"),
-            w,
-        ))
-    } else {
-        let c = t.command.as_ref()?;
-        ProviderConfig::Command(crate::providers::command::config::resolve(
-            v,
-            &at("command"),
-            c,
-        ))
-    };
+    let registered = configured[0];
+    let provider = (registered.resolve)(v, &at(registered.key), t)?;
     let health = health_config(v, &at("health"), t.health.clone().unwrap_or_default());
     let timeout = v.duration(
         &at("timeout"),

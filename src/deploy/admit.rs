@@ -129,7 +129,7 @@ pub(super) async fn tag_gate(ctx: &Ctx, req: &Request) -> Result<(), Failure> {
         return Ok(());
     };
     let pattern = ctx.config.tag_pattern(req.app.as_deref());
-    let decided = crate::commands::tag::decide(
+    let decided = crate::tag::gate::decide(
         ctx,
         req.app.clone(),
         &pattern,

@@ -243,7 +243,7 @@ impl Git {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .max_by(|a, b| match (version(a), version(b)) {
-                (Some(x), Some(y)) => crate::tag::version::precedence(&x, &y),
+                (Some(x), Some(y)) => x.cmp_precedence(&y),
                 (x, y) => x.is_some().cmp(&y.is_some()).then_with(|| b.cmp(a)),
             })?;
         Some(format!("refs/tags/{tag}"))

@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::time::Duration;
 
 /// The verdict of a whole gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Healthy,
@@ -40,7 +40,7 @@ impl Verdict {
 }
 
 /// The verdict of one probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProbeVerdict {
     Healthy,
@@ -62,7 +62,7 @@ impl ProbeVerdict {
 }
 
 /// What went wrong with one attempt: the exact network error, or which assertion failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProblemKind {
     Refused,
@@ -105,7 +105,7 @@ impl ProblemKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Problem {
     pub kind: ProblemKind,
     pub message: String,
@@ -114,7 +114,7 @@ pub struct Problem {
 }
 
 /// Response times of the attempts that got an answer, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Latency {
     pub min_ms: u64,
     pub p50_ms: u64,
@@ -134,7 +134,7 @@ impl Latency {
 }
 
 /// Everything one probe saw, for the summary and the JSON output.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProbeEvidence {
     pub method: String,
     /// Redacted: `${ENV}` values in it show as `***`.
@@ -185,7 +185,7 @@ fn fmt(d: Duration) -> String {
 }
 
 /// The result of one gate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct GateReport {
     pub app: String,
     pub env: String,

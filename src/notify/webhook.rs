@@ -4,12 +4,10 @@
 use crate::config::NotifyFormat;
 use crate::http::{HttpClient, HttpError};
 use crate::secret::Secret;
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 
 /// The event every webhook receives (seed 003's orchestrator contract, extended).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Event {
     /// `<environment>_deployment_complete` (`deployment_complete` without an environment),
     /// whatever sent it; `notify --event` may name another.
@@ -28,31 +26,7 @@ pub struct Event {
     pub trigger: Option<String>,
 }
 
-pub const SIGNATURE_HEADER: &str = "X-Stage-Gate-Signature";
-
-/// `sha256=<hex>` of the body under `secret`.
-pub fn signature(secret: &Secret, body: &[u8]) -> String {
-    // HMAC accepts keys of any length; new_from_slice cannot fail for Hmac<Sha256>.
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
-        .expect("HMAC takes any key length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// Constant-time check of a received signature (what a receiver does; used by our tests
-/// and documented for orchestrators).
-pub fn verify(secret: &Secret, body: &[u8], header: &str) -> bool {
-    let Some(hex_sig) = header.strip_prefix("sha256=") else {
-        return false;
-    };
-    let Ok(sig) = hex::decode(hex_sig) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
-        .expect("HMAC takes any key length");
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
-}
+pub use crate::secret::{signature, verify, SIGNATURE_HEADER};
 
 /// The body for `format`.
 pub fn payload(event: &Event, format: NotifyFormat) -> serde_json::Value {

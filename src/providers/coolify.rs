@@ -34,6 +34,14 @@ pub const REGISTERED: super::registry::Registered = super::registry::Registered 
     secret_envs,
     build,
     ships,
+    configured: |t| t.coolify.is_some(),
+    resolve: |v, at, t| {
+        let raw = t.coolify.as_ref()?;
+        Some(crate::config::ProviderConfig::Coolify(config::resolve(
+            v, at, raw,
+        )))
+    },
+    owns: |p| matches!(p, crate::config::ProviderConfig::Coolify(_)),
 };
 
 fn secret_envs(p: &crate::config::ProviderConfig) -> Vec<String> {

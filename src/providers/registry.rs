@@ -1,9 +1,12 @@
 //! Every provider, by the key that names it in the config: how to build it for a target,
 //! the environment variables that hold its secrets (a run masks them before it prints
 //! anything), and what a deploy of it ships, in words (`plan`). A new provider adds one
-//! entry to [`PROVIDERS`].
+//! entry to [`PROVIDERS`],
+//! which also reads and resolves its key of an app's environment and names its kind.
 
 use super::{Provider, ProviderError};
+use crate::config::raw::RawTarget;
+use crate::config::validate::Validator;
 use crate::config::ProviderConfig;
 use crate::context::Ctx;
 
@@ -22,13 +25,20 @@ pub struct Registered {
     pub build: Build,
     /// What a deploy ships, in words, when no environment proves it first (`plan`).
     pub ships: fn(&ProviderConfig) -> String,
+    /// Whether an app's environment, as written, names this provider (has its key).
+    pub configured: fn(&RawTarget) -> bool,
+    /// The resolved settings of an environment that names it; errors go to the validator,
+    /// at the path given (its key's). None when its key is not there.
+    pub(crate) resolve: fn(&mut Validator, &[&str], &RawTarget) -> Option<ProviderConfig>,
+    /// Whether resolved settings are this provider's.
+    pub owns: fn(&ProviderConfig) -> bool,
 }
 
 /// The entry of the provider a target is configured with.
 pub fn of(provider: &ProviderConfig) -> &'static Registered {
     PROVIDERS
         .iter()
-        .find(|p| p.key == provider.kind())
+        .find(|p| (p.owns)(provider))
         .expect("every ProviderConfig variant is registered (registry::tests)")
 }
 
@@ -38,6 +48,14 @@ pub const PROVIDERS: &[Registered] = &[
     super::webhook::REGISTERED,
     super::command::REGISTERED,
 ];
+
+/// The providers an app's environment names, as written (exactly one is valid).
+pub fn configured(target: &RawTarget) -> Vec<&'static Registered> {
+    PROVIDERS
+        .iter()
+        .filter(|p| (p.configured)(target))
+        .collect()
+}
 
 /// Every provider's default secret variables.
 pub fn default_secret_envs() -> impl Iterator<Item = &'static str> {

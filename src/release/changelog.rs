@@ -13,7 +13,7 @@ use crate::tag::{PatternError, Releases, TagPattern};
 use std::path::Path;
 
 /// The changelog document and the notes of each release in it (newest first).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Changelog {
     pub releases: Vec<Notes>,
     pub markdown: String,

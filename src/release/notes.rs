@@ -41,14 +41,14 @@ pub struct NotesRequest<'a> {
     pub repo_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq, Eq)]
 pub struct Section {
     pub title: String,
     pub entries: Vec<Entry>,
 }
 
 /// The notes of one release (or of unreleased work).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Notes {
     /// The tag the notes are for (None: unreleased).
     pub tag: Option<String>,

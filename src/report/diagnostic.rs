@@ -4,7 +4,9 @@
 use serde::Serialize;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema, Hash,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     // Order matters: errors sort first.
@@ -24,7 +26,7 @@ impl Severity {
 }
 
 /// A position in a file, 1-based like editors and GitHub annotations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema, Default)]
 pub struct Location {
     pub file: PathBuf,
     pub line: usize,
@@ -54,7 +56,7 @@ impl Location {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// A stable rule id, e.g. `config/unknown-key`, `fly/internal-port-mismatch`.
@@ -66,6 +68,26 @@ pub struct Diagnostic {
     pub related: Option<Location>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+}
+
+/// The one order of findings everywhere they are shown: errors first (GitHub shows only
+/// the first 10 annotations of a step), then by file, line and column. Stable: findings at
+/// the same place keep the order they were found in.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (
+            a.severity,
+            &a.location.file,
+            a.location.line,
+            a.location.column,
+        )
+            .cmp(&(
+                b.severity,
+                &b.location.file,
+                b.location.line,
+                b.location.column,
+            ))
+    });
 }
 
 impl Diagnostic {

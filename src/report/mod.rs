@@ -4,6 +4,7 @@
 pub mod console;
 pub mod diagnostic;
 pub mod gha;
+pub mod results;
 pub mod rules;
 pub mod sarif;
 pub mod summary;
@@ -30,6 +31,37 @@ pub enum Format {
     /// `--output`, and the `format` input takes it for plan (the action has no `output`).
     #[value(hide = true)]
     Matrix,
+}
+
+impl Format {
+    /// A clap parser of `allowed` formats only (plan's `--output` takes human, json and
+    /// matrix): any other is refused by clap, exit 2, with the values that are.
+    pub fn parser(allowed: &[Format]) -> impl clap::builder::TypedValueParser<Value = Format> {
+        use clap::builder::TypedValueParser;
+        use clap::ValueEnum;
+        let names: Vec<clap::builder::PossibleValue> = allowed
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|v| match v.get_name() {
+                // Matrix's own help speaks of where it is hidden: here it is shown.
+                "matrix" => v
+                    .hide(false)
+                    .help("JSON for `strategy.matrix: ${{ fromJSON(...) }}`"),
+                _ => v,
+            })
+            .collect();
+        clap::builder::PossibleValuesParser::new(names)
+            .map(|name| Format::from_str(&name, false).expect("a possible value"))
+    }
+
+    /// The text a command prints for this format when it has a text of its own: github's
+    /// text is the human one.
+    pub fn text(self) -> Format {
+        match self {
+            Format::Github => Format::Human,
+            other => other,
+        }
+    }
 }
 
 /// Where Actions wants its files; empty outside Actions.
@@ -109,13 +141,7 @@ pub fn emit(
     stdout: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     let redact = |s: &str| console.redactor.redact(s);
-    report.diagnostics.sort_by(|a, b| {
-        (a.severity, &a.location.file, a.location.line).cmp(&(
-            b.severity,
-            &b.location.file,
-            b.location.line,
-        ))
-    });
+    diagnostic::sort(&mut report.diagnostics);
     if let Some(path) = &files.output {
         for (name, value) in &report.outputs {
             gha::write_output(path, name, &redact(value))?;

@@ -5,6 +5,7 @@
 //! conventional commits. Git facts come from [`crate::git`]; nothing here runs git itself
 //! except [`Releases::from_git`].
 
+pub mod gate;
 pub mod next;
 pub mod pattern;
 pub mod policy;
@@ -80,6 +81,18 @@ pub enum Classified {
     Malformed(TagError),
     /// Not this pattern's (another app's, or not a release tag).
     Foreign,
+}
+
+/// The version a release tag names under the tag pattern `pattern` (`v{version}`:
+/// `v1.2.3` → `1.2.3`), `{app}` being `app`; None when the tag does not fit the pattern.
+pub fn version_in_tag(pattern: &str, app: Option<&str>, tag: &str) -> Option<String> {
+    let (prefix, suffix) = pattern.split_once("{version}")?;
+    let prefix = prefix.replace("{app}", app.unwrap_or(""));
+    let suffix = suffix.replace("{app}", app.unwrap_or(""));
+    let v = tag
+        .strip_prefix(prefix.as_str())?
+        .strip_suffix(suffix.as_str())?;
+    Some(v.to_string())
 }
 
 /// Classify `tag` under `pattern`.

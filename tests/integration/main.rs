@@ -22,6 +22,7 @@ mod notes;
 mod preview;
 mod promote;
 mod release;
+mod results;
 mod rollback;
 mod sarif_schema;
 mod tag;

@@ -31,6 +31,14 @@ pub const REGISTERED: super::registry::Registered = super::registry::Registered 
     secret_envs,
     build,
     ships,
+    configured: |t| t.command.is_some(),
+    resolve: |v, at, t| {
+        let raw = t.command.as_ref()?;
+        Some(crate::config::ProviderConfig::Command(config::resolve(
+            v, at, raw,
+        )))
+    },
+    owns: |p| matches!(p, crate::config::ProviderConfig::Command(_)),
 };
 
 fn secret_envs(p: &crate::config::ProviderConfig) -> Vec<String> {
@@ -73,7 +81,7 @@ impl ArtifactFile {
         if reported.is_empty() {
             return Ok(None);
         }
-        if !crate::commands::deploy::is_image_reference(reported) {
+        if !crate::artifact::is_image_reference(reported) {
             return Err(ProviderError::Config(format!(
                 "the deploy command wrote `{}` to $STAGE_GATE_ARTIFACT, which is not an image \
                  reference: write one line such as `registry.example.com/app@sha256:…`",

@@ -51,6 +51,14 @@ pub const REGISTERED: super::registry::Registered = super::registry::Registered 
     secret_envs,
     build,
     ships,
+    configured: |t| t.fly.is_some(),
+    resolve: |v, at, t| {
+        let raw = t.fly.as_ref()?;
+        Some(crate::config::ProviderConfig::Fly(config::resolve(
+            v, at, raw,
+        )))
+    },
+    owns: |p| matches!(p, crate::config::ProviderConfig::Fly(_)),
 };
 
 fn secret_envs(p: &ProviderConfig) -> Vec<String> {

@@ -12,9 +12,9 @@ use super::*;
 use crate::config::WebhookConfig;
 use crate::http::{HttpClient, HttpError};
 use crate::inputs::Env;
-use crate::notify::webhook::{signature, SIGNATURE_HEADER};
 use crate::report::Console;
 use crate::secret::Secret;
+use crate::secret::{signature, SIGNATURE_HEADER};
 use reqwest::Method;
 use std::time::Duration;
 
@@ -60,6 +60,14 @@ pub const REGISTERED: super::registry::Registered = super::registry::Registered 
     secret_envs,
     build,
     ships,
+    configured: |t| t.webhook.is_some(),
+    resolve: |v, at, t| {
+        let raw = t.webhook.as_ref()?;
+        Some(crate::config::ProviderConfig::Webhook(config::resolve(
+            v, at, raw,
+        )))
+    },
+    owns: |p| matches!(p, crate::config::ProviderConfig::Webhook(_)),
 };
 
 /// The signing secret's variable, then every variable a header names (`${NAME}`).

@@ -1,0 +1,213 @@
+//! Each command's result as one typed value: what `--format json` prints (with its
+//! `schema`, `stage-gate/<command>/v1`), and what the human text, the step summary and the
+//! step outputs are rendered from. A JSON Schema of every result is generated from these
+//! types and committed under `docs/schemas/` (a test fails when one drifts; rewrite them with
+//! `STAGE_GATE_BLESS=1 cargo test --lib committed_result_schemas`). `docs/results.md` lists
+//! them. `deploy` and `promote` keep theirs in `crate::deploy::result`.
+
+pub mod check;
+pub mod health;
+pub mod notes;
+pub mod notify;
+pub mod plan;
+pub mod release;
+pub mod rollback;
+pub mod tag;
+
+use super::{Diagnostic, Report};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// A command's result: its JSON shape (versioned) and how it reads to people.
+pub trait CommandResult: Serialize + JsonSchema {
+    /// `stage-gate/<command>/v1`: a change that breaks readers changes it.
+    const SCHEMA: &'static str;
+    /// The committed JSON Schema, from the repository root.
+    const SCHEMA_PATH: &'static str;
+
+    /// Short title, e.g. `check`, `plan staging`.
+    fn title(&self) -> String;
+    /// Text printed on stdout for `--format human` (and `github`).
+    fn human(&self) -> String;
+    /// Markdown for the step summary (empty: the title and the human text).
+    fn summary(&self) -> String;
+    /// Step outputs, in order (also merged into the JSON document as `outputs`).
+    fn outputs(&self) -> Vec<(&'static str, String)>;
+    /// Findings to annotate and print.
+    fn diagnostics(&self) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+}
+
+impl Report {
+    /// The report of a result: every rendering of it, and its JSON document.
+    pub fn of<R: CommandResult>(result: &R) -> Report {
+        let mut report = Report::rendered(result);
+        report.json = to_json(result);
+        report
+    }
+
+    /// [`Report::of`] without the JSON document, for a result whose JSON is costly and not
+    /// asked for (a whole changelog).
+    pub fn rendered<R: CommandResult>(result: &R) -> Report {
+        let mut report = Report::new(result.title());
+        for (name, value) in result.outputs() {
+            report.output(name, value);
+        }
+        report.summary = result.summary();
+        report.human = result.human();
+        report.diagnostics = result.diagnostics();
+        report
+    }
+}
+
+/// The JSON document of `result`, with its `schema`.
+pub fn to_json<R: CommandResult>(result: &R) -> serde_json::Value {
+    let mut doc = serde_json::to_value(result).unwrap_or_default();
+    if let serde_json::Value::Object(map) = &mut doc {
+        map.insert("schema".into(), R::SCHEMA.into());
+    }
+    doc
+}
+
+/// The JSON Schema of `R`'s document, `schema` included.
+pub fn json_schema<R: CommandResult>() -> String {
+    let mut schema = schemars::schema_for!(R).to_value();
+    if let Some(map) = schema.as_object_mut() {
+        let properties = map
+            .entry("properties")
+            .or_insert_with(|| serde_json::json!({}));
+        properties["schema"] = serde_json::json!({
+            "description": format!("Always `{}`.", R::SCHEMA),
+            "const": R::SCHEMA,
+        });
+        let required = map
+            .entry("required")
+            .or_insert_with(|| serde_json::json!([]));
+        if let Some(list) = required.as_array_mut() {
+            list.push("schema".into());
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// One committed result schema: its id, its file, how it is generated.
+pub struct SchemaFile {
+    pub commands: &'static str,
+    pub id: &'static str,
+    pub path: &'static str,
+    pub generate: fn() -> String,
+}
+
+fn entry<R: CommandResult>(commands: &'static str) -> SchemaFile {
+    SchemaFile {
+        commands,
+        id: R::SCHEMA,
+        path: R::SCHEMA_PATH,
+        generate: json_schema::<R>,
+    }
+}
+
+/// Every command's result schema, in `--help` order; `docs/results.md` lists them.
+pub fn schema_files() -> Vec<SchemaFile> {
+    vec![
+        entry::<check::CheckResult>("check"),
+        entry::<plan::PlanResult>("plan"),
+        entry::<tag::TagResult>("tag"),
+        SchemaFile {
+            commands: "deploy, promote",
+            id: crate::deploy::result::SCHEMA,
+            path: crate::deploy::result::SCHEMA_PATH,
+            generate: crate::deploy::result::json_schema,
+        },
+        entry::<health::HealthResult>("health"),
+        entry::<rollback::RollbackResult>("rollback"),
+        entry::<notes::NotesResult>("notes"),
+        entry::<release::ReleaseResult>("release"),
+        entry::<notify::NotifyResult>("notify"),
+    ]
+}
+
+/// `docs/results.md`: each command's schema id and file.
+pub fn results_doc() -> String {
+    let mut md = String::from(
+        "# Results\n\n<!-- Generated by `STAGE_GATE_BLESS=1 cargo test --lib results_doc_is_current`; do not edit. -->\n\n\
+         With `--format json` (or the `format: json` input) every command prints one JSON \
+         document on stdout. Its `schema` names its shape and version; a change that breaks \
+         readers changes the version. The step outputs are also in it, under `outputs`, and \
+         the findings of `check` under `diagnostics`. Each shape has a JSON Schema, generated \
+         from the types that print it and checked for drift by \
+         `report::results::tests::committed_result_schemas_are_current`.\n\n",
+    );
+    let rows: Vec<Vec<String>> = schema_files()
+        .iter()
+        .map(|f| {
+            vec![
+                f.commands.to_string(),
+                format!("`{}`", f.id),
+                format!("[`{}`]({})", f.path, f.path.trim_start_matches("docs/")),
+            ]
+        })
+        .collect();
+    md.push_str(&super::summary::table(
+        &["command", "schema", "JSON Schema"],
+        &rows,
+    ));
+    md.push_str(
+        "\nA config that cannot be read stops any command before it runs: its document is \
+         `stage-gate/v1`, with only `diagnostics` and `outputs`. Other errors that stop a \
+         command print no document: the exit code and stderr say why.\n",
+    );
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn current(path: &str, text: &str) -> bool {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        if std::env::var_os("STAGE_GATE_BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+        }
+        std::fs::read_to_string(&path).unwrap_or_default() == text
+    }
+
+    #[test]
+    fn committed_result_schemas_are_current() {
+        let stale: Vec<&str> = schema_files()
+            .iter()
+            .filter(|f| !current(f.path, &(f.generate)()))
+            .map(|f| f.path)
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "{stale:?} out of date: run `STAGE_GATE_BLESS=1 cargo test --lib committed_result_schemas` and commit them"
+        );
+    }
+
+    #[test]
+    fn results_doc_is_current() {
+        assert!(
+            current("docs/results.md", &results_doc()),
+            "docs/results.md is out of date: run `STAGE_GATE_BLESS=1 cargo test --lib results_doc_is_current`"
+        );
+    }
+
+    #[test]
+    fn every_schema_id_names_its_command_once() {
+        let files = schema_files();
+        for f in &files {
+            let command = f.commands.split(',').next().unwrap();
+            assert_eq!(f.id, format!("stage-gate/{command}/v1"));
+            assert_eq!(f.path, format!("docs/schemas/{command}-result.json"));
+        }
+        let mut ids: Vec<&str> = files.iter().map(|f| f.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), files.len());
+    }
+}
