@@ -7,7 +7,7 @@ use crate::exit::{Exit, Failure};
 use crate::inputs::pick;
 use crate::preview::event::{self, PullRequestEvent};
 use crate::preview::{self, PreviewResult};
-use crate::report::{summary, Report};
+use crate::report::Report;
 
 pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
     let env = preview::environment(
@@ -91,7 +91,7 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
             preview::sweep(ctx, &req).await?
         }
     };
-    let mut report = render(&result);
+    let mut report = Report::of(&result);
     if let Some(f) = failure {
         report.exit = Some(f.exit);
         if f.exit == Exit::Cancelled || f.exit == Exit::GateClosed {
@@ -162,118 +162,5 @@ fn skipped(ctx: &Ctx, env: &str, e: &PullRequestEvent) -> Report {
     result.pr = Some(e.number);
     result.result = "skipped".into();
     result.notice = Some(notice);
-    render(&result)
-}
-
-/// Human text, step summary, outputs and JSON of a result.
-pub fn render(r: &PreviewResult) -> Report {
-    let title = match r.pr {
-        Some(pr) => format!("preview {} #{pr} ({})", r.action, r.environment),
-        None => format!("preview {} ({})", r.action, r.environment),
-    };
-    let mut report = Report::new(title.clone());
-    let mut human = format!("{title}: {}\n", r.result);
-    let mut md = format!("### stage-gate {title}\n\n");
-    if r.dry_run {
-        md.push_str("**dry run**: nothing was changed\n\n");
-    }
-    if let Some(n) = &r.notice {
-        human.push_str(&format!("  {n}\n"));
-        md.push_str(&format!("> {n}\n\n"));
-    }
-    if !r.previews.is_empty() {
-        let rows: Vec<Vec<String>> = r
-            .previews
-            .iter()
-            .map(|p| {
-                vec![
-                    p.app.clone(),
-                    p.resource.clone(),
-                    p.state.clone(),
-                    p.url
-                        .clone()
-                        .map(|u| format!("[{u}]({u})"))
-                        .unwrap_or_default(),
-                    p.digest
-                        .clone()
-                        .map(|d| format!("`{d}`"))
-                        .unwrap_or_default(),
-                    p.error
-                        .clone()
-                        .or_else(|| p.health.clone())
-                        .unwrap_or_else(|| p.notes.join("; ")),
-                ]
-            })
-            .collect();
-        md.push_str(&summary::table(
-            &["app", "resource", "state", "URL", "runs", "detail"],
-            &rows,
-        ));
-        for p in &r.previews {
-            human.push_str(&format!(
-                "  {:<12} {:<10} {}{}\n",
-                p.app,
-                p.state,
-                p.url.as_deref().unwrap_or(&p.resource),
-                p.digest
-                    .as_deref()
-                    .map(|d| format!("  runs {d}"))
-                    .unwrap_or_default()
-            ));
-            for note in &p.notes {
-                human.push_str(&format!("      {note}\n"));
-            }
-            if let Some(h) = &p.health {
-                human.push_str(&format!("      health: {h}\n"));
-            }
-            if let Some(e) = &p.error {
-                human.push_str(&format!("      error: {e}\n"));
-            }
-        }
-    }
-    if !r.sweep.is_empty() {
-        let rows: Vec<Vec<String>> = r
-            .sweep
-            .iter()
-            .map(|d| {
-                vec![
-                    d.resource.clone(),
-                    d.pr.map(|p| format!("#{p}")).unwrap_or_default(),
-                    d.decision.clone(),
-                    d.reason.clone(),
-                ]
-            })
-            .collect();
-        md.push_str(&summary::table(
-            &["preview", "pull request", "decision", "why"],
-            &rows,
-        ));
-        for d in &r.sweep {
-            human.push_str(&format!(
-                "  {:<24} {:<11} {}\n",
-                d.resource, d.decision, d.reason
-            ));
-        }
-    } else if r.action == "sweep" {
-        human.push_str("  no previews found\n");
-        md.push_str("No previews found.\n");
-    }
-    if let Some(u) = &r.comment_url {
-        md.push_str(&format!("\n[The pull request's preview comment]({u})\n"));
-    }
-    report.output("result", &r.result);
-    if let Some(url) = r.previews.iter().find_map(|p| p.url.clone()) {
-        report.output("environment-url", url);
-    }
-    if let Some(id) = r.previews.iter().find_map(|p| p.deployment_id) {
-        report.output("deployment-id", id);
-    }
-    report.output(
-        "previews",
-        serde_json::to_string(&r.previews).unwrap_or_else(|_| "[]".into()),
-    );
-    report.human = human;
-    report.summary = md;
-    report.json = serde_json::to_value(r).unwrap_or_default();
-    report
+    Report::of(&result)
 }

@@ -1,19 +1,13 @@
-//! The result of `stage-gate preview` as one typed value (`--format json`), with a schema
-//! version and a JSON Schema generated from these types (`docs/schemas/preview-result.json`,
-//! kept current by a test).
+//! The result of `stage-gate preview` as one typed value; `report::results::preview` renders
+//! it (its JSON carries `schema: stage-gate/preview/v1`, its JSON Schema is
+//! `docs/schemas/preview-result.json`).
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-/// The version of this document's shape: a change that breaks readers changes it.
-pub const SCHEMA: &str = "stage-gate/preview/v1";
-pub const SCHEMA_PATH: &str = "docs/schemas/preview-result.json";
-
 /// One run of `preview up`, `down` or `sweep`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PreviewResult {
-    /// Always `stage-gate/preview/v1`.
-    pub schema: String,
     /// `up`, `down` or `sweep`.
     pub action: String,
     /// The per-pull-request environment (`preview`).
@@ -74,7 +68,6 @@ pub struct SweepDecision {
 impl PreviewResult {
     pub fn new(action: &str, environment: &str, dry_run: bool) -> PreviewResult {
         PreviewResult {
-            schema: SCHEMA.to_string(),
             action: action.to_string(),
             environment: environment.to_string(),
             pr: None,
@@ -86,28 +79,5 @@ impl PreviewResult {
             sweep: Vec::new(),
             comment_url: None,
         }
-    }
-}
-
-/// The JSON Schema of [`PreviewResult`], as committed.
-pub fn schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(PreviewResult)).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn committed_schema_is_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(super::SCHEMA_PATH);
-        let want = serde_json::to_string_pretty(&super::schema()).unwrap() + "\n";
-        if std::env::var_os("STAGE_GATE_BLESS").is_some() {
-            std::fs::write(&path, &want).unwrap();
-        }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            have == want,
-            "{} is out of date: run `STAGE_GATE_BLESS=1 cargo test --lib preview` and commit it",
-            super::SCHEMA_PATH
-        );
     }
 }

@@ -12,8 +12,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_stage-gate");
 
 /// Every subcommand, as `stage-gate --help` lists them.
 pub const COMMANDS: [&str; 11] = [
-    "check", "plan", "tag", "deploy", "health", "promote", "rollback", "notes", "release", "notify",
-    "preview",
+    "check", "plan", "tag", "deploy", "health", "promote", "rollback", "notes", "release",
+    "notify", "preview",
 ];
 
 pub struct Run {

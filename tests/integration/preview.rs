@@ -68,6 +68,7 @@ github:
         - {{ sha: "{SHA3}", message: "feat: third" }}
       pulls:
         - {{ number: 7, state: open, head_sha: "{SHA2}" }}
+        - {{ number: 8, state: open, head_sha: "{SHA2}" }}
         - {{ number: 3, state: closed, merged: true, head_sha: "{SHA1}" }}
         - {{ number: 4, state: open, head_sha: "{SHA1}" }}
         - {{ number: 9, state: open, head_sha: "{SHA3}", head_repo: mallory/web }}
@@ -81,7 +82,9 @@ health:
 }
 
 async fn start(extra_fly_apps: &str) -> Sim {
-    stage_gate_sim::start(scenario(extra_fly_apps)).await.unwrap()
+    stage_gate_sim::start(scenario(extra_fly_apps))
+        .await
+        .unwrap()
 }
 
 fn repository(sim: &Sim) -> tempfile::TempDir {
@@ -192,8 +195,21 @@ async fn one_pull_requests_life_cycle_open_push_close() {
     let sim = start("").await;
     let repo = repository(&sim);
 
-    // Opened: the app is created, marked, given secrets and addresses, deployed, gated.
-    let out = job(&sim, repo.path(), Some(("opened", 7, SHA2, REPO)), &[]);
+    // Opened: one job per app (a matrix). Fly: the app is created, marked, given secrets
+    // and addresses, deployed, gated. Coolify: its preview of the image's tag.
+    let api = ["--app", "api", "--image", "ghcr.io/acme/api:pr-7"];
+    let out = job(&sim, repo.path(), Some(("opened", 7, SHA2, REPO)), &api);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.output("environment-url").as_deref(),
+        Some("https://7.api.example.com")
+    );
+    let out = job(
+        &sim,
+        repo.path(),
+        Some(("opened", 7, SHA2, REPO)),
+        &["--app", "web"],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.output("result").as_deref(), Some("success"));
     assert_eq!(
@@ -207,37 +223,86 @@ async fn one_pull_requests_life_cycle_open_push_close() {
     assert_eq!(kinds, ["v6", "shared_v4"]);
     assert_eq!(app.machines.len(), 1, "{app:?}");
     let m = &app.machines[0];
-    assert_eq!(m.metadata.get("stage_gate_pr").map(String::as_str), Some("7"));
-    assert_eq!(m.metadata.get("stage_gate_repository").map(String::as_str), Some(REPO));
+    assert_eq!(
+        m.metadata.get("stage_gate_pr").map(String::as_str),
+        Some("7")
+    );
+    assert_eq!(
+        m.metadata.get("stage_gate_repository").map(String::as_str),
+        Some(REPO)
+    );
     assert_eq!(m.secrets_version, Some(app.secrets_version));
-    assert!(m.image.starts_with("registry.fly.io/web-staging:pr-7"), "{}", m.image);
+    assert!(
+        m.image.starts_with("registry.fly.io/web-staging:pr-7"),
+        "{}",
+        m.image
+    );
     let previews = sim.coolify_previews("api-app").unwrap();
     assert_eq!(previews.len(), 1);
     assert_eq!(previews[0].pull_request_id, 7);
     assert_eq!(previews[0].docker_tag.as_deref(), Some("pr-7"));
     let first = comments(&sim, 7);
     assert_eq!(first.len(), 1, "{first:?}");
-    assert!(first[0].contains("[web-pr-7.fly.dev](https://web-pr-7.fly.dev)"), "{}", first[0]);
-    assert!(first[0].contains("[7.api.example.com](https://7.api.example.com)"), "{}", first[0]);
+    assert!(
+        first[0].contains("[web-pr-7.fly.dev](https://web-pr-7.fly.dev)"),
+        "{}",
+        first[0]
+    );
+    assert!(
+        first[0].contains("[7.api.example.com](https://7.api.example.com)"),
+        "{}",
+        first[0]
+    );
     assert!(first[0].contains("`2222222`"), "{}", first[0]);
     let recorded = deployments(&sim, "preview/pr-7").await;
     assert_eq!(recorded.len(), 2, "one per app: {recorded:?}");
-    assert!(recorded.iter().all(|(_, s, t)| s == "success" && *t), "{recorded:?}");
-    let json: serde_json::Value =
-        serde_json::from_str(&out.output("previews").unwrap()).unwrap();
-    assert_eq!(json[0]["app"], "api");
-    assert_eq!(json[1]["resource"], "web-pr-7");
-    assert_eq!(json[1]["created"], true);
+    assert!(
+        recorded.iter().all(|(_, s, t)| s == "success" && *t),
+        "{recorded:?}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&out.output("previews").unwrap()).unwrap();
+    assert_eq!(json[0]["resource"], "web-pr-7");
+    assert_eq!(json[0]["created"], true);
+    let digest = json[0]["digest"].as_str().unwrap();
+    assert!(
+        digest.starts_with("registry.fly.io/web-staging@sha256:"),
+        "{digest}"
+    );
 
     // Pushed: the same comment is edited, the machine updated, no new app.
-    let out = job(&sim, repo.path(), Some(("synchronize", 7, SHA3, REPO)), &["--image", "registry.fly.io/web-staging:pr-7-b"]);
+    let api = ["--app", "api", "--image", "ghcr.io/acme/api:pr-7-b"];
+    let out = job(
+        &sim,
+        repo.path(),
+        Some(("synchronize", 7, SHA3, REPO)),
+        &api,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let web = [
+        "--app",
+        "web",
+        "--image",
+        "registry.fly.io/web-staging:pr-7-b",
+    ];
+    let out = job(
+        &sim,
+        repo.path(),
+        Some(("synchronize", 7, SHA3, REPO)),
+        &web,
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     let second = comments(&sim, 7);
     assert_eq!(second.len(), 1, "edited, not added: {second:?}");
-    assert!(second[0].contains("`3333333`") && !second[0].contains("`2222222`"), "{}", second[0]);
+    assert!(
+        second[0].contains("`3333333`") && !second[0].contains("`2222222`"),
+        "{}",
+        second[0]
+    );
     let app = sim.fly_app("web-pr-7").unwrap();
     assert_eq!(app.machines.len(), 1);
-    assert!(app.machines[0].image.starts_with("registry.fly.io/web-staging:pr-7-b"));
+    assert!(app.machines[0]
+        .image
+        .starts_with("registry.fly.io/web-staging:pr-7-b"));
     let recorded = deployments(&sim, "preview/pr-7").await;
     assert_eq!(recorded.len(), 4, "{recorded:?}");
     assert_eq!(
@@ -248,7 +313,12 @@ async fn one_pull_requests_life_cycle_open_push_close() {
 
     // An older commit after the newer one (jobs out of order): refused, nothing changed.
     sim.clear_log();
-    let out = job(&sim, repo.path(), Some(("synchronize", 7, SHA2, REPO)), &[]);
+    let out = job(
+        &sim,
+        repo.path(),
+        Some(("synchronize", 7, SHA2, REPO)),
+        &["--app", "web"],
+    );
     assert_eq!(out.code, 3, "{}", out.all());
     assert!(out.stderr.contains("newer than 2222222"), "{}", out.stderr);
     assert!(writes(&sim, "fly").is_empty(), "{:?}", writes(&sim, "fly"));
@@ -260,26 +330,47 @@ async fn one_pull_requests_life_cycle_open_push_close() {
     assert!(sim.fly_app("web-pr-7").is_none());
     assert!(sim.coolify_previews("api-app").unwrap().is_empty());
     let recorded = deployments(&sim, "preview/pr-7").await;
-    assert!(recorded.iter().all(|(_, s, _)| s == "inactive"), "{recorded:?}");
+    assert!(
+        recorded.iter().all(|(_, s, _)| s == "inactive"),
+        "{recorded:?}"
+    );
     let last = comments(&sim, 7);
     assert_eq!(last.len(), 1);
-    assert!(last[0].contains("torn down") && last[0].contains("pull request #7 was merged"), "{}", last[0]);
+    assert!(
+        last[0].contains("torn down") && last[0].contains("pull request #7 was merged"),
+        "{}",
+        last[0]
+    );
 
     // Closed again (a re-run): nothing to remove, success.
     let out = job(&sim, repo.path(), Some(("closed", 7, SHA3, REPO)), &[]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.output("result").as_deref(), Some("success"));
-    assert!(out.stdout.contains("nothing to remove") || out.stderr.contains("nothing to remove"), "{}", out.all());
+    assert!(
+        out.stdout.contains("nothing to remove") || out.stderr.contains("nothing to remove"),
+        "{}",
+        out.all()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fork_is_skipped_without_a_vendor_call() {
     let sim = start("").await;
     let repo = repository(&sim);
-    let out = job(&sim, repo.path(), Some(("opened", 9, SHA3, "mallory/web")), &[]);
+    let out = job(
+        &sim,
+        repo.path(),
+        Some(("opened", 9, SHA3, "mallory/web")),
+        &[],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.output("result").as_deref(), Some("skipped"));
-    assert!(out.stdout.contains("::notice::pull request #9 comes from mallory/web"), "{}", out.stdout);
+    assert!(
+        out.all()
+            .contains("::notice::pull request #9 comes from mallory/web"),
+        "{}",
+        out.all()
+    );
     assert!(sim.calls("fly").is_empty() && sim.calls("coolify").is_empty());
     assert!(sim.calls("github").is_empty(), "{:?}", sim.calls("github"));
 }
@@ -288,10 +379,19 @@ async fn a_fork_is_skipped_without_a_vendor_call() {
 async fn a_failing_preview_is_left_running_and_said_so() {
     let sim = start("").await;
     let repo = repository(&sim);
-    let out = job(&sim, repo.path(), None, &["up", "--pr", "8", "--sha", SHA2, "--app", "web"]);
+    let out = job(
+        &sim,
+        repo.path(),
+        None,
+        &["up", "--pr", "8", "--sha", SHA2, "--app", "web"],
+    );
     assert_eq!(out.code, 4, "{}", out.all());
     assert_eq!(out.output("result").as_deref(), Some("failure"));
-    assert!(out.all().contains("left running for debugging"), "{}", out.all());
+    assert!(
+        out.all().contains("left running for debugging"),
+        "{}",
+        out.all()
+    );
     let app = sim.fly_app("web-pr-8").expect("left running");
     assert_eq!(app.machines[0].state, "started");
     let c = comments(&sim, 8);
@@ -304,10 +404,24 @@ async fn a_failing_preview_is_left_running_and_said_so() {
 async fn a_hand_made_app_of_the_preview_name_is_never_deployed_into_or_deleted() {
     let sim = start("    - {name: web-pr-5, org: acme, machines: [{id: h1}]}").await;
     let repo = repository(&sim);
-    let up = job(&sim, repo.path(), None, &["up", "--pr", "5", "--sha", SHA2, "--app", "web"]);
+    let up = job(
+        &sim,
+        repo.path(),
+        None,
+        &["up", "--pr", "5", "--sha", SHA2, "--app", "web"],
+    );
     assert_eq!(up.code, 3, "{}", up.all());
-    assert!(up.stderr.contains("carries no stage-gate marker"), "{}", up.stderr);
-    let down = job(&sim, repo.path(), None, &["down", "--pr", "5", "--app", "web"]);
+    assert!(
+        up.stderr.contains("carries no stage-gate marker"),
+        "{}",
+        up.stderr
+    );
+    let down = job(
+        &sim,
+        repo.path(),
+        None,
+        &["down", "--pr", "5", "--app", "web"],
+    );
     assert_eq!(down.code, 3, "{}", down.all());
     let app = sim.fly_app("web-pr-5").expect("untouched");
     assert!(app.secrets.is_empty(), "{app:?}");
@@ -332,9 +446,18 @@ async fn a_lost_create_answer_is_asked_again_with_the_same_key_and_the_app_is_ou
         ..Fault::default()
     });
     let repo = repository(&sim);
-    let out = job(&sim, repo.path(), None, &["up", "--pr", "7", "--sha", SHA2, "--app", "web"]);
+    let out = job(
+        &sim,
+        repo.path(),
+        None,
+        &["up", "--pr", "7", "--sha", SHA2, "--app", "web"],
+    );
     assert_eq!(out.code, 0, "{}\n{:#?}", out.all(), sim.calls("fly"));
-    let creates = sim.calls("fly").into_iter().filter(|c| c.starts_with("POST /v1/apps ") || c == "POST /v1/apps").count();
+    let creates = sim
+        .calls("fly")
+        .into_iter()
+        .filter(|c| c.starts_with("POST /v1/apps ") || c == "POST /v1/apps")
+        .count();
     assert_eq!(creates, 2, "{:?}", sim.calls("fly"));
     let app = sim.fly_app("web-pr-7").unwrap();
     assert!(app.secrets.contains(&"STAGE_GATE_PREVIEW_OF".to_string()));
@@ -345,7 +468,12 @@ async fn a_lost_create_answer_is_asked_again_with_the_same_key_and_the_app_is_ou
 async fn a_lost_delete_answer_is_looked_up_not_repeated() {
     let sim = start("").await;
     let repo = repository(&sim);
-    let up = job(&sim, repo.path(), None, &["up", "--pr", "7", "--sha", SHA2, "--app", "web"]);
+    let up = job(
+        &sim,
+        repo.path(),
+        None,
+        &["up", "--pr", "7", "--sha", SHA2, "--app", "web"],
+    );
     assert_eq!(up.code, 0, "{}", up.all());
     sim.inject(Fault {
         vendor: Some("fly".into()),
@@ -357,10 +485,19 @@ async fn a_lost_delete_answer_is_looked_up_not_repeated() {
         ..Fault::default()
     });
     sim.clear_log();
-    let out = job(&sim, repo.path(), None, &["down", "--pr", "7", "--app", "web"]);
+    let out = job(
+        &sim,
+        repo.path(),
+        None,
+        &["down", "--pr", "7", "--app", "web"],
+    );
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.output("result").as_deref(), Some("removed"));
-    let deletes: Vec<String> = sim.calls("fly").into_iter().filter(|c| c.starts_with("DELETE")).collect();
+    let deletes: Vec<String> = sim
+        .calls("fly")
+        .into_iter()
+        .filter(|c| c.starts_with("DELETE"))
+        .collect();
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     assert!(sim.fly_app("web-pr-7").is_none());
 }
@@ -377,14 +514,24 @@ async fn sweep_decides_on_a_mixed_set_and_touches_only_its_own() {
     - {name: web-pr-77x, org: acme, machines: [{id: x7}]}"#;
     let sim = start(apps).await;
     let repo = repository(&sim);
-    let dry = job(&sim, repo.path(), None, &["sweep", "--dry-run", "--format", "json"]);
+    let dry = job(
+        &sim,
+        repo.path(),
+        None,
+        &["sweep", "--dry-run", "--format", "json"],
+    );
     assert_eq!(dry.code, 0, "{}", dry.all());
     let doc: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
     let decisions: Vec<(String, String)> = doc["sweep"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["resource"].as_str().unwrap().to_string(), d["decision"].as_str().unwrap().to_string()))
+        .map(|d| {
+            (
+                d["resource"].as_str().unwrap().to_string(),
+                d["decision"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         decisions,
@@ -401,9 +548,26 @@ async fn sweep_decides_on_a_mixed_set_and_touches_only_its_own() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.output("result").as_deref(), Some("removed"));
     let left: Vec<String> = sim.fly_apps().into_iter().map(|a| a.name).collect();
-    assert_eq!(left, ["web-pr-4", "web-pr-5", "web-pr-6", "web-pr-77x", "web-staging"]);
-    assert!(out.summary.contains("pull request #3 is merged"), "{}", out.summary);
-    assert!(out.summary.contains("carries no stage-gate marker"), "{}", out.summary);
+    assert_eq!(
+        left,
+        [
+            "web-pr-4",
+            "web-pr-5",
+            "web-pr-6",
+            "web-pr-77x",
+            "web-staging"
+        ]
+    );
+    assert!(
+        out.summary.contains("pull request #3 is merged"),
+        "{}",
+        out.summary
+    );
+    assert!(
+        out.summary.contains("carries no stage-gate marker"),
+        "{}",
+        out.summary
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -415,7 +579,11 @@ async fn a_sweep_over_its_limit_removes_nothing_without_force() {
     let repo = repository(&sim);
     let out = job(&sim, repo.path(), None, &["sweep"]);
     assert_eq!(out.code, 3, "{}", out.all());
-    assert!(out.stderr.contains("more than `sweep-limit` 3"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("more than `sweep-limit` 3"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(sim.fly_apps().len(), 5);
     let out = job(&sim, repo.path(), None, &["sweep", "--force"]);
     assert_eq!(out.code, 0, "{}", out.all());
@@ -449,10 +617,23 @@ github:
     )
     .await
     .unwrap();
-    let out = job(&sim2, repo.path(), None, &["up", "--pr", "7", "--sha", SHA2, "--app", "api"]);
+    let out = job(
+        &sim2,
+        repo.path(),
+        None,
+        &["up", "--pr", "7", "--sha", SHA2, "--app", "api"],
+    );
     assert_eq!(out.code, 2, "{}", out.all());
-    assert!(out.stderr.contains("preview deployments are off"), "{}", out.stderr);
-    assert!(writes(&sim2, "coolify").is_empty(), "{:?}", writes(&sim2, "coolify"));
+    assert!(
+        out.stderr.contains("preview deployments are off"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        writes(&sim2, "coolify").is_empty(),
+        "{:?}",
+        writes(&sim2, "coolify")
+    );
 }
 
 #[test]
@@ -472,13 +653,21 @@ apps:
   api:
     environments:
       preview:
-        fly: { app: "a-very-long-application-name-for-previews-of-pr-{pr}-x", org: acme }
+        fly: { app: "a-very-long-application-name-for-the-previews-of-pull-request-{pr}", org: acme }
 "#,
     );
-    let out = Run::new(repo.path()).args(["check", "--format", "human"]).run();
+    let out = Run::new(repo.path())
+        .args(["check", "--format", "human"])
+        .run();
     assert_eq!(out.code, 2, "{}", out.all());
     let all = out.all();
     assert!(all.contains("`web-preview` has no `{pr}`"), "{all}");
-    assert!(all.contains("is 63 characters") || all.contains("characters for pull request 999999"), "{all}");
-    assert!(all.contains("`{pr}` is filled in only in an environment with `per-pull-request: true`"), "{all}");
+    assert!(
+        all.contains("is 63 characters") || all.contains("characters for pull request 999999"),
+        "{all}"
+    );
+    assert!(
+        all.contains("`{pr}` is filled in only in an environment with `per-pull-request: true`"),
+        "{all}"
+    );
 }

@@ -10,6 +10,7 @@ pub mod health;
 pub mod notes;
 pub mod notify;
 pub mod plan;
+pub mod preview;
 pub mod release;
 pub mod rollback;
 pub mod tag;
@@ -127,6 +128,7 @@ pub fn schema_files() -> Vec<SchemaFile> {
         entry::<notes::NotesResult>("notes"),
         entry::<release::ReleaseResult>("release"),
         entry::<notify::NotifyResult>("notify"),
+        entry::<crate::preview::PreviewResult>("preview"),
     ]
 }
 
