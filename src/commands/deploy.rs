@@ -16,6 +16,7 @@ pub async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Report, Failure> {
     })?;
     let app = pick(args.app.clone(), &ctx.inputs, "app");
     // The apps of the environment first: an environment no app has is the first thing to say.
+    not_per_pull_request(ctx, &env)?;
     let plan = crate::plan::build(&ctx.config, &env, app.as_deref()).map_err(Failure::input)?;
     let req = request(
         ctx,
@@ -40,11 +41,22 @@ pub async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Report, Failure> {
     )
 }
 
+/// An environment per pull request has one app per pull request: `preview` brings them up.
+fn not_per_pull_request(ctx: &Ctx, env: &str) -> Result<(), Failure> {
+    if ctx.config.policy(env).per_pull_request {
+        return Err(Failure::input(format!(
+            "environment `{env}` is per pull request: bring a pull request's preview up with              `stage-gate preview up --pr N --env {env}` (command: preview)"
+        )));
+    }
+    Ok(())
+}
+
 pub async fn promote(ctx: &Ctx, args: &PromoteArgs) -> Result<Report, Failure> {
     let to = pick(args.environment.clone(), &ctx.inputs, "environment").ok_or_else(|| {
         Failure::input("promote needs the destination: --env ENV or the `environment` input")
     })?;
     let app = pick(args.app.clone(), &ctx.inputs, "app");
+    not_per_pull_request(ctx, &to)?;
     let plan = crate::plan::build(&ctx.config, &to, app.as_deref()).map_err(Failure::input)?;
     let from = pick(args.from.clone(), &ctx.inputs, "from-environment")
         .or_else(|| ctx.config.policy(&to).requires);
