@@ -187,7 +187,20 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The policy's ttl in words (`7d`).
+/// The policy's ttl in words (`7 days`).
 fn ttl_words(ctx: &Ctx, env: &str) -> String {
-    humantime::format_duration(ctx.config.policy(env).ttl).to_string()
+    span(ctx.config.policy(env).ttl)
+}
+
+/// A span of time as people say it, to the largest whole unit: `7 days`, `3 hours`,
+/// `12 minutes`, `less than a minute`.
+pub(crate) fn span(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    let (n, unit) = match s {
+        0..=59 => return "less than a minute".into(),
+        60..=3599 => (s / 60, "minute"),
+        3600..=86_399 => (s / 3600, "hour"),
+        _ => (s / 86_400, "day"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }

@@ -211,14 +211,13 @@ async fn judge(
     };
     let age = chrono::Utc::now() - last.updated_at;
     let age_std = age.to_std().unwrap_or_default();
-    let words =
-        humantime::format_duration(Duration::from_secs(age_std.as_secs() / 60 * 60)).to_string();
+    let words = super::span(age_std);
     if age_std > ttl {
         Ok((
             true,
             format!(
-                "last deployed {words} ago, longer than ttl {}",
-                humantime::format_duration(ttl)
+                "last deployed {words} ago, longer than its ttl ({})",
+                super::span(ttl)
             ),
         ))
     } else {

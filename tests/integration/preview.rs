@@ -671,3 +671,44 @@ apps:
         "{all}"
     );
 }
+
+/// The text people read, fixed: the comment, the human result and the step summary of `up`,
+/// and a sweep's dry run.
+#[tokio::test(flavor = "multi_thread")]
+async fn what_people_read_is_snapshotted() {
+    let apps = r#"    - {name: web-pr-3, org: acme, secrets: {STAGE_GATE_PREVIEW_OF: "acme/web#3"}, machines: [{id: a3}]}
+    - {name: web-pr-5, org: acme, machines: [{id: h5}]}"#;
+    let sim = start(apps).await;
+    let repo = repository(&sim);
+    let up = job(
+        &sim,
+        repo.path(),
+        Some(("opened", 7, SHA2, REPO)),
+        &["--app", "web", "--format", "human"],
+    );
+    assert_eq!(up.code, 0, "{}", up.all());
+    let dry = job(
+        &sim,
+        repo.path(),
+        None,
+        &["sweep", "--dry-run", "--format", "human"],
+    );
+    assert_eq!(dry.code, 0, "{}", dry.all());
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[digest]");
+    settings.add_filter(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}Z)?", "[time]");
+    settings.add_filter(r"http://127\.0\.0\.1:\d+", "[sim]");
+    settings.add_filter(r"\b[0-9a-f]{14}\b", "[machine]");
+    settings.add_filter(
+        r"assigned addresses: .*",
+        "assigned addresses: [v6], [shared v4]",
+    );
+    settings.add_filter(r"deployment \d+", "deployment [id]");
+    settings.add_filter(r"\d+\.\d+ms|\d+ms", "[ms]");
+    settings.bind(|| {
+        insta::assert_snapshot!("preview_comment", comments(&sim, 7)[0].trim());
+        insta::assert_snapshot!("preview_up_human", up.stdout.trim());
+        insta::assert_snapshot!("preview_up_summary", up.summary.trim());
+        insta::assert_snapshot!("preview_sweep_dry_run", dry.stdout.trim());
+    });
+}
