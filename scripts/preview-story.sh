@@ -108,7 +108,7 @@ for line in sys.stdin:
     if line.strip():
         e = json.loads(line)
         q = "?" + e["query"] if e.get("query") else ""
-        print(f"  {e[\"vendor\"]:8} {e[\"method\"]:6} {e[\"path\"]}{q} → {e.get(\"status\")}")'
+        print("  %-8s %-6s %s%s -> %s" % (e["vendor"], e["method"], e["path"], q, e.get("status")))'
   echo "── the comment on #7"
   curl -fsS -H "Authorization: Bearer ghs-story-token" "$github/repos/acme/web/issues/7/comments" | python3 -c 'import json,sys
 cs = json.load(sys.stdin)

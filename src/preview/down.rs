@@ -90,14 +90,18 @@ pub async fn down(ctx: &Ctx, r: &DownRequest) -> Result<(PreviewResult, Option<F
                     .console
                     .warn(format!("deployments not marked inactive: {e}")),
             }
-            rows.push(Row {
-                app: a.target.app.clone(),
-                url: None,
-                sha: String::new(),
-                state: "removed".into(),
-                detail: note,
-                at: now(),
-            });
+            // What was removed goes into the comment; "nothing to remove" (a re-run) keeps
+            // the row that says what the first run removed.
+            if state == "removed" {
+                rows.push(Row {
+                    app: a.target.app.clone(),
+                    url: None,
+                    sha: String::new(),
+                    state: "removed".into(),
+                    detail: note,
+                    at: now(),
+                });
+            }
         }
         result.previews.push(json);
     }
