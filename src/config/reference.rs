@@ -27,6 +27,11 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
         include_str!("examples/command.yml"),
     ),
     (
+        "previews.yml",
+        "Previews per pull request",
+        include_str!("examples/previews.yml"),
+    ),
+    (
         "defaults.yml",
         "`defaults` with `{app}` and `{env}`",
         include_str!("examples/defaults.yml"),
