@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end: the five example pipelines of examples/ run under act (tests/e2e/act.sh) for
-# push, tag, pull_request and workflow_dispatch events, against `stage-gate-sim`.
+# End-to-end: the six example pipelines of examples/ run under act (tests/e2e/act.sh) for
+# push, tag, pull_request, schedule and workflow_dispatch events, against `stage-gate-sim`.
 #
 # For each example the harness starts one simulator (loopback only, killed on exit) with the
 # example's sim.yml, then runs its workflows in order, so later runs see what earlier ones
@@ -14,7 +14,7 @@
 # log, which the assertions read (`sudo` runs its arguments, so the shims stay on PATH).
 #
 # Assertions print `ok - …` or `not ok - …`; the last line is `examples e2e: N passed, N failed`.
-#   tests/e2e/examples.sh [EXAMPLE…]    (default: all five)
+#   tests/e2e/examples.sh [EXAMPLE…]    (default: all six, and the README's quick-start)
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -102,13 +102,14 @@ print(" ".join(sorted({m["image_ref"]["digest"] for m in ms})))')" || return 1
 export -f sim_calls
 export health
 
-# run EXAMPLE WORKFLOW EVENT: run under act with the simulator's env; the log is $log.
+# run EXAMPLE WORKFLOW EVENT [EVENT_JSON]: run under act with the simulator's env; the log
+# is $log.
 run() {
   local ex="$1" wf="$2" event="$3"
   log="$tmp/$ex.$wf.$event.$RANDOM.log"
   ACT_LOG="$log" ACT_ENV_FILE="$tmp/env" ACT_SECRET_FILE="$tmp/secrets" \
     ACT_PREPARE="${rewrite:-true}; ${PREPARE:-true}" \
-    "$here/act.sh" "${fixture:-$root/examples/$ex}" "$wf" "$event" >/dev/null
+    "$here/act.sh" "${fixture:-$root/examples/$ex}" "$wf" "$event" ${4:+"$4"} >/dev/null
 }
 succeeded() { run "$@"; }
 refused() { ! run "$@" && grep -q "exit status 3" "$log"; }
@@ -256,6 +257,155 @@ if wanted orchestrated; then
   check "$ex: production was deployed by kamal" grep -q 'bundle exec kamal deploy -d production' "$shim_log"
   PREPARE="echo unproven >unproven.txt" ACT_INPUTS="commit_sha={HEAD}" \
     check "$ex: a dispatch naming a commit staging never ran is refused (exit 3)" refused $ex deploy-production.yml workflow_dispatch
+fi
+
+# --- previews (issue 29) --------------------------------------------------------------------
+# One pull request's life under preview.yml: opened → pushed → closed; then the nightly sweep,
+# and a fork's pull request. Each pull_request event is written once the fixture's commit
+# exists (ACT_GIT), so its head is the commit act checks out.
+if wanted previews; then
+  ex=previews
+  start_sim $ex
+  echo "PREVIEW_DATABASE_URL=postgres://preview:e2e-db-pass@db.internal/pr" >>"$tmp/secrets"
+  rewrite="sed -i -e 's#https://web-pr-{pr}.fly.dev/healthz#$health/health/web-pr-{pr}#' \
+    -e 's#deadline: [0-9]m#deadline: 20s#' .github/stage-gate.yml"
+  api_uuid=r0kw4s8c8og4wcoc0s8gk4ok
+  # The up job checks out the pull request's head by its SHA (`ref:`). act copies the fixture
+  # into the workspace only for a checkout without `ref:`, and cannot download the action; a
+  # stand-in does that copy, after checking that the SHA asked for is the fixture's commit
+  # (ACT_GIT leaves the fixture's path in $tmp/workdir).
+  checkout_ref="$(grep -oE 'actions/checkout@[0-9a-f]{40}' "$root/examples/$ex/.github/workflows/preview.yml" | head -n1)"
+  stub="$tmp/checkout-standin"; mkdir -p "$stub"
+  cat >"$stub/action.yml" <<YML
+name: checkout stand-in
+inputs:
+  ref: { required: false, default: "" }
+  persist-credentials: { required: false, default: "true" }
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env: { REF: "\${{ inputs.ref }}" }
+      run: |
+        work="\$(cat '$tmp/workdir')"
+        head="\$(git -C "\$work" rev-parse HEAD)"
+        [ "\$REF" = "\$head" ] || { echo "::error::checkout stand-in: asked for '\$REF', the fixture is \$head"; exit 1; }
+        cp -a "\$work/." "\$GITHUB_WORKSPACE/"
+YML
+  export ACT_LOCAL_REPOS="$checkout_ref=$stub"
+  # pr_event ACTION NUMBER HEAD_REPO: $tmp/event.json, written by ACT_GIT with the commit.
+  pr_event() {
+    python3 - "$@" >"$tmp/event.tpl" <<'PY'
+import json, sys
+action, number, head = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+base = "acme/previews"
+print(json.dumps({"action": action, "number": number, "repository": {"full_name": base},
+  "pull_request": {"number": number, "state": "closed" if action == "closed" else "open",
+    "merged": action == "closed",
+    "head": {"sha": "{HEAD}", "ref": f"change-{number}", "repo": {"full_name": head, "fork": head != base}},
+    "base": {"sha": "{HEAD}", "ref": "main", "repo": {"full_name": base, "fork": False}}}}))
+PY
+    export ACT_GIT="sed \"s/{HEAD}/\$(git rev-parse HEAD)/\" '$tmp/event.tpl' >'$tmp/event.json'; pwd >'$tmp/workdir'"
+  }
+  head_sha() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pull_request"]["head"]["sha"])' "$tmp/event.json"; }
+  comments() { # comments PR: the bodies of the pull request's comments, as a JSON list
+    curl -fsS -H 'Authorization: Bearer ghs-e2e-token' "$github/repos/acme/previews/issues/$1/comments" |
+      python3 -c 'import json,sys; print(json.dumps([c["body"] for c in json.load(sys.stdin)]))'
+  }
+  one_comment_with() { # one_comment_with PR TEXT...: exactly one comment, containing every TEXT
+    comments "$1" | python3 -c 'import json,sys
+bodies = json.load(sys.stdin)
+sys.exit(0 if len(bodies) == 1 and all(t in bodies[0] for t in sys.argv[1:]) else 1)' "${@:2}"
+  }
+  all_inactive() { # all_inactive ENVIRONMENT: it has deployments, each last marked inactive
+    python3 - "$github" "$1" <<'PY'
+import json, sys, urllib.request
+api, env = sys.argv[1], sys.argv[2]
+get = lambda path: json.load(urllib.request.urlopen(urllib.request.Request(
+    api + path, headers={"Authorization": "Bearer ghs-e2e-token"})))
+ds = get(f"/repos/acme/previews/deployments?environment={env}")
+states = [get(f"/repos/acme/previews/deployments/{d['id']}/statuses")[0]["state"] for d in ds]
+sys.exit(0 if states and all(s == "inactive" for s in states) else 1)
+PY
+  }
+  fly_secrets() { curl -fsS -H 'Authorization: Bearer fly-e2e-token' "$fly/v1/apps/$1/secrets" |
+    python3 -c 'import json,sys; print(" ".join(sorted(s["name"] for s in json.load(sys.stdin)["secrets"])))'; }
+
+  pr_event opened 7 acme/previews
+  check "$ex: pull request #7 opened brings its preview up" succeeded $ex preview.yml pull_request "$tmp/event.json"
+  sha1="$(head_sha)"
+  check "$ex: ... the images of its head commit were built and pushed" \
+    grep -q "^docker push registry.fly.io/web-staging:pr-7-$sha1" "$shim_log"
+  check "$ex: ... the Fly app web-pr-7 was created in acme" \
+    sim_has fly '^POST /v1/apps 201 .*"name": "web-pr-7", "org_slug": "acme"'
+  check "$ex: ... marked as this repository's, and given DATABASE_URL" \
+    test "$(fly_secrets web-pr-7)" = "DATABASE_URL STAGE_GATE_PREVIEW_OF"
+  check "$ex: ... its machine was created with the commit's image" \
+    sim_has fly "^POST /v1/apps/web-pr-7/machines 200 .*registry.fly.io/web-staging:pr-7-$sha1"
+  check "$ex: ... Coolify deployed the api's preview of #7 with the commit's tag" \
+    sim_has coolify "^POST /api/v1/deploy\?uuid=$api_uuid&pr=7&docker_tag=pr-7-$sha1 "
+  check "$ex: ... one comment on #7 links both previews" \
+    one_comment_with 7 "https://web-pr-7.fly.dev" "https://7.api.example.com" "\`${sha1:0:7}\`"
+
+  export PREPARE="echo '// a second commit' >>src/web.js"
+  pr_event synchronize 7 acme/previews
+  check "$ex: a push to #7 updates its preview" succeeded $ex preview.yml pull_request "$tmp/event.json"
+  sha2="$(head_sha)"
+  check "$ex: ... of the new commit (${sha2:0:7}, was ${sha1:0:7})" test "$sha2" != "$sha1"
+  check "$ex: ... the machine was updated to the new commit's image; no new app or machine" bash -c "
+    sim_calls fly | grep -qE '^POST /v1/apps/web-pr-7/machines/[^ /]+ 200 .*pr-7-$sha2' &&
+    sim_calls fly | grep -cE '^POST /v1/apps/web-pr-7/machines 200' | grep -qx 1 &&
+    sim_calls fly | grep -cE '^POST /v1/apps 201' | grep -qx 1"
+  check "$ex: ... the comment was edited in place (PATCH), not added" bash -c "
+    sim_calls github | grep -qE '^PATCH /repos/acme/previews/issues/comments/[0-9]+ 200' &&
+    sim_calls github | grep -cE '^POST /repos/acme/previews/issues/7/comments 201' | grep -qx 1"
+  check "$ex: ... still one comment, naming the new commit" one_comment_with 7 "\`${sha2:0:7}\`"
+
+  : >"$shim_log"
+  pr_event closed 7 acme/previews
+  check "$ex: #7 merged (closed) tears its preview down" succeeded $ex preview.yml pull_request "$tmp/event.json"
+  unset PREPARE
+  check "$ex: ... the Fly app web-pr-7 was deleted" sim_has fly '^DELETE /v1/apps/web-pr-7 202'
+  check "$ex: ... Coolify's preview of #7 was deleted" \
+    sim_has coolify "^DELETE /api/v1/applications/$api_uuid/previews/7 200"
+  check "$ex: ... every deployment of preview/pr-7 is inactive" all_inactive preview/pr-7
+  check "$ex: ... the one comment says it was torn down" one_comment_with 7 "torn down" "pull request #7 was merged"
+  check "$ex: ... nothing was built for a close" test ! -s "$shim_log"
+  unset ACT_GIT
+
+  check "$ex: the nightly sweep runs" succeeded $ex preview.yml schedule
+  check "$ex: ... it removed web-pr-3, the leaked preview of merged #3" sim_has fly '^DELETE /v1/apps/web-pr-3 202'
+  check "$ex: ... and said why" grep -q 'pull request #3 is merged' "$log"
+  check "$ex: ... it left the hand-made web-pr-5 alone: no write to it" \
+    bash -c "! sim_calls fly | grep -E '^(POST|DELETE) /v1/apps/web-pr-5'"
+  check "$ex: ... and said so" grep -q 'web-pr-5.*carries no stage-gate marker' "$log"
+  check "$ex: ... web-pr-5 still runs its machine" bash -c \
+    "curl -fsS -H 'Authorization: Bearer fly-e2e-token' '$fly/v1/apps/web-pr-5/machines' | grep -q 5e1d0c0ffee5"
+
+  curl -fsS -X DELETE "$health/__sim/log" >/dev/null
+  : >"$shim_log"
+  pr_event opened 9 mallory/previews
+  check "$ex: a fork's pull request #9: the job succeeds" succeeded $ex preview.yml pull_request "$tmp/event.json"
+  check "$ex: ... result skipped, with a notice saying why" \
+    bash -c "grep -q 'result=skipped' '$log' && grep -q 'pull request #9 comes from mallory/previews' '$log'"
+  check "$ex: ... no Fly or Coolify call, nothing built" \
+    bash -c "[ -z \"\$(sim_calls fly)\" ] && [ -z \"\$(sim_calls coolify)\" ] && [ ! -s '$shim_log' ]"
+  unset ACT_GIT
+
+  # A maintainer has read #9 and brings it up by hand, naming the commit read.
+  export ACT_GIT="git rev-parse HEAD >'$tmp/head'; pwd >'$tmp/workdir'"
+  ACT_INPUTS="pr=9" check "$ex: a dispatch with a pull request but no commit is refused" \
+    eval '! run $ex preview.yml workflow_dispatch && grep -q "give the full SHA of the commit you read" "$log"'
+  check "$ex: ... before anything was built or called" \
+    bash -c "[ -z \"\$(sim_calls fly)\" ] && [ ! -s '$shim_log' ]"
+  ACT_INPUTS="pr=9
+sha={HEAD}" check "$ex: a maintainer's dispatch brings the fork's #9 up" succeeded $ex preview.yml workflow_dispatch
+  check "$ex: ... web-pr-9 was created and runs the commit named" \
+    sim_has fly "^POST /v1/apps/web-pr-9/machines 200 .*registry.fly.io/web-staging:pr-9-$(cat "$tmp/head")"
+  check "$ex: ... recorded in preview/pr-9 with that commit, and commented on #9" bash -c "
+    sim_calls github | grep -qE '^POST /repos/acme/previews/deployments 201 .*\"environment\": \"preview/pr-9\".*\"sha\": \"$(cat "$tmp/head")\"' &&
+    sim_calls github | grep -qE '^POST /repos/acme/previews/issues/9/comments 201'"
+  unset ACT_GIT ACT_LOCAL_REPOS
 fi
 
 # --- the README's Quick start ---------------------------------------------------------------
