@@ -49,14 +49,14 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
         PreviewAction::Up => {
             let pr = need_pr()?;
             let flag = pick(args.sha.clone(), &ctx.inputs, "sha");
-            let sha = match flag {
-                Some(s) => crate::commands::deploy::full_sha(ctx, &s)?,
-                None => event
-                    .as_ref()
-                    .filter(|e| e.number == pr)
-                    .map(|e| e.head_sha.clone())
-                    .or_else(|| ctx.head_sha())
-                    .ok_or_else(|| Failure::input("no commit: pass --sha (the `sha` input)"))?,
+            let from_event = event
+                .as_ref()
+                .filter(|e| e.number == pr)
+                .map(|e| e.head_sha.clone());
+            let sha = match (flag, from_event) {
+                (Some(s), _) => crate::commands::deploy::full_sha(ctx, &s)?,
+                (None, Some(head)) => head,
+                (None, None) => pull_request_head(ctx, pr).await?,
             };
             let req = preview::UpRequest {
                 env: env.clone(),
@@ -92,14 +92,41 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
         }
     };
     let mut report = Report::of(&result);
+    // Each failure was said where it happened; the report carries the exit it decides.
     if let Some(f) = failure {
         report.exit = Some(f.exit);
-        if f.exit == Exit::Cancelled || f.exit == Exit::GateClosed {
-            return Err(f);
-        }
-        ctx.console.error(f.to_string());
     }
     Ok(report)
+}
+
+/// The head commit of pull request `pr`, asked of GitHub (a `workflow_dispatch`, a local
+/// run). A fork's head is refused: its next push would run with this job's secrets, so the
+/// commit that was read must be named.
+async fn pull_request_head(ctx: &Ctx, pr: u64) -> Result<String, Failure> {
+    let Ok(gh) = crate::github::GitHub::from_ctx(ctx) else {
+        return ctx
+            .head_sha()
+            .ok_or_else(|| Failure::input("no commit: pass --sha (the `sha` input)"));
+    };
+    let pull = gh
+        .pull_request(pr)
+        .await
+        .map_err(|e| Failure::new(Exit::Internal, e))?
+        .ok_or_else(|| {
+            Failure::input(format!(
+                "pull request #{pr} does not exist in {}",
+                gh.repository()
+            ))
+        })?;
+    let head_repo = pull.head.repo.as_ref().map(|r| r.full_name.as_str());
+    if head_repo != Some(gh.repository().as_str()) {
+        return Err(Failure::input(format!(
+            "pull request #{pr} comes from {}: name the commit you read with --sha (the `sha` \
+             input); its head may have moved since, and this job has secrets",
+            head_repo.unwrap_or("a deleted fork")
+        )));
+    }
+    Ok(pull.head.sha)
 }
 
 /// The pull-request event this job runs on, when it runs on one.
@@ -153,8 +180,9 @@ fn skipped(ctx: &Ctx, env: &str, e: &PullRequestEvent) -> Report {
     let notice = format!(
         "pull request #{} comes from {from}: a fork's job gets no secrets, so no preview was \
          made and no vendor was called. A maintainer who has read the change can bring it up \
-         with `stage-gate preview up --pr {}` (a workflow_dispatch with the `pr` input), or \
-         push the branch to this repository",
+         with `stage-gate preview up --pr {} --sha <the commit they read>` (a \
+         workflow_dispatch with the `pr` and `sha` inputs), or push the branch to this \
+         repository",
         e.number, e.number
     );
     ctx.console.notice(&notice);

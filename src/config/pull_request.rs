@@ -41,8 +41,8 @@ pub fn expand(template: &str, pr: u64) -> String {
 }
 
 impl Target {
-    /// This target for pull request `pr`: `{pr}` filled in the app name, the image, the URL
-    /// and every probe URL.
+    /// This target for pull request `pr`: `{pr}` filled in the app name, the image (Fly's,
+    /// Coolify's preview image), the URL and every probe URL.
     pub fn for_pull_request(&self, pr: u64) -> Target {
         let mut t = self.clone();
         t.url = t.url.map(|u| expand(&u, pr));
@@ -54,7 +54,10 @@ impl Target {
                 f.app = f.app.as_deref().map(|a| expand(a, pr));
                 f.image = f.image.as_deref().map(|i| expand(i, pr));
             }
-            ProviderConfig::Coolify(c) => c.url = c.url.as_deref().map(|u| expand(u, pr)),
+            ProviderConfig::Coolify(c) => {
+                c.url = c.url.as_deref().map(|u| expand(u, pr));
+                c.preview_image = c.preview_image.as_deref().map(|i| expand(i, pr));
+            }
             ProviderConfig::Webhook(_) | ProviderConfig::Command(_) => {}
         }
         t

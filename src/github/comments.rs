@@ -40,6 +40,14 @@ pub struct PullHead {
     pub sha: String,
     #[serde(rename = "ref", default)]
     pub git_ref: Option<String>,
+    /// The repository the head branch lives in; None when the fork was deleted.
+    #[serde(default)]
+    pub repo: Option<PullRepo>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct PullRepo {
+    pub full_name: String,
 }
 
 impl GitHub {

@@ -22,7 +22,7 @@ mod refs;
 mod releases;
 mod runs;
 
-pub use comments::{Comment, PullHead, PullRequest, MAX_COMMENT};
+pub use comments::{Comment, PullHead, PullRepo, PullRequest, MAX_COMMENT};
 pub use commits::{CommitInfo, Comparison, PullSummary};
 pub use deployments::{DeploymentFilter, NewDeployment, NewDeploymentStatus};
 pub use dispatch::{DispatchedRun, MAX_DISPATCH_INPUTS};

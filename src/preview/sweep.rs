@@ -132,6 +132,7 @@ pub async fn sweep(
             policy.sweep_limit,
             r.env
         ));
+        ctx.console.error(f.to_string());
         return Ok((result, Some(f)));
     }
     let mut worst = None;

@@ -23,6 +23,9 @@ impl Marker {
     /// Machine metadata keys.
     pub const REPOSITORY_KEY: &'static str = "stage_gate_repository";
     pub const PR_KEY: &'static str = "stage_gate_pr";
+    /// The commit a preview machine runs: a new commit changes it, so a push whose image
+    /// tag stayed the same (`web:pr-7`, pushed again) still updates every machine.
+    pub const SHA_KEY: &'static str = "stage_gate_sha";
 
     /// `acme/shop#42`.
     pub fn value(&self) -> String {
@@ -37,11 +40,12 @@ impl Marker {
         })
     }
 
-    /// The metadata every machine of the preview carries.
-    pub fn labels(&self) -> Vec<(String, String)> {
+    /// The metadata every machine of the preview carries, running commit `sha`.
+    pub fn labels(&self, sha: &str) -> Vec<(String, String)> {
         vec![
             (Self::REPOSITORY_KEY.into(), self.repository.clone()),
             (Self::PR_KEY.into(), self.pr.to_string()),
+            (Self::SHA_KEY.into(), sha.to_string()),
         ]
     }
 }

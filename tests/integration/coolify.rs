@@ -116,6 +116,7 @@ fn config(uuids: &[&str]) -> CoolifyConfig {
         force: false,
         webhook: None,
         set_image_tag: false,
+        preview_image: None,
         token_env: "COOLIFY_TOKEN".into(),
         poll_interval: Duration::from_millis(15),
     }

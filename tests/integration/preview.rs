@@ -33,7 +33,7 @@ apps:
   api:
     environments:
       preview:
-        coolify: {{ url: "https://coolify.example.com", uuid: api-app }}
+        coolify: {{ url: "https://coolify.example.com", uuid: api-app, preview-image: "ghcr.io/acme/api:pr-{{pr}}" }}
 "#
     )
 }
@@ -195,26 +195,16 @@ async fn one_pull_requests_life_cycle_open_push_close() {
     let sim = start("").await;
     let repo = repository(&sim);
 
-    // Opened: one job per app (a matrix). Fly: the app is created, marked, given secrets
-    // and addresses, deployed, gated. Coolify: its preview of the image's tag.
-    let api = ["--app", "api", "--image", "ghcr.io/acme/api:pr-7"];
-    let out = job(&sim, repo.path(), Some(("opened", 7, SHA2, REPO)), &api);
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert_eq!(
-        out.output("environment-url").as_deref(),
-        Some("https://7.api.example.com")
-    );
-    let out = job(
-        &sim,
-        repo.path(),
-        Some(("opened", 7, SHA2, REPO)),
-        &["--app", "web"],
-    );
+    // Opened: one job for both apps, each app's image from the config. Fly: the app is
+    // created, marked, given secrets and addresses, deployed, gated. Coolify: its preview
+    // of the image's tag.
+    let out = job(&sim, repo.path(), Some(("opened", 7, SHA2, REPO)), &[]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.output("result").as_deref(), Some("success"));
     assert_eq!(
         out.output("environment-url").as_deref(),
-        Some("https://web-pr-7.fly.dev")
+        Some("https://7.api.example.com"),
+        "the first app's"
     );
     let app = sim.fly_app("web-pr-7").expect("the preview app exists");
     assert_eq!(app.org, "acme");
@@ -261,9 +251,11 @@ async fn one_pull_requests_life_cycle_open_push_close() {
         "{recorded:?}"
     );
     let json: serde_json::Value = serde_json::from_str(&out.output("previews").unwrap()).unwrap();
-    assert_eq!(json[0]["resource"], "web-pr-7");
-    assert_eq!(json[0]["created"], true);
-    let digest = json[0]["digest"].as_str().unwrap();
+    assert_eq!(json[0]["resource"], "coolify:api-app#7");
+    assert_eq!(json[0]["digest"], "ghcr.io/acme/api:pr-7");
+    assert_eq!(json[1]["resource"], "web-pr-7");
+    assert_eq!(json[1]["created"], true);
+    let digest = json[1]["digest"].as_str().unwrap();
     assert!(
         digest.starts_with("registry.fly.io/web-staging@sha256:"),
         "{digest}"
@@ -711,4 +703,80 @@ async fn what_people_read_is_snapshotted() {
         insta::assert_snapshot!("preview_up_summary", up.summary.trim());
         insta::assert_snapshot!("preview_sweep_dry_run", dry.stdout.trim());
     });
+}
+
+/// A push whose image tag did not change (`web-staging:pr-7`, pushed again) still updates
+/// the machines: each names the commit it runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_with_the_same_image_tag_still_updates_the_machines() {
+    let sim = start("").await;
+    let repo = repository(&sim);
+    let web = ["--app", "web"];
+    let out = job(&sim, repo.path(), Some(("opened", 7, SHA2, REPO)), &web);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let before = sim.fly_app("web-pr-7").unwrap().machines[0].clone();
+    assert_eq!(
+        before.metadata.get("stage_gate_sha").map(String::as_str),
+        Some(SHA2)
+    );
+    let out = job(
+        &sim,
+        repo.path(),
+        Some(("synchronize", 7, SHA3, REPO)),
+        &web,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let after = sim.fly_app("web-pr-7").unwrap().machines[0].clone();
+    assert_eq!(
+        after.metadata.get("stage_gate_sha").map(String::as_str),
+        Some(SHA3)
+    );
+    assert!(
+        sim.calls("fly")
+            .iter()
+            .any(|c| c == &format!("POST /v1/apps/web-pr-7/machines/{}", before.id)),
+        "the machine was updated: {:?}",
+        sim.calls("fly")
+    );
+}
+
+/// Without an event (a dispatch, a local run) `up --pr N` deploys the pull request's head as
+/// GitHub reports it, and a fork's only at a commit named with --sha.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_an_event_the_head_comes_from_github_and_a_forks_must_be_named() {
+    let sim = start("").await;
+    let repo = repository(&sim);
+    let out = job(
+        &sim,
+        repo.path(),
+        None,
+        &["up", "--pr", "7", "--app", "web"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let m = sim.fly_app("web-pr-7").unwrap().machines[0].clone();
+    assert_eq!(
+        m.metadata.get("stage_gate_sha").map(String::as_str),
+        Some(SHA2)
+    );
+    let fork = job(
+        &sim,
+        repo.path(),
+        None,
+        &["up", "--pr", "9", "--app", "web"],
+    );
+    assert_eq!(fork.code, 2, "{}", fork.all());
+    assert!(
+        fork.stderr
+            .contains("comes from mallory/web: name the commit you read with --sha"),
+        "{}",
+        fork.stderr
+    );
+    assert!(sim.fly_app("web-pr-9").is_none());
+    let named = job(
+        &sim,
+        repo.path(),
+        None,
+        &["up", "--pr", "9", "--sha", SHA3, "--app", "web"],
+    );
+    assert_eq!(named.code, 0, "{}", named.all());
 }

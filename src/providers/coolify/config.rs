@@ -31,6 +31,10 @@ pub struct RawCoolify {
     /// version, else the commit. Needed for a promotion to run the proven image.
     #[serde(default)]
     pub set_image_tag: Option<bool>,
+    /// The image a Docker-image application's preview runs (`stage-gate preview`; its tag is
+    /// Coolify's `docker_tag`, `{pr}` the pull request), when the job gives none.
+    #[serde(default)]
+    pub preview_image: Option<String>,
     /// Name of the env var holding the token (default `COOLIFY_TOKEN`).
     #[serde(default)]
     pub token_env: Option<String>,
@@ -47,6 +51,7 @@ pub struct CoolifyConfig {
     pub force: bool,
     pub webhook: Option<String>,
     pub set_image_tag: bool,
+    pub preview_image: Option<String>,
     pub token_env: String,
     #[serde(with = "humantime_serde_compat")]
     pub poll_interval: Duration,
@@ -90,6 +95,7 @@ pub(crate) fn resolve(v: &mut Validator, at: &[&str], c: &RawCoolify) -> Coolify
         force: c.force.unwrap_or(false),
         webhook: c.webhook.clone(),
         set_image_tag: c.set_image_tag.unwrap_or(false),
+        preview_image: c.preview_image.clone(),
         token_env: c
             .token_env
             .clone()

@@ -60,7 +60,8 @@ impl CoolifyProvider {
         let Some(image) = image else {
             return Err(ProviderError::Config(format!(
                 "Coolify application `{uuid}` runs a Docker image: its preview needs the image \
-                 to run — pass --image (the `image` input), e.g. {}:pr-<number>",
+                 to run — set `coolify.preview-image` (e.g. \"{}:pr-{{pr}}\"), or pass --image \
+                 (the `image` input)",
                 app.docker_registry_image_name
                     .as_deref()
                     .unwrap_or("ghcr.io/acme/web")
@@ -93,7 +94,11 @@ impl Previews for CoolifyProvider {
             .first()
             .cloned()
             .unwrap_or_else(|| "?".into());
-        let tag = req.image.as_deref().and_then(tag_of_image);
+        let tag = req
+            .image
+            .as_deref()
+            .or(self.config.preview_image.as_deref())
+            .and_then(tag_of_image);
         vec![
             format!("GET {base}/applications/{uuid}  (build pack, domains, preview settings)"),
             format!(
@@ -119,7 +124,11 @@ impl Previews for CoolifyProvider {
         let api = self.api()?.until(req.deadline);
         let app = self.application_for_preview(&api, &uuid).await?;
         let tag = if app.is_docker_image() {
-            Some(Self::preview_tag(&app, &uuid, req.image.as_deref())?)
+            let image = req
+                .image
+                .as_deref()
+                .or(self.config.preview_image.as_deref());
+            Some(Self::preview_tag(&app, &uuid, image)?)
         } else {
             let enabled = app
                 .settings

@@ -245,7 +245,7 @@ impl Previews for FlyProvider {
             version: None,
             image: req.image.clone(),
             deadline: req.deadline,
-            labels: req.marker.labels(),
+            labels: req.marker.labels(&req.sha),
             min_secrets_version: None,
         };
         calls.extend(self.plan_calls(&deploy));
@@ -303,7 +303,7 @@ impl Previews for FlyProvider {
             version: None,
             image: Some(image.clone()),
             deadline: req.deadline,
-            labels: req.marker.labels(),
+            labels: req.marker.labels(&req.sha),
             min_secrets_version: version,
         };
         let outcome = self.deploy_machines(&s, &image, &deploy).await?;
