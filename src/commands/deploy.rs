@@ -41,11 +41,14 @@ pub async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Report, Failure> {
     )
 }
 
-/// An environment per pull request has one app per pull request: `preview` brings them up.
-fn not_per_pull_request(ctx: &Ctx, env: &str) -> Result<(), Failure> {
+/// An environment per pull request has one app per pull request, named with `{pr}`:
+/// `preview` brings them up and down; deploy, promote, health and rollback refuse it.
+pub(crate) fn not_per_pull_request(ctx: &Ctx, env: &str) -> Result<(), Failure> {
     if ctx.config.policy(env).per_pull_request {
         return Err(Failure::input(format!(
-            "environment `{env}` is per pull request: bring a pull request's preview up with              `stage-gate preview up --pr N --env {env}` (command: preview)"
+            "environment `{env}` is per pull request: its apps exist per pull request \
+             (`{{pr}}` in their names); use `stage-gate preview up|down --pr N --env {env}` \
+             (command: preview)"
         )));
     }
     Ok(())

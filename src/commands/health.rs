@@ -18,6 +18,9 @@ use crate::report::Report;
 pub async fn run(ctx: &Ctx, args: &HealthArgs) -> Result<Report, Failure> {
     let env = pick(args.environment.clone(), &ctx.inputs, "environment");
     let app = pick(args.app.clone(), &ctx.inputs, "app");
+    if let Some(e) = env.as_deref().filter(|_| args.urls.is_empty()) {
+        crate::commands::deploy::not_per_pull_request(ctx, e)?;
+    }
     if args.rollback && !args.urls.is_empty() {
         return Err(Failure::input(
             "--rollback returns the environment's targets to their previous deployment, and \

@@ -31,6 +31,9 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
             None => event.as_ref().map(|e| e.number),
         },
     };
+    if pr == Some(0) {
+        return Err(Failure::input("pull request numbers start at 1"));
+    }
     let need_pr = || {
         pr.ok_or_else(|| {
             Failure::input(
@@ -66,7 +69,7 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
                 app,
                 skip_health: args.skip_health,
             };
-            preview::up(ctx, &req).await?
+            refused(ctx, "up", &env, Some(pr), preview::up(ctx, &req).await)?
         }
         PreviewAction::Down => {
             let reason = match event.as_ref().filter(|e| e.closed()) {
@@ -80,7 +83,8 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
                 app,
                 reason,
             };
-            preview::down(ctx, &req).await?
+            let pr = req.pr;
+            refused(ctx, "down", &env, Some(pr), preview::down(ctx, &req).await)?
         }
         PreviewAction::Sweep => {
             let force = args.force || ctx.inputs.bool("force")?.unwrap_or(false);
@@ -88,7 +92,7 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
                 env: env.clone(),
                 force,
             };
-            preview::sweep(ctx, &req).await?
+            refused(ctx, "sweep", &env, None, preview::sweep(ctx, &req).await)?
         }
     };
     let mut report = Report::of(&result);
@@ -97,6 +101,30 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
         report.exit = Some(f.exit);
     }
     Ok(report)
+}
+
+type Outcome = (PreviewResult, Option<Failure>);
+
+/// A refusal before anything was touched (exit 3) still prints its document, with result
+/// `refused` and the reason; other errors end the run as they are.
+fn refused(
+    ctx: &Ctx,
+    action: &str,
+    env: &str,
+    pr: Option<u64>,
+    run: Result<Outcome, Failure>,
+) -> Result<Outcome, Failure> {
+    match run {
+        Err(f) if f.exit == Exit::GateClosed => {
+            ctx.console.error(f.to_string());
+            let mut result = PreviewResult::new(action, env, ctx.dry_run);
+            result.pr = pr;
+            result.result = "refused".into();
+            result.notice = Some(ctx.console.redactor.redact(&f.to_string()));
+            Ok((result, Some(f)))
+        }
+        other => other,
+    }
 }
 
 /// The head commit of pull request `pr`, asked of GitHub (a `workflow_dispatch`, a local

@@ -16,6 +16,7 @@ pub async fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Report, Failure> {
         Failure::input("rollback needs an environment: --env ENV or the `environment` input")
     })?;
     let app = pick(args.app.clone(), &ctx.inputs, "app");
+    crate::commands::deploy::not_per_pull_request(ctx, &env)?;
     let plan = crate::plan::build(&ctx.config, &env, app.as_deref()).map_err(Failure::input)?;
     // `--to` or the `tag` input: a release tag (or version, or image) to return to.
     let requested = args.to.clone().or_else(|| ctx.inputs.get("tag"));

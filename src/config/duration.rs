@@ -52,12 +52,14 @@ pub fn parse_at_most(s: &str, max: Duration) -> Result<Duration, Refused> {
         });
     }
     if d > max {
+        let help = if days > 7 {
+            format!("write it in days, e.g. `14d`: a duration here is at most {days} days")
+        } else {
+            did_you_mean(&format!("a duration here is at most {days} days"))
+        };
         return Err(Refused {
-            message: format!(
-                "`{s}` is {}, longer than {days} days",
-                humantime::format_duration(d)
-            ),
-            help: did_you_mean(&format!("a duration here is at most {days} days")),
+            message: format!("`{s}` is longer than {days} days"),
+            help,
         });
     }
     Ok(d)
@@ -104,7 +106,10 @@ mod tests {
         assert!(r.message.contains("years"), "{}", r.message);
         assert!(r.help.contains("at most 7 days"), "{}", r.help);
         let r = parse("30d").unwrap_err();
-        assert_eq!(r.message, "`30d` is 30days, longer than 7 days");
+        assert_eq!(r.message, "`30d` is longer than 7 days");
+        let r = parse_at_most("100d", Duration::from_secs(90 * 86_400)).unwrap_err();
+        assert_eq!(r.message, "`100d` is longer than 90 days");
+        assert!(r.help.starts_with("write it in days"), "{}", r.help);
         assert!(parse("7d").is_ok());
         assert_eq!(parse("1h 30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse("15m").unwrap(), Duration::from_secs(900));

@@ -70,6 +70,22 @@ pub(crate) fn check_templates(
     environments: &BTreeMap<String, EnvironmentPolicy>,
     apps: &BTreeMap<String, App>,
 ) {
+    for (name, p) in environments.iter().filter(|(_, p)| p.per_pull_request) {
+        if p.requires.is_some() {
+            v.error(
+                &["environments", name, "requires"],
+                "a per-pull-request environment runs each pull request's own commits: nothing proves them first",
+                Some("remove `requires:` here; promotions go from staging to production".into()),
+            );
+        }
+        if p.sweep_limit == 0 {
+            v.error(
+                &["environments", name, "sweep-limit"],
+                "`sweep-limit: 0` would let no sweep remove anything",
+                Some("give at least 1 (default 10)".into()),
+            );
+        }
+    }
     for app in apps.values() {
         for (env, target) in &app.environments {
             let per_pr = environments.get(env).is_some_and(|p| p.per_pull_request);
@@ -99,6 +115,7 @@ fn preview_target(v: &mut Validator, base: &[&str], target: &Target) {
                 return;
             };
             app_name(v, &at(base, &["fly", "app"]), app);
+            secret_names(v, &at(base, &["fly", "secrets"]), &f.secrets, &f.token_env);
             if f.org.is_none() {
                 v.error(
                     &at(base, &["fly"]),
@@ -127,8 +144,61 @@ fn preview_target(v: &mut Validator, base: &[&str], target: &Target) {
     }
 }
 
+/// The names `fly.secrets` sets on a preview app: variable names, and never a credential of
+/// stage-gate's (an organisation's Fly token inside code a pull request controls).
+fn secret_names(v: &mut Validator, path: &[&str], names: &[String], token_env: &str) {
+    const CREDENTIALS: [&str; 4] = [
+        "FLY_API_TOKEN",
+        "COOLIFY_TOKEN",
+        "GITHUB_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let idx = i.to_string();
+        let mut p = path.to_vec();
+        p.push(&idx);
+        let is_var = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !is_var {
+            v.error(
+                &p,
+                format!(
+                    "`{name}` is not an environment variable name (Fly refuses it as a secret)"
+                ),
+                Some(format!(
+                    "letters, digits and `_`, e.g. `{}`",
+                    name.to_ascii_uppercase().replace(['-', '.'], "_")
+                )),
+            );
+        } else if CREDENTIALS.contains(&name.as_str())
+            || name == token_env
+            || name.starts_with("STAGE_GATE_")
+        {
+            v.error(
+                &p,
+                format!("`{name}` is a credential of the job: set on a preview app, it would run inside code a pull request controls"),
+                Some("give previews their own, narrower secrets (e.g. a preview database's URL)".into()),
+            );
+        }
+    }
+}
+
 /// A Fly app name template: holds `{pr}`, and is a DNS label for any pull request.
 fn app_name(v: &mut Validator, path: &[&str], template: &str) {
+    if !template.contains(PR) && template.to_ascii_lowercase().contains(PR) {
+        v.error(
+            path,
+            format!("`{template}` has the placeholder in capitals: it is filled in only as `{PR}`"),
+            Some(format!(
+                "write `{}`",
+                template.to_ascii_lowercase().replace(PR, PR)
+            )),
+        );
+        return;
+    }
     if !template.contains(PR) {
         v.error(
             path,
@@ -167,6 +237,13 @@ fn stray_templates(v: &mut Validator, base: &[&str], env: &str, target: &Target)
     if let ProviderConfig::Fly(f) = &target.provider {
         if f.app.as_deref().is_some_and(|a| a.contains(PR)) {
             v.error(&at(base, &["fly", "app"]), why.clone(), help());
+        }
+        if !f.secrets.is_empty() {
+            v.error(
+                &at(base, &["fly", "secrets"]),
+                format!("`fly.secrets` is set on a preview's app only: `{env}` is not per pull request"),
+                Some("set the app's secrets with `fly secrets set`, or move this under the per-pull-request environment".into()),
+            );
         }
         if f.image.as_deref().is_some_and(|a| a.contains(PR)) {
             v.error(&at(base, &["fly", "image"]), why.clone(), help());

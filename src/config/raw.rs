@@ -223,7 +223,8 @@ pub struct RawHealth {
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawProbe {
-    /// URL to probe; `{version}` and `{sha}` expand.
+    /// URL to probe; `{version}` and `{sha}` expand (and `{pr}`, the pull request, in a
+    /// per-pull-request environment).
     pub url: String,
     /// HTTP method (default `GET`).
     #[serde(default)]

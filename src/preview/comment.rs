@@ -91,12 +91,15 @@ pub fn render(state: &State, run_url: Option<&str>, ttl: &str) -> String {
             "removed" => "🗑️",
             _ => "❌",
         };
+        let said = if r.detail.starts_with(&r.state) {
+            cell(&r.detail)
+        } else {
+            format!("{}: {}", r.state, cell(&r.detail))
+        };
         md.push_str(&format!(
-            "| {} | {link} | `{}` | {icon} {}: {} | {} |\n",
+            "| {} | {link} | `{}` | {icon} {said} | {} |\n",
             cell(&r.app),
             &r.sha[..r.sha.len().min(7)],
-            r.state,
-            cell(&r.detail),
             r.at.get(..16).unwrap_or(&r.at).replace('T', " ")
         ));
     }

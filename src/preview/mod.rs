@@ -38,7 +38,34 @@ pub fn environment_of(env: &str, pr: u64) -> String {
 
 /// The per-pull-request environment a run means: the one named, else the config's only one.
 pub fn environment(ctx: &Ctx, named: Option<String>) -> Result<String, Failure> {
+    let per_pr: Vec<&String> = ctx
+        .config
+        .environments
+        .iter()
+        .filter(|(_, p)| p.per_pull_request)
+        .map(|(n, _)| n)
+        .collect();
+    let listed = || {
+        if per_pr.is_empty() {
+            "the config has none".to_string()
+        } else {
+            format!(
+                "per pull request: {}",
+                per_pr
+                    .iter()
+                    .map(|e| format!("`{e}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    };
     if let Some(env) = named {
+        if !ctx.config.environments.contains_key(&env) {
+            return Err(Failure::input(format!(
+                "environment `{env}` is not in the config ({})",
+                listed()
+            )));
+        }
         let policy = ctx.config.policy(&env);
         if !policy.per_pull_request {
             return Err(Failure::input(format!(
@@ -48,13 +75,6 @@ pub fn environment(ctx: &Ctx, named: Option<String>) -> Result<String, Failure> 
         }
         return Ok(env);
     }
-    let per_pr: Vec<&String> = ctx
-        .config
-        .environments
-        .iter()
-        .filter(|(_, p)| p.per_pull_request)
-        .map(|(n, _)| n)
-        .collect();
     match per_pr.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(Failure::input(

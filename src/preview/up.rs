@@ -52,6 +52,7 @@ pub async fn up(ctx: &Ctx, r: &UpRequest) -> Result<(PreviewResult, Option<Failu
         ));
     }
     if let Some(gh) = &gh {
+        still_open(gh, r.pr).await?;
         for a in &apps {
             not_older(gh, &environment, &a.target.app, &r.sha).await?;
         }
@@ -126,6 +127,23 @@ fn rank(e: Exit) -> u8 {
         Exit::InvalidInput => 2,
         Exit::Internal => 1,
         Exit::Success => 0,
+    }
+}
+
+/// A closed pull request gets no preview (a job that ran late, after the close): `down`
+/// tore it down, and bringing it back would leak it until a sweep.
+async fn still_open(gh: &GitHub, pr: u64) -> Result<(), Failure> {
+    match gh.pull_request(pr).await {
+        Ok(Some(p)) if p.state == "closed" => Err(Failure::gate(format!(
+            "pull request #{pr} is closed: no preview is brought up for it (a job that ran \
+             after the close); reopen it to get one back"
+        ))),
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(Failure::input(format!(
+            "pull request #{pr} does not exist in {}",
+            gh.repository()
+        ))),
+        Err(e) => Err(Failure::new(Exit::Internal, e)),
     }
 }
 
@@ -257,15 +275,17 @@ async fn one(
         };
         match crate::health::gate(&req.target.health, &vars, ctx.into()).await {
             Ok(report) => {
-                json.health = Some(report.headline());
+                // The app is the row's: the verdict and the evidence are the news.
+                let headline = report.headline();
+                let who = format!("{}: ", report.who());
+                json.health = Some(headline.strip_prefix(&who).unwrap_or(&headline).to_string());
                 if report.passed() {
                     json.state = "healthy".into();
                 } else {
                     json.state = "unhealthy".into();
                     failure = Some(Failure::deploy(format!(
-                        "health gate failed: {}; the preview is left running for debugging \
-                         (no rollback of a preview)",
-                        report.headline()
+                        "health gate failed: {headline}; the preview is left running for \
+                         debugging (no rollback of a preview)"
                     )));
                 }
             }
@@ -404,6 +424,12 @@ fn dry_run(
             "[dry-run] GET/POST or PATCH …/issues/{}/comments  (the one preview comment, edited in place)",
             requests.first().map(|r| r.pr).unwrap_or_default()
         ));
+    } else {
+        ctx.console.warn(
+            "no GitHub token or repository (GITHUB_TOKEN, GITHUB_REPOSITORY): a real run would \
+             record no Deployments, write no comment, and could not refuse an older commit or \
+             a closed pull request",
+        );
     }
     result
 }

@@ -69,6 +69,7 @@ github:
       pulls:
         - {{ number: 7, state: open, head_sha: "{SHA2}" }}
         - {{ number: 8, state: open, head_sha: "{SHA2}" }}
+        - {{ number: 5, state: open, head_sha: "{SHA2}" }}
         - {{ number: 3, state: closed, merged: true, head_sha: "{SHA1}" }}
         - {{ number: 4, state: open, head_sha: "{SHA1}" }}
         - {{ number: 9, state: open, head_sha: "{SHA3}", head_repo: mallory/web }}
@@ -603,6 +604,7 @@ coolify:
 github:
   repos:
     - name: {REPO}
+      pulls: [{{ number: 7, state: open, head_sha: "{SHA2}" }}]
 "#
         ))
         .unwrap(),
@@ -779,4 +781,91 @@ async fn without_an_event_the_head_comes_from_github_and_a_forks_must_be_named()
         &["up", "--pr", "9", "--sha", SHA3, "--app", "web"],
     );
     assert_eq!(named.code, 0, "{}", named.all());
+}
+
+/// A job that runs after the pull request closed brings nothing back; the refusal is still a
+/// JSON document with result `refused`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_pull_request_gets_no_preview() {
+    let sim = start("").await;
+    let repo = repository(&sim);
+    let out = job(
+        &sim,
+        repo.path(),
+        None,
+        &[
+            "up", "--pr", "3", "--sha", SHA1, "--app", "web", "--format", "json",
+        ],
+    );
+    assert_eq!(out.code, 3, "{}", out.all());
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "stage-gate/preview/v1");
+    assert_eq!(doc["result"], "refused");
+    assert!(doc["notice"]
+        .as_str()
+        .unwrap()
+        .contains("pull request #3 is closed"));
+    assert!(sim.calls("fly").is_empty(), "{:?}", sim.calls("fly"));
+}
+
+/// The per-pull-request environment is `preview`'s: the other commands refuse it, and a
+/// credential of the job is never set on a preview app.
+#[test]
+fn other_commands_refuse_the_preview_environment_and_check_refuses_credentials() {
+    let repo = repo_with_config(
+        r#"version: 1
+environments:
+  preview: { per-pull-request: true }
+apps:
+  web:
+    environments:
+      preview:
+        fly: { app: "web-pr-{pr}", org: acme, secrets: [DATABASE_URL, FLY_API_TOKEN, database-url] }
+"#,
+    );
+    let check = Run::new(repo.path())
+        .args(["check", "--format", "human"])
+        .run();
+    assert_eq!(check.code, 2, "{}", check.all());
+    assert!(
+        check
+            .all()
+            .contains("`FLY_API_TOKEN` is a credential of the job"),
+        "{}",
+        check.all()
+    );
+    assert!(
+        check
+            .all()
+            .contains("`database-url` is not an environment variable name"),
+        "{}",
+        check.all()
+    );
+    let fixed = std::fs::read_to_string(repo.path().join(".github/stage-gate.yml"))
+        .unwrap()
+        .replace(", FLY_API_TOKEN, database-url", "");
+    std::fs::write(repo.path().join(".github/stage-gate.yml"), fixed).unwrap();
+    for args in [
+        vec!["deploy", "--env", "preview"],
+        vec!["health", "--env", "preview"],
+        vec!["rollback", "--env", "preview"],
+    ] {
+        let out = Run::new(repo.path()).args(&args).run();
+        assert_eq!(out.code, 2, "{args:?}: {}", out.all());
+        assert!(
+            out.stderr.contains("is per pull request"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let out = Run::new(repo.path())
+        .args(["preview", "up", "--pr", "1", "--env", "nope"])
+        .run();
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("environment `nope` is not in the config (per pull request: `preview`)"),
+        "{}",
+        out.stderr
+    );
 }

@@ -182,7 +182,7 @@ fn run_step(
                 let Some(sub) = args
                     .first()
                     .copied()
-                    .filter(|s| matches!(*s, "deploy" | "promote"))
+                    .filter(|s| matches!(*s, "deploy" | "promote" | "preview"))
                 else {
                     continue;
                 };
@@ -303,18 +303,16 @@ fn action_step(
     };
     if repo == "stage-gate" && slug.split('/').count() == 2 {
         let command = get("command").unwrap_or("").trim();
-        if !matches!(command, "deploy" | "promote") {
+        if !matches!(command, "deploy" | "promote" | "preview") {
             return None;
         }
-        let env = decide(
-            scan,
-            job,
-            step,
-            &[(
-                "stage-gate environment",
-                get("environment").unwrap_or("").to_string(),
-            )],
-        );
+        // A preview deploys to its per-pull-request environment (`preview` unless named).
+        let named = get("environment").unwrap_or("").to_string();
+        let named = match (command, named.is_empty()) {
+            ("preview", true) => "preview".to_string(),
+            _ => named,
+        };
+        let env = decide(scan, job, step, &[("stage-gate environment", named)]);
         let mut d = base(Kind::StageGate, format!("stage-gate `{command}`"), env);
         d.promote = command == "promote";
         d.records_deployments = true;

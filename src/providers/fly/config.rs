@@ -11,7 +11,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawFly {
-    /// Fly app name; defaults to `app` in the fly.toml.
+    /// Fly app name; defaults to `app` in the fly.toml. In a per-pull-request environment it
+    /// holds `{pr}` (`web-pr-{pr}`): each pull request gets its own app.
     #[serde(default)]
     pub app: Option<String>,
     /// Path of the environment's fly.toml.
