@@ -179,6 +179,9 @@ pub struct HttpClient {
     pub deadline: Option<Instant>,
     /// Secrets scrubbed from what is sent and from error texts.
     pub redactor: Option<Redactor>,
+    /// Whether request bodies are scrubbed too (always, except for the one call whose
+    /// purpose is to deliver a secret: setting an app's secrets).
+    pub scrub_bodies: bool,
 }
 
 impl HttpClient {
@@ -193,7 +196,16 @@ impl HttpClient {
             timeout,
             deadline: None,
             redactor: None,
+            scrub_bodies: true,
         })
+    }
+
+    /// The same client sending bodies as they are: for the call that delivers secrets to
+    /// where they belong (a Fly app's secrets). Errors and logs stay scrubbed.
+    pub fn delivering_secrets(&self) -> HttpClient {
+        let mut c = self.clone();
+        c.scrub_bodies = false;
+        c
     }
 
     /// The same client bounded by `deadline` (the nearer one when it already has one).
@@ -264,7 +276,7 @@ impl HttpClient {
             _ => (own, false),
         };
         *request.timeout_mut() = Some(timeout);
-        if let Some(r) = &self.redactor {
+        if let Some(r) = self.redactor.as_ref().filter(|_| self.scrub_bodies) {
             let text = request
                 .body()
                 .and_then(|b| b.as_bytes())
