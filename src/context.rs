@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::http::{HttpClient, RetryPolicy};
 use crate::inputs::{Env, Inputs};
+use crate::providers::Deps;
 use crate::report::{ActionsFiles, Console, Format};
 use crate::secret::Secret;
 use std::path::PathBuf;
@@ -159,6 +160,11 @@ impl Ctx {
         }
     }
 
+    /// What a provider is built with: the narrow part of this context it may use.
+    pub fn provider_deps(&self) -> Deps {
+        Deps::from(self)
+    }
+
     /// A context for tests that drive a module through its Rust API: the given environment
     /// (INPUT_* included), an empty config, a capturing console and fast retries.
     /// Returns the context and what its console printed.
@@ -195,5 +201,19 @@ impl Ctx {
         // A client without TLS roots or a timeout is never built: construction only fails
         // when the TLS backend cannot initialise, which is a broken binary, not bad input.
         HttpClient::new(Duration::from_secs(30), policy).expect("the HTTP client initialises")
+    }
+}
+
+impl From<&Ctx> for Deps {
+    fn from(ctx: &Ctx) -> Deps {
+        Deps {
+            http: ctx.http.clone(),
+            console: ctx.console.clone(),
+            cancel: ctx.cancel.clone(),
+            root: ctx.root.clone(),
+            env: ctx.env.clone(),
+            inputs: ctx.inputs.clone(),
+            run_url: ctx.github.run_url(),
+        }
     }
 }

@@ -5,19 +5,26 @@
 //! finished, says which artifact ran, and can roll it back. It does not record GitHub
 //! Deployments, run the health gate or notify: `deploy/` conducts those around it. Adding
 //! one is a recipe in CONTRIBUTING.md.
+//!
+//! A provider is built from its settings and a [`Deps`], never the run's whole context:
+//! the HTTP client, the console, the cancel signal, the repository root (relative paths),
+//! the environment and inputs its credentials come from ([`Deps::secret`] masks them), and
+//! the run's URL. Its time limit comes with each request (`DeployRequest::deadline`). A
+//! conductor holding a `Ctx` passes `&ctx.provider_deps()`.
 
 pub mod command;
 pub mod coolify;
+mod deps;
 pub mod fly;
 pub mod preview;
 pub mod registry;
 pub mod webhook;
 
 use crate::config::{ProviderConfig, Target};
-use crate::context::Ctx;
 use crate::exit::{Exit, Failure};
 use crate::http::HttpError;
 use async_trait::async_trait;
+pub use deps::Deps;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -241,9 +248,10 @@ pub trait Provider: Send + Sync {
     async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError>;
 }
 
-/// The provider for a target.
-pub fn for_target(target: &Target, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
-    (registry::of(&target.provider).build)(&target.provider, ctx)
+/// The provider for a target, built with what providers may use of the run (a caller
+/// holding the whole context passes `&ctx.provider_deps()`).
+pub fn for_target(target: &Target, deps: &Deps) -> Result<Box<dyn Provider>, ProviderError> {
+    (registry::of(&target.provider).build)(&target.provider, deps)
 }
 
 /// The config variant a provider's `build` was handed was not its own: a registry entry

@@ -4,14 +4,13 @@
 //! entry to [`PROVIDERS`],
 //! which also reads and resolves its key of an app's environment and names its kind.
 
-use super::{Provider, ProviderError};
+use super::{Deps, Provider, ProviderError};
 use crate::config::raw::RawTarget;
 use crate::config::validate::Validator;
 use crate::config::ProviderConfig;
-use crate::context::Ctx;
 
-/// Builds the provider of a target from its settings.
-pub type Build = fn(&ProviderConfig, &Ctx) -> Result<Box<dyn Provider>, ProviderError>;
+/// Builds the provider of a target from its settings and what it may use of the run.
+pub type Build = fn(&ProviderConfig, &Deps) -> Result<Box<dyn Provider>, ProviderError>;
 
 /// What the rest of stage-gate knows of a provider without building one.
 pub struct Registered {

@@ -3,7 +3,8 @@
 //! group, and reads the release flyctl prints with `FLY_EMIT_RELEASE_JSON=1`.
 
 use crate::config::FlyStrategy;
-use crate::context::Ctx;
+use crate::inputs::Env;
+use crate::providers::Deps;
 use crate::providers::{DeployOutcome, ProviderError};
 use crate::secret::Secret;
 use serde_json::Value;
@@ -38,8 +39,8 @@ pub fn args(
 }
 
 /// `flyctl` (or `fly`) on the PATH of the run's environment.
-pub fn find(ctx: &Ctx) -> Option<PathBuf> {
-    let path = ctx.env.get("PATH")?;
+pub fn find(env: &Env) -> Option<PathBuf> {
+    let path = env.get("PATH")?;
     for dir in std::env::split_paths(path) {
         for name in ["flyctl", "fly"] {
             let candidate = dir.join(name);
@@ -76,17 +77,17 @@ pub fn parse_release(line: &str) -> Option<(Option<String>, Option<String>)> {
 }
 
 pub async fn deploy(
-    ctx: &Ctx,
+    deps: &Deps,
     token: &Secret,
     program: &Path,
     args: &[String],
 ) -> Result<DeployOutcome, ProviderError> {
-    let _group = ctx.console.group(format!("flyctl {}", args.join(" ")));
+    let _group = deps.console.group(format!("flyctl {}", args.join(" ")));
     let mut child = tokio::process::Command::new(program)
         .args(args)
-        .current_dir(&ctx.root)
+        .current_dir(&deps.root)
         .env_clear()
-        .envs(ctx.env.0.iter())
+        .envs(deps.env.0.iter())
         .env("FLY_API_TOKEN", token.expose())
         .env("FLY_EMIT_RELEASE_JSON", "1")
         .stdin(Stdio::null())
@@ -108,8 +109,8 @@ pub async fn deploy(
         if let Some(r) = parse_release(&line) {
             release = Some(r);
         }
-        ctx.console.info(&line);
-        tail.push(ctx.console.redactor.redact(&line));
+        deps.console.info(&line);
+        tail.push(deps.console.redactor.redact(&line));
         if tail.len() > 30 {
             tail.remove(0);
         }
