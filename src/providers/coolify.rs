@@ -9,7 +9,7 @@
 //! Rollback queues `POST /applications/{uuid}/rollback` to the previous image or commit.
 
 mod api;
-pub mod config;
+pub(crate) mod config;
 mod preview;
 mod recover;
 mod rollback;
@@ -28,7 +28,7 @@ use std::time::Duration;
 /// Log lines shown when a deployment fails.
 const LOG_TAIL: usize = 30;
 
-pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+pub(crate) const REGISTERED: super::registry::Registered = super::registry::Registered {
     key: "coolify",
     default_secret_envs: &["COOLIFY_TOKEN"],
     secret_envs,

@@ -30,7 +30,7 @@ pub struct Deps {
 
 impl Deps {
     /// A secret from the named input, else the named env var; masked as soon as it is read.
-    pub fn secret(&self, input: Option<&str>, env_var: &str) -> Option<Secret> {
+    pub(crate) fn secret(&self, input: Option<&str>, env_var: &str) -> Option<Secret> {
         let value = input
             .and_then(|name| self.inputs.get(name))
             .or_else(|| self.env.get(env_var).map(str::to_string))?;
@@ -39,7 +39,7 @@ impl Deps {
     }
 
     /// A path from the config, relative to the repository root.
-    pub fn path(&self, p: impl AsRef<Path>) -> PathBuf {
+    pub(crate) fn path(&self, p: impl AsRef<Path>) -> PathBuf {
         let p = p.as_ref();
         if p.is_absolute() {
             p.to_path_buf()

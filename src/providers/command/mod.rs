@@ -11,7 +11,7 @@
 //! writes is recorded, and a promotion hands it to production's command as
 //! `STAGE_GATE_IMAGE`.
 
-pub mod config;
+pub(crate) mod config;
 
 use super::*;
 use crate::config::CommandConfig;
@@ -25,7 +25,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// Output lines kept for the failure message.
 const TAIL: usize = 30;
 
-pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+pub(crate) const REGISTERED: super::registry::Registered = super::registry::Registered {
     key: "command",
     default_secret_envs: &[],
     secret_envs,

@@ -353,7 +353,7 @@ impl FlyProvider {
 
 /// The release machine's `CreateMachineRequest`: fly.toml's release config, the new image,
 /// the guest of `release_command_vm` or else the default group's biggest guest.
-pub fn release_body(
+pub(crate) fn release_body(
     toml: &crate::appconfig::AppConfig,
     image: &str,
     machines: &[Machine],
@@ -390,7 +390,7 @@ fn default_guest(machines: &[Machine]) -> Option<Value> {
 
 /// "plan: update 2 machine(s); create a first machine for worker; destroy 1 machine(s) of
 /// removed groups: m9 (old); 1 unchanged"
-pub fn describe_plan(p: &GroupPlan) -> String {
+pub(crate) fn describe_plan(p: &GroupPlan) -> String {
     let mut parts = Vec::new();
     if !p.update.is_empty() {
         parts.push(format!("update {} machine(s)", p.update.len()));
@@ -424,7 +424,7 @@ pub fn describe_plan(p: &GroupPlan) -> String {
 
 /// The one artifact (`registry/repository@sha256:…`) that `machines` run, as Fly resolved
 /// it; None when Fly reported no digest; an error listing each when they differ.
-pub fn running_artifact(machines: &[Machine]) -> Result<Option<String>, String> {
+pub(crate) fn running_artifact(machines: &[Machine]) -> Result<Option<String>, String> {
     let mut seen: Vec<(String, Vec<&str>)> = Vec::new();
     for m in machines {
         let Some(pinned) = m.image_ref.as_ref().and_then(|r| r.pinned()) else {

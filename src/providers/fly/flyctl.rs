@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The arguments of `flyctl deploy` (also what `--dry-run` shows).
-pub fn args(
+pub(crate) fn args(
     config: Option<&Path>,
     app: &str,
     image: Option<&str>,
@@ -39,7 +39,7 @@ pub fn args(
 }
 
 /// `flyctl` (or `fly`) on the PATH of the run's environment.
-pub fn find(env: &Env) -> Option<PathBuf> {
+pub(crate) fn find(env: &Env) -> Option<PathBuf> {
     let path = env.get("PATH")?;
     for dir in std::env::split_paths(path) {
         for name in ["flyctl", "fly"] {
@@ -53,7 +53,7 @@ pub fn find(env: &Env) -> Option<PathBuf> {
 }
 
 /// The release JSON flyctl prints at the end: `{"id","version","image_ref"}`.
-pub fn parse_release(line: &str) -> Option<(Option<String>, Option<String>)> {
+pub(crate) fn parse_release(line: &str) -> Option<(Option<String>, Option<String>)> {
     let v: Value = serde_json::from_str(line.trim()).ok()?;
     if !v.is_object() || (v.get("image_ref").is_none() && v.get("version").is_none()) {
         return None;
@@ -76,7 +76,7 @@ pub fn parse_release(line: &str) -> Option<(Option<String>, Option<String>)> {
     Some((image, version))
 }
 
-pub async fn deploy(
+pub(crate) async fn deploy(
     deps: &Deps,
     token: &Secret,
     program: &Path,
@@ -143,7 +143,7 @@ async fn next<R: tokio::io::AsyncBufRead + Unpin>(
     }
 }
 
-pub fn missing_error() -> ProviderError {
+pub(crate) fn missing_error() -> ProviderError {
     ProviderError::Config(
         "no image to deploy, so flyctl must build one, but neither `flyctl` nor `fly` is on PATH. \
          Add `- uses: superfly/flyctl-actions/setup-flyctl@ed8efb33836e8b2096c7fd3ba1c8afe303ebbff1 # 1.6` \

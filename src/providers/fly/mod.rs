@@ -17,7 +17,7 @@
 mod api;
 mod apps;
 mod bluegreen;
-pub mod config;
+pub(crate) mod config;
 mod create;
 mod deploy;
 mod desired;
@@ -43,9 +43,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const API_URL_ENV: &str = "STAGE_GATE_FLY_API_URL";
+pub(crate) const API_URL_ENV: &str = "STAGE_GATE_FLY_API_URL";
 
-pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+pub(crate) const REGISTERED: super::registry::Registered = super::registry::Registered {
     key: "fly",
     default_secret_envs: &["FLY_API_TOKEN"],
     secret_envs,
@@ -86,7 +86,7 @@ pub struct Tuning {
 }
 
 impl Tuning {
-    pub fn standard() -> Tuning {
+    pub(crate) fn standard() -> Tuning {
         Tuning {
             lease_ttl: 30,
             lease_attempts: 6,

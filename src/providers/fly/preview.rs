@@ -411,7 +411,7 @@ impl Previews for FlyProvider {
 }
 
 /// The pull request number `name` has where `template` has `{pr}`, when it matches.
-pub fn pr_of(template: &str, name: &str) -> Option<u64> {
+pub(crate) fn pr_of(template: &str, name: &str) -> Option<u64> {
     let (before, after) = template.split_once(PR)?;
     let middle = name.strip_prefix(before)?.strip_suffix(after)?;
     if middle.is_empty() || !middle.bytes().all(|b| b.is_ascii_digit()) || middle.starts_with('0') {

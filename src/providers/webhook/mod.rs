@@ -6,7 +6,7 @@
 //! `secret-env` the body is signed, `X-Stage-Gate-Signature: sha256=<hmac>`, the same scheme
 //! as notifications. A webhook cannot undo a deploy, so rollback is refused with a pointer.
 
-pub mod config;
+pub(crate) mod config;
 
 use super::*;
 use crate::config::WebhookConfig;
@@ -30,7 +30,7 @@ pub struct WebhookProvider {
 }
 
 /// Replace every `${NAME}` with the variable's value; a missing one is an error naming it.
-pub fn expand_env(template: &str, env: &Env) -> Result<(String, Vec<String>), String> {
+pub(crate) fn expand_env(template: &str, env: &Env) -> Result<(String, Vec<String>), String> {
     let mut out = String::new();
     let mut used = Vec::new();
     let mut rest = template;
@@ -54,7 +54,7 @@ pub fn expand_env(template: &str, env: &Env) -> Result<(String, Vec<String>), St
     Ok((out, used))
 }
 
-pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+pub(crate) const REGISTERED: super::registry::Registered = super::registry::Registered {
     key: "webhook",
     default_secret_envs: &[],
     secret_envs,
