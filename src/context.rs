@@ -80,17 +80,17 @@ impl GithubContext {
     }
 
     /// The tag name when the ref is `refs/tags/*`.
-    pub fn tag(&self) -> Option<&str> {
+    pub(crate) fn tag(&self) -> Option<&str> {
         self.git_ref.as_deref()?.strip_prefix("refs/tags/")
     }
 
     /// The branch name when the ref is `refs/heads/*`.
-    pub fn branch(&self) -> Option<&str> {
+    pub(crate) fn branch(&self) -> Option<&str> {
         self.git_ref.as_deref()?.strip_prefix("refs/heads/")
     }
 
     /// The URL of this workflow run (deployment `log_url`).
-    pub fn run_url(&self) -> Option<String> {
+    pub(crate) fn run_url(&self) -> Option<String> {
         Some(format!(
             "{}/{}/actions/runs/{}",
             self.server_url,
@@ -128,7 +128,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// A secret from the named input, else the named env var; masked as soon as it is read.
-    pub fn secret(&self, input: Option<&str>, env_var: &str) -> Option<Secret> {
+    pub(crate) fn secret(&self, input: Option<&str>, env_var: &str) -> Option<Secret> {
         let value = input
             .and_then(|name| self.inputs.get(name))
             .or_else(|| self.env.get(env_var).map(str::to_string))?;
