@@ -58,7 +58,7 @@ async fn run(machines: usize, start_ms: u64, max_unavailable: f64) {
         secrets: Vec::new(),
         explicit: stage_gate::config::FlyExplicit::ALL,
     };
-    let provider = FlyProvider::new(config.clone(), &ctx).expect("provider");
+    let provider = FlyProvider::new(config.clone(), &ctx.provider_deps()).expect("provider");
     let request = DeployRequest {
         target: Target {
             app: "bench".into(),

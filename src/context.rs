@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::http::{HttpClient, RetryPolicy};
 use crate::inputs::{Env, Inputs};
+use crate::providers::Deps;
 use crate::report::{ActionsFiles, Console, Format};
 use crate::secret::Secret;
 use std::path::PathBuf;
@@ -79,17 +80,17 @@ impl GithubContext {
     }
 
     /// The tag name when the ref is `refs/tags/*`.
-    pub fn tag(&self) -> Option<&str> {
+    pub(crate) fn tag(&self) -> Option<&str> {
         self.git_ref.as_deref()?.strip_prefix("refs/tags/")
     }
 
     /// The branch name when the ref is `refs/heads/*`.
-    pub fn branch(&self) -> Option<&str> {
+    pub(crate) fn branch(&self) -> Option<&str> {
         self.git_ref.as_deref()?.strip_prefix("refs/heads/")
     }
 
     /// The URL of this workflow run (deployment `log_url`).
-    pub fn run_url(&self) -> Option<String> {
+    pub(crate) fn run_url(&self) -> Option<String> {
         Some(format!(
             "{}/{}/actions/runs/{}",
             self.server_url,
@@ -127,7 +128,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// A secret from the named input, else the named env var; masked as soon as it is read.
-    pub fn secret(&self, input: Option<&str>, env_var: &str) -> Option<Secret> {
+    pub(crate) fn secret(&self, input: Option<&str>, env_var: &str) -> Option<Secret> {
         let value = input
             .and_then(|name| self.inputs.get(name))
             .or_else(|| self.env.get(env_var).map(str::to_string))?;
@@ -157,6 +158,11 @@ impl Ctx {
         } else {
             self.root.join(p)
         }
+    }
+
+    /// What a provider is built with: the narrow part of this context it may use.
+    pub fn provider_deps(&self) -> Deps {
+        Deps::from(self)
     }
 
     /// A context for tests that drive a module through its Rust API: the given environment
@@ -195,5 +201,19 @@ impl Ctx {
         // A client without TLS roots or a timeout is never built: construction only fails
         // when the TLS backend cannot initialise, which is a broken binary, not bad input.
         HttpClient::new(Duration::from_secs(30), policy).expect("the HTTP client initialises")
+    }
+}
+
+impl From<&Ctx> for Deps {
+    fn from(ctx: &Ctx) -> Deps {
+        Deps {
+            http: ctx.http.clone(),
+            console: ctx.console.clone(),
+            cancel: ctx.cancel.clone(),
+            root: ctx.root.clone(),
+            env: ctx.env.clone(),
+            inputs: ctx.inputs.clone(),
+            run_url: ctx.github.run_url(),
+        }
     }
 }

@@ -63,22 +63,22 @@ pub struct Failure {
 }
 
 impl Failure {
-    pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
         Failure {
             exit,
             error: error.into(),
         }
     }
-    pub fn input(msg: impl fmt::Display) -> Self {
+    pub(crate) fn input(msg: impl fmt::Display) -> Self {
         Failure::new(Exit::InvalidInput, anyhow::anyhow!("{msg}"))
     }
     pub fn gate(msg: impl fmt::Display) -> Self {
         Failure::new(Exit::GateClosed, anyhow::anyhow!("{msg}"))
     }
-    pub fn deploy(msg: impl fmt::Display) -> Self {
+    pub(crate) fn deploy(msg: impl fmt::Display) -> Self {
         Failure::new(Exit::DeployFailed, anyhow::anyhow!("{msg}"))
     }
-    pub fn internal(msg: impl fmt::Display) -> Self {
+    pub(crate) fn internal(msg: impl fmt::Display) -> Self {
         Failure::new(Exit::Internal, anyhow::anyhow!("{msg}"))
     }
 }

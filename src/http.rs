@@ -21,7 +21,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use std::time::{Duration, Instant};
 
-pub const USER_AGENT: &str = concat!("stage-gate/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("stage-gate/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -90,13 +90,13 @@ pub enum HttpError {
 }
 
 impl HttpError {
-    pub fn status(&self) -> Option<StatusCode> {
+    pub(crate) fn status(&self) -> Option<StatusCode> {
         match self {
             HttpError::Status { status, .. } => Some(*status),
             _ => None,
         }
     }
-    pub fn body(&self) -> Option<&str> {
+    pub(crate) fn body(&self) -> Option<&str> {
         match self {
             HttpError::Status { body, .. } => Some(body),
             _ => None,
@@ -105,7 +105,7 @@ impl HttpError {
     /// A failure after which the request may have been performed with its answer lost: a
     /// 5xx, a reset, a timeout (a refused connection or a DNS/TLS failure never reached the
     /// server). An ambiguous write is looked up before anything is repeated.
-    pub fn is_ambiguous(&self) -> bool {
+    pub(crate) fn is_ambiguous(&self) -> bool {
         match self {
             HttpError::Status { status, .. } => status.is_server_error(),
             HttpError::Transport { kind, .. } => !matches!(
@@ -116,7 +116,7 @@ impl HttpError {
     }
 
     /// The call ran out of the time its deadline left it.
-    pub fn is_deadline(&self) -> bool {
+    pub(crate) fn is_deadline(&self) -> bool {
         matches!(
             self,
             HttpError::Transport {
@@ -128,7 +128,7 @@ impl HttpError {
 }
 
 /// Classify a reqwest error by walking its source chain.
-pub fn transport_kind(e: &reqwest::Error) -> TransportKind {
+pub(crate) fn transport_kind(e: &reqwest::Error) -> TransportKind {
     if e.is_timeout() {
         return TransportKind::Timeout;
     }
@@ -209,7 +209,7 @@ impl HttpClient {
     }
 
     /// The same client bounded by `deadline` (the nearer one when it already has one).
-    pub fn with_deadline(&self, deadline: Instant) -> HttpClient {
+    pub(crate) fn with_deadline(&self, deadline: Instant) -> HttpClient {
         let mut c = self.clone();
         c.deadline = Some(self.deadline.map_or(deadline, |d| d.min(deadline)));
         c
@@ -217,7 +217,7 @@ impl HttpClient {
 
     /// The same client with its deadline replaced: for cleanup that must still run after the
     /// deploy's own deadline passed (releasing leases, restoring machines), bounded anew.
-    pub fn with_fresh_deadline(&self, deadline: Instant) -> HttpClient {
+    pub(crate) fn with_fresh_deadline(&self, deadline: Instant) -> HttpClient {
         let mut c = self.clone();
         c.deadline = Some(deadline);
         c
@@ -231,7 +231,7 @@ impl HttpClient {
     }
 
     /// `text` without the secrets this client knows.
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         match &self.redactor {
             Some(r) => r.redact(text),
             None => text.to_string(),
@@ -239,7 +239,7 @@ impl HttpClient {
     }
 
     /// The time the deadline leaves, if there is one.
-    pub fn time_left(&self) -> Option<Duration> {
+    pub(crate) fn time_left(&self) -> Option<Duration> {
         self.deadline
             .map(|d| d.saturating_duration_since(Instant::now()))
     }
@@ -295,7 +295,7 @@ impl HttpClient {
     /// The same client, never sleeping longer than `max` on a server's `Retry-After`: a
     /// caller with a deadline passes what is left of it, and a caller that waits out
     /// `Retry-After` itself passes zero to get the answer at once.
-    pub fn with_max_retry_after(&self, max: Duration) -> HttpClient {
+    pub(crate) fn with_max_retry_after(&self, max: Duration) -> HttpClient {
         let mut c = self.clone();
         c.policy.max_retry_after = c.policy.max_retry_after.min(max);
         c
@@ -304,7 +304,7 @@ impl HttpClient {
     /// Send the request built by `build` (called once per attempt), retrying per the policy.
     /// `idempotent` says whether repeating it after the server may have seen it is safe.
     /// A non-2xx final answer becomes [`HttpError::Status`].
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         idempotent: bool,
@@ -404,7 +404,7 @@ impl HttpClient {
     }
 
     /// `send` and decode a JSON body.
-    pub async fn json<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn json<T: serde::de::DeserializeOwned>(
         &self,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         idempotent: bool,
@@ -447,7 +447,7 @@ impl HttpClient {
 /// probe's redirect policy, extra trusted CAs, and no idle connections kept, so every attempt
 /// connects afresh like a new visitor would (DNS, TCP, TLS), and a stale keep-alive connection
 /// to an old instance cannot answer for the new one. Timeouts are set per request.
-pub fn probe_client(
+pub(crate) fn probe_client(
     follow_redirects: bool,
     extra_roots: &[reqwest::Certificate],
 ) -> Result<reqwest::Client, reqwest::Error> {
@@ -466,7 +466,7 @@ pub fn probe_client(
     builder.build()
 }
 
-pub fn retryable_status(status: StatusCode) -> bool {
+pub(crate) fn retryable_status(status: StatusCode) -> bool {
     status == StatusCode::REQUEST_TIMEOUT
         || status == StatusCode::TOO_MANY_REQUESTS
         || status.is_server_error()
@@ -474,7 +474,7 @@ pub fn retryable_status(status: StatusCode) -> bool {
 
 /// A 403 or 429 that GitHub's headers mark as a rate limit: `retry-after`, or
 /// `x-ratelimit-remaining: 0` (primary limit).
-pub fn rate_limit_headers(status: StatusCode, headers: &reqwest::header::HeaderMap) -> bool {
+pub(crate) fn rate_limit_headers(status: StatusCode, headers: &reqwest::header::HeaderMap) -> bool {
     if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
         return false;
     }
@@ -509,7 +509,7 @@ fn strip_query_secrets(url: &reqwest::Url) -> String {
 }
 
 /// How long the server asked us to wait: `Retry-After`, or GitHub's rate-limit reset.
-pub fn server_wait(resp: &Response) -> Option<Duration> {
+pub(crate) fn server_wait(resp: &Response) -> Option<Duration> {
     let h = resp.headers();
     if let Some(v) = h.get("retry-after").and_then(|v| v.to_str().ok()) {
         if let Ok(secs) = v.trim().parse::<u64>() {

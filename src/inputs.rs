@@ -142,7 +142,7 @@ impl Env {
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect())
     }
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.0
             .get(key)
             .map(String::as_str)
@@ -159,7 +159,7 @@ pub fn input_var(name: &str) -> String {
 }
 
 /// `STAGE_GATE_<NAME>`, shell-friendly.
-pub fn stage_gate_var(name: &str) -> String {
+pub(crate) fn stage_gate_var(name: &str) -> String {
     format!(
         "STAGE_GATE_{}",
         name.replace([' ', '-'], "_").to_uppercase()
@@ -186,7 +186,7 @@ impl Inputs {
     }
 
     /// Levels 2 and 3 of the precedence: `INPUT_*`, then `STAGE_GATE_*`.
-    pub fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         self.get_with_source(name).map(|(v, _)| v)
     }
 

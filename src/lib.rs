@@ -5,15 +5,15 @@
 //! → `providers` (fly, coolify, webhook, command) → `health` gate → `github`
 //! (deployments, releases) → `report` (outputs, summary, annotations, SARIF, JSON) → `exit`.
 
-pub mod appconfig;
-pub mod artifact;
-pub mod cancel;
+pub(crate) mod appconfig;
+pub(crate) mod artifact;
+pub(crate) mod cancel;
 pub mod check;
-pub mod cli;
-pub mod commands;
+pub(crate) mod cli;
+pub(crate) mod commands;
 pub mod config;
 pub mod context;
-pub mod conventional;
+pub(crate) mod conventional;
 pub mod deploy;
 pub mod exit;
 pub mod git;
@@ -21,11 +21,11 @@ pub mod github;
 pub mod health;
 pub mod http;
 pub mod inputs;
-pub mod jsonpath;
+pub(crate) mod jsonpath;
 pub mod notify;
-pub mod plan;
+pub(crate) mod plan;
 pub mod preview;
-pub mod promote;
+pub(crate) mod promote;
 pub mod providers;
 pub mod release;
 pub mod report;

@@ -15,10 +15,10 @@ impl Secret {
         Secret(value.into())
     }
     /// The raw value, for the one place that must send it (an HTTP header, a child's env).
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
@@ -60,7 +60,7 @@ impl Redactor {
     }
 
     /// Remember a secret; returns true when it was new (so the caller can emit `::add-mask::`).
-    pub fn add(&self, secret: &str) -> bool {
+    pub(crate) fn add(&self, secret: &str) -> bool {
         let secret = secret.trim();
         if secret.len() < MIN_SECRET_LEN {
             return false;
@@ -91,7 +91,7 @@ impl Redactor {
     /// Replace every known secret in `text` with `***`: the whole value, its JSON-escaped
     /// forms (PHP escapes `/`), and any piece of it of [`MIN_PIECE`] or more characters that
     /// starts where the secret starts — what a vendor's echo or an earlier cut leaves behind.
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         let known = self.known.read().unwrap_or_else(|p| p.into_inner());
         let mut out = text.to_string();
         for form in &known.forms {
@@ -107,13 +107,13 @@ impl Redactor {
 
     /// Redact, then cut to `max` bytes: the only safe order (a cut first could leave a prefix
     /// of a secret that no longer matches it whole).
-    pub fn redact_and_truncate(&self, text: &str, max: usize) -> String {
+    pub(crate) fn redact_and_truncate(&self, text: &str, max: usize) -> String {
         truncate(&self.redact(text), max)
     }
 }
 
 /// The shortest piece of a secret that is redacted on its own (a prefix left by a cut).
-pub const MIN_PIECE: usize = 8;
+pub(crate) const MIN_PIECE: usize = 8;
 
 /// The spellings of a secret that may appear in text: as is, JSON-escaped, and with PHP's
 /// escaped slashes.
@@ -181,7 +181,7 @@ fn redact_prefixes(text: &str, secret: &str) -> String {
 
 /// At most `max` bytes of `s` (cut at a character boundary, marked with `…`). Redaction
 /// comes first, always: a secret cut in half would no longer be recognised.
-pub fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
     }

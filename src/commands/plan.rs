@@ -44,7 +44,8 @@ pub async fn run(ctx: &Ctx, args: &PlanArgs) -> Result<Report, Failure> {
     }
     for t in &mut plan.targets {
         if let crate::config::ProviderConfig::Fly(c) = &t.settings {
-            let provider = crate::providers::fly::FlyProvider::new(c.clone(), ctx)?;
+            let provider =
+                crate::providers::fly::FlyProvider::new(c.clone(), &ctx.provider_deps())?;
             t.machines = Some(provider.offline_plan(image.as_deref())?);
         }
     }

@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 /// Longer than any soak, timeout, interval or deadline a pipeline means.
-pub const MAX: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const MAX: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Why a text is not a duration here, and how to write it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Refused {
+pub(crate) struct Refused {
     pub message: String,
     pub help: String,
 }
@@ -21,7 +21,7 @@ pub fn parse(s: &str) -> Result<Duration, Refused> {
 }
 
 /// [`parse`] with another ceiling (a preview's time to live may be weeks), in whole days.
-pub fn parse_at_most(s: &str, max: Duration) -> Result<Duration, Refused> {
+pub(crate) fn parse_at_most(s: &str, max: Duration) -> Result<Duration, Refused> {
     let s = s.trim();
     let days = max.as_secs() / 86_400;
     if s.parse::<f64>().is_ok() {

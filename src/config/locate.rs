@@ -9,12 +9,12 @@ use super::yaml_tree;
 
 /// 1-based (line, column) of the value at `path` (keys, and list indexes), or of the key of
 /// its deepest ancestor found.
-pub fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
+pub(crate) fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
     located(text, path, yaml_tree::Node::locate_value)
 }
 
 /// 1-based (line, column) of the key at the end of `path` (or of its deepest ancestor).
-pub fn locate_key(text: &str, path: &[&str]) -> Option<(usize, usize)> {
+pub(crate) fn locate_key(text: &str, path: &[&str]) -> Option<(usize, usize)> {
     located(text, path, yaml_tree::Node::locate_key)
 }
 

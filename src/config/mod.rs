@@ -3,17 +3,17 @@
 //! Precedence for values that also exist as inputs (see `inputs.rs`):
 //! CLI flag > `INPUT_*` > `STAGE_GATE_*` env > this file > built-in default.
 
-pub mod duration;
-pub mod locate;
-pub mod model;
-pub mod pull_request;
-pub mod raw;
+pub(crate) mod duration;
+pub(crate) mod locate;
+pub(crate) mod model;
+pub(crate) mod pull_request;
+pub(crate) mod raw;
 pub mod reference;
 pub mod schema;
-pub mod suggest;
-pub mod unknown_keys;
+pub(crate) mod suggest;
+pub(crate) mod unknown_keys;
 pub(crate) mod validate;
-pub mod yaml_tree;
+pub(crate) mod yaml_tree;
 
 pub use model::*;
 

@@ -35,7 +35,7 @@ impl Config {
     }
 
     /// The policy for `env`, or the default one when the config names none.
-    pub fn policy(&self, env: &str) -> EnvironmentPolicy {
+    pub(crate) fn policy(&self, env: &str) -> EnvironmentPolicy {
         self.environments
             .get(env)
             .cloned()
@@ -43,7 +43,7 @@ impl Config {
     }
 
     /// Every (app, environment) target for `env`, optionally one app only.
-    pub fn targets(&self, env: &str, app: Option<&str>) -> Vec<&Target> {
+    pub(crate) fn targets(&self, env: &str, app: Option<&str>) -> Vec<&Target> {
         self.apps
             .values()
             .filter(|a| app.is_none_or(|name| a.name == name))
@@ -52,7 +52,7 @@ impl Config {
     }
 
     /// The tag pattern for an app: the app's own, else the release-wide one.
-    pub fn tag_pattern(&self, app: Option<&str>) -> String {
+    pub(crate) fn tag_pattern(&self, app: Option<&str>) -> String {
         app.and_then(|a| self.apps.get(a))
             .and_then(|a| a.tag_pattern.clone())
             .unwrap_or_else(|| self.release.tag_pattern.clone())
@@ -157,7 +157,7 @@ pub struct EnvironmentPolicy {
 }
 
 impl EnvironmentPolicy {
-    pub fn default_for(env: &str) -> Self {
+    pub(crate) fn default_for(env: &str) -> Self {
         EnvironmentPolicy {
             name: env.to_string(),
             requires: None,
@@ -286,7 +286,7 @@ pub enum NotifyFormat {
 
 impl NotifyFormat {
     /// What is sent, as a person calls it: `JSON event`, `Slack message`.
-    pub fn payload(self) -> &'static str {
+    pub(crate) fn payload(self) -> &'static str {
         match self {
             NotifyFormat::Json => "JSON event",
             NotifyFormat::Slack => "Slack message",
@@ -321,7 +321,7 @@ pub struct Notify {
 
 impl Notify {
     /// Whether this entry fires for `event` in `env`.
-    pub fn fires(&self, event: NotifyOn, env: &str) -> bool {
+    pub(crate) fn fires(&self, event: NotifyOn, env: &str) -> bool {
         let here = env.is_empty()
             || self.environments.is_empty()
             || self.environments.iter().any(|e| e == env);
@@ -342,7 +342,7 @@ pub enum NotifyOn {
 }
 
 impl NotifyOn {
-    pub const ALL: [(&'static str, NotifyOn); 5] = [
+    pub(crate) const ALL: [(&'static str, NotifyOn); 5] = [
         ("deploy-success", NotifyOn::DeploySuccess),
         ("deploy-failure", NotifyOn::DeployFailure),
         ("promote-success", NotifyOn::PromoteSuccess),
@@ -350,7 +350,7 @@ impl NotifyOn {
         ("notify", NotifyOn::Notify),
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         NotifyOn::ALL
             .iter()
             .find(|(_, e)| *e == self)
@@ -359,7 +359,7 @@ impl NotifyOn {
     }
 
     /// What sent it, as the event's `trigger` field says: `deploy`, `promote` or `notify`.
-    pub fn trigger(self) -> &'static str {
+    pub(crate) fn trigger(self) -> &'static str {
         match self {
             NotifyOn::DeploySuccess | NotifyOn::DeployFailure => "deploy",
             NotifyOn::PromoteSuccess | NotifyOn::PromoteFailure => "promote",
@@ -368,7 +368,7 @@ impl NotifyOn {
     }
 
     /// The outcome event of a deploy: a promotion when the environment requires another.
-    pub fn outcome(promotion: bool, success: bool) -> NotifyOn {
+    pub(crate) fn outcome(promotion: bool, success: bool) -> NotifyOn {
         match (promotion, success) {
             (false, true) => NotifyOn::DeploySuccess,
             (false, false) => NotifyOn::DeployFailure,
@@ -418,14 +418,17 @@ pub(crate) mod humantime_serde_compat {
     use serde::Serializer;
     use std::time::Duration;
 
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&humantime::format_duration(*d).to_string())
     }
 
-    pub mod option {
+    pub(crate) mod option {
         use serde::Serializer;
         use std::time::Duration;
-        pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        pub(crate) fn serialize<S: Serializer>(
+            d: &Option<Duration>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             match d {
                 Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
                 None => s.serialize_none(),

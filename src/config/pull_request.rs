@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The placeholder a pull request's number takes.
-pub const PR: &str = "{pr}";
+pub(crate) const PR: &str = "{pr}";
 
 /// The longest a preview may live between deploys.
 pub const MAX_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -36,14 +36,14 @@ pub fn is_dns_label(name: &str) -> bool {
 }
 
 /// `template` with `{pr}` replaced by `pr`.
-pub fn expand(template: &str, pr: u64) -> String {
+pub(crate) fn expand(template: &str, pr: u64) -> String {
     template.replace(PR, &pr.to_string())
 }
 
 impl Target {
     /// This target for pull request `pr`: `{pr}` filled in the app name, the image (Fly's,
     /// Coolify's preview image), the URL and every probe URL.
-    pub fn for_pull_request(&self, pr: u64) -> Target {
+    pub(crate) fn for_pull_request(&self, pr: u64) -> Target {
         let mut t = self.clone();
         t.url = t.url.map(|u| expand(&u, pr));
         for p in &mut t.health.probes {

@@ -181,7 +181,7 @@ pub use crate::providers::coolify::config::RawCoolify;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum StringOrList {
+pub(crate) enum StringOrList {
     One(String),
     Many(Vec<String>),
 }

@@ -1,7 +1,7 @@
 //! "Did you mean" hints for misspelt keys and values.
 
 /// The closest candidate to `word`, if it is close enough to be a plausible typo.
-pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::jaro_winkler(word, c), *c))
@@ -12,7 +12,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
 
 /// The help for a value that is not one of `allowed`: every allowed value, and the nearest
 /// one when it is near (`blue-green` → `bluegreen`, whatever the case or separators).
-pub fn one_of(word: &str, allowed: &[&str]) -> String {
+pub(crate) fn one_of(word: &str, allowed: &[&str]) -> String {
     let listed = allowed
         .iter()
         .map(|a| format!("`{a}`"))

@@ -20,10 +20,10 @@ use saphyr_parser::{Event, Parser, ScalarStyle};
 use serde_json::Value;
 use std::collections::HashMap;
 
-pub const MAX_DEPTH: usize = 64;
-pub const MAX_ALIASES: usize = 100;
+pub(crate) const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_ALIASES: usize = 100;
 /// Nodes of the whole tree once aliases are expanded ("billion laughs" stops here).
-pub const MAX_NODES: usize = 100_000;
+pub(crate) const MAX_NODES: usize = 100_000;
 
 /// 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,7 +42,7 @@ pub enum Node {
 
 /// A syntax error, or a refused depth or size: nothing could be read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct YamlError {
+pub(crate) struct YamlError {
     pub message: String,
     pub pos: Pos,
 }
@@ -80,12 +80,12 @@ fn pos_of(m: &saphyr_parser::Marker) -> Pos {
 }
 
 /// The first document of `text` (an empty document is an empty mapping).
-pub fn parse(text: &str) -> Result<Node, YamlError> {
+pub(crate) fn parse(text: &str) -> Result<Node, YamlError> {
     parse_document(text).map(|d| d.root)
 }
 
 /// The first document of `text` with its [`Problem`]s.
-pub fn parse_document(text: &str) -> Result<Document, YamlError> {
+pub(crate) fn parse_document(text: &str) -> Result<Document, YamlError> {
     // YAML allows a byte-order mark; the parser would read it as part of the first key.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut b = Builder::default();
@@ -338,13 +338,13 @@ impl Node {
         }
     }
 
-    pub fn pos(&self) -> Pos {
+    pub(crate) fn pos(&self) -> Pos {
         match self {
             Node::Map(_, p) | Node::Seq(_, p) | Node::Scalar(_, p) => *p,
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         match self {
             Node::Map(entries, _) => entries.iter().find(|(k, ..)| k == key).map(|(_, _, v)| v),
             _ => None,
@@ -385,7 +385,7 @@ impl Node {
     /// Where `path` (keys, and indexes into lists) leads: a scalar value's own position when
     /// the whole path exists (a mapping or list: the key that names it), else the key of the
     /// deepest part that does.
-    pub fn locate_value(&self, path: &[&str]) -> Pos {
+    pub(crate) fn locate_value(&self, path: &[&str]) -> Pos {
         match self.walk(path) {
             (_, Some(n @ Node::Scalar(..))) if !path.is_empty() => n.pos(),
             (at, _) => at,
@@ -393,7 +393,7 @@ impl Node {
     }
 
     /// The position of the key at the end of `path` (or of the deepest part found).
-    pub fn locate_key(&self, path: &[&str]) -> Pos {
+    pub(crate) fn locate_key(&self, path: &[&str]) -> Pos {
         self.walk(path).0
     }
 

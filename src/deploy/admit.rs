@@ -42,7 +42,7 @@ pub(super) async fn admit(
     let bounded = gh.map(|g| g.until(Instant::now() + target.timeout));
     let gh = bounded.as_ref();
     let started = Instant::now();
-    let provider = match providers::for_target(target, ctx) {
+    let provider = match providers::for_target(target, &ctx.provider_deps()) {
         Ok(p) => p,
         Err(e) => return Err(TargetResult::failed(app, stages, e.into())),
     };

@@ -73,7 +73,7 @@ pub async fn target(
         force,
         found.previous.as_ref(),
     )?;
-    let provider = providers::for_target(target, ctx)?;
+    let provider = providers::for_target(target, &ctx.provider_deps())?;
     let request = RollbackRequest {
         target: target.clone(),
         point: (found.previous.as_ref()).and_then(|p| p.payload.rollback_point.clone()),

@@ -19,7 +19,7 @@ use std::collections::BinaryHeap;
 use std::path::Path;
 
 /// Shareable across threads; each call takes a thread-local handle (its own caches).
-pub struct History {
+pub(crate) struct History {
     repo: gix::ThreadSafeRepository,
     /// The pack files, opened on the first read.
     packs: std::sync::OnceLock<Option<Packs>>,
@@ -27,7 +27,7 @@ pub struct History {
 
 impl History {
     /// The repository containing `root`, when gitoxide can read it.
-    pub fn open(root: &Path) -> Option<History> {
+    pub(crate) fn open(root: &Path) -> Option<History> {
         // As git finds it: upwards from `root`, honouring GIT_DIR and the like.
         let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(root).ok()?;
         let local = repo.to_thread_local();
@@ -55,14 +55,14 @@ impl History {
         }
     }
 
-    pub fn is_shallow(&self) -> Option<bool> {
+    pub(crate) fn is_shallow(&self) -> Option<bool> {
         self.repo.to_thread_local().is_shallow().ok()
     }
 
     /// Every tag that names a commit (through any number of tag objects), with its kind and
     /// date: the outermost tagger's for an annotated tag, the commit's for a lightweight one
     /// (git's `creatordate`). Sorted by name, as `git for-each-ref` lists them.
-    pub fn tags(&self) -> Option<Vec<TagRef>> {
+    pub(crate) fn tags(&self) -> Option<Vec<TagRef>> {
         let repo = self.repo.to_thread_local();
         let platform = repo.references().ok()?;
         let mut refs = Vec::new();
@@ -116,7 +116,7 @@ impl History {
     /// The commit `rev` names: a full SHA, `HEAD`, or a ref name (`v1.2.0`, `main`,
     /// `origin/main`, `refs/tags/x`). Outer None: not a form read here (ask git); inner None:
     /// it names no commit.
-    pub fn resolve(&self, rev: &str) -> Option<Option<ObjectId>> {
+    pub(crate) fn resolve(&self, rev: &str) -> Option<Option<ObjectId>> {
         let mut reader = self.reader();
         let mut commit_of = |id| Some(peel(&mut reader, id)?.map(|p| p.commit));
         if rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -227,7 +227,7 @@ impl History {
     /// The commits reachable from `include` and not from `exclude`, in `git log` order, each
     /// built when asked for. None when a commit cannot be read (the caller asks git, which
     /// says why).
-    pub fn walk(&self, include: &[ObjectId], exclude: &[ObjectId]) -> Option<Log> {
+    pub(crate) fn walk(&self, include: &[ObjectId], exclude: &[ObjectId]) -> Option<Log> {
         let mut walk = Walk::new(self.reader());
         // git queues the excluded side of `A..B` first.
         for id in exclude {

@@ -31,7 +31,7 @@ pub(super) struct Arena {
 
 impl Arena {
     /// Room for a few thousand commits up front (a reader that reads a whole history).
-    pub fn large() -> Arena {
+    pub(crate) fn large() -> Arena {
         Arena {
             bytes: Vec::with_capacity(4 << 20),
             parents: Vec::with_capacity(8 << 10),
@@ -42,7 +42,7 @@ impl Arena {
     /// `arena`: its parents' ids (into `parents`, the arena's) and where its author and
     /// message are. None past 4 GiB of commits, or when the parsed parts are not inside the
     /// object (the caller asks git). Takes the arena's fields apart: `c` borrows its bytes.
-    pub fn keep(
+    pub(crate) fn keep(
         bytes: &[u8],
         parents: &mut Vec<ObjectId>,
         arena: u32,
@@ -73,7 +73,7 @@ impl Arena {
         })
     }
 
-    pub fn parents_of(&self, r: &Raw) -> &[ObjectId] {
+    pub(crate) fn parents_of(&self, r: &Raw) -> &[ObjectId] {
         &self.parents[r.parents.0 as usize..][..r.parents.1 as usize]
     }
 }
@@ -115,7 +115,7 @@ impl Log {
     }
 
     /// From commits `git log` printed, in its order.
-    pub fn from_commits(commits: Vec<Commit>) -> Log {
+    pub(crate) fn from_commits(commits: Vec<Commit>) -> Log {
         let ids: Vec<ObjectId> = commits
             .iter()
             .map(|c| {
@@ -144,7 +144,7 @@ impl Log {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ids.len()
     }
 
@@ -152,17 +152,17 @@ impl Log {
         self.ids.is_empty()
     }
 
-    pub fn id(&self, i: usize) -> &ObjectId {
+    pub(crate) fn id(&self, i: usize) -> &ObjectId {
         &self.ids[i]
     }
 
     /// Positions of commit i's parents that are in the log.
-    pub fn parents(&self, i: usize) -> &[u32] {
+    pub(crate) fn parents(&self, i: usize) -> &[u32] {
         &self.links[self.link_start[i] as usize..self.link_start[i + 1] as usize]
     }
 
     /// Commit i, built now (cheap to call from many threads at once).
-    pub fn commit(&self, i: usize) -> Commit {
+    pub(crate) fn commit(&self, i: usize) -> Commit {
         match &self.source {
             Source::Raw { arenas, raw } => {
                 let r = raw[i];
@@ -182,7 +182,7 @@ impl Log {
     }
 
     /// Every commit, in order.
-    pub fn into_commits(self) -> Vec<Commit> {
+    pub(crate) fn into_commits(self) -> Vec<Commit> {
         match self.source {
             Source::Parsed(commits) => commits,
             Source::Raw { .. } => (0..self.len()).map(|i| self.commit(i)).collect(),

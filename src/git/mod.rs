@@ -69,15 +69,15 @@ pub struct Commit {
 }
 
 impl Commit {
-    pub fn short_sha(&self) -> &str {
+    pub(crate) fn short_sha(&self) -> &str {
         &self.sha[..self.sha.len().min(7)]
     }
-    pub fn is_merge(&self) -> bool {
+    pub(crate) fn is_merge(&self) -> bool {
         self.parents.len() > 1
     }
 }
 
-pub mod history;
+pub(crate) mod history;
 mod log;
 mod packs;
 pub use log::Log;
@@ -109,7 +109,7 @@ const RS: char = '\x1e';
 
 impl Git {
     /// Open the repository at `root`, failing when it is not one.
-    pub fn open(root: &Path) -> Result<Git, GitError> {
+    pub(crate) fn open(root: &Path) -> Result<Git, GitError> {
         let mut git = Git {
             root: root.to_path_buf(),
             shallow: false,
@@ -158,7 +158,7 @@ impl Git {
     }
 
     /// Every tag with its commit, kind and date, in one `git for-each-ref`.
-    pub fn tags(&self) -> Result<Vec<TagRef>, GitError> {
+    pub(crate) fn tags(&self) -> Result<Vec<TagRef>, GitError> {
         if let Some(tags) = self.history.as_ref().and_then(|h| h.tags()) {
             return Ok(tags);
         }
@@ -172,7 +172,7 @@ impl Git {
     }
 
     /// The commit `rev` names, or None when it names nothing here.
-    pub fn resolve(&self, rev: &str) -> Result<Option<String>, GitError> {
+    pub(crate) fn resolve(&self, rev: &str) -> Result<Option<String>, GitError> {
         if let Some(found) = self.history.as_ref().and_then(|h| h.resolve(rev)) {
             return Ok(found.map(|id| id.to_string()));
         }
@@ -199,7 +199,7 @@ impl Git {
     }
 
     /// The commit `rev` names, or an error saying what fetch would bring it.
-    pub fn commit_of(&self, rev: &str) -> Result<String, GitError> {
+    pub(crate) fn commit_of(&self, rev: &str) -> Result<String, GitError> {
         self.resolve(rev)?.ok_or_else(|| GitError::UnknownRevision {
             rev: rev.to_string(),
         })
@@ -250,12 +250,12 @@ impl Git {
     }
 
     /// Whether the clone is shallow (history cut off).
-    pub fn is_shallow(&self) -> Result<bool, GitError> {
+    pub(crate) fn is_shallow(&self) -> Result<bool, GitError> {
         Ok(self.shallow)
     }
 
     /// Fail with the fetch that is needed when the clone is shallow.
-    pub fn require_full_history(&self, what: &str) -> Result<(), GitError> {
+    pub(crate) fn require_full_history(&self, what: &str) -> Result<(), GitError> {
         if self.is_shallow()? {
             return Err(GitError::Shallow {
                 what: what.to_string(),
@@ -280,12 +280,12 @@ impl Git {
 
     /// Local and remote-tracking branches that contain `commit`. CI checkouts often have
     /// only the remote-tracking ones (`origin/main`).
-    pub fn branches_containing(&self, commit: &str) -> Result<Vec<Branch>, GitError> {
+    pub(crate) fn branches_containing(&self, commit: &str) -> Result<Vec<Branch>, GitError> {
         self.branch_refs(&["--contains", commit])
     }
 
     /// Every local and remote-tracking branch.
-    pub fn branches(&self) -> Result<Vec<Branch>, GitError> {
+    pub(crate) fn branches(&self) -> Result<Vec<Branch>, GitError> {
         self.branch_refs(&[])
     }
 
@@ -304,13 +304,13 @@ impl Git {
 
     /// The commits of `range` (e.g. `v1.0.0..v1.1.0`, or a single rev for all its history),
     /// newest first, in one `git log`.
-    pub fn log(&self, range: &str) -> Result<Vec<Commit>, GitError> {
+    pub(crate) fn log(&self, range: &str) -> Result<Vec<Commit>, GitError> {
         self.log_revs(&[range.to_string()], false)
     }
 
     /// The commits reachable from any of `revs` (which may include `^excluded`), read in one
     /// `git log` with the revisions on stdin. `topo` orders children before parents.
-    pub fn log_revs(&self, revs: &[String], topo: bool) -> Result<Vec<Commit>, GitError> {
+    pub(crate) fn log_revs(&self, revs: &[String], topo: bool) -> Result<Vec<Commit>, GitError> {
         if let Some(commits) = self.log_in_process(revs, topo) {
             return Ok(commits);
         }
@@ -348,7 +348,7 @@ impl Git {
 
     /// [`Git::log_revs`] (in git's own order) as a [`Log`]: each commit is built when asked
     /// for, so a caller with many can build them on every core.
-    pub fn walk_revs(&self, revs: &[String]) -> Result<Log, GitError> {
+    pub(crate) fn walk_revs(&self, revs: &[String]) -> Result<Log, GitError> {
         match self.walk_in_process(revs) {
             Some(log) => Ok(log),
             None => Ok(Log::from_commits(self.log_revs(revs, false)?)),
@@ -451,7 +451,7 @@ impl Git {
 
 /// A branch: local (`main`) or remote-tracking (`origin/main` → remote `origin`, name `main`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Branch {
+pub(crate) struct Branch {
     pub name: String,
     pub remote: Option<String>,
 }
@@ -536,7 +536,7 @@ fn parse_record(record: &str) -> Result<Option<Commit>, String> {
 
 /// Trailers of a commit body: the last paragraph, when it consists of `Token: value` lines
 /// (continuation lines start with whitespace).
-pub fn parse_trailers(body: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_trailers(body: &str) -> Vec<(String, String)> {
     let body = body.trim_end();
     let last = body.rsplit("\n\n").next().unwrap_or("");
     let mut trailers: Vec<(String, String)> = Vec::new();

@@ -14,14 +14,14 @@ use std::path::Path;
 /// been repacked is read through the store.
 const MAX_PACKS: usize = 16;
 
-pub struct Packs {
+pub(crate) struct Packs {
     bundles: Vec<Bundle>,
 }
 
 impl Packs {
     /// The packs of `objects` (a repository's object directory). None when it has none, too
     /// many, or one that cannot be opened.
-    pub fn open(objects: &Path) -> Option<Packs> {
+    pub(crate) fn open(objects: &Path) -> Option<Packs> {
         let mut bundles = Vec::new();
         for entry in std::fs::read_dir(objects.join("pack")).ok()? {
             let path = entry.ok()?.path();
@@ -40,7 +40,7 @@ impl Packs {
 
     /// Object `id` when a pack holds it whole: its kind and its bytes, inflated into `buf`.
     /// None: not in a pack, stored as a delta, or unreadable here.
-    pub fn find<'b>(
+    pub(crate) fn find<'b>(
         &self,
         id: &oid,
         inflater: &mut Inflater,
@@ -51,7 +51,12 @@ impl Packs {
     }
 
     /// [`Packs::find`], appending the object's bytes to `out` (left as it was when None).
-    pub fn append(&self, id: &oid, inflater: &mut Inflater, out: &mut Vec<u8>) -> Option<Kind> {
+    pub(crate) fn append(
+        &self,
+        id: &oid,
+        inflater: &mut Inflater,
+        out: &mut Vec<u8>,
+    ) -> Option<Kind> {
         let at = out.len();
         match self.inflate_at(id, inflater, out, at) {
             Some((kind, size)) => {
@@ -98,7 +103,7 @@ impl Packs {
 }
 
 /// A reusable zlib decoder (one per thread).
-pub struct Inflater {
+pub(crate) struct Inflater {
     decoder: sirocco::inflate::Decoder,
 }
 

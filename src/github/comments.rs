@@ -52,13 +52,17 @@ pub struct PullRepo {
 
 impl GitHub {
     /// Every comment of issue or pull request `number`, oldest first (at most 3000).
-    pub async fn list_comments(&self, number: u64) -> Result<Vec<Comment>, GithubError> {
+    pub(crate) async fn list_comments(&self, number: u64) -> Result<Vec<Comment>, GithubError> {
         let url = self.repo_url(&["issues", &number.to_string(), "comments"]);
         self.list("list pull request comments", url, 3000).await
     }
 
     /// A new comment. Not idempotent: a lost answer is looked up by the caller's marker.
-    pub async fn create_comment(&self, number: u64, body: &str) -> Result<Comment, GithubError> {
+    pub(crate) async fn create_comment(
+        &self,
+        number: u64,
+        body: &str,
+    ) -> Result<Comment, GithubError> {
         let url = self.repo_url(&["issues", &number.to_string(), "comments"]);
         let body = json!({ "body": body });
         self.call(
@@ -72,7 +76,7 @@ impl GitHub {
     }
 
     /// Replace a comment's body (idempotent: the same body twice is the same comment).
-    pub async fn edit_comment(&self, id: u64, body: &str) -> Result<Comment, GithubError> {
+    pub(crate) async fn edit_comment(&self, id: u64, body: &str) -> Result<Comment, GithubError> {
         let url = self.repo_url(&["issues", "comments", &id.to_string()]);
         let body = json!({ "body": body });
         self.call(
@@ -86,7 +90,10 @@ impl GitHub {
     }
 
     /// Pull request `number`, or None when there is none.
-    pub async fn pull_request(&self, number: u64) -> Result<Option<PullRequest>, GithubError> {
+    pub(crate) async fn pull_request(
+        &self,
+        number: u64,
+    ) -> Result<Option<PullRequest>, GithubError> {
         let url = self.repo_url(&["pulls", &number.to_string()]);
         self.get_optional("get a pull request", url).await
     }

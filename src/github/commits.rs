@@ -78,7 +78,7 @@ impl GitHub {
     }
 
     /// `GET …/compare/{base}...{head}`.
-    pub async fn compare(&self, base: &str, head: &str) -> Result<Comparison, GithubError> {
+    pub(crate) async fn compare(&self, base: &str, head: &str) -> Result<Comparison, GithubError> {
         let url = self.repo_url(&["compare", &format!("{base}...{head}")]);
         self.call("compare commits", Method::GET, url, None, true)
             .await

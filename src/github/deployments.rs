@@ -27,7 +27,7 @@ pub struct NewDeployment {
 }
 
 impl NewDeployment {
-    pub fn new(git_ref: impl Into<String>, environment: impl Into<String>) -> Self {
+    pub(crate) fn new(git_ref: impl Into<String>, environment: impl Into<String>) -> Self {
         let environment = environment.into();
         NewDeployment {
             git_ref: git_ref.into(),
@@ -59,7 +59,7 @@ pub struct NewDeploymentStatus {
 }
 
 impl NewDeploymentStatus {
-    pub fn new(state: DeploymentStatusState) -> Self {
+    pub(crate) fn new(state: DeploymentStatusState) -> Self {
         NewDeploymentStatus {
             state,
             log_url: None,
@@ -84,7 +84,10 @@ impl GitHub {
     /// Create a deployment. GitHub's 202 ("auto-merged, no deployment created") cannot
     /// happen with `auto_merge: false`, but if it does nothing was created, so asking once
     /// more is safe; a second 202 is an error.
-    pub async fn create_deployment(&self, new: &NewDeployment) -> Result<Deployment, GithubError> {
+    pub(crate) async fn create_deployment(
+        &self,
+        new: &NewDeployment,
+    ) -> Result<Deployment, GithubError> {
         let mut body = serde_json::to_value(new).unwrap_or_default();
         body["auto_merge"] = false.into();
         body["required_contexts"] = serde_json::json!([]);
@@ -109,7 +112,7 @@ impl GitHub {
     }
 
     /// Deployments matching `filter`, newest first, at most `max`.
-    pub async fn list_deployments(
+    pub(crate) async fn list_deployments(
         &self,
         filter: &DeploymentFilter,
         max: usize,
@@ -118,7 +121,7 @@ impl GitHub {
     }
 
     /// Deployments newest first, page by page, until `enough` says so or `max` were read.
-    pub async fn list_deployments_until(
+    pub(crate) async fn list_deployments_until(
         &self,
         filter: &DeploymentFilter,
         max: usize,
@@ -149,7 +152,7 @@ impl GitHub {
 
     /// Add a status. Not idempotent in GitHub's eyes (each call adds one), but a repeated
     /// status with the same state is harmless, so transient failures are retried.
-    pub async fn create_deployment_status(
+    pub(crate) async fn create_deployment_status(
         &self,
         deployment_id: u64,
         status: &NewDeploymentStatus,
@@ -175,7 +178,7 @@ impl GitHub {
     }
 
     /// Statuses of a deployment, newest first.
-    pub async fn list_deployment_statuses(
+    pub(crate) async fn list_deployment_statuses(
         &self,
         deployment_id: u64,
     ) -> Result<Vec<DeploymentStatus>, GithubError> {

@@ -21,7 +21,7 @@ impl GitHub {
     /// Dispatch `workflow` (a file name like `deploy.yml`, or its id) on `git_ref`.
     /// Returns the started run when GitHub reports it (200), `None` for the bare 204.
     /// Not retried once it may have reached GitHub: a repeat would start a second run.
-    pub async fn dispatch_workflow(
+    pub(crate) async fn dispatch_workflow(
         &self,
         workflow: &str,
         git_ref: &str,

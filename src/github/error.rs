@@ -98,13 +98,13 @@ fn wait_text(retry_after: Option<u64>) -> String {
 
 impl GithubError {
     /// The call ran out of the time its deadline left it.
-    pub fn is_deadline(&self) -> bool {
+    pub(crate) fn is_deadline(&self) -> bool {
         matches!(self, GithubError::Transport { source, .. } if source.is_deadline())
     }
 
     /// A write whose answer may have been lost after GitHub acted: a 5xx, a reset or a
     /// timeout (a refused connection or a DNS/TLS failure never reached it).
-    pub fn is_ambiguous(&self) -> bool {
+    pub(crate) fn is_ambiguous(&self) -> bool {
         match self {
             GithubError::Api { status, .. } => *status >= 500,
             GithubError::Transport { source, .. } => source.is_ambiguous(),
@@ -148,7 +148,7 @@ impl GithubError {
         }
     }
 
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             GithubError::Api { status, .. } | GithubError::RateLimited { status, .. } => {
                 Some(*status)
@@ -157,12 +157,12 @@ impl GithubError {
         }
     }
 
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }
 
     /// A 422 saying the thing already exists (a release for the tag, an asset name, a ref).
-    pub fn is_already_exists(&self) -> bool {
+    pub(crate) fn is_already_exists(&self) -> bool {
         match self {
             GithubError::Api {
                 status: 422,

@@ -42,8 +42,8 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-pub const API_VERSION: &str = "2022-11-28";
-pub const MEDIA_TYPE: &str = "application/vnd.github+json";
+pub(crate) const API_VERSION: &str = "2022-11-28";
+pub(crate) const MEDIA_TYPE: &str = "application/vnd.github+json";
 /// GitHub's maximum page size.
 const PER_PAGE: &str = "100";
 /// A bound on `Link` paging, so a server that always says "next" cannot loop us forever
@@ -63,7 +63,7 @@ pub struct GitHub {
 
 impl GitHub {
     /// The same client with every call (retries included) bounded by `deadline`.
-    pub fn until(&self, deadline: std::time::Instant) -> GitHub {
+    pub(crate) fn until(&self, deadline: std::time::Instant) -> GitHub {
         GitHub {
             http: self.http.with_deadline(deadline),
             ..self.clone()
@@ -72,7 +72,7 @@ impl GitHub {
 
     /// The same client bounded anew, `budget` from now: for the record of an outcome, which
     /// must still be written when the deploy ran out of time.
-    pub fn for_cleanup(&self, budget: std::time::Duration) -> GitHub {
+    pub(crate) fn for_cleanup(&self, budget: std::time::Duration) -> GitHub {
         GitHub {
             http: self
                 .http
@@ -115,7 +115,7 @@ impl GitHub {
     }
 
     /// The client for this run's repository and token.
-    pub fn from_ctx(ctx: &Ctx) -> Result<Self, GithubError> {
+    pub(crate) fn from_ctx(ctx: &Ctx) -> Result<Self, GithubError> {
         let repository = ctx
             .github
             .repository

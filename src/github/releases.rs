@@ -48,7 +48,7 @@ pub struct GeneratedNotes {
 
 impl GitHub {
     /// Every release, drafts included (newest first, as GitHub lists them).
-    pub async fn list_releases(&self) -> Result<Vec<Release>, GithubError> {
+    pub(crate) async fn list_releases(&self) -> Result<Vec<Release>, GithubError> {
         self.list("list releases", self.repo_url(&["releases"]), usize::MAX)
             .await
     }
@@ -67,7 +67,7 @@ impl GitHub {
 
     /// The release for `tag`, drafts included: the published one if there is one, else the
     /// oldest draft.
-    pub async fn release_by_tag(&self, tag: &str) -> Result<Option<Release>, GithubError> {
+    pub(crate) async fn release_by_tag(&self, tag: &str) -> Result<Option<Release>, GithubError> {
         let all = self.releases_for_tag(tag).await?;
         Ok(pick_release(all))
     }
@@ -84,7 +84,7 @@ impl GitHub {
         .await
     }
 
-    pub async fn get_release(&self, id: u64) -> Result<Release, GithubError> {
+    pub(crate) async fn get_release(&self, id: u64) -> Result<Release, GithubError> {
         let url = self.repo_url(&["releases", &id.to_string()]);
         self.call("get release", Method::GET, url, None, true).await
     }
@@ -98,7 +98,10 @@ impl GitHub {
     /// `POST …/releases`. Not retried after it may have reached GitHub: a second create
     /// could make a second release. A 422 [`GithubError::is_already_exists`] means another
     /// job created it first.
-    pub async fn create_release(&self, fields: &ReleaseFields) -> Result<Release, GithubError> {
+    pub(crate) async fn create_release(
+        &self,
+        fields: &ReleaseFields,
+    ) -> Result<Release, GithubError> {
         if fields.tag_name.as_deref().unwrap_or("").is_empty() {
             return Err(GithubError::Invalid(
                 "a release needs a tag_name".to_string(),
@@ -111,7 +114,7 @@ impl GitHub {
     }
 
     /// `PATCH …/releases/{id}` with only the given fields (idempotent, so retried).
-    pub async fn update_release(
+    pub(crate) async fn update_release(
         &self,
         id: u64,
         fields: &ReleaseFields,
@@ -122,7 +125,7 @@ impl GitHub {
             .await
     }
 
-    pub async fn delete_release(&self, id: u64) -> Result<(), GithubError> {
+    pub(crate) async fn delete_release(&self, id: u64) -> Result<(), GithubError> {
         let url = self.repo_url(&["releases", &id.to_string()]);
         match self
             .send("delete release", Method::DELETE, url, None, true)
@@ -137,7 +140,7 @@ impl GitHub {
 
     /// Upload one asset to the uploads host named by the release's `upload_url`.
     /// A 422 [`GithubError::is_already_exists`] means an asset of that name exists.
-    pub async fn upload_asset(
+    pub(crate) async fn upload_asset(
         &self,
         release: &Release,
         name: &str,
@@ -169,7 +172,7 @@ impl GitHub {
 
     /// `DELETE …/releases/assets/{asset_id}` (used to replace an asset, or to clear the
     /// `starter` left by a failed upload).
-    pub async fn delete_asset(&self, asset_id: u64) -> Result<(), GithubError> {
+    pub(crate) async fn delete_asset(&self, asset_id: u64) -> Result<(), GithubError> {
         let url = self.repo_url(&["releases", "assets", &asset_id.to_string()]);
         match self
             .send("delete release asset", Method::DELETE, url, None, true)
@@ -239,7 +242,7 @@ impl GitHub {
 
 /// The client's 30 s budget fits API calls, not a 500 MB binary: an upload gets 30 s plus
 /// one second per 256 KiB (a slow 2 Mbit/s runner link), at most an hour.
-pub fn upload_timeout(len: usize) -> std::time::Duration {
+pub(crate) fn upload_timeout(len: usize) -> std::time::Duration {
     let secs = 30 + (len / (256 * 1024)) as u64;
     std::time::Duration::from_secs(secs.min(3600))
 }

@@ -14,7 +14,7 @@ pub struct RunState {
 }
 
 impl RunState {
-    pub fn is_completed(&self) -> bool {
+    pub(crate) fn is_completed(&self) -> bool {
         self.status == "completed"
     }
 }
@@ -22,7 +22,7 @@ impl RunState {
 impl GitHub {
     /// `GET /repos/{owner}/{repo}/actions/runs/{run_id}`; None when GitHub has no such run.
     /// Needs `actions: read` (a 403 without it is the caller's to handle).
-    pub async fn workflow_run(&self, run_id: &str) -> Result<Option<RunState>, GithubError> {
+    pub(crate) async fn workflow_run(&self, run_id: &str) -> Result<Option<RunState>, GithubError> {
         let url = self.repo_url(&["actions", "runs", run_id]);
         self.get_optional("get workflow run", url).await
     }

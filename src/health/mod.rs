@@ -8,9 +8,9 @@
 //! requests are open at once. It never deploys, rolls back or exits: callers decide what a
 //! failed gate means.
 
-pub mod probe;
+pub(crate) mod probe;
 pub mod schedule;
-pub mod verdict;
+pub(crate) mod verdict;
 
 pub use verdict::{
     GateReport, Latency, ProbeEvidence, ProbeVerdict, Problem, ProblemKind, Verdict,
@@ -28,7 +28,7 @@ use tokio::sync::{watch, Semaphore};
 
 /// Requests open at once across the probes of one gate: enough for every region of every app,
 /// few enough not to exhaust file descriptors or look like an attack.
-pub const MAX_IN_FLIGHT: usize = 64;
+pub(crate) const MAX_IN_FLIGHT: usize = 64;
 
 /// What `{app}`, `{env}`, `{version}` and `{sha}` stand for in probe URLs, headers and JSON
 /// assertions.
@@ -42,7 +42,7 @@ pub struct Vars {
 
 impl Vars {
     /// Expand the templates in `text`; `what` names the text in errors.
-    pub fn expand(&self, text: &str, what: &str) -> Result<String, HealthError> {
+    pub(crate) fn expand(&self, text: &str, what: &str) -> Result<String, HealthError> {
         let mut out = text.replace("{app}", &self.app).replace("{env}", &self.env);
         for (name, value) in [("version", &self.version), ("sha", &self.sha)] {
             let template = format!("{{{name}}}");
@@ -62,7 +62,7 @@ impl Vars {
         Ok(out)
     }
 
-    pub fn expand_value(
+    pub(crate) fn expand_value(
         &self,
         value: &serde_json::Value,
         what: &str,

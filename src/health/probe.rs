@@ -25,7 +25,7 @@ const EXCERPT: usize = 300;
 
 /// A probe with its templates expanded, its regex compiled and its client chosen.
 #[derive(Debug)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub method: reqwest::Method,
     url: reqwest::Url,
     /// The URL as shown to people: `${ENV}` values redacted.
@@ -42,7 +42,7 @@ pub struct Prepared {
 
 /// What one request amounted to.
 #[derive(Debug, Clone)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     pub status: Option<u16>,
     /// Set when an answer (status and body) arrived.
     pub latency: Option<Duration>,
@@ -53,7 +53,7 @@ pub struct Attempt {
 
 impl Prepared {
     /// Expand and check `probe`; `client` is the one matching its redirect and CA settings.
-    pub fn new(
+    pub(crate) fn new(
         probe: &Probe,
         vars: &Vars,
         env: &Env,
@@ -139,7 +139,7 @@ impl Prepared {
     }
 
     /// Make one request with `timeout` and judge the answer.
-    pub async fn attempt(&self, timeout: Duration) -> Attempt {
+    pub(crate) async fn attempt(&self, timeout: Duration) -> Attempt {
         let start = Instant::now();
         let sent = self
             .client

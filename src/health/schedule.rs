@@ -23,7 +23,7 @@ use std::time::Duration;
 
 /// The timing rules of one gate, copied out of the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     pub initial_delay: Duration,
     pub interval: Duration,
     pub timeout: Duration,
@@ -52,7 +52,7 @@ const JITTER: f64 = 0.1;
 
 /// What one attempt amounted to, as far as the schedule cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Pass,
     /// `hard`: the failure will not change by waiting (a 401, a TLS error, an unknown host).
     Fail {
@@ -62,7 +62,7 @@ pub enum Outcome {
 
 /// Why a probe ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// Passed the threshold and, if any, the whole soak window.
     Healthy,
     /// Failed inside the soak window, this long after turning healthy.
@@ -74,7 +74,7 @@ pub enum End {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Attempt again after this long (from now).
     Wait(Duration),
     Done(End),
@@ -90,7 +90,7 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(schedule: Schedule) -> Self {
+    pub(crate) fn new(schedule: Schedule) -> Self {
         Tracker {
             schedule,
             in_a_row: 0,
@@ -100,7 +100,7 @@ impl Tracker {
     }
 
     /// When the success threshold was first met, if it was.
-    pub fn healthy_at(&self) -> Option<Duration> {
+    pub(crate) fn healthy_at(&self) -> Option<Duration> {
         self.healthy_at
     }
 
@@ -109,13 +109,13 @@ impl Tracker {
     }
 
     /// Whether an attempt may start at `now`; `None` means the deadline has passed.
-    pub fn may_start(&self, now: Duration) -> bool {
+    pub(crate) fn may_start(&self, now: Duration) -> bool {
         self.healthy_at.is_some() || now < self.schedule.deadline
     }
 
     /// The timeout of an attempt starting at `started`: the configured one, cut to end by the
     /// deadline while waiting for the streak.
-    pub fn request_timeout(&self, started: Duration) -> Duration {
+    pub(crate) fn request_timeout(&self, started: Duration) -> Duration {
         if self.healthy_at.is_some() {
             self.schedule.timeout
         } else {
@@ -127,7 +127,7 @@ impl Tracker {
 
     /// Record the outcome of the attempt that started at `started` and ended at `now`.
     /// `jitter` is a random number in `[0, 1)`.
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         outcome: Outcome,
         started: Duration,

@@ -28,7 +28,7 @@ impl Verdict {
 
     /// Healthy only when every probe is; any unhealthy probe makes the gate unhealthy;
     /// otherwise a probe ran out of time. No probes at all is healthy: nothing was asked.
-    pub fn of(probes: &[ProbeEvidence]) -> Verdict {
+    pub(crate) fn of(probes: &[ProbeEvidence]) -> Verdict {
         if probes.iter().any(|p| p.verdict == ProbeVerdict::Unhealthy) {
             Verdict::Unhealthy
         } else if probes.iter().all(|p| p.verdict == ProbeVerdict::Healthy) {
@@ -51,7 +51,7 @@ pub enum ProbeVerdict {
 }
 
 impl ProbeVerdict {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ProbeVerdict::Healthy => "healthy",
             ProbeVerdict::Unhealthy => "unhealthy",
@@ -78,7 +78,7 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
-    pub fn from_transport(kind: TransportKind) -> Self {
+    pub(crate) fn from_transport(kind: TransportKind) -> Self {
         match kind {
             TransportKind::Refused => ProblemKind::Refused,
             TransportKind::Reset => ProblemKind::Reset,
@@ -89,7 +89,7 @@ impl ProblemKind {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ProblemKind::Refused => "refused",
             ProblemKind::Reset => "reset",
@@ -122,7 +122,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    pub fn of(samples: &[Duration]) -> Option<Latency> {
+    pub(crate) fn of(samples: &[Duration]) -> Option<Latency> {
         let mut ms: Vec<u64> = samples.iter().map(|d| d.as_millis() as u64).collect();
         ms.sort_unstable();
         Some(Latency {
@@ -158,7 +158,7 @@ pub struct ProbeEvidence {
 
 impl ProbeEvidence {
     /// The sentence explaining a probe's end.
-    pub fn reason_for(end: Option<End>, last: Option<&Problem>, soak: Duration) -> String {
+    pub(crate) fn reason_for(end: Option<End>, last: Option<&Problem>, soak: Duration) -> String {
         let last = last
             .map(|p| format!("{} ({})", p.message, p.kind.as_str()))
             .unwrap_or_else(|| "no answer yet".into());
@@ -196,7 +196,7 @@ pub struct GateReport {
 
 /// What a gate probes, in words: `web in staging`; for ad-hoc probes (`health --url`, where
 /// app and environment may be empty), whichever of them was given, else the URLs themselves.
-pub fn named(app: &str, env: &str, urls: &[&str]) -> String {
+pub(crate) fn named(app: &str, env: &str, urls: &[&str]) -> String {
     match (app, env) {
         ("", "") => urls.join(", "),
         (one, "") | ("", one) => one.to_string(),
@@ -205,12 +205,12 @@ pub fn named(app: &str, env: &str, urls: &[&str]) -> String {
 }
 
 impl GateReport {
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.verdict == Verdict::Healthy
     }
 
     /// What was probed, as [`named`] says it.
-    pub fn who(&self) -> String {
+    pub(crate) fn who(&self) -> String {
         let urls: Vec<&str> = self.probes.iter().map(|p| p.url.as_str()).collect();
         named(&self.app, &self.env, &urls)
     }
@@ -279,7 +279,7 @@ impl GateReport {
         out
     }
 
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
     }
 }

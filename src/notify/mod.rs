@@ -17,7 +17,7 @@ use crate::github::GitHub;
 use std::collections::BTreeMap;
 
 /// The event for one app and environment, stamped now.
-pub fn event(
+pub(crate) fn event(
     ctx: &Ctx,
     name: &str,
     env: &str,
@@ -40,7 +40,7 @@ pub fn event(
 }
 
 /// `{sha}`, `{version}`, `{env}`, `{app}` in dispatch inputs.
-pub fn expand(template: &str, e: &Event) -> String {
+pub(crate) fn expand(template: &str, e: &Event) -> String {
     template
         .replace("{sha}", &e.commit_sha)
         .replace("{version}", e.version.as_deref().unwrap_or(""))
@@ -49,7 +49,7 @@ pub fn expand(template: &str, e: &Event) -> String {
 }
 
 /// Send one webhook (token and signing secret read from the named env vars, masked).
-pub async fn send_webhook(
+pub(crate) async fn send_webhook(
     ctx: &Ctx,
     url: &str,
     format: NotifyFormat,
@@ -100,7 +100,7 @@ pub fn format_name(format: NotifyFormat) -> &'static str {
 }
 
 /// Dispatch `workflow` with `inputs`.
-pub async fn dispatch(
+pub(crate) async fn dispatch(
     ctx: &Ctx,
     workflow: &str,
     git_ref: Option<&str>,
@@ -127,7 +127,7 @@ pub async fn dispatch(
 /// The one event name every notification carries (`<env>_deployment_complete`, as seed
 /// 003's orchestrator reads it), whatever sent it; `status` says the outcome and `trigger`
 /// what sent it (`deploy`, `promote`, `notify`).
-pub fn event_name(env: &str) -> String {
+pub(crate) fn event_name(env: &str) -> String {
     if env.is_empty() {
         "deployment_complete".into()
     } else {
@@ -136,7 +136,7 @@ pub fn event_name(env: &str) -> String {
 }
 
 /// The configured notifications that fire for `on` in `env`.
-pub fn firing<'a>(ctx: &'a Ctx, on: NotifyOn, env: &str) -> Vec<&'a Notify> {
+pub(crate) fn firing<'a>(ctx: &'a Ctx, on: NotifyOn, env: &str) -> Vec<&'a Notify> {
     ctx.config
         .notify
         .iter()
@@ -145,7 +145,7 @@ pub fn firing<'a>(ctx: &'a Ctx, on: NotifyOn, env: &str) -> Vec<&'a Notify> {
 }
 
 /// Every configured notification that fires for this outcome. Returns how many were sent.
-pub async fn after_deploy(
+pub(crate) async fn after_deploy(
     ctx: &Ctx,
     env: &str,
     app: &str,

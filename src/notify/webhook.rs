@@ -29,7 +29,7 @@ pub struct Event {
 pub use crate::secret::{signature, verify, SIGNATURE_HEADER};
 
 /// The body for `format`.
-pub fn payload(event: &Event, format: NotifyFormat) -> serde_json::Value {
+pub(crate) fn payload(event: &Event, format: NotifyFormat) -> serde_json::Value {
     let what = match &event.app {
         Some(app) => format!("{app} → {}", event.environment),
         None => event.environment.clone(),
@@ -71,7 +71,7 @@ pub fn payload(event: &Event, format: NotifyFormat) -> serde_json::Value {
 
 /// POST the event to `url`. Retried on 5xx/429/resets by the client's policy: receivers
 /// must treat the event as idempotent (it carries the commit and environment).
-pub async fn send(
+pub(crate) async fn send(
     http: &HttpClient,
     url: &str,
     event: &Event,

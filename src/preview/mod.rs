@@ -163,7 +163,8 @@ fn apps(ctx: &Ctx, env: &str, app: Option<&str>, pr: u64) -> Result<Vec<App>, Fa
     let mut out = Vec::new();
     for t in targets {
         let target = t.for_pull_request(pr);
-        let provider = providers::for_target(&target, ctx).map_err(Failure::from)?;
+        let provider =
+            providers::for_target(&target, &ctx.provider_deps()).map_err(Failure::from)?;
         if provider.previews().is_none() {
             return Err(Failure::input(format!(
                 "`{}` in `{env}` deploys with {}, which runs no previews (Fly and Coolify do)",

@@ -50,8 +50,9 @@ pub async fn sweep(
     })?;
     let mut result = PreviewResult::new("sweep", &r.env, ctx.dry_run);
     let mut found = Vec::new();
+    let deps = ctx.provider_deps();
     for target in ctx.config.targets(&r.env, None) {
-        let provider = providers::for_target(target, ctx).map_err(Failure::from)?;
+        let provider = providers::for_target(target, &deps).map_err(Failure::from)?;
         let Some(previews) = provider.previews() else {
             continue;
         };
@@ -86,7 +87,7 @@ pub async fn sweep(
                     let t = target.for_pull_request(pr);
                     let resource = super::App {
                         target: t,
-                        provider: providers::for_target(target, ctx).map_err(Failure::from)?,
+                        provider: providers::for_target(target, &deps).map_err(Failure::from)?,
                     }
                     .resource(pr);
                     found.push(Candidate {
@@ -271,7 +272,7 @@ async fn tear_down(
     reason: &str,
 ) -> Result<String, Failure> {
     let target = c.target.for_pull_request(c.pr);
-    let provider = providers::for_target(&target, ctx).map_err(Failure::from)?;
+    let provider = providers::for_target(&target, &ctx.provider_deps()).map_err(Failure::from)?;
     let previews = provider
         .previews()
         .ok_or_else(|| Failure::input("this provider runs no previews"))?;

@@ -9,7 +9,7 @@
 //! Rollback queues `POST /applications/{uuid}/rollback` to the previous image or commit.
 
 mod api;
-pub mod config;
+pub(crate) mod config;
 mod preview;
 mod recover;
 mod rollback;
@@ -28,7 +28,7 @@ use std::time::Duration;
 /// Log lines shown when a deployment fails.
 const LOG_TAIL: usize = 30;
 
-pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+pub(crate) const REGISTERED: super::registry::Registered = super::registry::Registered {
     key: "coolify",
     default_secret_envs: &["COOLIFY_TOKEN"],
     secret_envs,
@@ -88,7 +88,7 @@ fn valid_id(s: &str) -> bool {
 }
 
 impl CoolifyProvider {
-    pub fn new(config: CoolifyConfig, ctx: &Ctx) -> Result<Self, ProviderError> {
+    pub fn new(config: CoolifyConfig, deps: &Deps) -> Result<Self, ProviderError> {
         if let Some(bad) = config.uuids.iter().find(|u| !valid_id(u)) {
             return Err(ProviderError::Config(format!(
                 "coolify uuid `{bad}` is not a Coolify id (letters, digits, `-`, `_`)"
@@ -98,14 +98,14 @@ impl CoolifyProvider {
             .webhook
             .as_deref()
             .and_then(|w| w.split_once("/api/v1").map(|(host, _)| host.to_string()));
-        let api_base = ctx
+        let api_base = deps
             .env
             .get("STAGE_GATE_COOLIFY_URL")
             .map(str::to_string)
             .or_else(|| config.url.clone())
             .or(from_webhook)
             .map(|u| api_base(&u));
-        let token = ctx
+        let token = deps
             .secret(Some("coolify-token"), &config.token_env)
             .filter(|t| !t.is_empty());
         let token_source = format!("the `coolify-token` input or ${}", config.token_env);
@@ -114,9 +114,9 @@ impl CoolifyProvider {
             api_base,
             token,
             token_source,
-            http: ctx.http.clone(),
-            console: ctx.console.clone(),
-            cancel: ctx.cancel.clone(),
+            http: deps.http.clone(),
+            console: deps.console.clone(),
+            cancel: deps.cancel.clone(),
         })
     }
 
@@ -562,10 +562,13 @@ impl CoolifyProvider {
     }
 }
 
-fn build(p: &crate::config::ProviderConfig, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
+fn build(
+    p: &crate::config::ProviderConfig,
+    deps: &Deps,
+) -> Result<Box<dyn Provider>, ProviderError> {
     match p {
         crate::config::ProviderConfig::Coolify(c) => {
-            Ok(Box::new(CoolifyProvider::new(c.clone(), ctx)?))
+            Ok(Box::new(CoolifyProvider::new(c.clone(), deps)?))
         }
         _ => Err(super::wrong_config("coolify")),
     }

@@ -5,19 +5,26 @@
 //! finished, says which artifact ran, and can roll it back. It does not record GitHub
 //! Deployments, run the health gate or notify: `deploy/` conducts those around it. Adding
 //! one is a recipe in CONTRIBUTING.md.
+//!
+//! A provider is built from its settings and a [`Deps`], never the run's whole context:
+//! the HTTP client, the console, the cancel signal, the repository root (relative paths),
+//! the environment and inputs its credentials come from ([`Deps::secret`] masks them), and
+//! the run's URL. Its time limit comes with each request (`DeployRequest::deadline`). A
+//! conductor holding a `Ctx` passes `&ctx.provider_deps()`.
 
 pub mod command;
 pub mod coolify;
+mod deps;
 pub mod fly;
-pub mod preview;
-pub mod registry;
+pub(crate) mod preview;
+pub(crate) mod registry;
 pub mod webhook;
 
 use crate::config::{ProviderConfig, Target};
-use crate::context::Ctx;
 use crate::exit::{Exit, Failure};
 use crate::http::HttpError;
 use async_trait::async_trait;
+pub use deps::Deps;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -103,7 +110,7 @@ pub enum ProviderError {
 }
 
 /// The words a restore report uses for a machine it could not put back.
-pub const NOT_RESTORED: &str = "NOT restored";
+pub(crate) const NOT_RESTORED: &str = "NOT restored";
 
 /// What the restore after a failed deploy left.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,7 +130,7 @@ pub enum Restore {
 
 impl Restore {
     /// From what was done (`note`) and what could not be put back.
-    pub fn from_parts(note: String, not_restored: Vec<String>) -> Restore {
+    pub(crate) fn from_parts(note: String, not_restored: Vec<String>) -> Restore {
         if not_restored.is_empty() {
             Restore::Restored { note }
         } else {
@@ -143,7 +150,7 @@ impl Restore {
     }
 
     /// The `rollback` output: `restored` or `not-restored` (None when nothing needed it).
-    pub fn word(&self) -> Option<&'static str> {
+    pub(crate) fn word(&self) -> Option<&'static str> {
         match self {
             Restore::Restored { .. } => Some("restored"),
             Restore::NotRestored { .. } => Some("not-restored"),
@@ -152,7 +159,7 @@ impl Restore {
     }
 
     /// Both restores together, what is still wrong first (GitHub keeps 140 characters).
-    pub fn and(self, later: Option<Restore>) -> Restore {
+    pub(crate) fn and(self, later: Option<Restore>) -> Restore {
         let Some(later) = later else { return self };
         let mut resources = Vec::new();
         let mut notes = Vec::new();
@@ -241,9 +248,10 @@ pub trait Provider: Send + Sync {
     async fn rollback(&self, req: &RollbackRequest) -> Result<RollbackOutcome, ProviderError>;
 }
 
-/// The provider for a target.
-pub fn for_target(target: &Target, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
-    (registry::of(&target.provider).build)(&target.provider, ctx)
+/// The provider for a target, built with what providers may use of the run (a caller
+/// holding the whole context passes `&ctx.provider_deps()`).
+pub(crate) fn for_target(target: &Target, deps: &Deps) -> Result<Box<dyn Provider>, ProviderError> {
+    (registry::of(&target.provider).build)(&target.provider, deps)
 }
 
 /// The config variant a provider's `build` was handed was not its own: a registry entry

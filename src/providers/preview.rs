@@ -19,20 +19,20 @@ pub struct Marker {
 
 impl Marker {
     /// The app secret that marks a Fly app as ours (apps have no metadata of their own).
-    pub const SECRET: &'static str = "STAGE_GATE_PREVIEW_OF";
+    pub(crate) const SECRET: &'static str = "STAGE_GATE_PREVIEW_OF";
     /// Machine metadata keys.
-    pub const REPOSITORY_KEY: &'static str = "stage_gate_repository";
-    pub const PR_KEY: &'static str = "stage_gate_pr";
+    pub(crate) const REPOSITORY_KEY: &'static str = "stage_gate_repository";
+    pub(crate) const PR_KEY: &'static str = "stage_gate_pr";
     /// The commit a preview machine runs: a new commit changes it, so a push whose image
     /// tag stayed the same (`web:pr-7`, pushed again) still updates every machine.
-    pub const SHA_KEY: &'static str = "stage_gate_sha";
+    pub(crate) const SHA_KEY: &'static str = "stage_gate_sha";
 
     /// `acme/shop#42`.
-    pub fn value(&self) -> String {
+    pub(crate) fn value(&self) -> String {
         format!("{}#{}", self.repository, self.pr)
     }
 
-    pub fn parse(text: &str) -> Option<Marker> {
+    pub(crate) fn parse(text: &str) -> Option<Marker> {
         let (repository, pr) = text.trim().rsplit_once('#')?;
         Some(Marker {
             repository: repository.to_string(),
@@ -41,7 +41,7 @@ impl Marker {
     }
 
     /// The metadata every machine of the preview carries, running commit `sha`.
-    pub fn labels(&self, sha: &str) -> Vec<(String, String)> {
+    pub(crate) fn labels(&self, sha: &str) -> Vec<(String, String)> {
         vec![
             (Self::REPOSITORY_KEY.into(), self.repository.clone()),
             (Self::PR_KEY.into(), self.pr.to_string()),

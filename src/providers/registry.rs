@@ -4,17 +4,16 @@
 //! entry to [`PROVIDERS`],
 //! which also reads and resolves its key of an app's environment and names its kind.
 
-use super::{Provider, ProviderError};
+use super::{Deps, Provider, ProviderError};
 use crate::config::raw::RawTarget;
 use crate::config::validate::Validator;
 use crate::config::ProviderConfig;
-use crate::context::Ctx;
 
-/// Builds the provider of a target from its settings.
-pub type Build = fn(&ProviderConfig, &Ctx) -> Result<Box<dyn Provider>, ProviderError>;
+/// Builds the provider of a target from its settings and what it may use of the run.
+pub(crate) type Build = fn(&ProviderConfig, &Deps) -> Result<Box<dyn Provider>, ProviderError>;
 
 /// What the rest of stage-gate knows of a provider without building one.
-pub struct Registered {
+pub(crate) struct Registered {
     /// The key under an app's environment (`fly:`, `coolify:`, …).
     pub key: &'static str,
     /// Secret variables it reads when the config names none (masked from the first line).
@@ -35,14 +34,14 @@ pub struct Registered {
 }
 
 /// The entry of the provider a target is configured with.
-pub fn of(provider: &ProviderConfig) -> &'static Registered {
+pub(crate) fn of(provider: &ProviderConfig) -> &'static Registered {
     PROVIDERS
         .iter()
         .find(|p| (p.owns)(provider))
         .expect("every ProviderConfig variant is registered (registry::tests)")
 }
 
-pub const PROVIDERS: &[Registered] = &[
+pub(crate) const PROVIDERS: &[Registered] = &[
     super::fly::REGISTERED,
     super::coolify::REGISTERED,
     super::webhook::REGISTERED,
@@ -50,7 +49,7 @@ pub const PROVIDERS: &[Registered] = &[
 ];
 
 /// The providers an app's environment names, as written (exactly one is valid).
-pub fn configured(target: &RawTarget) -> Vec<&'static Registered> {
+pub(crate) fn configured(target: &RawTarget) -> Vec<&'static Registered> {
     PROVIDERS
         .iter()
         .filter(|p| (p.configured)(target))
@@ -58,14 +57,14 @@ pub fn configured(target: &RawTarget) -> Vec<&'static Registered> {
 }
 
 /// Every provider's default secret variables.
-pub fn default_secret_envs() -> impl Iterator<Item = &'static str> {
+pub(crate) fn default_secret_envs() -> impl Iterator<Item = &'static str> {
     PROVIDERS
         .iter()
         .flat_map(|p| p.default_secret_envs.iter().copied())
 }
 
 /// The secret variables the target configured as `provider` reads.
-pub fn secret_envs(provider: &ProviderConfig) -> Vec<String> {
+pub(crate) fn secret_envs(provider: &ProviderConfig) -> Vec<String> {
     (of(provider).secret_envs)(provider)
 }
 

@@ -71,18 +71,18 @@ impl Console {
     }
 
     /// Register a secret and, under Actions, mask it before anything else can print it.
-    pub fn mask(&self, secret: &str) {
+    pub(crate) fn mask(&self, secret: &str) {
         if self.redactor.add(secret) && self.in_actions {
             // The mask command itself must carry the value; it is the one line we never redact.
             self.raw(&gha::add_mask(secret.trim()));
         }
     }
 
-    pub fn info(&self, msg: impl AsRef<str>) {
+    pub(crate) fn info(&self, msg: impl AsRef<str>) {
         self.raw(&self.redactor.redact(msg.as_ref()));
     }
 
-    pub fn debug(&self, msg: impl AsRef<str>) {
+    pub(crate) fn debug(&self, msg: impl AsRef<str>) {
         if self.verbose {
             let text = self.redactor.redact(msg.as_ref());
             if self.in_actions {
@@ -103,7 +103,7 @@ impl Console {
         }
     }
 
-    pub fn warn(&self, msg: impl AsRef<str>) {
+    pub(crate) fn warn(&self, msg: impl AsRef<str>) {
         let text = self.redactor.redact(msg.as_ref());
         if self.in_actions {
             self.raw(&format!("::warning::{}", gha::escape_data(&text)));
@@ -114,7 +114,7 @@ impl Console {
         }
     }
 
-    pub fn error(&self, msg: impl AsRef<str>) {
+    pub(crate) fn error(&self, msg: impl AsRef<str>) {
         let text = self.redactor.redact(msg.as_ref());
         if self.in_actions {
             self.raw(&format!("::error::{}", gha::escape_data(&text)));
@@ -126,7 +126,7 @@ impl Console {
     }
 
     /// Start a log group; the returned guard ends it.
-    pub fn group(&self, title: impl AsRef<str>) -> Group<'_> {
+    pub(crate) fn group(&self, title: impl AsRef<str>) -> Group<'_> {
         let title = self.redactor.redact(title.as_ref());
         if self.in_actions {
             self.raw(&gha::group_start(&title));
@@ -146,7 +146,7 @@ impl Console {
     }
 }
 
-pub struct Group<'a> {
+pub(crate) struct Group<'a> {
     console: &'a Console,
 }
 

@@ -47,7 +47,7 @@ impl Location {
     }
 
     /// Attach the text of `line` from `source`, so renderers can show it with a caret.
-    pub fn with_source(mut self, source: &str) -> Self {
+    pub(crate) fn with_source(mut self, source: &str) -> Self {
         self.source_line = source
             .lines()
             .nth(self.line.saturating_sub(1))
@@ -91,7 +91,7 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
 }
 
 impl Diagnostic {
-    pub fn new(
+    pub(crate) fn new(
         severity: Severity,
         rule: impl Into<String>,
         message: impl Into<String>,
@@ -120,7 +120,7 @@ impl Diagnostic {
         self.help = Some(help.into());
         self
     }
-    pub fn with_related(mut self, related: Location) -> Self {
+    pub(crate) fn with_related(mut self, related: Location) -> Self {
         self.related = Some(related);
         self
     }

@@ -40,7 +40,7 @@ pub fn append_summary(file: &Path, markdown: &str) -> std::io::Result<()> {
 }
 
 /// Escape data for a workflow command message (GitHub's `escapeData`).
-pub fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
@@ -51,15 +51,15 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn add_mask(value: &str) -> String {
+pub(crate) fn add_mask(value: &str) -> String {
     format!("::add-mask::{}", escape_data(value))
 }
 
-pub fn group_start(title: &str) -> String {
+pub(crate) fn group_start(title: &str) -> String {
     format!("::group::{}", escape_data(title))
 }
 
-pub fn group_end() -> &'static str {
+pub(crate) fn group_end() -> &'static str {
     "::endgroup::"
 }
 

@@ -1,13 +1,13 @@
 //! What a command tells the world when it ends: step outputs, the step summary,
 //! annotations, SARIF and JSON. Commands build a [`Report`]; [`emit`] writes it.
 
-pub mod console;
+pub(crate) mod console;
 pub mod diagnostic;
-pub mod gha;
+pub(crate) mod gha;
 pub mod results;
 pub mod rules;
 pub mod sarif;
-pub mod summary;
+pub(crate) mod summary;
 
 pub use console::Console;
 pub use diagnostic::{Diagnostic, Location, Severity};
@@ -36,7 +36,9 @@ pub enum Format {
 impl Format {
     /// A clap parser of `allowed` formats only (plan's `--output` takes human, json and
     /// matrix): any other is refused by clap, exit 2, with the values that are.
-    pub fn parser(allowed: &[Format]) -> impl clap::builder::TypedValueParser<Value = Format> {
+    pub(crate) fn parser(
+        allowed: &[Format],
+    ) -> impl clap::builder::TypedValueParser<Value = Format> {
         use clap::builder::TypedValueParser;
         use clap::ValueEnum;
         let names: Vec<clap::builder::PossibleValue> = allowed

@@ -1,7 +1,7 @@
 //! Markdown building blocks for the step summary: tables and mermaid stage diagrams.
 
 /// A Markdown table. Cells have `|` and newlines escaped.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let esc = |s: &str| s.replace('|', "\\|").replace('\n', "<br>");
     let mut out = String::new();
     out.push_str(&format!("| {} |\n", headers.join(" | ")));
@@ -26,7 +26,7 @@ pub enum StageState {
 }
 
 /// A left-to-right mermaid flowchart of stages, coloured by state.
-pub fn mermaid_stages(stages: &[(&str, StageState)]) -> String {
+pub(crate) fn mermaid_stages(stages: &[(&str, StageState)]) -> String {
     let mut out = String::from("```mermaid\nflowchart LR\n");
     for (i, (name, _)) in stages.iter().enumerate() {
         let label = name.replace('"', "'");

@@ -28,7 +28,7 @@ const REPOS: &[(&str, &[&str])] = &[
     ("vuejs__core", &["v{version}"]),
 ];
 
-pub fn corpus(repo: &str) -> Vec<String> {
+pub(crate) fn corpus(repo: &str) -> Vec<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/tags")
         .join(format!("{repo}.txt"));

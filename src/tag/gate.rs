@@ -23,7 +23,7 @@ pub struct Decided {
 /// The tag gate (`tag`, and `deploy`/`promote` on a tag ref): the name (exit 2 with the
 /// nearest valid tag), then the policy against the released versions, the branches that
 /// contain it and the environment (exit 3 with each rule broken).
-pub async fn decide(
+pub(crate) async fn decide(
     ctx: &Ctx,
     app: Option<String>,
     raw_pattern: &str,
@@ -168,7 +168,7 @@ async fn github_releases(
 }
 
 /// Missing history, tags or revisions are fixed by the user's checkout: exit 2.
-pub fn git_failure(e: GitError) -> Failure {
+pub(crate) fn git_failure(e: GitError) -> Failure {
     match e {
         GitError::Spawn(_) | GitError::Failed { .. } | GitError::Parse { .. } => {
             Failure::new(Exit::Internal, e)

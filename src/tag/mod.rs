@@ -6,10 +6,10 @@
 //! except [`Releases::from_git`].
 
 pub mod gate;
-pub mod next;
-pub mod pattern;
-pub mod policy;
-pub mod version;
+pub(crate) mod next;
+pub(crate) mod pattern;
+pub(crate) mod policy;
+pub(crate) mod version;
 
 #[cfg(test)]
 mod corpus_tests;

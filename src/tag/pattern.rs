@@ -24,7 +24,7 @@ pub struct TagPattern {
 
 /// A tag split by a pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Split<'t> {
+pub(crate) struct Split<'t> {
     pub app: Option<String>,
     pub version: &'t str,
 }
@@ -86,16 +86,16 @@ impl TagPattern {
         })
     }
 
-    pub fn raw(&self) -> &str {
+    pub(crate) fn raw(&self) -> &str {
         &self.raw
     }
 
-    pub fn has_app(&self) -> bool {
+    pub(crate) fn has_app(&self) -> bool {
         self.raw.contains("{app}")
     }
 
     /// Split `tag` into app and version text, or None when it does not fit the pattern.
-    pub fn split<'t>(&self, tag: &'t str) -> Option<Split<'t>> {
+    pub(crate) fn split<'t>(&self, tag: &'t str) -> Option<Split<'t>> {
         let caps = self.regex.captures(tag)?;
         let version = caps.name("version")?.as_str();
         Some(Split {
@@ -105,7 +105,7 @@ impl TagPattern {
     }
 
     /// The tag for `version` (and `app`, or the bound app).
-    pub fn render(&self, app: Option<&str>, version: &str) -> Result<String, PatternError> {
+    pub(crate) fn render(&self, app: Option<&str>, version: &str) -> Result<String, PatternError> {
         let mut out = self.raw.replace("{version}", version);
         if self.has_app() {
             let app = app
@@ -117,7 +117,7 @@ impl TagPattern {
     }
 
     /// The literal text before the first placeholder (`v` for `v{version}`).
-    pub fn prefix(&self) -> &str {
+    pub(crate) fn prefix(&self) -> &str {
         let end = [self.raw.find("{app}"), self.raw.find("{version}")]
             .into_iter()
             .flatten()

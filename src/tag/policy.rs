@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 
 /// A version already released, and where we learnt it.
 #[derive(Debug, Clone)]
-pub struct Released {
+pub(crate) struct Released {
     pub tag: String,
     pub version: semver::Version,
     /// `git tag` or `GitHub release`.
@@ -20,7 +20,7 @@ pub struct Released {
 
 /// What the policy looks at.
 #[derive(Debug, Clone)]
-pub struct Facts<'a> {
+pub(crate) struct Facts<'a> {
     pub release: &'a Release,
     /// Every other release of the same app (this tag excluded).
     pub released: Vec<Released>,
@@ -34,7 +34,7 @@ pub struct Facts<'a> {
 
 /// One rule that refused the tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
+pub(crate) struct Refusal {
     pub rule: &'static str,
     pub reason: String,
 }
@@ -46,7 +46,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    pub fn allowed(&self) -> bool {
+    pub(crate) fn allowed(&self) -> bool {
         self.refusals.is_empty()
     }
     fn refuse(&mut self, rule: &'static str, reason: String) {
@@ -55,14 +55,14 @@ impl Verdict {
 }
 
 /// The branches a release may be cut from, as globs: `release.branch` plus `release.branches`.
-pub fn release_branches(policy: &ReleasePolicy) -> Vec<String> {
+pub(crate) fn release_branches(policy: &ReleasePolicy) -> Vec<String> {
     let mut all = vec![policy.branch.clone()];
     all.extend(policy.branches.iter().cloned());
     all
 }
 
 /// Whether `branch` (local or remote-tracking) is a release branch under `globs`.
-pub fn is_release_branch(globs: &[String], branch: &Branch) -> bool {
+pub(crate) fn is_release_branch(globs: &[String], branch: &Branch) -> bool {
     let mut set = GlobSetBuilder::new();
     for g in globs {
         // Invalid globs are reported by config validation; here they simply match nothing.
@@ -73,7 +73,7 @@ pub fn is_release_branch(globs: &[String], branch: &Branch) -> bool {
     set.build().is_ok_and(|s| s.is_match(&branch.name))
 }
 
-pub fn evaluate(policy: &ReleasePolicy, facts: &Facts) -> Verdict {
+pub(crate) fn evaluate(policy: &ReleasePolicy, facts: &Facts) -> Verdict {
     let mut verdict = Verdict::default();
     let r = facts.release;
     let v = &r.version;

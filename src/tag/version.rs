@@ -16,7 +16,7 @@ pub struct VersionError {
 }
 
 /// Parse `text` as SemVer 2.0.0, exactly.
-pub fn parse(text: &str) -> Result<Version, VersionError> {
+pub(crate) fn parse(text: &str) -> Result<Version, VersionError> {
     match Version::parse(text) {
         Ok(v) => Ok(v),
         Err(e) => Err(VersionError {
@@ -119,7 +119,7 @@ fn diagnose(text: &str) -> Option<String> {
 /// number moved into the prerelease (`1.7.9.6` → `1.7.9-6`), a bare suffix joined with `-`
 /// (`1.0.0rc5` → `1.0.0-rc5`), leading zeros and empty identifiers dropped. None when the
 /// text is not version-like (dates, words).
-pub fn repair(text: &str) -> Option<String> {
+pub(crate) fn repair(text: &str) -> Option<String> {
     let text = text.strip_prefix(['v', 'V']).unwrap_or(text);
     if is_date(text) || !text.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
@@ -205,14 +205,14 @@ pub fn prerelease_id(v: &Version) -> Option<String> {
 }
 
 /// SemVer precedence (build metadata ignored), the order every decision here uses.
-pub fn precedence(a: &Version, b: &Version) -> Ordering {
+pub(crate) fn precedence(a: &Version, b: &Version) -> Ordering {
     a.cmp_precedence(b)
 }
 
 /// The version a release is measured against: the highest lower version on the same channel.
 /// A stable version looks only at stable versions (the previous stable release); a
 /// prerelease looks at every lower version (its previous prerelease or the stable before).
-pub fn previous<'a, T>(
+pub(crate) fn previous<'a, T>(
     candidates: impl IntoIterator<Item = &'a T>,
     of: &Version,
     version: impl Fn(&T) -> &Version,

@@ -79,7 +79,7 @@ async fn a_command_deploy_streams_redacted_output_with_the_stage_gate_env() {
         "echo deploying $STAGE_GATE_APP to $STAGE_GATE_ENV at $STAGE_GATE_VERSION; \
          echo \"token=$MY_SECRET\"; echo $STAGE_GATE_SHA > sha.txt",
     );
-    let p = CommandProvider::new(c.clone(), &ctx).unwrap();
+    let p = CommandProvider::new(c.clone(), &ctx.provider_deps()).unwrap();
     let done = p
         .deploy(&request(ProviderConfig::Command(c), LONG))
         .await
@@ -104,7 +104,7 @@ async fn a_failing_command_fails_the_deploy_with_its_last_lines() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, _) = Ctx::for_test(dir.path(), env());
     let c = command("echo step one; echo \"boom $MY_SECRET\" >&2; exit 3");
-    let err = CommandProvider::new(c.clone(), &ctx)
+    let err = CommandProvider::new(c.clone(), &ctx.provider_deps())
         .unwrap()
         .deploy(&request(ProviderConfig::Command(c), LONG))
         .await
@@ -130,7 +130,7 @@ async fn a_command_past_the_deadline_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, _) = Ctx::for_test(dir.path(), env());
     let c = command("echo started; sleep 30");
-    let err = CommandProvider::new(c.clone(), &ctx)
+    let err = CommandProvider::new(c.clone(), &ctx.provider_deps())
         .unwrap()
         .deploy(&request(
             ProviderConfig::Command(c),
@@ -150,7 +150,7 @@ async fn a_missing_secret_env_is_a_config_error_before_running() {
     let (ctx, _) = Ctx::for_test(dir.path(), env());
     let mut c = command("touch ran.txt");
     c.secret_env.push("KAMAL_REGISTRY_PASSWORD".into());
-    let err = CommandProvider::new(c.clone(), &ctx)
+    let err = CommandProvider::new(c.clone(), &ctx.provider_deps())
         .unwrap()
         .deploy(&request(ProviderConfig::Command(c), LONG))
         .await
@@ -170,7 +170,7 @@ async fn command_rollback_runs_in_the_working_directory_with_the_target_version(
     let mut c = command("true");
     c.rollback = Some("echo \"$STAGE_GATE_ROLLBACK_TO\" > rolled.txt".into());
     c.working_directory = Some("deploy".into());
-    let p = CommandProvider::new(c.clone(), &ctx).unwrap();
+    let p = CommandProvider::new(c.clone(), &ctx.provider_deps()).unwrap();
     let out = p
         .rollback(&RollbackRequest {
             target: target(ProviderConfig::Command(c.clone()), LONG),
@@ -184,7 +184,7 @@ async fn command_rollback_runs_in_the_working_directory_with_the_target_version(
     assert_eq!(rolled.trim(), "v1.3.0");
 
     c.rollback = None;
-    let err = CommandProvider::new(c.clone(), &ctx)
+    let err = CommandProvider::new(c.clone(), &ctx.provider_deps())
         .unwrap()
         .rollback(&RollbackRequest {
             target: target(ProviderConfig::Command(c), LONG),
@@ -259,7 +259,7 @@ async fn a_webhook_deploy_sends_a_signed_body_and_waits_for_the_status_url() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, out) = Ctx::for_test(dir.path(), env());
     let c = webhook(&base, true);
-    let p = WebhookProvider::new(c.clone(), &ctx)
+    let p = WebhookProvider::new(c.clone(), &ctx.provider_deps())
         .unwrap()
         .with_poll_interval(Duration::from_millis(10));
     let done = p
@@ -298,7 +298,7 @@ async fn a_refused_webhook_fails_and_is_not_repeated() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, _) = Ctx::for_test(dir.path(), env());
     let c = webhook(&base, false);
-    let err = WebhookProvider::new(c.clone(), &ctx)
+    let err = WebhookProvider::new(c.clone(), &ctx.provider_deps())
         .unwrap()
         .deploy(&request(ProviderConfig::Webhook(c), LONG))
         .await
@@ -312,7 +312,7 @@ async fn a_refused_webhook_fails_and_is_not_repeated() {
 
     let (base, _) = receiver(401, 0).await;
     let c = webhook(&base, false);
-    let err = WebhookProvider::new(c.clone(), &ctx)
+    let err = WebhookProvider::new(c.clone(), &ctx.provider_deps())
         .unwrap()
         .deploy(&request(ProviderConfig::Webhook(c), LONG))
         .await
@@ -326,7 +326,7 @@ async fn a_status_url_that_never_turns_ready_fails_at_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let (ctx, _) = Ctx::for_test(dir.path(), env());
     let c = webhook(&base, true);
-    let err = WebhookProvider::new(c.clone(), &ctx)
+    let err = WebhookProvider::new(c.clone(), &ctx.provider_deps())
         .unwrap()
         .with_poll_interval(Duration::from_millis(20))
         .deploy(&request(
@@ -349,7 +349,7 @@ async fn webhook_headers_naming_unset_variables_are_config_errors() {
     let mut c = webhook(&base, false);
     c.headers
         .insert("X-Key".into(), "${DEPLOY_KEY_NOT_SET}".into());
-    let err = WebhookProvider::new(c.clone(), &ctx)
+    let err = WebhookProvider::new(c.clone(), &ctx.provider_deps())
         .unwrap()
         .deploy(&request(ProviderConfig::Webhook(c.clone()), LONG))
         .await
@@ -359,7 +359,7 @@ async fn webhook_headers_naming_unset_variables_are_config_errors() {
         "{err:?}"
     );
     assert!(seen.lock().unwrap().hits.is_empty());
-    let err = WebhookProvider::new(c.clone(), &ctx)
+    let err = WebhookProvider::new(c.clone(), &ctx.provider_deps())
         .unwrap()
         .rollback(&RollbackRequest {
             target: target(ProviderConfig::Webhook(c), LONG),

@@ -82,7 +82,7 @@ impl Setup {
     }
 
     fn provider(&self, config: CoolifyConfig) -> CoolifyProvider {
-        CoolifyProvider::new(config, &self.ctx).unwrap()
+        CoolifyProvider::new(config, &self.ctx.provider_deps()).unwrap()
     }
 
     /// A provider whose every HTTP attempt gives up after `timeout`.
@@ -93,7 +93,7 @@ impl Setup {
     ) -> CoolifyProvider {
         let mut ctx = self.ctx.clone();
         ctx.http.timeout = timeout;
-        CoolifyProvider::new(config, &ctx).unwrap()
+        CoolifyProvider::new(config, &ctx.provider_deps()).unwrap()
     }
 
     /// A Coolify API call made by the test itself (root token).

@@ -11,7 +11,7 @@
 //! writes is recorded, and a promotion hands it to production's command as
 //! `STAGE_GATE_IMAGE`.
 
-pub mod config;
+pub(crate) mod config;
 
 use super::*;
 use crate::config::CommandConfig;
@@ -25,7 +25,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// Output lines kept for the failure message.
 const TAIL: usize = 30;
 
-pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+pub(crate) const REGISTERED: super::registry::Registered = super::registry::Registered {
     key: "command",
     default_secret_envs: &[],
     secret_envs,
@@ -106,16 +106,16 @@ struct Ran {
 }
 
 impl CommandProvider {
-    pub fn new(config: CommandConfig, ctx: &Ctx) -> Result<Self, ProviderError> {
+    pub fn new(config: CommandConfig, deps: &Deps) -> Result<Self, ProviderError> {
         let dir = match &config.working_directory {
-            Some(d) => ctx.path(d),
-            None => ctx.root.clone(),
+            Some(d) => deps.path(d),
+            None => deps.root.clone(),
         };
         Ok(CommandProvider {
             config,
             dir,
-            env: ctx.env.clone(),
-            console: ctx.console.clone(),
+            env: deps.env.clone(),
+            console: deps.console.clone(),
         })
     }
 
@@ -366,10 +366,13 @@ impl Provider for CommandProvider {
     }
 }
 
-fn build(p: &crate::config::ProviderConfig, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
+fn build(
+    p: &crate::config::ProviderConfig,
+    deps: &Deps,
+) -> Result<Box<dyn Provider>, ProviderError> {
     match p {
         crate::config::ProviderConfig::Command(c) => {
-            Ok(Box::new(CommandProvider::new(c.clone(), ctx)?))
+            Ok(Box::new(CommandProvider::new(c.clone(), deps)?))
         }
         _ => Err(super::wrong_config("command")),
     }

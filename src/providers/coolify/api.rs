@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 /// A row of Coolify's deployment queue (`ApplicationDeploymentQueue`), the fields we read.
 #[derive(Debug, Clone, Deserialize)]
-pub struct QueueRow {
+pub(crate) struct QueueRow {
     pub deployment_uuid: String,
     pub status: String,
     #[serde(default)]
@@ -30,26 +30,26 @@ pub struct QueueRow {
 
 impl QueueRow {
     /// Queued at or after `t` (a row without a readable time is not claimed).
-    pub fn created_since(&self, t: chrono::DateTime<chrono::Utc>) -> bool {
+    pub(crate) fn created_since(&self, t: chrono::DateTime<chrono::Utc>) -> bool {
         self.created_at
             .as_deref()
             .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
             .is_some_and(|c| c >= t)
     }
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         matches!(
             self.status.as_str(),
             "finished" | "failed" | "cancelled-by-user"
         )
     }
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         matches!(self.status.as_str(), "queued" | "in_progress")
     }
 }
 
 /// The per-application history, as the code returns it (the spec says `Application[]`).
 #[derive(Debug, Deserialize)]
-pub struct History {
+pub(crate) struct History {
     #[allow(dead_code)]
     pub count: u64,
     pub deployments: Vec<QueueRow>,
@@ -57,7 +57,7 @@ pub struct History {
 
 /// The `Application` fields the provider reads.
 #[derive(Debug, Clone, Deserialize)]
-pub struct AppInfo {
+pub(crate) struct AppInfo {
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
@@ -83,13 +83,13 @@ pub struct AppInfo {
 
 /// The application settings the provider reads.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct AppSettings {
+pub(crate) struct AppSettings {
     #[serde(default)]
     pub is_preview_deployments_enabled: Option<bool>,
 }
 
 impl AppInfo {
-    pub fn is_docker_image(&self) -> bool {
+    pub(crate) fn is_docker_image(&self) -> bool {
         self.build_pack.as_deref() == Some("dockerimage")
     }
 
@@ -97,7 +97,7 @@ impl AppInfo {
     /// generate_preview_fqdn`): the first domain's host put into the template, with its
     /// scheme, port and path. None when there is no domain, or the template draws a random
     /// part (`{{random}}`) that only Coolify knows.
-    pub fn preview_url(&self, pr: u64) -> Option<String> {
+    pub(crate) fn preview_url(&self, pr: u64) -> Option<String> {
         let first = self.fqdn.as_deref()?.split(',').next()?.trim();
         let url = url::Url::parse(first).ok()?;
         let template = self
@@ -123,7 +123,7 @@ impl AppInfo {
 impl AppInfo {
     /// What a rollback to "now" would name: the image tag for image apps, else the commit
     /// (unless it is Coolify's placeholder `HEAD`, which names nothing).
-    pub fn current_ref(&self) -> Option<String> {
+    pub(crate) fn current_ref(&self) -> Option<String> {
         let r = if self.build_pack.as_deref() == Some("dockerimage") {
             self.docker_registry_image_tag.clone()
         } else {
@@ -134,7 +134,7 @@ impl AppInfo {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct RollbackImages {
+pub(crate) struct RollbackImages {
     #[serde(default)]
     pub current: Option<String>,
     #[serde(default)]
@@ -142,7 +142,7 @@ pub struct RollbackImages {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct RollbackImage {
+pub(crate) struct RollbackImage {
     pub tag: String,
     /// A boolean in the spec; real instances have sent `0`/`1`.
     #[serde(default)]
@@ -150,14 +150,14 @@ pub struct RollbackImage {
 }
 
 impl RollbackImage {
-    pub fn is_current(&self) -> bool {
+    pub(crate) fn is_current(&self) -> bool {
         self.is_current.as_bool().unwrap_or(false) || self.is_current.as_i64() == Some(1)
     }
 }
 
 /// One answer entry of `POST /deploy`, both response shapes folded into one.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Triggered {
+pub(crate) struct Triggered {
     pub message: String,
     pub resource_uuid: Option<String>,
     /// The application name, when only a tag-deploy message names it.
@@ -166,14 +166,14 @@ pub struct Triggered {
 }
 
 impl Triggered {
-    pub fn already_queued(&self) -> bool {
+    pub(crate) fn already_queued(&self) -> bool {
         self.message.contains("already queued")
     }
 }
 
 /// Read `POST /deploy`'s answer: `{deployments:[…]}` by uuid, `{message:[…], details:[…]}`
 /// by tag.
-pub fn parse_trigger(body: &Value) -> Vec<Triggered> {
+pub(crate) fn parse_trigger(body: &Value) -> Vec<Triggered> {
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     if let Some(entries) = body.get("deployments").and_then(Value::as_array) {
         return entries
@@ -213,7 +213,7 @@ pub fn parse_trigger(body: &Value) -> Vec<Triggered> {
 }
 
 /// Lines of a deployment log: Coolify stores a JSON string of `{output, hidden}` entries.
-pub fn log_lines(logs: &str) -> Vec<String> {
+pub(crate) fn log_lines(logs: &str) -> Vec<String> {
     match serde_json::from_str::<Vec<Value>>(logs) {
         Ok(entries) => entries
             .iter()
@@ -226,7 +226,7 @@ pub fn log_lines(logs: &str) -> Vec<String> {
 }
 
 #[derive(Clone)]
-pub struct Api {
+pub(crate) struct Api {
     /// `<instance>/api/v1`, no trailing slash.
     pub base: String,
     pub token: Secret,
@@ -237,7 +237,7 @@ pub struct Api {
 
 impl Api {
     /// The same API with every call (timeouts, retries, backoff) bounded by `deadline`.
-    pub fn until(&self, deadline: std::time::Instant) -> Api {
+    pub(crate) fn until(&self, deadline: std::time::Instant) -> Api {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         Api {
             http: self.http.with_max_retry_after(left).with_deadline(deadline),
@@ -247,7 +247,7 @@ impl Api {
 
     /// The same API bounded anew, `budget` from now: for cleanup after the deadline passed
     /// (putting an image tag back, cancelling what we started).
-    pub fn for_cleanup(&self, budget: std::time::Duration) -> Api {
+    pub(crate) fn for_cleanup(&self, budget: std::time::Duration) -> Api {
         Api {
             http: self
                 .http
@@ -259,7 +259,7 @@ impl Api {
     /// `POST /deploy` (or the deploy webhook). A 429 comes back at once: the caller waits
     /// out `Retry-After` itself, because a multi-uuid call may have queued some uuids
     /// before the queue filled, and repeating it blindly with `force` would queue them twice.
-    pub async fn trigger(&self, url: &str) -> Result<Vec<Triggered>, HttpError> {
+    pub(crate) async fn trigger(&self, url: &str) -> Result<Vec<Triggered>, HttpError> {
         let body: Value = self
             .http
             .with_max_retry_after(std::time::Duration::ZERO)
@@ -268,16 +268,16 @@ impl Api {
         Ok(parse_trigger(&body))
     }
 
-    pub async fn deployment(&self, uuid: &str) -> Result<QueueRow, HttpError> {
+    pub(crate) async fn deployment(&self, uuid: &str) -> Result<QueueRow, HttpError> {
         let url = format!("{}/deployments/{uuid}", self.base);
         self.get(&url).await
     }
 
-    pub async fn running(&self) -> Result<Vec<QueueRow>, HttpError> {
+    pub(crate) async fn running(&self) -> Result<Vec<QueueRow>, HttpError> {
         self.get(&format!("{}/deployments", self.base)).await
     }
 
-    pub async fn history(&self, app: &str, take: u32) -> Result<History, HttpError> {
+    pub(crate) async fn history(&self, app: &str, take: u32) -> Result<History, HttpError> {
         let url = format!(
             "{}/deployments/applications/{app}?skip=0&take={take}",
             self.base
@@ -285,18 +285,22 @@ impl Api {
         self.get(&url).await
     }
 
-    pub async fn application(&self, app: &str) -> Result<AppInfo, HttpError> {
+    pub(crate) async fn application(&self, app: &str) -> Result<AppInfo, HttpError> {
         self.get(&format!("{}/applications/{app}", self.base)).await
     }
 
-    pub async fn rollback_images(&self, app: &str) -> Result<RollbackImages, HttpError> {
+    pub(crate) async fn rollback_images(&self, app: &str) -> Result<RollbackImages, HttpError> {
         let url = format!("{}/applications/{app}/rollback-images", self.base);
         self.get(&url).await
     }
 
     /// `DELETE /applications/{uuid}/previews/{pr}`: Coolify's answer message, or None when
     /// it has no such preview (404 "Preview not found.").
-    pub async fn delete_preview(&self, app: &str, pr: u64) -> Result<Option<String>, HttpError> {
+    pub(crate) async fn delete_preview(
+        &self,
+        app: &str,
+        pr: u64,
+    ) -> Result<Option<String>, HttpError> {
         let url = format!("{}/applications/{app}/previews/{pr}", self.base);
         let sent: Result<Value, HttpError> = self
             .http
@@ -317,7 +321,7 @@ impl Api {
     }
 
     /// PATCH the image tag. Setting a value is idempotent, so it may be retried.
-    pub async fn set_image_tag(&self, app: &str, tag: &str) -> Result<(), HttpError> {
+    pub(crate) async fn set_image_tag(&self, app: &str, tag: &str) -> Result<(), HttpError> {
         let url = format!("{}/applications/{app}", self.base);
         let body = json!({ "docker_registry_image_tag": tag });
         self.http
@@ -331,7 +335,7 @@ impl Api {
 
     /// `POST /deployments/{uuid}/cancel`. Answers Coolify's message; a 400 (already ended)
     /// comes back as an error for the caller to read.
-    pub async fn cancel(&self, uuid: &str) -> Result<String, HttpError> {
+    pub(crate) async fn cancel(&self, uuid: &str) -> Result<String, HttpError> {
         let url = format!("{}/deployments/{uuid}/cancel", self.base);
         let answer: Value = self
             .http
@@ -343,7 +347,7 @@ impl Api {
             .to_string())
     }
 
-    pub async fn rollback(&self, app: &str, commit: &str) -> Result<Triggered, HttpError> {
+    pub(crate) async fn rollback(&self, app: &str, commit: &str) -> Result<Triggered, HttpError> {
         let url = format!("{}/applications/{app}/rollback", self.base);
         let body = json!({ "commit": commit });
         let answer: Value = self
@@ -369,7 +373,7 @@ impl Api {
     }
 
     /// A refused call, in words: which ability is missing and how to get it.
-    pub fn explain(&self, e: HttpError, ability: &str) -> ProviderError {
+    pub(crate) fn explain(&self, e: HttpError, ability: &str) -> ProviderError {
         let message = e
             .body()
             .and_then(|b| serde_json::from_str::<Value>(b).ok())

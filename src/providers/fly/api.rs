@@ -13,11 +13,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-pub const NONCE_HEADER: &str = "fly-machine-lease-nonce";
+pub(crate) const NONCE_HEADER: &str = "fly-machine-lease-nonce";
 
 /// A machine as the API describes it (the fields a deployer reads).
 #[derive(Debug, Clone, Deserialize)]
-pub struct Machine {
+pub(crate) struct Machine {
     pub id: String,
     #[serde(default)]
     pub state: String,
@@ -43,7 +43,7 @@ pub struct Machine {
 
 /// The image a machine runs, as Fly resolved it (spec: `ImageRef`).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct ImageRef {
+pub(crate) struct ImageRef {
     #[serde(default)]
     pub registry: String,
     #[serde(default)]
@@ -56,7 +56,7 @@ pub struct ImageRef {
 
 impl ImageRef {
     /// `registry/repository@sha256:…`, when Fly reported a digest.
-    pub fn pinned(&self) -> Option<String> {
+    pub(crate) fn pinned(&self) -> Option<String> {
         if self.digest.is_empty() || self.repository.is_empty() {
             return None;
         }
@@ -70,7 +70,7 @@ impl ImageRef {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct CheckStatus {
+pub(crate) struct CheckStatus {
     #[serde(default)]
     pub name: String,
     #[serde(default)]
@@ -80,7 +80,7 @@ pub struct CheckStatus {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct MachineEvent {
+pub(crate) struct MachineEvent {
     #[serde(default, rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -95,14 +95,14 @@ pub struct MachineEvent {
 
 impl MachineEvent {
     /// The exit code an `exit` event reports.
-    pub fn exit_code(&self) -> Option<i64> {
+    pub(crate) fn exit_code(&self) -> Option<i64> {
         self.request["exit_event"]["exit_code"].as_i64()
     }
 }
 
 /// A volume (`GET /v1/apps/{app}/volumes`).
 #[derive(Debug, Clone, Deserialize)]
-pub struct Volume {
+pub(crate) struct Volume {
     pub id: String,
     #[serde(default)]
     pub name: String,
@@ -115,7 +115,7 @@ pub struct Volume {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct MachineVersion {
+pub(crate) struct MachineVersion {
     pub version: String,
     #[serde(default)]
     pub user_config: Value,
@@ -129,39 +129,39 @@ struct WaitResponse {
 
 impl Machine {
     /// `version`, or the deprecated `instance_id` older answers carry instead.
-    pub fn version(&self) -> &str {
+    pub(crate) fn version(&self) -> &str {
         if self.version.is_empty() {
             &self.instance_id
         } else {
             &self.version
         }
     }
-    pub fn image(&self) -> &str {
+    pub(crate) fn image(&self) -> &str {
         self.config["image"].as_str().unwrap_or("")
     }
     /// The digest the machine's image resolved to (`sha256:…`), when Fly reported one.
-    pub fn digest(&self) -> Option<&str> {
+    pub(crate) fn digest(&self) -> Option<&str> {
         self.image_ref
             .as_ref()
             .map(|r| r.digest.as_str())
             .filter(|d| !d.is_empty())
     }
-    pub fn group(&self) -> &str {
+    pub(crate) fn group(&self) -> &str {
         group_of(&self.config)
     }
     /// Running or on its way there: a machine that must be started after an update.
-    pub fn is_running(&self) -> bool {
+    pub(crate) fn is_running(&self) -> bool {
         matches!(
             self.state.as_str(),
             "started" | "starting" | "replacing" | "updating"
         )
     }
     /// Should run after the update: running now, or `failed` (a new image is its way back).
-    pub fn should_run(&self) -> bool {
+    pub(crate) fn should_run(&self) -> bool {
         self.is_running() || self.state == "failed"
     }
     /// Whether the config defines any check Fly will report in `checks[]`.
-    pub fn has_checks(&self) -> bool {
+    pub(crate) fn has_checks(&self) -> bool {
         let top = self.config["checks"]
             .as_object()
             .is_some_and(|c| !c.is_empty());
@@ -173,7 +173,7 @@ impl Machine {
         top || services
     }
     /// How many times the machine exited since `since_ms`: two or more is a restart loop.
-    pub fn exits_since(&self, since_ms: i64) -> usize {
+    pub(crate) fn exits_since(&self, since_ms: i64) -> usize {
         self.events
             .iter()
             .filter(|e| e.kind == "exit" && e.timestamp >= since_ms)
@@ -182,7 +182,7 @@ impl Machine {
 }
 
 /// The process group a machine config belongs to (flyctl: `app` when the metadata says none).
-pub fn group_of(config: &Value) -> &str {
+pub(crate) fn group_of(config: &Value) -> &str {
     config["metadata"]["fly_process_group"]
         .as_str()
         .filter(|g| !g.is_empty())
@@ -191,13 +191,13 @@ pub fn group_of(config: &Value) -> &str {
 
 /// flyctl's own short-lived machines (`fly_app_release_command`, `fly_app_console`, …): never
 /// deploy targets.
-pub fn is_flyctl_group(group: &str) -> bool {
+pub(crate) fn is_flyctl_group(group: &str) -> bool {
     group.starts_with("fly_app_")
 }
 
 /// A lease as either wire form gives it: the real `{"status":"success","data":{…}}` envelope
 /// or the spec's flat `Lease`.
-pub fn parse_lease(body: &Value) -> Result<String, String> {
+pub(crate) fn parse_lease(body: &Value) -> Result<String, String> {
     if let Some(status) = body["status"].as_str() {
         if status != "success" {
             return Err(body["message"]
@@ -215,7 +215,7 @@ pub fn parse_lease(body: &Value) -> Result<String, String> {
 
 /// One app's Machines API. Cheap to clone (lease guards keep a copy for their release).
 #[derive(Clone)]
-pub struct Api {
+pub(crate) struct Api {
     http: HttpClient,
     /// Same connection pool, no retries: for `wait`, whose loop owns the deadline.
     once: HttpClient,
@@ -232,7 +232,7 @@ pub struct Api {
 
 /// Who holds a machine's lease, and until when.
 #[derive(Debug, Clone)]
-pub struct LeaseHolder {
+pub(crate) struct LeaseHolder {
     pub owner: String,
     pub description: String,
     /// Unix seconds.
@@ -241,13 +241,13 @@ pub struct LeaseHolder {
 
 impl LeaseHolder {
     /// How long the lease still lasts.
-    pub fn left(&self) -> Duration {
+    pub(crate) fn left(&self) -> Duration {
         let now = chrono::Utc::now().timestamp().max(0) as u64;
         Duration::from_secs(self.expires_at.saturating_sub(now))
     }
 
     /// `alice@example.com ("stage-gate deploy by run 41") until 12:03:04 UTC`
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let until = chrono::DateTime::from_timestamp(self.expires_at as i64, 0)
             .map(|t| t.format("%H:%M:%S UTC").to_string())
             .unwrap_or_else(|| "an unknown time".into());
@@ -266,7 +266,7 @@ impl std::fmt::Debug for Api {
 
 /// `FlyV1 <macaroons>` for macaroon tokens (what `fly tokens deploy` prints), `Bearer` for the
 /// rest — as flyctl does (fly-go tokens.go). A token pasted with its scheme keeps it.
-pub fn auth_header(token: &str) -> String {
+pub(crate) fn auth_header(token: &str) -> String {
     let token = token.trim();
     if token.starts_with("FlyV1 ") || token.starts_with("Bearer ") {
         return token.to_string();
@@ -282,7 +282,7 @@ pub fn auth_header(token: &str) -> String {
 }
 
 impl Api {
-    pub fn new(http: HttpClient, base: &str, app: &str, token: &Secret) -> Api {
+    pub(crate) fn new(http: HttpClient, base: &str, app: &str, token: &Secret) -> Api {
         let once = HttpClient {
             policy: RetryPolicy {
                 max_retries: 0,
@@ -304,7 +304,7 @@ impl Api {
 
     /// The same API whose machine creates and updates carry `min_secrets_version` (secrets
     /// were just set: machines must not start on an older set).
-    pub fn with_min_secrets_version(mut self, version: Option<u64>) -> Api {
+    pub(crate) fn with_min_secrets_version(mut self, version: Option<u64>) -> Api {
         self.min_secrets_version = version;
         self
     }
@@ -318,7 +318,7 @@ impl Api {
     }
 
     /// The same API whose leases name `who` (a run's URL) in their description.
-    pub fn with_lease_owner(mut self, who: Option<String>) -> Api {
+    pub(crate) fn with_lease_owner(mut self, who: Option<String>) -> Api {
         if let Some(who) = who {
             self.lease_description = format!("stage-gate deploy by {who}");
         }
@@ -326,13 +326,13 @@ impl Api {
     }
 
     /// The same API under the run's cancellation.
-    pub fn with_cancel(mut self, cancel: &crate::cancel::Cancel) -> Api {
+    pub(crate) fn with_cancel(mut self, cancel: &crate::cancel::Cancel) -> Api {
         self.cancel = cancel.clone();
         self
     }
 
     /// The same API with every call (retries included) bounded by `deadline`.
-    pub fn until(&self, deadline: Instant) -> Api {
+    pub(crate) fn until(&self, deadline: Instant) -> Api {
         Api {
             http: self.http.with_deadline(deadline),
             once: self.once.with_deadline(deadline),
@@ -342,7 +342,7 @@ impl Api {
 
     /// The same API with a new deadline `budget` from now, whatever bound it had: cleanup
     /// (lease releases, restores) must still run after the deploy's deadline passed.
-    pub fn for_cleanup(&self, budget: Duration) -> Api {
+    pub(crate) fn for_cleanup(&self, budget: Duration) -> Api {
         let deadline = Instant::now() + budget;
         Api {
             http: self.http.with_fresh_deadline(deadline),
@@ -352,16 +352,16 @@ impl Api {
     }
 
     /// The time the deadline leaves, when the API has one.
-    pub fn time_left(&self) -> Option<Duration> {
+    pub(crate) fn time_left(&self) -> Option<Duration> {
         self.http.time_left()
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/v1/apps/{}{path}", self.base, self.app)
     }
 
     /// `{base}/v1{path}`: the calls above one app (create and list apps).
-    pub fn root_url(&self, path: &str) -> String {
+    pub(crate) fn root_url(&self, path: &str) -> String {
         format!("{}/v1{path}", self.base)
     }
 
@@ -450,21 +450,21 @@ impl Api {
             .map_err(|e| ProviderError::Other(format!("unexpected {what} from the Fly API: {e}")))
     }
 
-    pub async fn list_machines(&self) -> Result<Vec<Machine>, ProviderError> {
+    pub(crate) async fn list_machines(&self) -> Result<Vec<Machine>, ProviderError> {
         let v = self
             .call(Method::GET, "/machines", None, None, true)
             .await?;
         self.decode("machine list", v)
     }
 
-    pub async fn get_machine(&self, id: &str) -> Result<Machine, ProviderError> {
+    pub(crate) async fn get_machine(&self, id: &str) -> Result<Machine, ProviderError> {
         let v = self
             .call(Method::GET, &format!("/machines/{id}"), None, None, true)
             .await?;
         self.decode("machine", v)
     }
 
-    pub async fn versions(&self, id: &str) -> Result<Vec<MachineVersion>, ProviderError> {
+    pub(crate) async fn versions(&self, id: &str) -> Result<Vec<MachineVersion>, ProviderError> {
         let path = format!("/machines/{id}/versions");
         let v = self.call(Method::GET, &path, None, None, true).await?;
         self.decode("version list", v)
@@ -472,7 +472,7 @@ impl Api {
 
     /// Acquire a lease (spec form: JSON body). Answers the nonce; a 409 is returned as is,
     /// for the caller's bounded retry.
-    pub async fn acquire_lease(&self, id: &str, ttl: u64) -> Result<String, ProviderError> {
+    pub(crate) async fn acquire_lease(&self, id: &str, ttl: u64) -> Result<String, ProviderError> {
         let body = json!({"ttl": ttl, "description": self.lease_description});
         let path = format!("/machines/{id}/lease");
         // Not retried after a reset: a lease that was granted but whose answer was lost
@@ -484,7 +484,7 @@ impl Api {
     }
 
     /// Who holds the lease of machine `id`; None when nobody does or it cannot be read.
-    pub async fn lease_holder(&self, id: &str) -> Option<LeaseHolder> {
+    pub(crate) async fn lease_holder(&self, id: &str) -> Option<LeaseHolder> {
         let v = self
             .call(
                 Method::GET,
@@ -507,7 +507,7 @@ impl Api {
         })
     }
 
-    pub async fn refresh_lease(
+    pub(crate) async fn refresh_lease(
         &self,
         id: &str,
         nonce: &str,
@@ -520,7 +520,7 @@ impl Api {
             .map(|_| ())
     }
 
-    pub async fn release_lease(&self, id: &str, nonce: &str) -> Result<(), ProviderError> {
+    pub(crate) async fn release_lease(&self, id: &str, nonce: &str) -> Result<(), ProviderError> {
         let path = format!("/machines/{id}/lease");
         self.call(Method::DELETE, &path, Some(nonce), None, true)
             .await
@@ -528,7 +528,7 @@ impl Api {
     }
 
     /// POST the full config. Repeating it is safe: `current_version` makes a second copy a 409.
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         id: &str,
         config: &Value,
@@ -549,7 +549,7 @@ impl Api {
     }
 
     /// Create a machine outside the proxy's routing (bluegreen's green machines).
-    pub async fn create_unrouted(
+    pub(crate) async fn create_unrouted(
         &self,
         config: &Value,
         region: &str,
@@ -567,7 +567,7 @@ impl Api {
     /// after the API may have acted is looked up — a machine of the group on the body's image
     /// created since we asked — and never sent twice; `what` names the machine when none is
     /// found.
-    pub async fn create_once(
+    pub(crate) async fn create_once(
         &self,
         body: &Value,
         group: &str,
@@ -603,13 +603,13 @@ impl Api {
             })
     }
 
-    pub async fn list_volumes(&self) -> Result<Vec<Volume>, ProviderError> {
+    pub(crate) async fn list_volumes(&self) -> Result<Vec<Volume>, ProviderError> {
         let v = self.call(Method::GET, "/volumes", None, None, true).await?;
         self.decode("volume list", v)
     }
 
     /// Create a volume (not repeated after a lost answer: the caller lists volumes instead).
-    pub async fn create_volume(&self, body: &Value) -> Result<Volume, ProviderError> {
+    pub(crate) async fn create_volume(&self, body: &Value) -> Result<Volume, ProviderError> {
         let v = self
             .call(Method::POST, "/volumes", None, Some(body), false)
             .await?;
@@ -617,7 +617,7 @@ impl Api {
     }
 
     /// `cordon`, `uncordon`, `stop`: lease-aware actions without an answer we need.
-    pub async fn action(
+    pub(crate) async fn action(
         &self,
         id: &str,
         action: &str,
@@ -630,11 +630,11 @@ impl Api {
     }
 
     /// Start a stopped machine (under its lease).
-    pub async fn start(&self, id: &str, nonce: Option<&str>) -> Result<(), ProviderError> {
+    pub(crate) async fn start(&self, id: &str, nonce: Option<&str>) -> Result<(), ProviderError> {
         self.action(id, "start", nonce).await
     }
 
-    pub async fn destroy(&self, id: &str, nonce: Option<&str>) -> Result<(), ProviderError> {
+    pub(crate) async fn destroy(&self, id: &str, nonce: Option<&str>) -> Result<(), ProviderError> {
         // `force` is the spec's parameter (flyctl sends `kill`, which the API also takes).
         let path = format!("/machines/{id}?force=true");
         self.call(Method::DELETE, &path, nonce, None, true)
@@ -644,7 +644,7 @@ impl Api {
 
     /// Wait until the machine is in one of `states` (csv) at `version`, looping on 408 (and on
     /// transient failures) until `deadline`. Answers the state reached, or None at the deadline.
-    pub async fn wait(
+    pub(crate) async fn wait(
         &self,
         id: &str,
         states: &str,
@@ -695,7 +695,7 @@ fn transient(e: &HttpError) -> bool {
 }
 
 /// 401/403 are credential problems with a fix; the rest keeps the API's own text.
-pub fn classify(e: HttpError) -> ProviderError {
+pub(crate) fn classify(e: HttpError) -> ProviderError {
     match e.status() {
         Some(StatusCode::UNAUTHORIZED) | Some(StatusCode::FORBIDDEN) => ProviderError::Auth(format!(
             "the Fly API refused the token ({e}); create one with `fly tokens deploy` and put it in FLY_API_TOKEN or the fly-api-token input"
@@ -722,7 +722,7 @@ pub fn classify(e: HttpError) -> ProviderError {
 }
 
 /// Whether a provider error is the API's 409 (lease held, or a stale `current_version`).
-pub fn is_conflict(e: &ProviderError) -> bool {
+pub(crate) fn is_conflict(e: &ProviderError) -> bool {
     matches!(e, ProviderError::Http(h) if h.status() == Some(StatusCode::CONFLICT))
 }
 

@@ -13,38 +13,38 @@ use serde_json::{json, Map, Value};
 
 /// An app as `GET /v1/apps/{app}` describes it (the parts we read).
 #[derive(Debug, Clone, Deserialize)]
-pub struct FlyApp {
+pub(crate) struct FlyApp {
     pub name: String,
     #[serde(default)]
     pub organization: Option<Organization>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct Organization {
+pub(crate) struct Organization {
     #[serde(default)]
     pub slug: String,
 }
 
 impl FlyApp {
-    pub fn org(&self) -> &str {
+    pub(crate) fn org(&self) -> &str {
         self.organization.as_ref().map_or("", |o| o.slug.as_str())
     }
 }
 
 /// An app of an organisation's list.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ListedApp {
+pub(crate) struct ListedApp {
     pub name: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct IpAssignment {
+pub(crate) struct IpAssignment {
     pub ip: String,
 }
 
 /// What looking an app up found.
 #[derive(Debug)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     Found(FlyApp),
     Missing,
     /// The name is held by an app the token cannot read: another organisation's (fly-go's
@@ -54,7 +54,7 @@ pub enum Lookup {
 
 /// What asking for a new app answered.
 #[derive(Debug)]
-pub enum Creation {
+pub(crate) enum Creation {
     Created,
     /// `name_taken`: some app already has the name.
     NameTaken,
@@ -64,14 +64,14 @@ pub enum Creation {
 
 /// What asking to delete an app answered.
 #[derive(Debug)]
-pub enum Deletion {
+pub(crate) enum Deletion {
     Deleted,
     Missing,
     Ambiguous(HttpError),
 }
 
 impl Api {
-    pub async fn lookup_app(&self) -> Result<Lookup, ProviderError> {
+    pub(crate) async fn lookup_app(&self) -> Result<Lookup, ProviderError> {
         match self
             .call_unclassified(Method::GET, &self.url(""), None, None, true)
             .await
@@ -87,7 +87,7 @@ impl Api {
     /// `CreateAppRequest`): the same key and name asked again answers with the app the first
     /// request made, so a lost answer may be asked once more — and an app that answer names is
     /// provably ours.
-    pub async fn create_app(&self, org: &str, key: &str) -> Result<Creation, ProviderError> {
+    pub(crate) async fn create_app(&self, org: &str, key: &str) -> Result<Creation, ProviderError> {
         let body = json!({"name": self.app, "org_slug": org, "idempotency_key": key});
         match self
             .call_unclassified(
@@ -107,7 +107,7 @@ impl Api {
     }
 
     /// `DELETE /v1/apps/{app}`: the app with its machines, volumes, addresses and secrets.
-    pub async fn delete_app(&self) -> Result<Deletion, ProviderError> {
+    pub(crate) async fn delete_app(&self) -> Result<Deletion, ProviderError> {
         match self
             .call_unclassified(Method::DELETE, &self.url(""), None, None, false)
             .await
@@ -120,7 +120,7 @@ impl Api {
     }
 
     /// Every app of `org`, page by page (`next_cursor`).
-    pub async fn list_apps(&self, org: &str) -> Result<Vec<ListedApp>, ProviderError> {
+    pub(crate) async fn list_apps(&self, org: &str) -> Result<Vec<ListedApp>, ProviderError> {
         #[derive(Deserialize)]
         struct Page {
             #[serde(default)]
@@ -152,7 +152,7 @@ impl Api {
     }
 
     /// The value of app secret `name`, when it is set (`show_secrets=true`).
-    pub async fn secret_value(&self, name: &str) -> Result<Option<String>, ProviderError> {
+    pub(crate) async fn secret_value(&self, name: &str) -> Result<Option<String>, ProviderError> {
         #[derive(Deserialize)]
         struct AppSecret {
             #[serde(default)]
@@ -171,7 +171,10 @@ impl Api {
 
     /// Set app secrets in one call; answers the secrets version machines must then see.
     /// Setting the same values again is harmless, so a lost answer may be asked again.
-    pub async fn set_secrets(&self, values: &[(String, Secret)]) -> Result<u64, ProviderError> {
+    pub(crate) async fn set_secrets(
+        &self,
+        values: &[(String, Secret)],
+    ) -> Result<u64, ProviderError> {
         let mut map = Map::new();
         for (name, value) in values {
             map.insert(name.clone(), Value::String(value.expose().to_string()));
@@ -185,7 +188,7 @@ impl Api {
         })
     }
 
-    pub async fn ip_assignments(&self) -> Result<Vec<IpAssignment>, ProviderError> {
+    pub(crate) async fn ip_assignments(&self) -> Result<Vec<IpAssignment>, ProviderError> {
         #[derive(Deserialize)]
         struct List {
             #[serde(default)]
@@ -198,7 +201,11 @@ impl Api {
     }
 
     /// Assign a public address of `kind` (`v6`, `shared_v4`).
-    pub async fn assign_ip(&self, kind: &str, org: &str) -> Result<IpAssignment, ProviderError> {
+    pub(crate) async fn assign_ip(
+        &self,
+        kind: &str,
+        org: &str,
+    ) -> Result<IpAssignment, ProviderError> {
         let body = json!({"type": kind, "org_slug": org});
         let v = self
             .call(Method::POST, "/ip_assignments", None, Some(&body), false)

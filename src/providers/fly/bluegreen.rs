@@ -10,12 +10,15 @@ use crate::providers::ProviderError;
 use std::sync::Mutex;
 
 /// Blue id → green machine.
-pub struct Swap {
+pub(crate) struct Swap {
     pub blue: Machine,
     pub green: Machine,
 }
 
-pub async fn deploy(r: &Rollout<'_>, blues: &[Machine]) -> Result<Vec<Updated>, ProviderError> {
+pub(crate) async fn deploy(
+    r: &Rollout<'_>,
+    blues: &[Machine],
+) -> Result<Vec<Updated>, ProviderError> {
     if !blues.iter().any(Machine::has_checks) {
         return Err(ProviderError::Config(
             "the bluegreen strategy needs at least one health check (a `[[http_service.checks]]` \

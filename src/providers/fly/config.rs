@@ -60,21 +60,21 @@ pub enum FlyStrategy {
 
 impl FlyStrategy {
     /// Every strategy by the name the config, fly.toml `[deploy]` and flyctl use.
-    pub const NAMES: [(&'static str, FlyStrategy); 4] = [
+    pub(crate) const NAMES: [(&'static str, FlyStrategy); 4] = [
         ("rolling", FlyStrategy::Rolling),
         ("immediate", FlyStrategy::Immediate),
         ("canary", FlyStrategy::Canary),
         ("bluegreen", FlyStrategy::Bluegreen),
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         Self::NAMES
             .iter()
             .find(|(_, s)| *s == self)
             .map_or("rolling", |(n, _)| n)
     }
 
-    pub fn from_name(name: &str) -> Option<FlyStrategy> {
+    pub(crate) fn from_name(name: &str) -> Option<FlyStrategy> {
         Self::NAMES
             .iter()
             .find(|(n, _)| *n == name)

@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use std::sync::Mutex;
 
 /// Default size of a volume fly.toml does not size (flyctl's `DefaultVolumeInitialSizeGB`).
-pub const DEFAULT_VOLUME_GB: u64 = 1;
+pub(crate) const DEFAULT_VOLUME_GB: u64 = 1;
 
 /// The `CreateMachineRequest` for a group's first machine (volume not yet chosen).
-pub fn create_body(config: &Value, toml: &AppConfig) -> Value {
+pub(crate) fn create_body(config: &Value, toml: &AppConfig) -> Value {
     let mut body = json!({"config": config});
     if let Some(r) = &toml.primary_region {
         body["region"] = json!(r);
@@ -27,7 +27,7 @@ pub fn create_body(config: &Value, toml: &AppConfig) -> Value {
 }
 
 /// The `CreateVolumeRequest` for a group's mount.
-pub fn volume_body(toml: &AppConfig, group: &str) -> Result<Option<Value>, ProviderError> {
+pub(crate) fn volume_body(toml: &AppConfig, group: &str) -> Result<Option<Value>, ProviderError> {
     let Some(mount) = toml.mount_for(group) else {
         return Ok(None);
     };
@@ -50,14 +50,14 @@ pub fn volume_body(toml: &AppConfig, group: &str) -> Result<Option<Value>, Provi
     Ok(Some(body))
 }
 
-pub struct Created {
+pub(crate) struct Created {
     pub machines: Vec<Updated>,
     pub volumes: Vec<String>,
 }
 
 /// Create and verify the first machine of each group; `made` records every machine created
 /// (also when a later one fails), for the cleanup.
-pub async fn first_machines(
+pub(crate) async fn first_machines(
     r: &Rollout<'_>,
     toml: &AppConfig,
     groups: &[String],

@@ -44,9 +44,9 @@ impl FlyProvider {
         let started = Instant::now();
         let token = self.token()?;
         // Every call of the deploy is bounded by its deadline (retries included).
-        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token)
-            .with_cancel(&self.ctx.cancel)
-            .with_lease_owner(self.ctx.github.run_url())
+        let api = Api::new(self.deps.http.clone(), &s.base, &s.app, &token)
+            .with_cancel(&self.deps.cancel)
+            .with_lease_owner(self.deps.run_url.clone())
             .with_min_secrets_version(req.min_secrets_version)
             .until(req.deadline);
         let machines = list_or_explain(&api).await?;
@@ -64,7 +64,7 @@ impl FlyProvider {
                 }
             )));
         }
-        self.ctx.console.info(describe_plan(&plan));
+        self.deps.console.info(describe_plan(&plan));
         if plan.changes_nothing() {
             return Ok(self.unchanged(s, image, &plan, started));
         }
@@ -73,7 +73,7 @@ impl FlyProvider {
         let rollout = Rollout::new(
             &api,
             &self.tuning,
-            &self.ctx.console,
+            &self.deps.console,
             desired.clone(),
             s.wait_timeout,
             req.deadline,
@@ -178,7 +178,7 @@ impl FlyProvider {
             Ok(Some(a)) => a,
             Ok(None) => image.to_string(),
             Err(split) => {
-                self.ctx.console.warn(format!(
+                self.deps.console.warn(format!(
                     "the machines of {} run more than one image: {split}",
                     s.app
                 ));
@@ -230,7 +230,7 @@ impl FlyProvider {
             api,
             desired,
             tuning: &self.tuning,
-            console: &self.ctx.console,
+            console: &self.deps.console,
             command,
             timeout,
             wait_timeout: s.wait_timeout,
@@ -249,7 +249,7 @@ impl FlyProvider {
         let mut done = Vec::new();
         let mut problems = Vec::new();
         for m in machines {
-            self.ctx.console.info(format!(
+            self.deps.console.info(format!(
                 "destroying machine {} of process group `{}` (no longer in fly.toml)",
                 m.id,
                 m.group()
@@ -257,7 +257,7 @@ impl FlyProvider {
             match api.destroy(&m.id, None).await {
                 Ok(()) => done.push(m.id.clone()),
                 Err(e) => {
-                    self.ctx
+                    self.deps
                         .console
                         .error(format!("machine {} was NOT destroyed: {e}", m.id));
                     problems.push(format!("{} ({}): {e}", m.id, m.group()));
@@ -290,7 +290,7 @@ impl FlyProvider {
         if !req.target.rollback_on_failure || (snapshots.is_empty() && created.is_empty()) {
             return e;
         }
-        self.ctx.console.warn(format!(
+        self.deps.console.warn(format!(
             "deploy failed ({e}); restoring {} machine(s){}",
             snapshots.len(),
             if created.is_empty() {
@@ -307,7 +307,7 @@ impl FlyProvider {
             match restore_api.destroy(id, None).await {
                 Ok(()) => notes.push(format!("destroyed new machine {id}")),
                 Err(err) => {
-                    self.ctx
+                    self.deps
                         .console
                         .error(format!("new machine {id} was NOT destroyed: {err}"));
                     notes.push(format!("new machine {id} NOT destroyed: {err}"));
@@ -319,7 +319,7 @@ impl FlyProvider {
             let rollout = Rollout::new(
                 &restore_api,
                 &self.tuning,
-                &self.ctx.console,
+                &self.deps.console,
                 Desired::new("", None),
                 s.wait_timeout,
                 Instant::now() + budget,
@@ -353,7 +353,7 @@ impl FlyProvider {
 
 /// The release machine's `CreateMachineRequest`: fly.toml's release config, the new image,
 /// the guest of `release_command_vm` or else the default group's biggest guest.
-pub fn release_body(
+pub(crate) fn release_body(
     toml: &crate::appconfig::AppConfig,
     image: &str,
     machines: &[Machine],
@@ -390,7 +390,7 @@ fn default_guest(machines: &[Machine]) -> Option<Value> {
 
 /// "plan: update 2 machine(s); create a first machine for worker; destroy 1 machine(s) of
 /// removed groups: m9 (old); 1 unchanged"
-pub fn describe_plan(p: &GroupPlan) -> String {
+pub(crate) fn describe_plan(p: &GroupPlan) -> String {
     let mut parts = Vec::new();
     if !p.update.is_empty() {
         parts.push(format!("update {} machine(s)", p.update.len()));
@@ -424,7 +424,7 @@ pub fn describe_plan(p: &GroupPlan) -> String {
 
 /// The one artifact (`registry/repository@sha256:…`) that `machines` run, as Fly resolved
 /// it; None when Fly reported no digest; an error listing each when they differ.
-pub fn running_artifact(machines: &[Machine]) -> Result<Option<String>, String> {
+pub(crate) fn running_artifact(machines: &[Machine]) -> Result<Option<String>, String> {
     let mut seen: Vec<(String, Vec<&str>)> = Vec::new();
     for m in machines {
         let Some(pinned) = m.image_ref.as_ref().and_then(|r| r.pinned()) else {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 /// Clones share the pin: the first machine that reports a digest pins the whole deploy.
 #[derive(Debug, Clone)]
-pub struct Desired {
+pub(crate) struct Desired {
     /// The image as asked for (a tag, or already a digest), and split.
     pub requested: String,
     asked: ImageName,
@@ -23,7 +23,7 @@ pub struct Desired {
 }
 
 /// `config` with `image` (and nothing else) changed.
-pub fn with_image(config: &Value, image: &str) -> Value {
+pub(crate) fn with_image(config: &Value, image: &str) -> Value {
     let mut c = config.clone();
     if !c.is_object() {
         c = Value::Object(Default::default());
@@ -33,7 +33,7 @@ pub fn with_image(config: &Value, image: &str) -> Value {
 }
 
 impl Desired {
-    pub fn new(image: &str, toml: Option<Arc<AppConfig>>) -> Desired {
+    pub(crate) fn new(image: &str, toml: Option<Arc<AppConfig>>) -> Desired {
         let asked = ImageName::parse(image);
         let pin = asked
             .digest
@@ -49,7 +49,7 @@ impl Desired {
     }
 
     /// The same, stamping `labels` into every machine's metadata.
-    pub fn with_labels(mut self, labels: Vec<(String, String)>) -> Desired {
+    pub(crate) fn with_labels(mut self, labels: Vec<(String, String)>) -> Desired {
         self.labels = labels;
         self
     }
@@ -74,7 +74,7 @@ impl Desired {
 
     /// What machines are given: the requested reference until a digest is known, then
     /// `repository@digest`, so a tag that moves mid-deploy cannot split the app.
-    pub fn image(&self) -> String {
+    pub(crate) fn image(&self) -> String {
         match self.pinned_digest() {
             // The tag stays beside the digest for people; the digest decides what runs.
             Some((digest, _)) => format!("{}@{digest}", self.asked.tagged()),
@@ -83,14 +83,14 @@ impl Desired {
     }
 
     /// The artifact the deploy ran, `repository@sha256:…`, once a digest is known.
-    pub fn artifact(&self) -> Option<String> {
+    pub(crate) fn artifact(&self) -> Option<String> {
         let (digest, _) = self.pinned_digest()?;
         Some(self.asked.at(&digest))
     }
 
     /// Record what a machine came up on: the first digest pins the deploy; a machine on
     /// another digest fails it, naming both.
-    pub fn observe(&self, m: &Machine) -> Result<(), ProviderError> {
+    pub(crate) fn observe(&self, m: &Machine) -> Result<(), ProviderError> {
         let Some(digest) = m.digest() else {
             return Ok(());
         };
@@ -110,7 +110,7 @@ impl Desired {
     }
 
     /// The full config an existing machine (whose config is `current`) is updated to.
-    pub fn config_for(&self, current: &Value) -> Result<Value, ProviderError> {
+    pub(crate) fn config_for(&self, current: &Value) -> Result<Value, ProviderError> {
         match &self.toml {
             None => Ok(self.finish(current)),
             Some(t) => {
@@ -125,7 +125,7 @@ impl Desired {
     }
 
     /// The config of a new machine of `group` (a group with no machine yet).
-    pub fn config_for_new(
+    pub(crate) fn config_for_new(
         &self,
         group: &str,
         guest: Option<&Value>,
@@ -149,7 +149,7 @@ impl Desired {
 
     /// Whether `m` already runs what this deploy would give it (config and image), and is
     /// not failed: a re-run leaves it alone.
-    pub fn is_current(&self, m: &Machine) -> Result<bool, ProviderError> {
+    pub(crate) fn is_current(&self, m: &Machine) -> Result<bool, ProviderError> {
         if m.state == "failed" {
             return Ok(false);
         }

@@ -3,7 +3,8 @@
 //! group, and reads the release flyctl prints with `FLY_EMIT_RELEASE_JSON=1`.
 
 use crate::config::FlyStrategy;
-use crate::context::Ctx;
+use crate::inputs::Env;
+use crate::providers::Deps;
 use crate::providers::{DeployOutcome, ProviderError};
 use crate::secret::Secret;
 use serde_json::Value;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The arguments of `flyctl deploy` (also what `--dry-run` shows).
-pub fn args(
+pub(crate) fn args(
     config: Option<&Path>,
     app: &str,
     image: Option<&str>,
@@ -38,8 +39,8 @@ pub fn args(
 }
 
 /// `flyctl` (or `fly`) on the PATH of the run's environment.
-pub fn find(ctx: &Ctx) -> Option<PathBuf> {
-    let path = ctx.env.get("PATH")?;
+pub(crate) fn find(env: &Env) -> Option<PathBuf> {
+    let path = env.get("PATH")?;
     for dir in std::env::split_paths(path) {
         for name in ["flyctl", "fly"] {
             let candidate = dir.join(name);
@@ -52,7 +53,7 @@ pub fn find(ctx: &Ctx) -> Option<PathBuf> {
 }
 
 /// The release JSON flyctl prints at the end: `{"id","version","image_ref"}`.
-pub fn parse_release(line: &str) -> Option<(Option<String>, Option<String>)> {
+pub(crate) fn parse_release(line: &str) -> Option<(Option<String>, Option<String>)> {
     let v: Value = serde_json::from_str(line.trim()).ok()?;
     if !v.is_object() || (v.get("image_ref").is_none() && v.get("version").is_none()) {
         return None;
@@ -75,18 +76,18 @@ pub fn parse_release(line: &str) -> Option<(Option<String>, Option<String>)> {
     Some((image, version))
 }
 
-pub async fn deploy(
-    ctx: &Ctx,
+pub(crate) async fn deploy(
+    deps: &Deps,
     token: &Secret,
     program: &Path,
     args: &[String],
 ) -> Result<DeployOutcome, ProviderError> {
-    let _group = ctx.console.group(format!("flyctl {}", args.join(" ")));
+    let _group = deps.console.group(format!("flyctl {}", args.join(" ")));
     let mut child = tokio::process::Command::new(program)
         .args(args)
-        .current_dir(&ctx.root)
+        .current_dir(&deps.root)
         .env_clear()
-        .envs(ctx.env.0.iter())
+        .envs(deps.env.0.iter())
         .env("FLY_API_TOKEN", token.expose())
         .env("FLY_EMIT_RELEASE_JSON", "1")
         .stdin(Stdio::null())
@@ -108,8 +109,8 @@ pub async fn deploy(
         if let Some(r) = parse_release(&line) {
             release = Some(r);
         }
-        ctx.console.info(&line);
-        tail.push(ctx.console.redactor.redact(&line));
+        deps.console.info(&line);
+        tail.push(deps.console.redactor.redact(&line));
         if tail.len() > 30 {
             tail.remove(0);
         }
@@ -142,7 +143,7 @@ async fn next<R: tokio::io::AsyncBufRead + Unpin>(
     }
 }
 
-pub fn missing_error() -> ProviderError {
+pub(crate) fn missing_error() -> ProviderError {
     ProviderError::Config(
         "no image to deploy, so flyctl must build one, but neither `flyctl` nor `fly` is on PATH. \
          Add `- uses: superfly/flyctl-actions/setup-flyctl@ed8efb33836e8b2096c7fd3ba1c8afe303ebbff1 # 1.6` \

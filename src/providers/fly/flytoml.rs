@@ -7,7 +7,7 @@ use crate::providers::ProviderError;
 use std::path::Path;
 use std::time::Duration;
 
-pub fn read(path: &Path, shown: &Path) -> Result<AppConfig, ProviderError> {
+pub(crate) fn read(path: &Path, shown: &Path) -> Result<AppConfig, ProviderError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ProviderError::Config(format!(
             "cannot read the fly.toml at {}: {e} (fix `fly.config`)",
@@ -21,7 +21,7 @@ pub fn read(path: &Path, shown: &Path) -> Result<AppConfig, ProviderError> {
 
 /// Strategy, max-unavailable and wait-timeout: the stage-gate config's when it sets them,
 /// else fly.toml `[deploy]`'s, else the defaults.
-pub fn deploy_defaults(
+pub(crate) fn deploy_defaults(
     c: &FlyConfig,
     toml: Option<&AppConfig>,
     shown: &Path,

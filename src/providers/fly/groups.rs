@@ -15,7 +15,7 @@ use super::desired::Desired;
 use crate::providers::ProviderError;
 
 #[derive(Debug, Default)]
-pub struct GroupPlan {
+pub(crate) struct GroupPlan {
     pub update: Vec<Machine>,
     pub current: Vec<Machine>,
     /// Groups that need a first machine, by name.
@@ -24,14 +24,14 @@ pub struct GroupPlan {
 }
 
 impl GroupPlan {
-    pub fn changes_nothing(&self) -> bool {
+    pub(crate) fn changes_nothing(&self) -> bool {
         self.update.is_empty() && self.create.is_empty() && self.destroy.is_empty()
     }
 }
 
 /// `machines`: the app's machines (any state). `only`: the groups the stage-gate config
 /// restricts the deploy to (empty = all).
-pub fn plan(
+pub(crate) fn plan(
     machines: Vec<Machine>,
     desired: &Desired,
     only: &[String],

@@ -15,7 +15,7 @@ const LEASE_SLACK: Duration = Duration::from_millis(1500);
 /// What a lease release may take after the deploy's deadline passed.
 const RELEASE_GRACE: Duration = Duration::from_secs(10);
 
-pub struct LeaseGuard {
+pub(crate) struct LeaseGuard {
     api: Api,
     id: String,
     nonce: String,
@@ -33,7 +33,7 @@ impl LeaseGuard {
     /// Acquire the lease of machine `id`. A lease held by someone else (409) and a 5xx/429
     /// answer are retried with backoff a bounded number of times, then reported with the API's
     /// own message.
-    pub async fn acquire(
+    pub(crate) async fn acquire(
         api: &Api,
         id: &str,
         tuning: &Tuning,
@@ -134,12 +134,12 @@ impl LeaseGuard {
         })
     }
 
-    pub fn nonce(&self) -> &str {
+    pub(crate) fn nonce(&self) -> &str {
         &self.nonce
     }
 
     /// Release now. A failed release only costs the lease's TTL, so it warns, never fails.
-    pub async fn release(mut self) -> Result<(), ProviderError> {
+    pub(crate) async fn release(mut self) -> Result<(), ProviderError> {
         self.released = true;
         if let Some(r) = self.refresher.take() {
             r.abort();
@@ -151,7 +151,7 @@ impl LeaseGuard {
     }
 
     /// The machine is gone (destroyed): there is nothing left to release.
-    pub fn forget(mut self) {
+    pub(crate) fn forget(mut self) {
         self.released = true;
         if let Some(r) = self.refresher.take() {
             r.abort();

@@ -17,7 +17,7 @@
 mod api;
 mod apps;
 mod bluegreen;
-pub mod config;
+pub(crate) mod config;
 mod create;
 mod deploy;
 mod desired;
@@ -43,9 +43,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const API_URL_ENV: &str = "STAGE_GATE_FLY_API_URL";
+pub(crate) const API_URL_ENV: &str = "STAGE_GATE_FLY_API_URL";
 
-pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+pub(crate) const REGISTERED: super::registry::Registered = super::registry::Registered {
     key: "fly",
     default_secret_envs: &["FLY_API_TOKEN"],
     secret_envs,
@@ -86,7 +86,7 @@ pub struct Tuning {
 }
 
 impl Tuning {
-    pub fn standard() -> Tuning {
+    pub(crate) fn standard() -> Tuning {
         Tuning {
             lease_ttl: 30,
             lease_attempts: 6,
@@ -107,7 +107,7 @@ impl Tuning {
 
 pub struct FlyProvider {
     config: FlyConfig,
-    ctx: Ctx,
+    deps: Deps,
     tuning: Tuning,
 }
 
@@ -127,15 +127,15 @@ struct Settings {
 }
 
 impl FlyProvider {
-    pub fn new(config: FlyConfig, ctx: &Ctx) -> Result<Self, ProviderError> {
-        let tuning = if ctx.env.get("STAGE_GATE_FAST_RETRIES") == Some("1") {
+    pub fn new(config: FlyConfig, deps: &Deps) -> Result<Self, ProviderError> {
+        let tuning = if deps.env.get("STAGE_GATE_FAST_RETRIES") == Some("1") {
             Tuning::fast()
         } else {
             Tuning::standard()
         };
         Ok(FlyProvider {
             config,
-            ctx: ctx.clone(),
+            deps: deps.clone(),
             tuning,
         })
     }
@@ -147,7 +147,7 @@ impl FlyProvider {
 
     fn settings(&self, requested_image: Option<&str>) -> Result<Settings, ProviderError> {
         let toml = match &self.config.config {
-            Some(p) => Some(flytoml::read(&self.ctx.path(p), p)?),
+            Some(p) => Some(flytoml::read(&self.deps.path(p), p)?),
             None => None,
         };
         let shown = self.config.config.clone().unwrap_or_default();
@@ -170,7 +170,7 @@ impl FlyProvider {
             .or_else(|| self.config.image.clone())
             .or_else(|| toml.as_ref().and_then(|t| t.build.as_ref()?.image.clone()));
         let base = self
-            .ctx
+            .deps
             .env
             .get(API_URL_ENV)
             .unwrap_or(&self.config.api_url)
@@ -188,7 +188,7 @@ impl FlyProvider {
     }
 
     fn token(&self) -> Result<Secret, ProviderError> {
-        self.ctx
+        self.deps
             .secret(Some("fly-api-token"), &self.config.token_env)
             .ok_or_else(|| {
                 ProviderError::MissingCredential(format!(
@@ -256,7 +256,7 @@ impl Provider for FlyProvider {
     fn preflight(&self, req: &DeployRequest) -> Result<(), ProviderError> {
         self.token()?;
         let s = self.settings(req.image.as_deref())?;
-        if s.image.is_none() && flyctl::find(&self.ctx).is_none() {
+        if s.image.is_none() && flyctl::find(&self.deps.env).is_none() {
             return Err(flyctl::missing_error());
         }
         Ok(())
@@ -280,7 +280,7 @@ impl Provider for FlyProvider {
             Some(image) => self.deploy_machines(&s, &image, req).await,
             None => {
                 let token = self.token()?;
-                let program = flyctl::find(&self.ctx).ok_or_else(flyctl::missing_error)?;
+                let program = flyctl::find(&self.deps.env).ok_or_else(flyctl::missing_error)?;
                 let args = flyctl::args(
                     s.fly_toml.as_deref(),
                     &s.app,
@@ -289,7 +289,7 @@ impl Provider for FlyProvider {
                     s.wait_timeout,
                 );
                 let started = Instant::now();
-                let mut outcome = flyctl::deploy(&self.ctx, &token, &program, &args).await?;
+                let mut outcome = flyctl::deploy(&self.deps, &token, &program, &args).await?;
                 outcome.details = vec![
                     ("strategy".into(), s.strategy.name().into()),
                     ("mode".into(), "flyctl".into()),
@@ -303,8 +303,8 @@ impl Provider for FlyProvider {
                 if let Some(tag) = built.as_deref().and_then(|b| ImageName::parse(b).tag) {
                     outcome.details.push(("tag".into(), tag));
                 }
-                let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token)
-                    .with_cancel(&self.ctx.cancel)
+                let api = Api::new(self.deps.http.clone(), &s.base, &s.app, &token)
+                    .with_cancel(&self.deps.cancel)
                     .until(req.deadline);
                 let machines = self.targets(list_or_explain(&api).await?);
                 outcome.image = match deploy::running_artifact(&machines) {
@@ -345,9 +345,9 @@ async fn list_or_explain(api: &Api) -> Result<Vec<Machine>, ProviderError> {
     }
 }
 
-fn build(p: &ProviderConfig, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
+fn build(p: &ProviderConfig, deps: &Deps) -> Result<Box<dyn Provider>, ProviderError> {
     match p {
-        ProviderConfig::Fly(c) => Ok(Box::new(FlyProvider::new(c.clone(), ctx)?)),
+        ProviderConfig::Fly(c) => Ok(Box::new(FlyProvider::new(c.clone(), deps)?)),
         _ => Err(super::wrong_config("fly")),
     }
 }

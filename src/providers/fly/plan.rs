@@ -109,7 +109,7 @@ impl FlyProvider {
 
     /// The machine configs of `stage-gate plan --format json`; a fly.toml flyctl would refuse
     /// is a config error (exit 2).
-    pub fn offline_plan(&self, image: Option<&str>) -> Result<Value, ProviderError> {
+    pub(crate) fn offline_plan(&self, image: Option<&str>) -> Result<Value, ProviderError> {
         let s = self.settings(image)?;
         offline(&s).map_err(|e| {
             ProviderError::Config(format!(

@@ -41,9 +41,9 @@ impl FlyProvider {
         deadline: Instant,
     ) -> Result<Api, ProviderError> {
         let token = self.token()?;
-        Ok(Api::new(self.ctx.http.clone(), &s.base, app, &token)
-            .with_cancel(&self.ctx.cancel)
-            .with_lease_owner(self.ctx.github.run_url())
+        Ok(Api::new(self.deps.http.clone(), &s.base, app, &token)
+            .with_cancel(&self.deps.cancel)
+            .with_lease_owner(self.deps.run_url.clone())
             .until(deadline))
     }
 
@@ -52,7 +52,7 @@ impl FlyProvider {
         let mut out = Vec::new();
         let mut missing = Vec::new();
         for name in &self.config.secrets {
-            match self.ctx.secret(None, name) {
+            match self.deps.secret(None, name) {
                 Some(v) => out.push((name.clone(), v)),
                 None => missing.push(name.as_str()),
             }
@@ -132,7 +132,7 @@ impl FlyProvider {
             match api.create_app(org, &key).await? {
                 Creation::Created => return Ok(true),
                 Creation::Ambiguous(e) if attempt == 0 => {
-                    self.ctx.console.warn(format!(
+                    self.deps.console.warn(format!(
                         "creating Fly app `{}` lost its answer ({e}); asking again with the                          same idempotency key",
                         api.app
                     ));
@@ -411,7 +411,7 @@ impl Previews for FlyProvider {
 }
 
 /// The pull request number `name` has where `template` has `{pr}`, when it matches.
-pub fn pr_of(template: &str, name: &str) -> Option<u64> {
+pub(crate) fn pr_of(template: &str, name: &str) -> Option<u64> {
     let (before, after) = template.split_once(PR)?;
     let middle = name.strip_prefix(before)?.strip_suffix(after)?;
     if middle.is_empty() || !middle.bytes().all(|b| b.is_ascii_digit()) || middle.starts_with('0') {

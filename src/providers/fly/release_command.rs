@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// What the release command did.
 #[derive(Debug, Clone)]
-pub struct ReleaseRun {
+pub(crate) struct ReleaseRun {
     pub machine: String,
     pub exit_code: i64,
     pub took: Duration,
@@ -25,13 +25,13 @@ pub struct ReleaseRun {
 
 /// The `CreateMachineRequest` of the release machine.
 /// Created stopped (`skip_launch`), in the app's primary region, started once created.
-pub fn create_body(config: &Value, toml: &crate::appconfig::AppConfig) -> Value {
+pub(crate) fn create_body(config: &Value, toml: &crate::appconfig::AppConfig) -> Value {
     let mut body = super::create::create_body(config, toml);
     body["skip_launch"] = json!(true);
     body
 }
 
-pub struct ReleaseCommand<'a> {
+pub(crate) struct ReleaseCommand<'a> {
     pub api: &'a Api,
     /// The release machine is the deploy's first: its digest pins the rest.
     pub desired: &'a super::desired::Desired,
@@ -44,7 +44,7 @@ pub struct ReleaseCommand<'a> {
 }
 
 impl ReleaseCommand<'_> {
-    pub async fn run(&self, body: &Value) -> Result<ReleaseRun, ProviderError> {
+    pub(crate) async fn run(&self, body: &Value) -> Result<ReleaseRun, ProviderError> {
         let started = Instant::now();
         self.console
             .info(format!("running release_command: {}", self.command));

@@ -63,15 +63,15 @@ impl FlyProvider {
         &self,
         req: &RollbackRequest,
     ) -> Result<RollbackOutcome, ProviderError> {
-        self.ctx.console.warn(
+        self.deps.console.warn(
             "rolling back restores machine configs and images only: Fly secrets changed since \
              are NOT rolled back",
         );
         let s = self.settings(None)?;
         let token = self.token()?;
-        let api = Api::new(self.ctx.http.clone(), &s.base, &s.app, &token)
-            .with_cancel(&self.ctx.cancel)
-            .with_lease_owner(self.ctx.github.run_url());
+        let api = Api::new(self.deps.http.clone(), &s.base, &s.app, &token)
+            .with_cancel(&self.deps.cancel)
+            .with_lease_owner(self.deps.run_url.clone());
         let machines = self.targets(list_or_explain(&api).await?);
         let snapshots = restore_targets(&api, &machines, req).await?;
         if snapshots.is_empty() {
@@ -90,7 +90,7 @@ impl FlyProvider {
         let rollout = Rollout::new(
             &api,
             &self.tuning,
-            &self.ctx.console,
+            &self.deps.console,
             Desired::new("", None),
             self.config.wait_timeout,
             deadline,

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 /// A machine as it was before we touched it: enough to put it back.
 #[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub id: String,
     pub region: String,
     pub version: String,
@@ -34,7 +34,7 @@ pub struct Snapshot {
 
 /// One machine this deploy updated.
 #[derive(Debug, Clone, Serialize)]
-pub struct Updated {
+pub(crate) struct Updated {
     pub id: String,
     pub region: String,
     pub old_version: String,
@@ -44,14 +44,14 @@ pub struct Updated {
 /// Machines updated together; `verify` waits for start and checks (not for `immediate`, nor
 /// for stopped machines, which stay stopped).
 #[derive(Debug, Clone)]
-pub struct Wave {
+pub(crate) struct Wave {
     pub machines: Vec<Machine>,
     pub verify: bool,
 }
 
 /// How many started machines may be down at once: a fraction (`0.33` → ceil(33 %)) or, from
 /// 1 up, a count — flyctl's `--max-unavailable`.
-pub fn wave_size(started: usize, max_unavailable: f64) -> usize {
+pub(crate) fn wave_size(started: usize, max_unavailable: f64) -> usize {
     let n = if max_unavailable < 1.0 {
         (started as f64 * max_unavailable).ceil() as usize
     } else {
@@ -64,7 +64,11 @@ pub fn wave_size(started: usize, max_unavailable: f64) -> usize {
 /// by process group; stopped machines in chunks of 30; `rolling` sends each group's first
 /// started machine alone, then waves; `canary` sends one machine of the app alone, then waves;
 /// `immediate` updates everything at once without waiting.
-pub fn plan_waves(strategy: FlyStrategy, machines: &[Machine], max_unavailable: f64) -> Vec<Wave> {
+pub(crate) fn plan_waves(
+    strategy: FlyStrategy,
+    machines: &[Machine],
+    max_unavailable: f64,
+) -> Vec<Wave> {
     let mut sorted = machines.to_vec();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     if strategy == FlyStrategy::Immediate {
@@ -117,11 +121,11 @@ pub fn plan_waves(strategy: FlyStrategy, machines: &[Machine], max_unavailable: 
     waves
 }
 
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-pub fn failed(message: impl Into<String>) -> ProviderError {
+pub(crate) fn failed(message: impl Into<String>) -> ProviderError {
     ProviderError::Failed {
         message: message.into(),
         rolled_back: None,
@@ -133,7 +137,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-pub struct Rollout<'a> {
+pub(crate) struct Rollout<'a> {
     pub api: &'a Api,
     pub tuning: &'a Tuning,
     pub console: &'a Console,
@@ -148,7 +152,7 @@ pub struct Rollout<'a> {
 }
 
 impl<'a> Rollout<'a> {
-    pub fn new(
+    pub(crate) fn new(
         api: &'a Api,
         tuning: &'a Tuning,
         console: &'a Console,
@@ -169,11 +173,11 @@ impl<'a> Rollout<'a> {
         }
     }
 
-    pub fn snapshots(&self) -> Vec<Snapshot> {
+    pub(crate) fn snapshots(&self) -> Vec<Snapshot> {
         lock(&self.snapshots).clone()
     }
 
-    pub fn updated(&self) -> Vec<Updated> {
+    pub(crate) fn updated(&self) -> Vec<Updated> {
         lock(&self.updated).clone()
     }
 
@@ -183,7 +187,7 @@ impl<'a> Rollout<'a> {
 
     /// The waves in order. Cancelled, it starts no new wave; the wave in flight gets the
     /// grace to finish (its lease guards release on drop if it does not).
-    pub async fn run(&self, waves: &[Wave]) -> Result<(), ProviderError> {
+    pub(crate) async fn run(&self, waves: &[Wave]) -> Result<(), ProviderError> {
         let cancel = &self.api.cancel;
         for (i, wave) in waves.iter().enumerate() {
             if cancel.is_cancelled() {
@@ -325,7 +329,7 @@ impl<'a> Rollout<'a> {
 
     /// Wait for `started` at `version`, then for the checks; fail fast on `failed` and
     /// restart loops instead of waiting out the timeout (superfly/flyctl#2653).
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         id: &str,
         version: &str,
@@ -409,7 +413,7 @@ impl<'a> Rollout<'a> {
     /// Put machines back as the snapshots describe, each under its own lease, and verify each
     /// ends as it was before the deploy: a machine that ran is started and passing its checks,
     /// a stopped one stays stopped. One machine failing does not stop the others.
-    pub async fn restore(&self, snapshots: &[Snapshot]) -> RestoreReport {
+    pub(crate) async fn restore(&self, snapshots: &[Snapshot]) -> RestoreReport {
         let mut report = RestoreReport::default();
         for s in snapshots {
             match self.restore_one(s).await {
@@ -486,7 +490,7 @@ impl<'a> Rollout<'a> {
 
 /// What a restore did, machine by machine.
 #[derive(Debug, Default, Clone, Serialize)]
-pub struct RestoreReport {
+pub(crate) struct RestoreReport {
     pub restored: Vec<String>,
     /// Still as they were before the deploy: nothing to do.
     pub unchanged: Vec<String>,
@@ -494,7 +498,7 @@ pub struct RestoreReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct NotRestored {
+pub(crate) struct NotRestored {
     pub id: String,
     pub wanted: String,
     pub why: String,
@@ -503,13 +507,13 @@ pub struct NotRestored {
 }
 
 impl RestoreReport {
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.not_restored.is_empty()
     }
 
     /// `NOT restored 1 machine(s): c (wanted img:v1; runs img:v2 (failed)): why; restored 2
     /// machine(s) to img:v1: a, b` — what is still broken first, as GitHub keeps 140 characters.
-    pub fn describe(&self, images: &[&str]) -> String {
+    pub(crate) fn describe(&self, images: &[&str]) -> String {
         let mut parts = Vec::new();
         if !self.not_restored.is_empty() {
             let bad: Vec<String> = self
@@ -544,7 +548,7 @@ impl RestoreReport {
     }
 
     /// `machine=outcome` pairs for outputs and the summary.
-    pub fn per_machine(&self) -> String {
+    pub(crate) fn per_machine(&self) -> String {
         let mut rows: Vec<String> = Vec::new();
         rows.extend(self.restored.iter().map(|id| format!("{id}=restored")));
         rows.extend(self.unchanged.iter().map(|id| format!("{id}=unchanged")));

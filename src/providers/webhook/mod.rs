@@ -6,7 +6,7 @@
 //! `secret-env` the body is signed, `X-Stage-Gate-Signature: sha256=<hmac>`, the same scheme
 //! as notifications. A webhook cannot undo a deploy, so rollback is refused with a pointer.
 
-pub mod config;
+pub(crate) mod config;
 
 use super::*;
 use crate::config::WebhookConfig;
@@ -30,7 +30,7 @@ pub struct WebhookProvider {
 }
 
 /// Replace every `${NAME}` with the variable's value; a missing one is an error naming it.
-pub fn expand_env(template: &str, env: &Env) -> Result<(String, Vec<String>), String> {
+pub(crate) fn expand_env(template: &str, env: &Env) -> Result<(String, Vec<String>), String> {
     let mut out = String::new();
     let mut used = Vec::new();
     let mut rest = template;
@@ -54,7 +54,7 @@ pub fn expand_env(template: &str, env: &Env) -> Result<(String, Vec<String>), St
     Ok((out, used))
 }
 
-pub const REGISTERED: super::registry::Registered = super::registry::Registered {
+pub(crate) const REGISTERED: super::registry::Registered = super::registry::Registered {
     key: "webhook",
     default_secret_envs: &[],
     secret_envs,
@@ -89,7 +89,7 @@ fn secret_envs(p: &crate::config::ProviderConfig) -> Vec<String> {
 }
 
 impl WebhookProvider {
-    pub fn new(config: WebhookConfig, ctx: &Ctx) -> Result<Self, ProviderError> {
+    pub fn new(config: WebhookConfig, deps: &Deps) -> Result<Self, ProviderError> {
         if Method::from_bytes(config.method.as_bytes()).is_err() {
             return Err(ProviderError::Config(format!(
                 "webhook method `{}` is not an HTTP method",
@@ -98,9 +98,9 @@ impl WebhookProvider {
         }
         Ok(WebhookProvider {
             config,
-            env: ctx.env.clone(),
-            http: ctx.http.clone(),
-            console: ctx.console.clone(),
+            env: deps.env.clone(),
+            http: deps.http.clone(),
+            console: deps.console.clone(),
             poll_every: POLL_EVERY,
         })
     }
@@ -308,10 +308,13 @@ impl Provider for WebhookProvider {
     }
 }
 
-fn build(p: &crate::config::ProviderConfig, ctx: &Ctx) -> Result<Box<dyn Provider>, ProviderError> {
+fn build(
+    p: &crate::config::ProviderConfig,
+    deps: &Deps,
+) -> Result<Box<dyn Provider>, ProviderError> {
     match p {
         crate::config::ProviderConfig::Webhook(c) => {
-            Ok(Box::new(WebhookProvider::new(c.clone(), ctx)?))
+            Ok(Box::new(WebhookProvider::new(c.clone(), deps)?))
         }
         _ => Err(super::wrong_config("webhook")),
     }

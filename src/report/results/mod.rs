@@ -5,15 +5,15 @@
 //! `STAGE_GATE_BLESS=1 cargo test --lib committed_result_schemas`). `docs/results.md` lists
 //! them. `deploy` and `promote` keep theirs in `crate::deploy::result`.
 
-pub mod check;
-pub mod health;
-pub mod notes;
-pub mod notify;
-pub mod plan;
-pub mod preview;
-pub mod release;
-pub mod rollback;
-pub mod tag;
+pub(crate) mod check;
+pub(crate) mod health;
+pub(crate) mod notes;
+pub(crate) mod notify;
+pub(crate) mod plan;
+pub(crate) mod preview;
+pub(crate) mod release;
+pub(crate) mod rollback;
+pub(crate) mod tag;
 
 use super::{Diagnostic, Report};
 use schemars::JsonSchema;

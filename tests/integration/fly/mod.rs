@@ -99,7 +99,7 @@ fn request(config: &FlyConfig, image: Option<&str>, rollback: bool) -> DeployReq
 
 impl Harness {
     fn provider(&self, config: &FlyConfig) -> FlyProvider {
-        FlyProvider::new(config.clone(), &self.ctx).expect("provider")
+        FlyProvider::new(config.clone(), &self.ctx.provider_deps()).expect("provider")
     }
 
     async fn deploy(
