@@ -194,7 +194,10 @@ fn app_name(v: &mut Validator, path: &[&str], template: &str) {
             format!("`{template}` has the placeholder in capitals: it is filled in only as `{PR}`"),
             Some(format!(
                 "write `{}`",
-                template.to_ascii_lowercase().replace(PR, PR)
+                regex::Regex::new(r"(?i)\{pr\}").map_or_else(
+                    |_| template.to_string(),
+                    |re| re.replace_all(template, PR).into_owned()
+                )
             )),
         );
         return;
