@@ -96,6 +96,17 @@ fn repository(sim: &Sim) -> tempfile::TempDir {
 
 /// One job of the preview workflow: `event` is the pull_request action (`None`: no event).
 fn job(sim: &Sim, dir: &Path, event: Option<(&str, u64, &str, &str)>, args: &[&str]) -> Output {
+    job_with(sim, dir, event, args, DB_URL)
+}
+
+/// [`job`] with another value of the secret the preview sets.
+fn job_with(
+    sim: &Sim,
+    dir: &Path,
+    event: Option<(&str, u64, &str, &str)>,
+    args: &[&str],
+    db_url: &str,
+) -> Output {
     let tmp = tempfile::tempdir().unwrap();
     let mut run = Run::new(dir)
         .actions(tmp.path())
@@ -106,7 +117,7 @@ fn job(sim: &Sim, dir: &Path, event: Option<(&str, u64, &str, &str)>, args: &[&s
         .env("GITHUB_TOKEN", GH_TOKEN)
         .env("FLY_API_TOKEN", FLY_TOKEN)
         .env("COOLIFY_TOKEN", COOLIFY_TOKEN)
-        .env("DATABASE_URL", DB_URL)
+        .env("DATABASE_URL", db_url)
         .env("GITHUB_RUN_ID", "41")
         .args(["preview"])
         .args(args);
@@ -135,7 +146,14 @@ fn job(sim: &Sim, dir: &Path, event: Option<(&str, u64, &str, &str)>, args: &[&s
         .filter(|l| !l.starts_with("::add-mask::"))
         .collect::<Vec<_>>()
         .join("\n");
-    for secret in [GH_TOKEN, FLY_TOKEN, COOLIFY_TOKEN, DB_URL, "s3cr3t-db-pass"] {
+    for secret in [
+        GH_TOKEN,
+        FLY_TOKEN,
+        COOLIFY_TOKEN,
+        db_url,
+        DB_URL,
+        "s3cr3t-db-pass",
+    ] {
         assert!(!shown.contains(secret), "a secret leaked:\n{shown}");
     }
     out
@@ -868,4 +886,55 @@ apps:
         "{}",
         out.stderr
     );
+}
+
+/// What Fly stores is the secret itself (the redaction that keeps it out of every other
+/// body must not touch the one call that delivers it); an unchanged secret is not set again,
+/// and a rotated one reaches the machines.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_arrive_whole_and_a_rotated_one_reaches_the_machines() {
+    let sim = start("").await;
+    let repo = repository(&sim);
+    let web = ["up", "--pr", "7", "--sha", SHA2, "--app", "web"];
+    let out = job(&sim, repo.path(), None, &web);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(stored_secret(&sim).await, DB_URL);
+    let first = sim.fly_app("web-pr-7").unwrap().machines[0].clone();
+
+    let again = job(&sim, repo.path(), None, &web);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(!again.all().contains("set secrets"), "{}", again.all());
+    let same = sim.fly_app("web-pr-7").unwrap().machines[0].clone();
+    assert_eq!(same.secrets_version, first.secrets_version, "left alone");
+
+    let rotated = "postgres://preview:r0tated-pass-2@db.internal/pr";
+    let out = job_with(&sim, repo.path(), None, &web, rotated);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(stored_secret(&sim).await, rotated);
+    let app = sim.fly_app("web-pr-7").unwrap();
+    assert_eq!(
+        app.machines[0].secrets_version,
+        Some(app.secrets_version),
+        "updated onto it"
+    );
+    assert_ne!(
+        app.machines[0].metadata.get("stage_gate_secrets"),
+        first.metadata.get("stage_gate_secrets")
+    );
+}
+
+async fn stored_secret(sim: &Sim) -> String {
+    let v: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/apps/web-pr-7/secrets/DATABASE_URL?show_secrets=true",
+            sim.urls.fly
+        ))
+        .bearer_auth(FLY_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["value"].as_str().unwrap_or("").to_string()
 }

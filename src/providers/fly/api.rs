@@ -340,6 +340,15 @@ impl Api {
         }
     }
 
+    /// The same API sending its bodies unscrubbed: for setting an app's secrets, the one call
+    /// whose purpose is to deliver them (errors stay scrubbed).
+    pub(crate) fn delivering_secrets(&self) -> Api {
+        Api {
+            http: self.http.delivering_secrets(),
+            ..self.clone()
+        }
+    }
+
     /// The same API with a new deadline `budget` from now, whatever bound it had: cleanup
     /// (lease releases, restores) must still run after the deploy's deadline passed.
     pub(crate) fn for_cleanup(&self, budget: Duration) -> Api {

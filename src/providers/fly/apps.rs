@@ -42,6 +42,16 @@ pub(crate) struct IpAssignment {
     pub ip: String,
 }
 
+/// One app secret as the API lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct AppSecret {
+    pub(crate) name: String,
+    #[serde(default)]
+    pub(crate) digest: String,
+    #[serde(default)]
+    pub(crate) value: Option<String>,
+}
+
 /// What looking an app up found.
 #[derive(Debug)]
 pub(crate) enum Lookup {
@@ -181,11 +191,29 @@ impl Api {
         }
         let body = json!({ "values": map });
         let v = self
+            .delivering_secrets()
             .call(Method::POST, "/secrets", None, Some(&body), true)
             .await?;
         v["version"].as_u64().ok_or_else(|| {
             ProviderError::Other("the Fly API set the secrets but answered no `version`".into())
         })
+    }
+
+    /// The app's secrets: names, Fly's digests, and with `values` their values
+    /// (`show_secrets=true`).
+    pub(crate) async fn list_secrets(&self, values: bool) -> Result<Vec<AppSecret>, ProviderError> {
+        #[derive(Deserialize)]
+        struct List {
+            #[serde(default)]
+            secrets: Vec<AppSecret>,
+        }
+        let path = if values {
+            "/secrets?show_secrets=true"
+        } else {
+            "/secrets"
+        };
+        let v = self.call(Method::GET, path, None, None, true).await?;
+        Ok(self.decode::<List>("secret list", v)?.secrets)
     }
 
     pub(crate) async fn ip_assignments(&self) -> Result<Vec<IpAssignment>, ProviderError> {

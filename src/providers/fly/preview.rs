@@ -69,6 +69,48 @@ impl FlyProvider {
         Ok(out)
     }
 
+    /// Set the configured secrets whose values differ from the app's (all of them when the
+    /// values cannot be read back). Answers the new secrets version and the names set, when
+    /// any were, and a stamp of Fly's digests of the configured secrets.
+    async fn sync_secrets(
+        &self,
+        api: &Api,
+        secrets: &[(String, Secret)],
+    ) -> Result<(Option<(u64, Vec<String>)>, Option<String>), ProviderError> {
+        if secrets.is_empty() {
+            return Ok((None, None));
+        }
+        let current = api.list_secrets(true).await.unwrap_or_default();
+        let differs = |(name, value): &&(String, Secret)| {
+            !current
+                .iter()
+                .any(|c| &c.name == name && c.value.as_deref() == Some(value.expose()))
+        };
+        let changed: Vec<(String, Secret)> = secrets.iter().filter(differs).cloned().collect();
+        let set = if changed.is_empty() {
+            None
+        } else {
+            let version = api.set_secrets(&changed).await?;
+            Some((version, changed.iter().map(|(n, _)| n.clone()).collect()))
+        };
+        let digests = api.list_secrets(false).await?;
+        let mut parts: Vec<String> = secrets
+            .iter()
+            .map(|(name, _)| {
+                let d = digests
+                    .iter()
+                    .find(|d| &d.name == name)
+                    .map_or("", |d| d.digest.as_str());
+                format!("{name}={d}")
+            })
+            .collect();
+        parts.sort();
+        use sha2::{Digest, Sha256};
+        let hash = Sha256::digest(parts.join("\n"));
+        let stamp: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        Ok((set, Some(stamp)))
+    }
+
     /// The app is this pull request's preview: in the organisation, with our marker.
     async fn ours(&self, api: &Api, app: &FlyApp, marker: &Marker) -> Result<(), ProviderError> {
         let org = self.org()?;
@@ -289,10 +331,16 @@ impl Previews for FlyProvider {
             version = Some(api.set_secrets(&marker).await?);
         }
         let secrets = self.secret_values()?;
-        if !secrets.is_empty() {
-            version = Some(api.set_secrets(&secrets).await?);
-            let names: Vec<&str> = secrets.iter().map(|(n, _)| n.as_str()).collect();
+        let (changed, stamp) = self.sync_secrets(&api, &secrets).await?;
+        if let Some((v, names)) = changed {
+            version = Some(v);
             notes.push(format!("set secrets {}", names.join(", ")));
+        }
+        let mut labels = req.marker.labels(&req.sha);
+        if let Some(stamp) = stamp {
+            // Fly's digests of the secrets: a rotated secret changes it, so the machines are
+            // updated onto the new values; an unchanged one leaves them alone.
+            labels.push(("stage_gate_secrets".into(), stamp));
         }
         if let Some(note) = self.addresses(&api, &s).await? {
             notes.push(note);
@@ -303,7 +351,7 @@ impl Previews for FlyProvider {
             version: None,
             image: Some(image.clone()),
             deadline: req.deadline,
-            labels: req.marker.labels(&req.sha),
+            labels,
             min_secrets_version: version,
         };
         let outcome = self.deploy_machines(&s, &image, &deploy).await?;
