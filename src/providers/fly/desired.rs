@@ -103,7 +103,7 @@ impl Desired {
             }
             Some((d, _)) if d == digest => Ok(()),
             Some((d, from)) => Err(super::rollout::failed(format!(
-                "machine {machine} came up on {digest}, but this deploy runs {d} (pinned by {from}):                  the image `{}` changed during the deploy; stopping so the app does not run two images",
+                "machine {machine} came up on {digest}, but this deploy runs {d} (pinned by {from}): the image `{}` changed during the deploy; stopping so the app does not run two images",
                 self.requested
             ))),
         }
@@ -181,7 +181,7 @@ fn keep_volume(c: &mut Value, current: &Value, group: &str) -> Result<(), Provid
     let new = c["mounts"].as_array().and_then(|m| m.first()).cloned();
     let replace = |why: String| {
         ProviderError::Config(format!(
-            "process group `{group}`: {why}; a machine's volume cannot change in place — run              `fly deploy` once (it replaces the machines) or move the data with `fly volumes fork`"
+            "process group `{group}`: {why}; a machine's volume cannot change in place — run `fly deploy` once (it replaces the machines) or move the data with `fly volumes fork`"
         ))
     };
     match (old, new) {

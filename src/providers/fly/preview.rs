@@ -175,14 +175,14 @@ impl FlyProvider {
                 Creation::Created => return Ok(true),
                 Creation::Ambiguous(e) if attempt == 0 => {
                     self.deps.console.warn(format!(
-                        "creating Fly app `{}` lost its answer ({e}); asking again with the                          same idempotency key",
+                        "creating Fly app `{}` lost its answer ({e}); asking again with the same idempotency key",
                         api.app
                     ));
                 }
                 Creation::Ambiguous(e) => {
                     return Err(ProviderError::Failed {
                         message: format!(
-                            "creating Fly app `{}` failed twice ({e}); whether it exists is                              unknown — run again (the same key makes that safe)",
+                            "creating Fly app `{}` failed twice ({e}); whether it exists is unknown — run again (the same key makes that safe)",
                             api.app
                         ),
                         rolled_back: None,

@@ -64,7 +64,7 @@ impl ReleaseCommand<'_> {
             _ = self.api.cancel.cancelled() => {
                 let signal = self.api.cancel.signal().unwrap_or_else(|| "a signal".into());
                 return Err(ProviderError::Cancelled(format!(
-                    "cancelled by {signal} while release_command ran on machine {id}: it was left                      to finish (see `fly logs -i {id}`); no other machine was changed"
+        "cancelled by {signal} while release_command ran on machine {id}: it was left to finish (see `fly logs -i {id}`); no other machine was changed"
                 )));
             }
         };
