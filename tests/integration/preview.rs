@@ -938,3 +938,45 @@ async fn stored_secret(sim: &Sim) -> String {
         .unwrap();
     v["value"].as_str().unwrap_or("").to_string()
 }
+
+/// A mistyped organisation is a config error with the fix; a token that cannot create apps
+/// is told which token previews need.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_organisation_says_which_key_and_which_token() {
+    let sim = stage_gate_sim::start(
+        Scenario::parse(&format!(
+            r#"
+fly:
+  token: {FLY_TOKEN}
+  orgs: [acme]
+github:
+  repos:
+    - name: {REPO}
+      commits: [{{ sha: "{SHA2}", message: "feat: x" }}]
+      pulls: [{{ number: 7, state: open, head_sha: "{SHA2}" }}]
+"#
+        ))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let repo = repository(&sim);
+    let cfg = repo.path().join(".github/stage-gate.yml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("org: acme", "org: acme-typo");
+    std::fs::write(&cfg, text).unwrap();
+    let out = job(
+        &sim,
+        repo.path(),
+        None,
+        &["up", "--pr", "7", "--sha", SHA2, "--app", "web"],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.all().contains("check `fly.org`"), "{}", out.all());
+    assert!(
+        out.all().contains("fly tokens create org --org acme-typo"),
+        "{}",
+        out.all()
+    );
+}

@@ -112,7 +112,7 @@ impl Api {
             Ok(v) => v.map(|_| Creation::Created),
             Err(e) if name_taken(&e) => Ok(Creation::NameTaken),
             Err(e) if e.is_ambiguous() => Ok(Creation::Ambiguous(e)),
-            Err(e) => Err(super::api::classify(e)),
+            Err(e) => Err(org_refusal(e, org)),
         }
     }
 
@@ -148,9 +148,13 @@ impl Api {
             if let Some(c) = &cursor {
                 url.query_pairs_mut().append_pair("cursor", c);
             }
-            let v = self
-                .call_url(Method::GET, url.as_str(), None, None, true)
-                .await?;
+            let v = match self
+                .call_unclassified(Method::GET, url.as_str(), None, None, true)
+                .await
+            {
+                Ok(v) => v?,
+                Err(e) => return Err(org_refusal(e, org)),
+            };
             let page: Page = self.decode("app list", v)?;
             apps.extend(page.apps);
             match page.next_cursor.filter(|c| !c.is_empty()) {
@@ -239,6 +243,25 @@ impl Api {
             .call(Method::POST, "/ip_assignments", None, Some(&body), false)
             .await?;
         self.decode("address", v)
+    }
+}
+
+/// A refusal of an organisation-level call (create or list apps): a wrong `fly.org` is a
+/// config mistake (exit 2), and previews need an organisation token, not a deploy token.
+fn org_refusal(e: HttpError, org: &str) -> ProviderError {
+    let token = format!(
+        "previews create and delete apps, which needs an organisation token (`fly tokens \
+         create org --org {org}`), not a deploy token (`fly tokens deploy` is scoped to one app)"
+    );
+    match e.status() {
+        Some(StatusCode::FORBIDDEN) => ProviderError::Config(format!(
+            "Fly refused organisation `{org}` ({e}): check `fly.org` (the slug `fly orgs \
+             list` shows); {token}"
+        )),
+        Some(StatusCode::UNAUTHORIZED) => {
+            ProviderError::Auth(format!("the Fly API refused the token ({e}); {token}"))
+        }
+        _ => super::api::classify(e),
     }
 }
 
