@@ -77,7 +77,7 @@ pub const INPUTS: &[InputSpec] = &[
 
 /// The action's outputs (declared in action.yml).
 pub const OUTPUTS: &[(&str, &str)] = &[
-    ("result", "success, failure, refused or cancelled; preview also: skipped (a fork's pull request) or removed."),
+    ("result", "success, failure, refused or cancelled; preview also: skipped (a fork's pull request), removed or planned (a dry run)."),
     (
         "version",
         "The version that was validated, deployed or released.",

@@ -17,7 +17,7 @@ pub struct PreviewResult {
     /// The commit brought up (`up`).
     pub sha: Option<String>,
     pub dry_run: bool,
-    /// `success`, `failure`, `skipped`, `removed` or `refused`.
+    /// `success`, `failure`, `skipped`, `removed`, `refused`, or `planned` (a dry run).
     pub result: String,
     /// Why nothing was done, when `skipped` (a pull request from a fork).
     pub notice: Option<String>,

@@ -31,6 +31,8 @@ struct Candidate {
     target: Target,
     resource: String,
     pr: u64,
+    /// When the vendor says it last changed, for a preview no record dates.
+    changed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn internal(e: impl std::fmt::Display) -> Failure {
@@ -68,6 +70,7 @@ pub async fn sweep(
                             target: target.clone(),
                             resource: f.name,
                             pr: f.pr,
+                            changed_at: f.changed_at,
                         }),
                         other => result.sweep.push(SweepDecision {
                             app: target.app.clone(),
@@ -94,6 +97,7 @@ pub async fn sweep(
                         target: target.clone(),
                         resource,
                         pr,
+                        changed_at: None,
                     });
                 }
             }
@@ -136,6 +140,16 @@ pub async fn sweep(
         ctx.console.error(f.to_string());
         return Ok((result, Some(f)));
     }
+    let over = remove.len() > policy.sweep_limit && !r.force;
+    if ctx.dry_run && over {
+        ctx.console.warn(format!(
+            "a real run would refuse: {} removals are more than `sweep-limit` {} (run it with \
+             --force, or raise the limit)",
+            remove.len(),
+            policy.sweep_limit
+        ));
+        result.result = "refused".into();
+    }
     let mut worst = None;
     for (c, reason) in remove {
         if ctx.dry_run {
@@ -162,6 +176,12 @@ pub async fn sweep(
                 worst.get_or_insert(f);
             }
         }
+    }
+    if ctx.dry_run {
+        if !over {
+            result.result = "planned".into();
+        }
+        return Ok((result, None));
     }
     result.result = match (&worst, result.sweep.iter().any(|d| d.decision == "removed")) {
         (Some(_), _) => "failure",
@@ -205,27 +225,33 @@ async fn judge(
     let entries = records::history(gh, &environment_of(env, pr), &c.target.app)
         .await
         .map_err(internal)?;
-    let Some(last) = entries.first() else {
-        return Ok((
-            false,
-            format!("pull request #{pr} is open; no deploy recorded to date it by"),
-        ));
+    // The newest record dates it; without one (a run without a GitHub token), the vendor's
+    // last change does.
+    let (last, by) = match (entries.first(), c.changed_at) {
+        (Some(e), _) => (e.updated_at, "deployed"),
+        (None, Some(t)) => (t, "changed (no deploy recorded)"),
+        (None, None) => {
+            return Ok((
+                false,
+                format!("pull request #{pr} is open; nothing dates its last deploy"),
+            ))
+        }
     };
-    let age = chrono::Utc::now() - last.updated_at;
+    let age = chrono::Utc::now() - last;
     let age_std = age.to_std().unwrap_or_default();
     let words = super::span(age_std);
     if age_std > ttl {
         Ok((
             true,
             format!(
-                "last deployed {words} ago, longer than its ttl ({})",
+                "last {by} {words} ago, longer than its ttl ({})",
                 super::span(ttl)
             ),
         ))
     } else {
         Ok((
             false,
-            format!("pull request #{pr} is open, last deployed {words} ago"),
+            format!("pull request #{pr} is open, last {by} {words} ago"),
         ))
     }
 }

@@ -37,8 +37,23 @@ pub async fn up(ctx: &Ctx, r: &UpRequest) -> Result<(PreviewResult, Option<Failu
         .iter()
         .map(|a| a.request(r.pr, &r.sha, r.image.clone(), &marker))
         .collect();
-    for (a, req) in apps.iter().zip(&requests) {
-        a.previews().preflight_up(req).map_err(Failure::from)?;
+    // Every app's checks before any call, all said at once.
+    let refused: Vec<Failure> = apps
+        .iter()
+        .zip(&requests)
+        .filter_map(|(a, req)| {
+            let e = a.previews().preflight_up(req).err()?;
+            let f = Failure::from(e);
+            Some(Failure::new(
+                f.exit,
+                anyhow::anyhow!("{}: {f}", a.target.app),
+            ))
+        })
+        .collect();
+    if let Some(first) = refused.first() {
+        let exit = first.exit;
+        let all: Vec<String> = refused.iter().map(|f| f.to_string()).collect();
+        return Err(Failure::new(exit, anyhow::anyhow!("{}", all.join("\n"))));
     }
     let environment = environment_of(&r.env, r.pr);
     let mut result = PreviewResult::new("up", &r.env, ctx.dry_run);

@@ -93,6 +93,9 @@ pub struct Found {
     pub pr: u64,
     /// Its marker; None when it carries none (made by hand: never touched).
     pub marker: Option<Marker>,
+    /// When it last changed, as the vendor says (a Fly machine's `updated_at`): what a
+    /// sweep dates it by when no GitHub record does.
+    pub changed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A provider that can run previews per pull request.

@@ -16,6 +16,10 @@ use crate::providers::preview::{Found, PreviewDown, PreviewRequest, PreviewUp, P
 use crate::providers::{DeployOutcome, ProviderError};
 use async_trait::async_trait;
 
+/// How long a git application's preview may take to appear after the pull request opened
+/// (Coolify's GitHub App makes it from GitHub's webhook).
+const PREVIEW_APPEARS: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl CoolifyProvider {
     fn preview_app(&self) -> Result<String, ProviderError> {
         match self.config.uuids.as_slice() {
@@ -145,22 +149,41 @@ impl Previews for CoolifyProvider {
             None
         };
         let url = Self::preview_trigger_url(&api.base, &uuid, req.pr, tag.as_deref());
-        self.console.info(format!("coolify: POST {url}"));
-        let entries = api
-            .trigger(&url)
-            .await
-            .map_err(|e| api.explain(e, "deploy"))?;
-        let entry = entries.into_iter().next().unwrap_or_default();
-        let deployment = match &entry.deployment_uuid {
-            Some(d) => d.clone(),
-            None if entry.message.contains("not found") && !app.is_docker_image() => {
+        // A git application's preview is made by Coolify's GitHub App when the pull request
+        // opens: this job may get there first, so "not found" is asked again for a while.
+        let waited_until = std::time::Instant::now() + PREVIEW_APPEARS;
+        let entry = loop {
+            self.console.info(format!("coolify: POST {url}"));
+            let entries = api
+                .trigger(&url)
+                .await
+                .map_err(|e| api.explain(e, "deploy"))?;
+            let entry = entries.into_iter().next().unwrap_or_default();
+            let missing = entry.deployment_uuid.is_none()
+                && entry.message.contains("not found")
+                && !app.is_docker_image();
+            if !missing {
+                break entry;
+            }
+            let now = std::time::Instant::now();
+            if now >= waited_until.min(req.deadline) {
                 return Err(ProviderError::Config(format!(
                     "Coolify has no preview of pull request #{} for application `{uuid}` \
-                     ({}): Coolify's GitHub App creates it when the pull request opens, with \
-                     Preview Deployments on",
-                    req.pr, entry.message
-                )))
+                     ({}), after waiting {}s for it: Coolify's GitHub App creates it when the \
+                     pull request opens, with Preview Deployments on",
+                    req.pr,
+                    entry.message,
+                    PREVIEW_APPEARS.as_secs()
+                )));
             }
+            self.console.info(format!(
+                "coolify: no preview of #{} yet (Coolify's GitHub App makes it); asking again",
+                req.pr
+            ));
+            tokio::time::sleep(self.config.poll_interval.min(waited_until - now)).await;
+        };
+        let deployment = match &entry.deployment_uuid {
+            Some(d) => d.clone(),
             None => self.follow(&api, &uuid, &entry).await?,
         };
         let rows = self

@@ -36,6 +36,8 @@ pub(crate) struct Machine {
     pub events: Vec<MachineEvent>,
     #[serde(default)]
     pub created_at: String,
+    #[serde(default)]
+    pub updated_at: String,
     /// What the image resolved to when the machine was created or updated (`ImageRef`).
     #[serde(default)]
     pub image_ref: Option<ImageRef>,

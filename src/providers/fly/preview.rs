@@ -59,8 +59,9 @@ impl FlyProvider {
         }
         if !missing.is_empty() {
             return Err(ProviderError::MissingCredential(format!(
-                "`fly.secrets` names {} but the job's environment does not set {}; pass {} \
-                 to the step under `env:` (from `secrets.*`)",
+                "`fly.secrets` names {} but the job's environment does not set {} (or sets it \
+                 empty, as GitHub does for a secret that does not exist); pass {} to the step \
+                 under `env:` from `secrets.*`",
                 missing.join(", "),
                 if missing.len() == 1 { "it" } else { "them" },
                 if missing.len() == 1 { "it" } else { "them" }
@@ -448,10 +449,18 @@ impl Previews for FlyProvider {
                 .secret_value(Marker::SECRET)
                 .await?
                 .and_then(|v| Marker::parse(&v));
+            let changed_at = app_api
+                .list_machines()
+                .await?
+                .iter()
+                .filter_map(|m| chrono::DateTime::parse_from_rfc3339(&m.updated_at).ok())
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .max();
             found.push(Found {
                 name: listed.name,
                 pr,
                 marker,
+                changed_at,
             });
         }
         Ok(Some(found))
