@@ -17,23 +17,7 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
     let app = pick(args.app.clone(), &ctx.inputs, "app");
     let event = pull_request_event(ctx)?;
     let action = action(ctx, args, event.as_ref())?;
-    let pr = match args.pr {
-        Some(n) => Some(n),
-        None => match ctx.inputs.get("pr") {
-            Some(s) => Some(
-                s.trim()
-                    .trim_start_matches('#')
-                    .parse::<u64>()
-                    .map_err(|_| {
-                        Failure::input(format!("the `pr` input `{s}` is not a pull request number"))
-                    })?,
-            ),
-            None => event.as_ref().map(|e| e.number),
-        },
-    };
-    if pr == Some(0) {
-        return Err(Failure::input("pull request numbers start at 1"));
-    }
+    let pr = pr_number(ctx, args, event.as_ref())?;
     let need_pr = || {
         pr.ok_or_else(|| {
             Failure::input(
@@ -50,41 +34,23 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
     }
     let (result, failure) = match action {
         PreviewAction::Up => {
-            let pr = need_pr()?;
-            let flag = pick(args.sha.clone(), &ctx.inputs, "sha");
-            let from_event = event
-                .as_ref()
-                .filter(|e| e.number == pr)
-                .map(|e| e.head_sha.clone());
-            let sha = match (flag, from_event) {
-                (Some(s), _) => crate::commands::deploy::full_sha(ctx, &s)?,
-                (None, Some(head)) => head,
-                (None, None) => pull_request_head(ctx, pr).await?,
-            };
-            let req = preview::UpRequest {
-                env: env.clone(),
-                pr,
-                sha,
-                image: pick(args.image.clone(), &ctx.inputs, "image"),
-                app,
-                skip_health: args.skip_health,
-            };
-            refused(ctx, "up", &env, Some(pr), preview::up(ctx, &req).await)?
+            let req = up_request(ctx, args, event.as_ref(), env.clone(), need_pr()?, app).await?;
+            refused(ctx, "up", &env, Some(req.pr), preview::up(ctx, &req).await)?
         }
         PreviewAction::Down => {
-            let reason = match event.as_ref().filter(|e| e.closed()) {
-                Some(e) if e.merged => format!("pull request #{} was merged", e.number),
-                Some(e) => format!("pull request #{} was closed", e.number),
-                None => "torn down by `stage-gate preview down`".to_string(),
-            };
             let req = preview::DownRequest {
                 env: env.clone(),
                 pr: need_pr()?,
                 app,
-                reason,
+                reason: down_reason(event.as_ref()),
             };
-            let pr = req.pr;
-            refused(ctx, "down", &env, Some(pr), preview::down(ctx, &req).await)?
+            refused(
+                ctx,
+                "down",
+                &env,
+                Some(req.pr),
+                preview::down(ctx, &req).await,
+            )?
         }
         PreviewAction::Sweep => {
             let force = args.force || ctx.inputs.bool("force")?.unwrap_or(false);
@@ -101,6 +67,61 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
         report.exit = Some(f.exit);
     }
     Ok(report)
+}
+
+/// The pull request: `--pr`, the `pr` input, else the event's.
+fn pr_number(
+    ctx: &Ctx,
+    args: &PreviewArgs,
+    event: Option<&PullRequestEvent>,
+) -> Result<Option<u64>, Failure> {
+    let pr =
+        match (args.pr, ctx.inputs.get("pr")) {
+            (Some(n), _) => Some(n),
+            (None, Some(s)) => Some(s.trim().trim_start_matches('#').parse::<u64>().map_err(
+                |_| Failure::input(format!("the `pr` input `{s}` is not a pull request number")),
+            )?),
+            (None, None) => event.map(|e| e.number),
+        };
+    if pr == Some(0) {
+        return Err(Failure::input("pull request numbers start at 1"));
+    }
+    Ok(pr)
+}
+
+/// What `up` brings up: the commit is `--sha`, else the event's head, else GitHub's.
+async fn up_request(
+    ctx: &Ctx,
+    args: &PreviewArgs,
+    event: Option<&PullRequestEvent>,
+    env: String,
+    pr: u64,
+    app: Option<String>,
+) -> Result<preview::UpRequest, Failure> {
+    let flag = pick(args.sha.clone(), &ctx.inputs, "sha");
+    let from_event = event.filter(|e| e.number == pr).map(|e| e.head_sha.clone());
+    let sha = match (flag, from_event) {
+        (Some(s), _) => crate::commands::deploy::full_sha(ctx, &s)?,
+        (None, Some(head)) => head,
+        (None, None) => pull_request_head(ctx, pr).await?,
+    };
+    Ok(preview::UpRequest {
+        env,
+        pr,
+        sha,
+        image: pick(args.image.clone(), &ctx.inputs, "image"),
+        app,
+        skip_health: args.skip_health,
+    })
+}
+
+/// Why `down` runs, for the records and the comment.
+fn down_reason(event: Option<&PullRequestEvent>) -> String {
+    match event.filter(|e| e.closed()) {
+        Some(e) if e.merged => format!("pull request #{} was merged", e.number),
+        Some(e) => format!("pull request #{} was closed", e.number),
+        None => "torn down by `stage-gate preview down`".to_string(),
+    }
 }
 
 type Outcome = (PreviewResult, Option<Failure>);

@@ -39,6 +39,7 @@ fn internal(e: impl std::fmt::Display) -> Failure {
     Failure::new(Exit::Internal, anyhow::anyhow!("{e}"))
 }
 
+/// Find, judge, bound, then tear down.
 pub async fn sweep(
     ctx: &Ctx,
     r: &SweepRequest,
@@ -51,84 +52,18 @@ pub async fn sweep(
         ))
     })?;
     let mut result = PreviewResult::new("sweep", &r.env, ctx.dry_run);
-    let mut found = Vec::new();
-    let deps = ctx.provider_deps();
-    for target in ctx.config.targets(&r.env, None) {
-        let provider = providers::for_target(target, &deps).map_err(Failure::from)?;
-        let Some(previews) = provider.previews() else {
-            continue;
-        };
-        match previews.list(target).await.map_err(Failure::from)? {
-            Some(listed) => {
-                for f in listed {
-                    let expected = Marker {
-                        repository: repo.clone(),
-                        pr: f.pr,
-                    };
-                    match &f.marker {
-                        Some(m) if *m == expected => found.push(Candidate {
-                            target: target.clone(),
-                            resource: f.name,
-                            pr: f.pr,
-                            changed_at: f.changed_at,
-                        }),
-                        other => result.sweep.push(SweepDecision {
-                            app: target.app.clone(),
-                            resource: f.name,
-                            pr: Some(f.pr),
-                            decision: "left-alone".into(),
-                            reason: match other {
-                                None => "carries no stage-gate marker (not made by `stage-gate preview`)".into(),
-                                Some(m) => format!("marked as {}, not {}", m.value(), expected.value()),
-                            },
-                        }),
-                    }
-                }
-            }
-            None => {
-                for pr in recorded_prs(&gh, &r.env, &target.app).await? {
-                    let t = target.for_pull_request(pr);
-                    let resource = super::App {
-                        target: t,
-                        provider: providers::for_target(target, &deps).map_err(Failure::from)?,
-                    }
-                    .resource(pr);
-                    found.push(Candidate {
-                        target: target.clone(),
-                        resource,
-                        pr,
-                        changed_at: None,
-                    });
-                }
-            }
-        }
-    }
+    let found = find(ctx, &gh, &repo, &r.env, &mut result).await?;
     let mut remove = Vec::new();
     for c in found {
-        let (go, reason) = judge(&gh, &r.env, &c, policy.ttl).await?;
-        if go {
-            remove.push((c, reason));
-        } else {
-            result.sweep.push(SweepDecision {
-                app: c.target.app.clone(),
-                resource: c.resource,
-                pr: Some(c.pr),
-                decision: "kept".into(),
-                reason,
-            });
+        match judge(&gh, &r.env, &c, policy.ttl).await? {
+            (true, reason) => remove.push((c, reason)),
+            (false, reason) => result.sweep.push(decision(&c, "kept", reason)),
         }
     }
-    if remove.len() > policy.sweep_limit && !r.force && !ctx.dry_run {
+    let over = remove.len() > policy.sweep_limit && !r.force;
+    if over {
         let names: Vec<String> = remove.iter().map(|(c, _)| c.resource.clone()).collect();
-        for (c, reason) in remove {
-            result.sweep.push(decision(
-                &c,
-                "kept",
-                format!("{reason}; not removed: over the sweep limit"),
-            ));
-        }
-        result.result = "refused".into();
-        let f = Failure::gate(format!(
+        let why = format!(
             "sweep would tear down {} previews ({}), more than `sweep-limit` {} under \
              environments.{}: nothing was removed. Review them with --dry-run, then run with \
              --force (or raise the limit)",
@@ -136,53 +71,34 @@ pub async fn sweep(
             names.join(", "),
             policy.sweep_limit,
             r.env
-        ));
-        ctx.console.error(f.to_string());
-        return Ok((result, Some(f)));
-    }
-    let over = remove.len() > policy.sweep_limit && !r.force;
-    if ctx.dry_run && over {
-        ctx.console.warn(format!(
-            "a real run would refuse: {} removals are more than `sweep-limit` {} (run it with \
-             --force, or raise the limit)",
-            remove.len(),
-            policy.sweep_limit
-        ));
+        );
         result.result = "refused".into();
-    }
-    let mut worst = None;
-    for (c, reason) in remove {
         if ctx.dry_run {
+            ctx.console.warn(format!("a real run would refuse: {why}"));
+        } else {
+            for (c, reason) in remove {
+                let kept = format!("{reason}; not removed: over the sweep limit");
+                result.sweep.push(decision(&c, "kept", kept));
+            }
+            let f = Failure::gate(why);
+            ctx.console.error(f.to_string());
+            return Ok((result, Some(f)));
+        }
+    }
+    if ctx.dry_run {
+        for (c, reason) in remove {
             ctx.console.info(format!(
                 "[dry-run] would tear down {} (#{}): {reason}",
                 c.resource, c.pr
             ));
             result.sweep.push(decision(&c, "remove", reason));
-            continue;
         }
-        match tear_down(ctx, &gh, &repo, &r.env, &c, &reason).await {
-            Ok(what) => {
-                ctx.console
-                    .info(format!("{}: {what} ({reason})", c.resource));
-                result
-                    .sweep
-                    .push(decision(&c, "removed", format!("{reason}; {what}")));
-            }
-            Err(f) => {
-                ctx.console.error(format!("{}: {f}", c.resource));
-                result
-                    .sweep
-                    .push(decision(&c, "failed", format!("{reason}; {f}")));
-                worst.get_or_insert(f);
-            }
-        }
-    }
-    if ctx.dry_run {
         if !over {
             result.result = "planned".into();
         }
         return Ok((result, None));
     }
+    let worst = remove_all(ctx, &gh, &repo, &r.env, remove, &mut result).await;
     result.result = match (&worst, result.sweep.iter().any(|d| d.decision == "removed")) {
         (Some(_), _) => "failure",
         (None, true) => "removed",
@@ -190,6 +106,95 @@ pub async fn sweep(
     }
     .into();
     Ok((result, worst))
+}
+
+/// Every preview of the environment: on Fly the organisation's apps of the template (those
+/// not ours are decided `left-alone` here), elsewhere the pull requests the records name.
+async fn find(
+    ctx: &Ctx,
+    gh: &GitHub,
+    repo: &str,
+    env: &str,
+    result: &mut PreviewResult,
+) -> Result<Vec<Candidate>, Failure> {
+    let mut found = Vec::new();
+    let deps = ctx.provider_deps();
+    for target in ctx.config.targets(env, None) {
+        let provider = providers::for_target(target, &deps).map_err(Failure::from)?;
+        let Some(previews) = provider.previews() else {
+            continue;
+        };
+        let Some(listed) = previews.list(target).await.map_err(Failure::from)? else {
+            for pr in recorded_prs(gh, env, &target.app).await? {
+                let app = super::App {
+                    target: target.for_pull_request(pr),
+                    provider: providers::for_target(target, &deps).map_err(Failure::from)?,
+                };
+                found.push(Candidate {
+                    target: target.clone(),
+                    resource: app.resource(pr),
+                    pr,
+                    changed_at: None,
+                });
+            }
+            continue;
+        };
+        for f in listed {
+            let expected = Marker {
+                repository: repo.to_string(),
+                pr: f.pr,
+            };
+            let candidate = Candidate {
+                target: target.clone(),
+                resource: f.name,
+                pr: f.pr,
+                changed_at: f.changed_at,
+            };
+            match &f.marker {
+                Some(m) if *m == expected => found.push(candidate),
+                None => result.sweep.push(decision(
+                    &candidate,
+                    "left-alone",
+                    "carries no stage-gate marker (not made by `stage-gate preview`)".into(),
+                )),
+                Some(m) => result.sweep.push(decision(
+                    &candidate,
+                    "left-alone",
+                    format!("marked as {}, not {}", m.value(), expected.value()),
+                )),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Tear each down, saying which and why; the first failure decides the exit.
+async fn remove_all(
+    ctx: &Ctx,
+    gh: &GitHub,
+    repo: &str,
+    env: &str,
+    remove: Vec<(Candidate, String)>,
+    result: &mut PreviewResult,
+) -> Option<Failure> {
+    let mut worst = None;
+    for (c, reason) in remove {
+        match tear_down(ctx, gh, repo, env, &c, &reason).await {
+            Ok(what) => {
+                ctx.console
+                    .info(format!("{}: {what} ({reason})", c.resource));
+                let done = format!("{reason}; {what}");
+                result.sweep.push(decision(&c, "removed", done));
+            }
+            Err(f) => {
+                ctx.console.error(format!("{}: {f}", c.resource));
+                let failed = format!("{reason}; {f}");
+                result.sweep.push(decision(&c, "failed", failed));
+                worst.get_or_insert(f);
+            }
+        }
+    }
+    worst
 }
 
 fn decision(c: &Candidate, what: &str, reason: String) -> SweepDecision {
