@@ -197,6 +197,45 @@ async fn not_older(gh: &GitHub, environment: &str, app: &str, sha: &str) -> Resu
     Ok(())
 }
 
+/// One app's Deployment of the preview, when there is a GitHub to record it.
+struct Record<'a> {
+    ctx: &'a Ctx,
+    gh: Option<GitHub>,
+    id: Option<u64>,
+}
+
+impl Record<'_> {
+    /// Post a status (a budget of its own; a status that cannot be written is said, not fatal).
+    async fn status(&self, state: DeploymentStatusState, description: String, url: Option<&str>) {
+        let (Some(gh), Some(id)) = (&self.gh, self.id) else {
+            return;
+        };
+        let log_url = self.ctx.github.run_url();
+        let u = StatusUpdate {
+            state,
+            description,
+            log_url: log_url.as_deref(),
+            environment_url: url,
+        };
+        let gh = gh.for_cleanup(std::time::Duration::from_secs(30));
+        if let Err(e) = records::set_status(&gh, id, u).await {
+            self.ctx
+                .console
+                .warn(format!("deployment {id}: status not recorded: {e}"));
+        }
+    }
+
+    /// The app's earlier deployments of the preview, inactive.
+    async fn retire_older(&self, environment: &str, app: &str) {
+        if let (Some(gh), Some(id)) = (&self.gh, self.id) {
+            let gh = gh.for_cleanup(std::time::Duration::from_secs(30));
+            if let Ok(entries) = records::history(&gh, environment, app).await {
+                let _ = records::inactivate_older(&gh, &entries, id).await;
+            }
+        }
+    }
+}
+
 /// One app: record → up → gate → statuses.
 async fn one(
     ctx: &Ctx,
@@ -220,55 +259,32 @@ async fn one(
         error: None,
     };
     let gh = gh.map(|g| g.until(req.deadline));
-    let record = match &gh {
+    let id = match &gh {
         Some(gh) => match open_record(ctx, gh, environment, a, req).await {
             Ok(id) => Some(id),
             Err(f) => return finish(ctx, json, r, None, Some(f)),
         },
         None => None,
     };
-    json.deployment_id = record;
-    let status = |state, description: String, url: Option<String>| {
-        let gh = gh.clone();
-        let log_url = ctx.github.run_url();
-        async move {
-            if let (Some(gh), Some(id)) = (gh, record) {
-                let u = StatusUpdate {
-                    state,
-                    description,
-                    log_url: log_url.as_deref(),
-                    environment_url: url.as_deref(),
-                };
-                let gh = gh.for_cleanup(std::time::Duration::from_secs(30));
-                if let Err(e) = records::set_status(&gh, id, u).await {
-                    ctx.console
-                        .warn(format!("deployment {id}: status not recorded: {e}"));
-                }
-            }
-        }
-    };
+    let record = Record { ctx, gh, id };
+    json.deployment_id = id;
     let short = &r.sha[..r.sha.len().min(7)];
-    status(
-        DeploymentStatusState::InProgress,
-        format!("preview of {short}"),
-        None,
-    )
-    .await;
+    let in_progress = format!("preview of {short}");
+    record
+        .status(DeploymentStatusState::InProgress, in_progress, None)
+        .await;
     let up: PreviewUp = match a.previews().up(req).await {
         Ok(up) => up,
         Err(e) => {
-            let state = if matches!(e, ProviderError::Failed { .. }) {
-                DeploymentStatusState::Failure
-            } else {
-                DeploymentStatusState::Error
+            let state = match e {
+                ProviderError::Failed { .. } => DeploymentStatusState::Failure,
+                _ => DeploymentStatusState::Error,
             };
-            json.state = if matches!(e, ProviderError::Refused(_)) {
-                "refused"
-            } else {
-                "failed"
-            }
-            .into();
-            status(state, format!("preview failed: {e}"), None).await;
+            let refused = matches!(e, ProviderError::Refused(_));
+            json.state = if refused { "refused" } else { "failed" }.into();
+            record
+                .status(state, format!("preview failed: {e}"), None)
+                .await;
             return finish(ctx, json, r, None, Some(e.into()));
         }
     };
@@ -279,61 +295,67 @@ async fn one(
     for note in &up.notes {
         ctx.console.info(format!("{app}: {note}"));
     }
-    let mut failure = None;
     json.state = "deployed".into();
-    if !r.skip_health && !req.target.health.probes.is_empty() {
-        let vars = crate::health::Vars {
-            app: app.clone(),
-            env: r.env.clone(),
-            version: None,
-            sha: Some(r.sha.clone()),
-        };
-        match crate::health::gate(&req.target.health, &vars, ctx.into()).await {
-            Ok(report) => {
-                // The app is the row's: the verdict and the evidence are the news.
-                let headline = report.headline();
-                let who = format!("{}: ", report.who());
-                json.health = Some(headline.strip_prefix(&who).unwrap_or(&headline).to_string());
-                if report.passed() {
-                    json.state = "healthy".into();
-                } else {
-                    json.state = "unhealthy".into();
-                    failure = Some(Failure::deploy(format!(
-                        "health gate failed: {headline}; the preview is left running for \
-                         debugging (no rollback of a preview)"
-                    )));
-                }
-            }
-            Err(e) => {
-                json.state = "unhealthy".into();
-                failure = Some(Failure::input(format!(
-                    "the health gate could not run: {e}"
-                )));
-            }
-        }
-    }
-    let ran = up.outcome.image.clone();
+    let failure = gate(ctx, r, req, &app, &mut json).await;
     match &failure {
         None => {
-            let what = records::success_description(short, ran.as_deref());
-            status(DeploymentStatusState::Success, what, up.url.clone()).await;
-            if let (Some(gh), Some(id)) = (&gh, record) {
-                let gh = gh.for_cleanup(std::time::Duration::from_secs(30));
-                if let Ok(entries) = records::history(&gh, environment, &app).await {
-                    let _ = records::inactivate_older(&gh, &entries, id).await;
-                }
-            }
+            let what = records::success_description(short, up.outcome.image.as_deref());
+            let url = up.url.as_deref();
+            record
+                .status(DeploymentStatusState::Success, what, url)
+                .await;
+            record.retire_older(environment, &app).await;
         }
         Some(f) => {
-            status(
-                DeploymentStatusState::Failure,
-                f.to_string(),
-                up.url.clone(),
-            )
-            .await;
+            let url = up.url.as_deref();
+            record
+                .status(DeploymentStatusState::Failure, f.to_string(), url)
+                .await;
         }
     }
     finish(ctx, json, r, up.url, failure)
+}
+
+/// The health gate, with `{pr}` filled in: a failing preview is left running (no rollback).
+async fn gate(
+    ctx: &Ctx,
+    r: &UpRequest,
+    req: &PreviewRequest,
+    app: &str,
+    json: &mut PreviewJson,
+) -> Option<Failure> {
+    if r.skip_health || req.target.health.probes.is_empty() {
+        return None;
+    }
+    let vars = crate::health::Vars {
+        app: app.to_string(),
+        env: r.env.clone(),
+        version: None,
+        sha: Some(r.sha.clone()),
+    };
+    match crate::health::gate(&req.target.health, &vars, ctx.into()).await {
+        Ok(report) => {
+            // The app is the row's: the verdict and the evidence are the news.
+            let headline = report.headline();
+            let who = format!("{}: ", report.who());
+            json.health = Some(headline.strip_prefix(&who).unwrap_or(&headline).to_string());
+            if report.passed() {
+                json.state = "healthy".into();
+                return None;
+            }
+            json.state = "unhealthy".into();
+            Some(Failure::deploy(format!(
+                "health gate failed: {headline}; the preview is left running for debugging \
+                 (no rollback of a preview)"
+            )))
+        }
+        Err(e) => {
+            json.state = "unhealthy".into();
+            Some(Failure::input(format!(
+                "the health gate could not run: {e}"
+            )))
+        }
+    }
 }
 
 /// The transient Deployment of this app's preview, queued.
