@@ -30,22 +30,10 @@ pub async fn down(ctx: &Ctx, r: &DownRequest) -> Result<(PreviewResult, Option<F
     result.pr = Some(r.pr);
     let gh = GitHub::from_ctx(ctx).ok();
     if ctx.dry_run {
-        for a in &apps {
-            ctx.console.info(format!(
-                "[dry-run] tear down {} ({}) only if it carries the marker {}; then its \
-                 deployments of {environment} inactive and the comment edited",
-                a.target.app,
-                a.resource(r.pr),
-                marker.value()
-            ));
-            result.previews.push(entry(
-                &a.target.app,
-                a.resource(r.pr),
-                "planned",
-                Vec::new(),
-            ));
-        }
-        return Ok((result, None));
+        return Ok((
+            dry_run(ctx, &apps, r.pr, &marker, &environment, result),
+            None,
+        ));
     }
     let mut worst: Option<Failure> = None;
     let mut removed_any = false;
@@ -71,7 +59,9 @@ pub async fn down(ctx: &Ctx, r: &DownRequest) -> Result<(PreviewResult, Option<F
                 (state, f.to_string(), Some(f))
             }
         };
-        ctx.console.info(format!("{}: {note}", a.target.app));
+        if failure.is_none() {
+            ctx.console.info(format!("{}: {note}", a.target.app));
+        }
         let mut json = entry(&a.target.app, resource, state, vec![note.clone()]);
         if let Some(f) = failure {
             json.error = Some(ctx.console.redactor.redact(&f.to_string()));
@@ -106,34 +96,7 @@ pub async fn down(ctx: &Ctx, r: &DownRequest) -> Result<(PreviewResult, Option<F
         result.previews.push(json);
     }
     if let (Some(gh), false) = (&gh, rows.is_empty()) {
-        let ttl = ttl_words(ctx, &r.env);
-        let run_url = ctx.github.run_url();
-        let redactor = &ctx.console.redactor;
-        let reason = r.reason.clone();
-        let edited = comment::upsert(
-            gh,
-            r.pr,
-            &r.env,
-            false,
-            |state| {
-                state.removed = Some(format!("The preview was torn down: {reason}."));
-                for row in &rows {
-                    let mut row = row.clone();
-                    if let Some(old) = state.rows.iter().find(|o| o.app == row.app) {
-                        row.sha = old.sha.clone();
-                    }
-                    state.put(row);
-                }
-            },
-            |state| redactor.redact(&comment::render(state, run_url.as_deref(), &ttl)),
-        )
-        .await;
-        match edited {
-            Ok(c) => result.comment_url = c.map(|c| c.html_url),
-            Err(e) => ctx
-                .console
-                .warn(format!("the pull request comment was not edited: {e}")),
-        }
+        result.comment_url = edit_comment(ctx, gh, r, rows).await;
     }
     result.result = match (&worst, removed_any) {
         (Some(f), _) if f.exit == Exit::GateClosed => "refused",
@@ -143,6 +106,66 @@ pub async fn down(ctx: &Ctx, r: &DownRequest) -> Result<(PreviewResult, Option<F
     }
     .into();
     Ok((result, worst))
+}
+
+/// The comment says the preview is gone, with a row per app removed (each keeps the commit
+/// it ran). Answers the comment's URL; a comment that cannot be edited is said, not fatal.
+async fn edit_comment(ctx: &Ctx, gh: &GitHub, r: &DownRequest, rows: Vec<Row>) -> Option<String> {
+    let ttl = ttl_words(ctx, &r.env);
+    let run_url = ctx.github.run_url();
+    let redactor = &ctx.console.redactor;
+    let reason = r.reason.clone();
+    let edited = comment::upsert(
+        gh,
+        r.pr,
+        &r.env,
+        false,
+        |state| {
+            state.removed = Some(format!("The preview was torn down: {reason}."));
+            for row in &rows {
+                let mut row = row.clone();
+                if let Some(old) = state.rows.iter().find(|o| o.app == row.app) {
+                    row.sha = old.sha.clone();
+                }
+                state.put(row);
+            }
+        },
+        |state| redactor.redact(&comment::render(state, run_url.as_deref(), &ttl)),
+    )
+    .await;
+    match edited {
+        Ok(c) => c.map(|c| c.html_url),
+        Err(e) => {
+            ctx.console
+                .warn(format!("the pull request comment was not edited: {e}"));
+            None
+        }
+    }
+}
+
+/// `--dry-run`: what would be torn down, and on what condition.
+fn dry_run(
+    ctx: &Ctx,
+    apps: &[super::App],
+    pr: u64,
+    marker: &Marker,
+    environment: &str,
+    mut result: PreviewResult,
+) -> PreviewResult {
+    for a in apps {
+        ctx.console.info(format!(
+            "[dry-run] tear down {} ({}) only if it carries the marker {}; then its \
+             deployments of {environment} inactive and the comment edited",
+            a.target.app,
+            a.resource(pr),
+            marker.value()
+        ));
+        result
+            .previews
+            .push(entry(&a.target.app, a.resource(pr), "planned", Vec::new()));
+    }
+    result.result = "planned".into();
+    result
 }
 
 fn entry(app: &str, resource: String, state: &str, notes: Vec<String>) -> PreviewJson {
