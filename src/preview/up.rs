@@ -100,29 +100,7 @@ pub async fn up(ctx: &Ctx, r: &UpRequest) -> Result<(PreviewResult, Option<Failu
         }
     }
     if let Some(gh) = &gh {
-        let ttl = ttl_words(ctx, &r.env);
-        let run_url = ctx.github.run_url();
-        let redactor = &ctx.console.redactor;
-        let posted = comment::upsert(
-            &gh.for_cleanup(std::time::Duration::from_secs(60)),
-            r.pr,
-            &r.env,
-            true,
-            |state| {
-                state.removed = None;
-                for row in &rows {
-                    state.put(row.clone());
-                }
-            },
-            |state| redactor.redact(&comment::render(state, run_url.as_deref(), &ttl)),
-        )
-        .await;
-        match posted {
-            Ok(c) => result.comment_url = c.map(|c| c.html_url),
-            Err(e) => ctx
-                .console
-                .warn(format!("the pull request comment was not updated: {e}")),
-        }
+        result.comment_url = post_comment(ctx, gh, r, &rows).await;
     }
     result.result = match &worst {
         None => "success",
@@ -131,6 +109,36 @@ pub async fn up(ctx: &Ctx, r: &UpRequest) -> Result<(PreviewResult, Option<Failu
     }
     .into();
     Ok((result, worst))
+}
+
+/// The pull request's one comment, with this run's rows (the other apps' kept). Answers its
+/// URL; a comment that cannot be written is said, not fatal.
+async fn post_comment(ctx: &Ctx, gh: &GitHub, r: &UpRequest, rows: &[Row]) -> Option<String> {
+    let ttl = ttl_words(ctx, &r.env);
+    let run_url = ctx.github.run_url();
+    let redactor = &ctx.console.redactor;
+    let posted = comment::upsert(
+        &gh.for_cleanup(std::time::Duration::from_secs(60)),
+        r.pr,
+        &r.env,
+        true,
+        |state| {
+            state.removed = None;
+            for row in rows {
+                state.put(row.clone());
+            }
+        },
+        |state| redactor.redact(&comment::render(state, run_url.as_deref(), &ttl)),
+    )
+    .await;
+    match posted {
+        Ok(c) => c.map(|c| c.html_url),
+        Err(e) => {
+            ctx.console
+                .warn(format!("the pull request comment was not updated: {e}"));
+            None
+        }
+    }
 }
 
 /// Which failure decides the exit: a failed deploy over a refusal over the rest.
