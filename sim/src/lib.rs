@@ -96,6 +96,10 @@ impl Sim {
     ) -> Result<(), String> {
         self.github.set_pull_state(repo, number, state, merged)
     }
+    /// Move a GitHub pull request's head to `sha` (a push to its branch).
+    pub fn set_pull_head(&self, repo: &str, number: u64, sha: &str) -> Result<(), String> {
+        self.github.set_pull_head(repo, number, sha)
+    }
     /// The comments on a GitHub issue or pull request, oldest first.
     pub fn github_comments(&self, repo: &str, issue: u64) -> Vec<github::GithubComment> {
         self.github.comments(repo, issue)

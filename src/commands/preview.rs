@@ -26,9 +26,11 @@ pub async fn run(ctx: &Ctx, args: &PreviewArgs) -> Result<Report, Failure> {
             )
         })
     };
-    if let Some(e) = event
-        .as_ref()
-        .filter(|e| e.from_fork() && action != PreviewAction::Sweep)
+    // A fork's job has no secrets: nothing is attempted. Its close still tears down a
+    // preview a maintainer brought up, when this job has the credentials to.
+    let fork = event.as_ref().filter(|e| e.from_fork());
+    if let Some(e) =
+        fork.filter(|e| !(e.closed() && has_credentials(ctx)) && action != PreviewAction::Sweep)
     {
         return Ok(skipped(ctx, &env, e));
     }
@@ -214,13 +216,25 @@ fn action(
             PreviewAction::Up
         });
     }
+    // A dispatch naming a pull request brings it up (a maintainer, a fork's change read);
+    // without one, a dispatch sweeps, as the schedule does.
+    let names_pr = args.pr.is_some() || ctx.inputs.get("pr").is_some();
     match ctx.github.event_name.as_deref() {
+        Some("workflow_dispatch") if names_pr => Ok(PreviewAction::Up),
         Some("schedule") | Some("workflow_dispatch") => Ok(PreviewAction::Sweep),
         _ => Err(Failure::input(
             "preview needs what to do: `stage-gate preview up|down|sweep` (the `preview` \
              input), or a pull_request event (closed → down, else up) or a schedule (sweep)",
         )),
     }
+}
+
+/// Whether this job holds a provider credential (a fork's `pull_request` job holds none).
+fn has_credentials(ctx: &Ctx) -> bool {
+    let inputs = ["fly-api-token", "coolify-token"];
+    inputs.iter().any(|i| ctx.inputs.get(i).is_some())
+        || crate::providers::registry::default_secret_envs()
+            .any(|v| ctx.env.get(v).is_some_and(|x| !x.is_empty()))
 }
 
 /// A fork's pull request: its job has no secrets, so nothing is attempted.

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 /// What the comment's hidden block begins with.
 const MARKER: &str = "<!-- stage-gate:preview";
 
+/// The longest detail a row keeps.
+const DETAIL: usize = 300;
+
 /// One app's line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
@@ -45,8 +48,15 @@ impl State {
         }
     }
 
-    /// Replace the app's row (or add it), keeping the others.
-    pub fn put(&mut self, row: Row) {
+    /// Replace the app's row (or add it), keeping the others. A detail is kept short: the
+    /// comment is for people, and GitHub refuses a body over 65,536 characters.
+    pub fn put(&mut self, mut row: Row) {
+        if row.detail.chars().count() > DETAIL {
+            row.detail = format!(
+                "{}…",
+                row.detail.chars().take(DETAIL - 1).collect::<String>()
+            );
+        }
         match self.rows.iter_mut().find(|r| r.app == row.app) {
             Some(slot) => *slot = row,
             None => self.rows.push(row),
@@ -63,7 +73,13 @@ fn marker_of(environment: &str) -> String {
 pub fn parse(body: &str, environment: &str) -> Option<State> {
     let start = body.find(&marker_of(environment))? + marker_of(environment).len();
     let end = body[start..].find("-->")? + start;
-    serde_json::from_str(body[start..end].trim()).ok()
+    let state: State = serde_json::from_str(body[start..end].trim()).ok()?;
+    // Anyone can post text; only a state whose commits are commits is read as ours.
+    let commits = state
+        .rows
+        .iter()
+        .all(|r| r.sha.bytes().all(|b| b.is_ascii_hexdigit()));
+    commits.then_some(state)
 }
 
 /// The Markdown of the comment.
@@ -99,7 +115,7 @@ pub fn render(state: &State, run_url: Option<&str>, ttl: &str) -> String {
         md.push_str(&format!(
             "| {} | {link} | `{}` | {icon} {said} | {} |\n",
             cell(&r.app),
-            &r.sha[..r.sha.len().min(7)],
+            super::short(&r.sha, 7),
             r.at.get(..16).unwrap_or(&r.at).replace('T', " ")
         ));
     }
@@ -128,8 +144,14 @@ pub fn render(state: &State, run_url: Option<&str>, ttl: &str) -> String {
         .unwrap_or_default()
         .replace('>', "\\u003e");
     md.push_str(&format!("\n{}{json} -->\n", marker_of(&state.environment)));
-    if md.len() > MAX_COMMENT {
-        md.truncate(MAX_COMMENT - 200);
+    if md.chars().count() > MAX_COMMENT {
+        // Only a pathological number of apps gets here: keep the state, lose the table.
+        md = format!(
+            "### Preview of #{} (`{}`)\n\nToo many apps to list here; see the run's summary.\n\n{}{json} -->\n",
+            state.pr,
+            state.environment,
+            marker_of(&state.environment)
+        );
     }
     md
 }
@@ -175,10 +197,12 @@ pub async fn upsert(
 ) -> Result<Option<Comment>, GithubError> {
     if let Some((comment, mut state)) = find(gh, pr, environment).await? {
         change(&mut state);
-        return gh
-            .edit_comment(comment.id, &body_of(&state))
-            .await
-            .map(Some);
+        match gh.edit_comment(comment.id, &body_of(&state)).await {
+            Ok(c) => return Ok(Some(c)),
+            // Someone else's comment carrying our marker: leave it, write our own.
+            Err(e) if matches!(e.status(), Some(403) | Some(404)) && create => {}
+            Err(e) => return Err(e),
+        }
     }
     if !create {
         return Ok(None);
@@ -233,5 +257,31 @@ mod tests {
         );
         assert!(body.contains("| web | [web-pr-7.fly.dev](https://web-pr-7.fly.dev) | `0123456` | ✅ deployed: a --> b \\| c | 2026-12-07 09:10 |"), "{body}");
         assert!(body.contains("left running for debugging"));
+    }
+}
+
+#[cfg(test)]
+mod hostile_tests {
+    use super::*;
+
+    #[test]
+    fn a_forged_state_is_not_ours_and_long_text_is_cut_on_characters() {
+        let forged = format!(
+            "{} preview {{\"environment\":\"preview\",\"pr\":7,\"rows\":[{{\"app\":\"x\",\"url\":null,\"sha\":\"ééééé\",\"state\":\"healthy\",\"detail\":\"\",\"at\":\"\"}}],\"removed\":null}} -->",
+            MARKER
+        );
+        assert_eq!(parse(&forged, "preview"), None);
+        let mut s = State::new("preview", 7);
+        s.put(Row {
+            app: "web".into(),
+            url: None,
+            sha: "é".into(),
+            state: "failed".into(),
+            detail: "✅".repeat(70_000),
+            at: "2026-12-07T09:00:00Z".into(),
+        });
+        assert_eq!(s.rows[0].detail.chars().count(), DETAIL);
+        let body = render(&s, None, "7 days");
+        assert!(body.chars().count() <= MAX_COMMENT);
     }
 }

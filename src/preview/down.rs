@@ -66,7 +66,10 @@ pub async fn down(ctx: &Ctx, r: &DownRequest) -> Result<(PreviewResult, Option<F
         if let Some(f) = failure {
             json.error = Some(ctx.console.redactor.redact(&f.to_string()));
             ctx.console.error(format!("{}: {f}", a.target.app));
-            if worst.is_none() {
+            if worst
+                .as_ref()
+                .is_none_or(|w| super::rank(f.exit) > super::rank(w.exit))
+            {
                 worst = Some(f);
             }
         } else if let Some(gh) = &gh {
@@ -95,7 +98,8 @@ pub async fn down(ctx: &Ctx, r: &DownRequest) -> Result<(PreviewResult, Option<F
         }
         result.previews.push(json);
     }
-    if let (Some(gh), false) = (&gh, rows.is_empty()) {
+    // "Torn down" only when every app is gone; a refused app still runs.
+    if let (Some(gh), false, None) = (&gh, rows.is_empty(), &worst) {
         result.comment_url = edit_comment(ctx, gh, r, rows).await;
     }
     result.result = match (&worst, removed_any) {

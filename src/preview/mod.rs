@@ -20,6 +20,7 @@ mod up;
 pub use down::{down, DownRequest};
 pub use result::{PreviewJson, PreviewResult, SweepDecision};
 pub use sweep::{sweep, SweepRequest};
+use up::rank;
 pub use up::{up, UpRequest};
 
 use crate::config::Target;
@@ -201,6 +202,11 @@ async fn inactivate(
         n += 1;
     }
     Ok(n)
+}
+
+/// The first `n` characters of `s` (a commit, for people), whatever `s` holds.
+pub(crate) fn short(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
 /// Now, for the comment's rows.

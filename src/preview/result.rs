@@ -60,7 +60,8 @@ pub struct SweepDecision {
     /// The vendor's resource (Fly app name, or `coolify:<uuid>#<pr>`).
     pub resource: String,
     pub pr: Option<u64>,
-    /// `removed`, `remove` (dry run), `kept`, `left-alone` (not ours) or `failed`.
+    /// `removed`, `absent` (already gone), `remove` (dry run), `kept`, `left-alone` (not
+    /// ours) or `failed`.
     pub decision: String,
     pub reason: String,
 }

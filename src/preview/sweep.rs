@@ -55,9 +55,16 @@ pub async fn sweep(
     let found = find(ctx, &gh, &repo, &r.env, &mut result).await?;
     let mut remove = Vec::new();
     for c in found {
-        match judge(&gh, &r.env, &c, policy.ttl).await? {
-            (true, reason) => remove.push((c, reason)),
-            (false, reason) => result.sweep.push(decision(&c, "kept", reason)),
+        // One preview GitHub cannot tell about is said and skipped, not the whole sweep.
+        match judge(&gh, &r.env, &c, policy.ttl).await {
+            Ok((true, reason)) => remove.push((c, reason)),
+            Ok((false, reason)) => result.sweep.push(decision(&c, "kept", reason)),
+            Err(f) => {
+                ctx.console.warn(format!("{}: not judged: {f}", c.resource));
+                result
+                    .sweep
+                    .push(decision(&c, "failed", format!("not judged: {f}")));
+            }
         }
     }
     let over = remove.len() > policy.sweep_limit && !r.force;
@@ -72,10 +79,11 @@ pub async fn sweep(
             policy.sweep_limit,
             r.env
         );
-        result.result = "refused".into();
         if ctx.dry_run {
             ctx.console.warn(format!("a real run would refuse: {why}"));
+            result.notice = Some(format!("a real run would refuse: {why}"));
         } else {
+            result.result = "refused".into();
             for (c, reason) in remove {
                 let kept = format!("{reason}; not removed: over the sweep limit");
                 result.sweep.push(decision(&c, "kept", kept));
@@ -93,13 +101,12 @@ pub async fn sweep(
             ));
             result.sweep.push(decision(&c, "remove", reason));
         }
-        if !over {
-            result.result = "planned".into();
-        }
+        result.result = "planned".into();
         return Ok((result, None));
     }
     let worst = remove_all(ctx, &gh, &repo, &r.env, remove, &mut result).await;
     result.result = match (&worst, result.sweep.iter().any(|d| d.decision == "removed")) {
+        (Some(f), _) if f.exit == Exit::GateClosed => "refused",
         (Some(_), _) => "failure",
         (None, true) => "removed",
         (None, false) => "success",
@@ -180,17 +187,23 @@ async fn remove_all(
     let mut worst = None;
     for (c, reason) in remove {
         match tear_down(ctx, gh, repo, env, &c, &reason).await {
-            Ok(what) => {
+            Ok((removed, what)) => {
                 ctx.console
                     .info(format!("{}: {what} ({reason})", c.resource));
                 let done = format!("{reason}; {what}");
-                result.sweep.push(decision(&c, "removed", done));
+                let said = if removed { "removed" } else { "absent" };
+                result.sweep.push(decision(&c, said, done));
             }
             Err(f) => {
                 ctx.console.error(format!("{}: {f}", c.resource));
                 let failed = format!("{reason}; {f}");
                 result.sweep.push(decision(&c, "failed", failed));
-                worst.get_or_insert(f);
+                if worst
+                    .as_ref()
+                    .is_none_or(|w: &Failure| super::rank(f.exit) > super::rank(w.exit))
+                {
+                    worst = Some(f);
+                }
             }
         }
     }
@@ -301,7 +314,7 @@ async fn tear_down(
     env: &str,
     c: &Candidate,
     reason: &str,
-) -> Result<String, Failure> {
+) -> Result<(bool, String), Failure> {
     let target = c.target.for_pull_request(c.pr);
     let provider = providers::for_target(&target, &ctx.provider_deps()).map_err(Failure::from)?;
     let previews = provider
@@ -321,7 +334,9 @@ async fn tear_down(
     };
     let what = match previews.down(&req).await {
         Ok(PreviewDown::Removed(w)) => w,
-        Ok(PreviewDown::NothingToRemove(w)) => format!("nothing to remove: {w}"),
+        Ok(PreviewDown::NothingToRemove(w)) => {
+            return Ok((false, format!("nothing to remove: {w}")))
+        }
         Err(e @ ProviderError::Refused(_)) => return Err(e.into()),
         Err(e) => return Err(e.into()),
     };
@@ -366,5 +381,5 @@ async fn tear_down(
         ctx.console
             .warn(format!("the comment of #{} was not edited: {e}", c.pr));
     }
-    Ok(what)
+    Ok((true, what))
 }

@@ -61,15 +61,20 @@ pub async fn up(ctx: &Ctx, r: &UpRequest) -> Result<(PreviewResult, Option<Failu
     result.sha = Some(r.sha.clone());
     let gh = GitHub::from_ctx(ctx).ok();
     if ctx.dry_run {
+        result.result = "planned".into();
         return Ok((
             dry_run(ctx, &apps, &requests, &environment, gh.is_some(), result),
             None,
         ));
     }
     if let Some(gh) = &gh {
-        still_open(gh, r.pr).await?;
-        for a in &apps {
-            not_older(gh, &environment, &a.target.app, &r.sha).await?;
+        let head = still_open(gh, r.pr).await?;
+        // The pull request's own head is never "older": a force-push back to an earlier
+        // commit makes it the one to run.
+        if head != r.sha {
+            for a in &apps {
+                not_older(gh, &environment, &a.target.app, &r.sha).await?;
+            }
         }
     } else {
         ctx.console.info(
@@ -79,6 +84,11 @@ pub async fn up(ctx: &Ctx, r: &UpRequest) -> Result<(PreviewResult, Option<Failu
     let mut worst: Option<Failure> = None;
     let mut rows = Vec::new();
     for (a, req) in apps.iter().zip(&requests) {
+        // Each app's time starts at its turn, not when the first app started.
+        let req = &PreviewRequest {
+            deadline: std::time::Instant::now() + a.target.timeout,
+            ..req.clone()
+        };
         let _group = ctx
             .console
             .group(format!("preview {} → {environment}", a.target.app));
@@ -142,7 +152,7 @@ async fn post_comment(ctx: &Ctx, gh: &GitHub, r: &UpRequest, rows: &[Row]) -> Op
 }
 
 /// Which failure decides the exit: a failed deploy over a refusal over the rest.
-fn rank(e: Exit) -> u8 {
+pub(super) fn rank(e: Exit) -> u8 {
     match e {
         Exit::Cancelled => 5,
         Exit::DeployFailed => 4,
@@ -155,13 +165,14 @@ fn rank(e: Exit) -> u8 {
 
 /// A closed pull request gets no preview (a job that ran late, after the close): `down`
 /// tore it down, and bringing it back would leak it until a sweep.
-async fn still_open(gh: &GitHub, pr: u64) -> Result<(), Failure> {
+/// Answers the pull request's head commit.
+async fn still_open(gh: &GitHub, pr: u64) -> Result<String, Failure> {
     match gh.pull_request(pr).await {
         Ok(Some(p)) if p.state == "closed" => Err(Failure::gate(format!(
             "pull request #{pr} is closed: no preview is brought up for it (a job that ran \
              after the close); reopen it to get one back"
         ))),
-        Ok(Some(_)) => Ok(()),
+        Ok(Some(p)) => Ok(p.head.sha),
         Ok(None) => Err(Failure::input(format!(
             "pull request #{pr} does not exist in {}",
             gh.repository()
@@ -197,9 +208,9 @@ async fn not_older(gh: &GitHub, environment: &str, app: &str, sha: &str) -> Resu
             "{app}: the preview already runs {} (deployment {}), which is newer than {}: a later \
              push got here first; nothing was changed (run the newest commit's job again to \
              redeploy it)",
-            &running[..running.len().min(12)],
+            super::short(running, 12),
             current.deployment.id.into_inner(),
-            &sha[..sha.len().min(12)]
+            super::short(sha, 12)
         )));
     }
     Ok(())
@@ -276,7 +287,7 @@ async fn one(
     };
     let record = Record { ctx, gh, id };
     json.deployment_id = id;
-    let short = &r.sha[..r.sha.len().min(7)];
+    let short = super::short(&r.sha, 7);
     let in_progress = format!("preview of {short}");
     record
         .status(DeploymentStatusState::InProgress, in_progress, None)

@@ -281,6 +281,7 @@ async fn one_pull_requests_life_cycle_open_push_close() {
     );
 
     // Pushed: the same comment is edited, the machine updated, no new app.
+    sim.set_pull_head(REPO, 7, SHA3).unwrap();
     let api = ["--app", "api", "--image", "ghcr.io/acme/api:pr-7-b"];
     let out = job(
         &sim,
@@ -978,5 +979,35 @@ github:
         out.all().contains("fly tokens create org --org acme-typo"),
         "{}",
         out.all()
+    );
+}
+
+/// A force-push back to an earlier commit makes that commit the pull request's head: it is
+/// brought up, not refused as "older".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_force_push_back_is_the_head_and_is_brought_up() {
+    let sim = start("").await;
+    let repo = repository(&sim);
+    let web = ["--app", "web"];
+    sim.set_pull_head(REPO, 7, SHA3).unwrap();
+    let out = job(
+        &sim,
+        repo.path(),
+        Some(("synchronize", 7, SHA3, REPO)),
+        &web,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    sim.set_pull_head(REPO, 7, SHA2).unwrap();
+    let out = job(
+        &sim,
+        repo.path(),
+        Some(("synchronize", 7, SHA2, REPO)),
+        &web,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let m = sim.fly_app("web-pr-7").unwrap().machines[0].clone();
+    assert_eq!(
+        m.metadata.get("stage_gate_sha").map(String::as_str),
+        Some(SHA2)
     );
 }

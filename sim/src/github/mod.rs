@@ -82,6 +82,11 @@ impl Handle {
         pulls::set_state(&mut lock(&self.0), repo, number, state, merged)
     }
 
+    /// Move a pull request's head to `sha`, as a push to its branch does.
+    pub fn set_pull_head(&self, repo: &str, number: u64, sha: &str) -> Result<(), String> {
+        pulls::set_head(&mut lock(&self.0), repo, number, sha)
+    }
+
     /// The comments of an issue or pull request, oldest first.
     pub fn comments(&self, repo: &str, issue: u64) -> Vec<GithubComment> {
         let s = lock(&self.0);

@@ -54,6 +54,22 @@ pub fn set_state(
     Ok(())
 }
 
+/// Move a pull request's head to `sha` (a push to its branch).
+pub fn set_head(s: &mut State, repo: &str, number: u64, sha: &str) -> Result<(), String> {
+    let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
+    let r = s
+        .repo_mut(owner, name)
+        .ok_or_else(|| format!("no repository {repo}"))?;
+    let p = r
+        .pulls
+        .iter_mut()
+        .find(|p| p.number == number)
+        .ok_or_else(|| format!("no pull request #{number} in {repo}"))?;
+    p.head_sha = Some(sha.to_string());
+    r.pull_changed.insert(number, Utc::now());
+    Ok(())
+}
+
 /// `PATCH /__sim/repos/{o}/{r}/pulls/{n}` (a test's lever, not a GitHub route).
 pub async fn admin_set_state(
     AxState(shared): AxState<Shared>,
