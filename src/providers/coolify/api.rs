@@ -23,6 +23,9 @@ pub(crate) struct QueueRow {
     /// Present only for tokens with `root` or `read:sensitive`.
     #[serde(default)]
     pub logs: Option<String>,
+    /// The pull request a preview deployment is of (0 for the application itself).
+    #[serde(default)]
+    pub pull_request_id: Option<i64>,
     /// When Coolify queued it (RFC 3339).
     #[serde(default)]
     pub created_at: Option<String>,
@@ -304,7 +307,8 @@ impl Api {
         let url = format!("{}/applications/{app}/previews/{pr}", self.base);
         let sent: Result<Value, HttpError> = self
             .http
-            .json(|c| c.delete(&url).bearer_auth(self.token.expose()), true)
+            // Not repeated blindly: a repeat after a lost answer would read "not found".
+            .json(|c| c.delete(&url).bearer_auth(self.token.expose()), false)
             .await;
         match sent {
             Ok(answer) => Ok(Some(

@@ -9,7 +9,7 @@
 //! can only redeploy it.
 
 use super::api::{Api, AppInfo};
-use super::{tag_of_image, CoolifyProvider};
+use super::{failed, tag_of_image, CoolifyProvider};
 use crate::artifact::ImageName;
 use crate::config::Target;
 use crate::providers::preview::{Found, PreviewDown, PreviewRequest, PreviewUp, Previews};
@@ -166,24 +166,48 @@ impl Previews for CoolifyProvider {
                 break entry;
             }
             let now = std::time::Instant::now();
-            if now >= waited_until.min(req.deadline) {
-                return Err(ProviderError::Config(format!(
+            let until = waited_until.min(req.deadline);
+            if now >= until {
+                return Err(failed(format!(
                     "Coolify has no preview of pull request #{} for application `{uuid}` \
                      ({}), after waiting {}s for it: Coolify's GitHub App creates it when the \
                      pull request opens, with Preview Deployments on",
                     req.pr,
                     entry.message,
-                    PREVIEW_APPEARS.as_secs()
+                    (now + PREVIEW_APPEARS - waited_until).as_secs()
                 )));
             }
             self.console.info(format!(
                 "coolify: no preview of #{} yet (Coolify's GitHub App makes it); asking again",
                 req.pr
             ));
-            tokio::time::sleep(self.config.poll_interval.min(waited_until - now)).await;
+            tokio::time::sleep(self.config.poll_interval.min(until - now)).await;
         };
         let deployment = match &entry.deployment_uuid {
             Some(d) => d.clone(),
+            // Queued already: the deployment to follow is this pull request's, never the
+            // application's own or another preview's.
+            None if entry.already_queued() => {
+                let history = api
+                    .history(&uuid, 20)
+                    .await
+                    .map_err(|e| api.explain(e, "read"))?;
+                let pr = req.pr as i64;
+                let row = history
+                    .deployments
+                    .into_iter()
+                    .find(|r| r.is_active() && r.pull_request_id == Some(pr));
+                match row {
+                    Some(r) => r.deployment_uuid,
+                    None => {
+                        return Err(failed(format!(
+                            "Coolify says a preview deployment of #{} is already queued, but no \
+                             deployment of #{} is in flight in `{uuid}`'s history",
+                            req.pr, req.pr
+                        )))
+                    }
+                }
+            }
             None => self.follow(&api, &uuid, &entry).await?,
         };
         let rows = self

@@ -217,17 +217,45 @@ impl FlyProvider {
             .toml
             .as_deref()
             .is_some_and(|t| t.http_service.is_some() || !t.services.is_empty());
-        if !services || !api.ip_assignments().await?.is_empty() {
+        if !services {
             return Ok(None);
         }
+        // Each kind on its own: a run cut off after the v6 still gets its v4 on the next.
+        let have = api.ip_assignments().await?;
+        let public_v6 = have
+            .iter()
+            .any(|a| a.ip.contains(':') && !a.ip.starts_with("fdaa"));
+        let v4 = have.iter().any(|a| a.ip.contains('.'));
         let org = self.org()?;
-        let v6 = api.assign_ip("v6", org).await?;
-        let v4 = api.assign_ip("shared_v4", org).await?;
-        Ok(Some(format!(
-            "assigned addresses: {} (v6), {} (shared v4)",
-            v6.ip, v4.ip
-        )))
+        let mut assigned = Vec::new();
+        if !public_v6 {
+            assigned.push(format!("{} (v6)", api.assign_ip("v6", org).await?.ip));
+        }
+        if !v4 {
+            assigned.push(format!(
+                "{} (shared v4)",
+                api.assign_ip("shared_v4", org).await?.ip
+            ));
+        }
+        Ok((!assigned.is_empty()).then(|| format!("assigned addresses: {}", assigned.join(", "))))
     }
+}
+
+/// Whether the app is gone within a short while (a delete Fly accepted runs in the background).
+async fn gone_soon(api: &Api) -> Result<bool, ProviderError> {
+    for _ in 0..10 {
+        if matches!(api.lookup_app().await?, Lookup::Missing) {
+            return Ok(true);
+        }
+        if api
+            .time_left()
+            .is_some_and(|t| t < std::time::Duration::from_secs(3))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+    Ok(false)
 }
 
 /// The idempotency key of a preview app's create: the same for every run of the preview.
@@ -240,8 +268,10 @@ fn idempotency_key(marker: &Marker, app: &str) -> String {
 
 fn taken_elsewhere(app: &str) -> ProviderError {
     ProviderError::Refused(format!(
-        "the Fly app name `{app}` is taken by an app of another organisation (names are global); \
-         give previews another name (`fly.app`)"
+        "the Fly API will not show app `{app}` (403): the name is taken by an app of another \
+         organisation (names are global: give previews another `fly.app`), or the token cannot \
+         read apps of the organisation (previews need an organisation token: `fly tokens \
+         create org`)"
     ))
 }
 
@@ -413,9 +443,10 @@ impl Previews for FlyProvider {
                 "Fly app `{}` was already gone",
                 s.app
             ))),
-            Deletion::Ambiguous(e) => match api.lookup_app().await? {
-                Lookup::Missing => Ok(PreviewDown::Removed(what)),
-                _ => Err(ProviderError::Failed {
+            // Fly deletes in the background (202): look a few times before concluding.
+            Deletion::Ambiguous(e) => match gone_soon(&api).await? {
+                true => Ok(PreviewDown::Removed(what)),
+                false => Err(ProviderError::Failed {
                     message: format!(
                         "deleting Fly app `{}` lost its answer ({e}) and the app still exists; \
                          run `preview down` again",
