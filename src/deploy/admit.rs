@@ -54,38 +54,14 @@ pub(super) async fn admit(
             return Err(TargetResult::failed(app, stages, f));
         }
     };
-    let required = req.required(policy);
-    let proven = passed.proof.as_ref().and_then(|p| p.proven_artifact());
-    let mut rebuild = false;
-    let image = match proven {
-        // The proof's bytes, whatever the request named (the gate checked they agree).
-        Some(a) => Some(a.to_string()),
-        None if required.is_some() && passed.proof.is_some() && provider.needs_artifact() => {
-            let proof = passed.proof.as_ref().map(|p| p.id).unwrap_or_default();
-            let required = required.clone().unwrap_or_default();
-            if !policy.allow_rebuild {
-                let f = Failure::gate(format!(
-                    "gate closed for {app} in `{}`: deployment {proof} to `{required}` records \
-                     no artifact (it was made by an older stage-gate, or its provider could not \
-                     tell what it ran), so `{}` would be a new build, not what `{required}` \
-                     proved. Deploy the commit to `{required}` again with this stage-gate, pass \
-                     the image `{required}` ran with --image, or set `allow-rebuild: true` under \
-                     environments.{} to build anew on purpose",
-                    req.env, req.env, req.env
-                ));
+    let (image, rebuild) =
+        match shipped_image(ctx, req, policy, &app, &passed, provider.needs_artifact()) {
+            Ok(chosen) => chosen,
+            Err(f) => {
                 stages.push("gate", StageState::Failed, started, f.to_string());
                 return Err(TargetResult::failed(app, stages, f));
             }
-            ctx.console.warn(format!(
-                "{app}: deployment {proof} to `{required}` records no artifact; building anew \
-                 for `{}` because environments.{}.allow-rebuild is true",
-                req.env, req.env
-            ));
-            rebuild = true;
-            req.image.clone()
-        }
-        None => req.image.clone(),
-    };
+        };
     let detail = match (&passed.gate_override, &passed.proof) {
         (Some(ov), _) => format!("overridden: {}", ov.reason),
         (None, Some(p)) => format!(
@@ -119,6 +95,47 @@ pub(super) async fn admit(
         rebuild,
         stages,
     })
+}
+
+/// The image this deploy ships, and whether it is built anew: a promotion carries the
+/// proof's bytes over, whatever the request named (the gate checked they agree); a proof
+/// that names no artifact is refused unless `allow-rebuild: true`.
+fn shipped_image(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    app: &str,
+    passed: &GatePassed,
+    needs_artifact: bool,
+) -> Result<(Option<String>, bool), Failure> {
+    let required = req.required(policy);
+    if let Some(a) = passed.proof.as_ref().and_then(|p| p.proven_artifact()) {
+        return Ok((Some(a.to_string()), false));
+    }
+    let (Some(required), Some(proof)) = (required, passed.proof.as_ref()) else {
+        return Ok((req.image.clone(), false));
+    };
+    if !needs_artifact {
+        return Ok((req.image.clone(), false));
+    }
+    let proof = proof.id;
+    if !policy.allow_rebuild {
+        return Err(Failure::gate(format!(
+            "gate closed for {app} in `{}`: deployment {proof} to `{required}` records \
+             no artifact (it was made by an older stage-gate, or its provider could not \
+             tell what it ran), so `{}` would be a new build, not what `{required}` \
+             proved. Deploy the commit to `{required}` again with this stage-gate, pass \
+             the image `{required}` ran with --image, or set `allow-rebuild: true` under \
+             environments.{} to build anew on purpose",
+            req.env, req.env, req.env
+        )));
+    }
+    ctx.console.warn(format!(
+        "{app}: deployment {proof} to `{required}` records no artifact; building anew \
+         for `{}` because environments.{}.allow-rebuild is true",
+        req.env, req.env
+    ));
+    Ok((req.image.clone(), true))
 }
 
 /// On a tag ref, the release tag must pass the tag gate (`stage-gate tag`'s rules) before
