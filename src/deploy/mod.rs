@@ -113,24 +113,7 @@ pub async fn run_all(ctx: &Ctx, req: &Request, plan: &Plan) -> Vec<TargetResult>
         }
     }
     if !refused.is_empty() {
-        let names: Vec<String> = refused.iter().map(|r| format!("`{}`", r.app)).collect();
-        let mut results: Vec<TargetResult> = ready
-            .into_iter()
-            .map(|mut p| {
-                let why = format!(
-                    "not deployed: {} cannot go to `{}` (see above), and a release is all or \
-                     nothing; deploy this app alone with --app {}",
-                    names.join(", "),
-                    req.env,
-                    p.target.app
-                );
-                p.stages
-                    .push("deploy", StageState::Skipped, Instant::now(), why.clone());
-                TargetResult::failed(p.target.app.clone(), p.stages, Failure::gate(why))
-            })
-            .collect();
-        results.extend(refused);
-        return results;
+        return all_or_nothing(req, ready, refused);
     }
     let mut results = Vec::new();
     let required = req.required(&policy);
@@ -145,6 +128,33 @@ pub async fn run_all(ctx: &Ctx, req: &Request, plan: &Plan) -> Vec<TargetResult>
         result.proven = proven;
         results.push(result);
     }
+    results
+}
+
+/// One target refused: every ready one is skipped too, said why (a release is all or
+/// nothing), and the refused ones follow.
+fn all_or_nothing(
+    req: &Request,
+    ready: Vec<admit::Admitted>,
+    refused: Vec<TargetResult>,
+) -> Vec<TargetResult> {
+    let names: Vec<String> = refused.iter().map(|r| format!("`{}`", r.app)).collect();
+    let mut results: Vec<TargetResult> = ready
+        .into_iter()
+        .map(|mut p| {
+            let why = format!(
+                "not deployed: {} cannot go to `{}` (see above), and a release is all or \
+                 nothing; deploy this app alone with --app {}",
+                names.join(", "),
+                req.env,
+                p.target.app
+            );
+            p.stages
+                .push("deploy", StageState::Skipped, Instant::now(), why.clone());
+            TargetResult::failed(p.target.app.clone(), p.stages, Failure::gate(why))
+        })
+        .collect();
+    results.extend(refused);
     results
 }
 
