@@ -81,6 +81,33 @@ fn report(
 }
 
 /// `tag --next`: the next version from conventional commits since the previous tags.
+/// `--create`: the tag through the GitHub API (`created`, `existed`), or `no`.
+async fn create_tag(
+    ctx: &Ctx,
+    create: bool,
+    next_tag: &str,
+    head: &str,
+) -> Result<&'static str, Failure> {
+    if !create {
+        return Ok("no");
+    }
+    if ctx.dry_run {
+        ctx.console.info(format!(
+            "dry run: would create refs/tags/{next_tag} at {head}"
+        ));
+        return Ok("no");
+    }
+    let gh = GitHub::from_ctx(ctx).map_err(Failure::input)?;
+    let outcome = gh
+        .ensure_tag_ref(next_tag, head)
+        .await
+        .map_err(|e| Failure::new(Exit::Internal, e))?;
+    Ok(match outcome {
+        crate::github::TagRef::Created(_) => "created",
+        crate::github::TagRef::Existed(_) => "existed",
+    })
+}
+
 async fn run_next(
     ctx: &Ctx,
     args: &TagArgs,
@@ -133,24 +160,7 @@ async fn run_next(
         .render(app, &v.to_string())
         .map_err(Failure::input)?;
     let head = git.commit_of("HEAD").map_err(git_failure)?;
-    let created = if create && !ctx.dry_run {
-        let gh = GitHub::from_ctx(ctx).map_err(Failure::input)?;
-        let outcome = gh
-            .ensure_tag_ref(&next_tag, &head)
-            .await
-            .map_err(|e| Failure::new(Exit::Internal, e))?;
-        match outcome {
-            crate::github::TagRef::Created(_) => "created",
-            crate::github::TagRef::Existed(_) => "existed",
-        }
-    } else {
-        if create {
-            ctx.console.info(format!(
-                "dry run: would create refs/tags/{next_tag} at {head}"
-            ));
-        }
-        "no"
-    };
+    let created = create_tag(ctx, create, &next_tag, &head).await?;
     Ok(Report::of(&TagResult::Next(TagNext {
         next_version: v.to_string(),
         next_tag,
