@@ -119,8 +119,11 @@ for c in cs:
 
 step "opened: #7 at ${two:0:7} (a job per app)" opened "$two" --app web
 step "opened: the api job" opened "$two" --app api --image ghcr.io/acme/api:pr-7
+pull() { curl -fsS -X PATCH -H 'content-type: application/json' -d "$1" "$github/__sim/repos/acme/web/pulls/7" >/dev/null; }
+pull "{\"head_sha\": \"$three\"}"
 step "pushed: #7 at ${three:0:7}" synchronize "$three" --app web --image registry.fly.io/web-staging:pr-7-b
 step "an older push's job arriving late: ${two:0:7}" synchronize "$two" --app web
+pull '{"state": "closed", "merged": true}'
 step "closed (merged)" closed "$three"
 step "closed again (a re-run)" closed "$three"
 step "nightly sweep, dry run" - "" sweep --dry-run

@@ -1195,6 +1195,18 @@ async fn a_pull_request_shows_its_state_and_a_test_can_close_it() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = admin(json!({"state": "open"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "reopened");
+    // A push moves the head, over HTTP or from a test, and leaves the state alone.
+    let r = admin(json!({"head_sha": SHA1})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, _, pushed) = gh.call(Method::GET, "/repos/acme/shop/pulls/9", None).await;
+    assert_eq!(
+        (pushed["head"]["sha"].clone(), pushed["state"].clone()),
+        (json!(SHA1), json!("open"))
+    );
+    gh.sim.set_pull_head("acme/shop", 9, SHA2).unwrap();
+    let (_, _, pushed) = gh.call(Method::GET, "/repos/acme/shop/pulls/9", None).await;
+    assert_eq!(pushed["head"]["sha"], SHA2);
+    assert!(gh.sim.set_pull_head("acme/shop", 404, SHA2).is_err());
     assert!(gh
         .sim
         .set_pull_state("acme/shop", 404, "closed", false)

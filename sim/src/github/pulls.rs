@@ -70,7 +70,8 @@ pub fn set_head(s: &mut State, repo: &str, number: u64, sha: &str) -> Result<(),
     Ok(())
 }
 
-/// `PATCH /__sim/repos/{o}/{r}/pulls/{n}` (a test's lever, not a GitHub route).
+/// `PATCH /__sim/repos/{o}/{r}/pulls/{n}` (a test's lever, not a GitHub route): `{"state",
+/// "merged"}` closes, merges or reopens; `{"head_sha"}` moves the head.
 pub async fn admin_set_state(
     AxState(shared): AxState<Shared>,
     Path((owner, name, number)): Path<(String, String, String)>,
@@ -86,7 +87,13 @@ pub async fn admin_set_state(
         return not_found();
     };
     let mut s = lock(&shared);
-    match set_state(&mut s, &format!("{owner}/{name}"), n, state, merged) {
+    let repo = format!("{owner}/{name}");
+    // `{"head_sha": …}` moves the head (a push) and leaves the state alone.
+    let moved = match v.get("head_sha").and_then(|x| x.as_str()) {
+        Some(sha) => set_head(&mut s, &repo, n, sha),
+        None => set_state(&mut s, &repo, n, state, merged),
+    };
+    match moved {
         Ok(()) => {
             let repo = s.repo(&owner, &name);
             match repo.and_then(|r| r.pull(n).map(|p| (r, p))) {
