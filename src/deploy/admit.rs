@@ -192,6 +192,45 @@ struct GatePassed {
     proof: Option<gate::Record>,
 }
 
+/// What `requires:` says: the record that proves the commit, or why the gate is closed
+/// (added to `closed`).
+async fn proof_of(
+    ctx: &Ctx,
+    req: &Request,
+    policy: &EnvironmentPolicy,
+    target: &Target,
+    gh: Option<&GitHub>,
+    closed: &mut Vec<String>,
+) -> Result<Option<gate::Record>, Failure> {
+    let Some(required) = req.required(policy) else {
+        return Ok(None);
+    };
+    let Some(gh) = gh else {
+        closed.push(format!(
+            "`{}` requires `{required}`, and proving that needs GitHub deployment records: set \
+             GITHUB_TOKEN (the `github-token` input under Actions) and the repository \
+             (GITHUB_REPOSITORY or STAGE_GATE_REPOSITORY)",
+            req.env
+        ));
+        return Ok(None);
+    };
+    let soak = ctx.config.policy(&required).soak.max(policy.soak);
+    let scan = records::history_scan(gh, &required, &target.app)
+        .await
+        .map_err(|e| Failure::new(Exit::Internal, e))?;
+    let recs: Vec<gate::Record> = scan.entries.iter().map(records::Entry::record).collect();
+    let candidate = Candidate {
+        sha: req.sha.clone(),
+        image: req.image.clone(),
+    };
+    let decision = gate::evaluate(&required, soak, &recs, &candidate, chrono::Utc::now());
+    closed.extend(decision.closed.iter().map(|c| match c {
+        gate::Closed::NoDeployment { .. } => format!("{c} ({})", scan.searched(&required)),
+        _ => c.to_string(),
+    }));
+    Ok(decision.proof)
+}
+
 /// Refs, prerelease policy and `requires:`.
 async fn check_gate(
     ctx: &Ctx,
@@ -201,7 +240,6 @@ async fn check_gate(
     gh: Option<&GitHub>,
 ) -> Result<GatePassed, Failure> {
     let mut closed: Vec<String> = Vec::new();
-    let mut proof = None;
     if let Err(why) = refs::allowed(policy, ctx.github.git_ref.as_deref()) {
         closed.push(why);
     }
@@ -219,32 +257,7 @@ async fn check_gate(
             closed.push(format!("`{}` refuses prerelease versions ({v})", req.env));
         }
     }
-    let requires = req.required(policy);
-    if let Some(required) = requires {
-        match gh {
-            None => closed.push(format!(
-                "`{}` requires `{required}`, and proving that needs GitHub deployment records: set GITHUB_TOKEN (the `github-token` input under Actions) and the repository (GITHUB_REPOSITORY or STAGE_GATE_REPOSITORY)",
-                req.env
-            )),
-            Some(gh) => {
-                let soak = ctx.config.policy(&required).soak.max(policy.soak);
-                let scan = records::history_scan(gh, &required, &target.app).await.map_err(|e| Failure::new(Exit::Internal, e))?;
-                let recs: Vec<gate::Record> = scan.entries.iter().map(records::Entry::record).collect();
-                let decision = gate::evaluate(
-                    &required,
-                    soak,
-                    &recs,
-                    &Candidate { sha: req.sha.clone(), image: req.image.clone() },
-                    chrono::Utc::now(),
-                );
-                closed.extend(decision.closed.iter().map(|c| match c {
-                    gate::Closed::NoDeployment { .. } => format!("{c} ({})", scan.searched(&required)),
-                    _ => c.to_string(),
-                }));
-                proof = decision.proof;
-            }
-        }
-    }
+    let proof = proof_of(ctx, req, policy, target, gh, &mut closed).await?;
     if closed.is_empty() {
         return Ok(GatePassed {
             gate_override: None,
