@@ -192,7 +192,7 @@ fn promotion(ctx: &Ctx, req: &Request) -> bool {
 }
 
 fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(7)]
+    crate::git::abbrev(sha, 7)
 }
 
 /// The time budget left before `deadline`, never negative.

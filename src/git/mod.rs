@@ -68,9 +68,14 @@ pub struct Commit {
     pub trailers: Vec<(String, String)>,
 }
 
+/// The first `n` characters of a commit (as people read one), whatever the text holds.
+pub(crate) fn abbrev(sha: &str, n: usize) -> &str {
+    sha.char_indices().nth(n).map_or(sha, |(i, _)| &sha[..i])
+}
+
 impl Commit {
     pub(crate) fn short_sha(&self) -> &str {
-        &self.sha[..self.sha.len().min(7)]
+        abbrev(&self.sha, 7)
     }
     pub(crate) fn is_merge(&self) -> bool {
         self.parents.len() > 1

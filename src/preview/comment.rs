@@ -115,7 +115,7 @@ pub fn render(state: &State, run_url: Option<&str>, ttl: &str) -> String {
         md.push_str(&format!(
             "| {} | {link} | `{}` | {icon} {said} | {} |\n",
             cell(&r.app),
-            super::short(&r.sha, 7),
+            crate::git::abbrev(&r.sha, 7),
             r.at.get(..16).unwrap_or(&r.at).replace('T', " ")
         ));
     }

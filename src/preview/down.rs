@@ -2,9 +2,9 @@
 //! marker — then its Deployments inactive and the comment edited to say it is gone.
 //! Idempotent: a second `down` finds nothing to remove and succeeds.
 
-use super::comment::{self, Row};
+use super::comment::Row;
 use super::result::{PreviewJson, PreviewResult};
-use super::{apps, environment_of, inactivate, now, repository, ttl_words};
+use super::{apps, environment_of, inactivate, now, repository};
 use crate::context::Ctx;
 use crate::exit::{Exit, Failure};
 use crate::github::GitHub;
@@ -115,36 +115,18 @@ pub async fn down(ctx: &Ctx, r: &DownRequest) -> Result<(PreviewResult, Option<F
 /// The comment says the preview is gone, with a row per app removed (each keeps the commit
 /// it ran). Answers the comment's URL; a comment that cannot be edited is said, not fatal.
 async fn edit_comment(ctx: &Ctx, gh: &GitHub, r: &DownRequest, rows: Vec<Row>) -> Option<String> {
-    let ttl = ttl_words(ctx, &r.env);
-    let run_url = ctx.github.run_url();
-    let redactor = &ctx.console.redactor;
-    let reason = r.reason.clone();
-    let edited = comment::upsert(
-        gh,
-        r.pr,
-        &r.env,
-        false,
-        |state| {
-            state.removed = Some(format!("The preview was torn down: {reason}."));
-            for row in &rows {
-                let mut row = row.clone();
-                if let Some(old) = state.rows.iter().find(|o| o.app == row.app) {
-                    row.sha = old.sha.clone();
-                }
-                state.put(row);
+    let reason = &r.reason;
+    super::write_comment(ctx, gh, r.pr, &r.env, false, |state| {
+        state.removed = Some(format!("The preview was torn down: {reason}."));
+        for row in &rows {
+            let mut row = row.clone();
+            if let Some(old) = state.rows.iter().find(|o| o.app == row.app) {
+                row.sha = old.sha.clone();
             }
-        },
-        |state| redactor.redact(&comment::render(state, run_url.as_deref(), &ttl)),
-    )
-    .await;
-    match edited {
-        Ok(c) => c.map(|c| c.html_url),
-        Err(e) => {
-            ctx.console
-                .warn(format!("the pull request comment was not edited: {e}"));
-            None
+            state.put(row);
         }
-    }
+    })
+    .await
 }
 
 /// `--dry-run`: what would be torn down, and on what condition.

@@ -137,18 +137,24 @@ impl App {
         }
     }
 
-    /// The vendor's name of the preview: the Fly app, or Coolify's application and PR.
+    /// The vendor's name of the preview (see [`resource_of`]).
     fn resource(&self, pr: u64) -> String {
-        match &self.target.provider {
-            crate::config::ProviderConfig::Fly(f) => f.app.clone().unwrap_or_default(),
-            crate::config::ProviderConfig::Coolify(c) => {
-                format!(
-                    "coolify:{}#{pr}",
-                    c.uuids.first().cloned().unwrap_or_default()
-                )
-            }
-            _ => String::new(),
+        resource_of(&self.target, pr)
+    }
+}
+
+/// The vendor's name of the preview of `target` (`{pr}` filled in): the Fly app, or Coolify's
+/// application and pull request.
+fn resource_of(target: &Target, pr: u64) -> String {
+    match &target.provider {
+        crate::config::ProviderConfig::Fly(f) => f.app.clone().unwrap_or_default(),
+        crate::config::ProviderConfig::Coolify(c) => {
+            format!(
+                "coolify:{}#{pr}",
+                c.uuids.first().cloned().unwrap_or_default()
+            )
         }
+        _ => String::new(),
     }
 }
 
@@ -204,9 +210,30 @@ async fn inactivate(
     Ok(n)
 }
 
-/// The first `n` characters of `s` (a commit, for people), whatever `s` holds.
-pub(crate) fn short(s: &str, n: usize) -> &str {
-    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+/// Write the pull request's one comment with `change` applied to its state (created only
+/// when `create`), rendered and redacted. Answers its URL; a comment that cannot be written
+/// is said, not fatal.
+async fn write_comment(
+    ctx: &Ctx,
+    gh: &GitHub,
+    pr: u64,
+    env: &str,
+    create: bool,
+    change: impl Fn(&mut comment::State),
+) -> Option<String> {
+    let ttl = ttl_words(ctx, env);
+    let run_url = ctx.github.run_url();
+    let redactor = &ctx.console.redactor;
+    let render =
+        |state: &comment::State| redactor.redact(&comment::render(state, run_url.as_deref(), &ttl));
+    match comment::upsert(gh, pr, env, create, change, render).await {
+        Ok(c) => c.map(|c| c.html_url),
+        Err(e) => {
+            ctx.console
+                .warn(format!("the comment of #{pr} was not written: {e}"));
+            None
+        }
+    }
 }
 
 /// Now, for the comment's rows.

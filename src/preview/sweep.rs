@@ -8,7 +8,7 @@
 
 use super::comment;
 use super::result::{PreviewResult, SweepDecision};
-use super::{environment_of, inactivate, now, repository, ttl_words};
+use super::{environment_of, inactivate, now, repository};
 use crate::config::Target;
 use crate::context::Ctx;
 use crate::deploy::records;
@@ -133,13 +133,9 @@ async fn find(
         };
         let Some(listed) = previews.list(target).await.map_err(Failure::from)? else {
             for pr in recorded_prs(gh, env, &target.app).await? {
-                let app = super::App {
-                    target: target.for_pull_request(pr),
-                    provider: providers::for_target(target, &deps).map_err(Failure::from)?,
-                };
                 found.push(Candidate {
                     target: target.clone(),
-                    resource: app.resource(pr),
+                    resource: super::resource_of(&target.for_pull_request(pr), pr),
                     pr,
                     changed_at: None,
                 });
@@ -347,39 +343,24 @@ async fn tear_down(
             "deployments of {environment} not marked inactive: {e}"
         ));
     }
-    let ttl = ttl_words(ctx, env);
-    let run_url = ctx.github.run_url();
-    let redactor = &ctx.console.redactor;
     let app = target.app.clone();
-    let row_detail = what.clone();
-    let edited = comment::upsert(
-        gh,
-        c.pr,
-        env,
-        false,
-        |state| {
-            state.removed = Some(format!("The preview was torn down by a sweep: {reason}."));
-            let sha = state
-                .rows
-                .iter()
-                .find(|r| r.app == app)
-                .map(|r| r.sha.clone())
-                .unwrap_or_default();
-            state.put(comment::Row {
-                app: app.clone(),
-                url: None,
-                sha,
-                state: "removed".into(),
-                detail: row_detail.clone(),
-                at: now(),
-            });
-        },
-        |state| redactor.redact(&comment::render(state, run_url.as_deref(), &ttl)),
-    )
+    super::write_comment(ctx, gh, c.pr, env, false, |state| {
+        state.removed = Some(format!("The preview was torn down by a sweep: {reason}."));
+        let sha = state
+            .rows
+            .iter()
+            .find(|r| r.app == app)
+            .map(|r| r.sha.clone())
+            .unwrap_or_default();
+        state.put(comment::Row {
+            app: app.clone(),
+            url: None,
+            sha,
+            state: "removed".into(),
+            detail: what.clone(),
+            at: now(),
+        });
+    })
     .await;
-    if let Err(e) = edited {
-        ctx.console
-            .warn(format!("the comment of #{} was not edited: {e}", c.pr));
-    }
     Ok((true, what))
 }

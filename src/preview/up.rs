@@ -3,9 +3,9 @@
 //! → per app: record (transient Deployment `preview/pr-N`) → the provider's up → the health
 //! gate (a failing preview is left running, said so, exit 4) → statuses → the comment.
 
-use super::comment::{self, Row};
+use super::comment::Row;
 use super::result::{PreviewJson, PreviewResult};
-use super::{apps, environment_of, now, repository, ttl_words, App};
+use super::{apps, environment_of, now, repository, App};
 use crate::context::Ctx;
 use crate::deploy::records::{self, Payload, StatusUpdate};
 use crate::exit::{Exit, Failure};
@@ -124,31 +124,14 @@ pub async fn up(ctx: &Ctx, r: &UpRequest) -> Result<(PreviewResult, Option<Failu
 /// The pull request's one comment, with this run's rows (the other apps' kept). Answers its
 /// URL; a comment that cannot be written is said, not fatal.
 async fn post_comment(ctx: &Ctx, gh: &GitHub, r: &UpRequest, rows: &[Row]) -> Option<String> {
-    let ttl = ttl_words(ctx, &r.env);
-    let run_url = ctx.github.run_url();
-    let redactor = &ctx.console.redactor;
-    let posted = comment::upsert(
-        &gh.for_cleanup(std::time::Duration::from_secs(60)),
-        r.pr,
-        &r.env,
-        true,
-        |state| {
-            state.removed = None;
-            for row in rows {
-                state.put(row.clone());
-            }
-        },
-        |state| redactor.redact(&comment::render(state, run_url.as_deref(), &ttl)),
-    )
-    .await;
-    match posted {
-        Ok(c) => c.map(|c| c.html_url),
-        Err(e) => {
-            ctx.console
-                .warn(format!("the pull request comment was not updated: {e}"));
-            None
+    let gh = gh.for_cleanup(std::time::Duration::from_secs(60));
+    super::write_comment(ctx, &gh, r.pr, &r.env, true, |state| {
+        state.removed = None;
+        for row in rows {
+            state.put(row.clone());
         }
-    }
+    })
+    .await
 }
 
 /// Which failure decides the exit: a failed deploy over a refusal over the rest.
@@ -208,9 +191,9 @@ async fn not_older(gh: &GitHub, environment: &str, app: &str, sha: &str) -> Resu
             "{app}: the preview already runs {} (deployment {}), which is newer than {}: a later \
              push got here first; nothing was changed (run the newest commit's job again to \
              redeploy it)",
-            super::short(running, 12),
+            crate::git::abbrev(running, 12),
             current.deployment.id.into_inner(),
-            super::short(sha, 12)
+            crate::git::abbrev(sha, 12)
         )));
     }
     Ok(())
@@ -287,7 +270,7 @@ async fn one(
     };
     let record = Record { ctx, gh, id };
     json.deployment_id = id;
-    let short = super::short(&r.sha, 7);
+    let short = crate::git::abbrev(&r.sha, 7);
     let in_progress = format!("preview of {short}");
     record
         .status(DeploymentStatusState::InProgress, in_progress, None)
