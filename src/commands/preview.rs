@@ -122,7 +122,7 @@ fn down_reason(event: Option<&PullRequestEvent>) -> String {
     match event.filter(|e| e.closed()) {
         Some(e) if e.merged => format!("pull request #{} was merged", e.number),
         Some(e) => format!("pull request #{} was closed", e.number),
-        None => "torn down by `stage-gate preview down`".to_string(),
+        None => "`stage-gate preview down` was run".to_string(),
     }
 }
 

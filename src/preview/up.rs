@@ -464,11 +464,15 @@ fn dry_run(
             requests.first().map(|r| r.pr).unwrap_or_default()
         ));
     } else {
-        ctx.console.warn(
-            "no GitHub token or repository (GITHUB_TOKEN, GITHUB_REPOSITORY): a real run would \
-             record no Deployments, write no comment, and could not refuse an older commit or \
-             a closed pull request",
-        );
+        let missing = match (ctx.github.token.is_some(), ctx.github.repository.is_some()) {
+            (false, true) => "no GitHub token (GITHUB_TOKEN)",
+            (true, false) => "no GitHub repository (GITHUB_REPOSITORY)",
+            _ => "no GitHub token or repository (GITHUB_TOKEN, GITHUB_REPOSITORY)",
+        };
+        ctx.console.warn(format!(
+            "{missing}: a real run would record no Deployments, write no comment, and could \
+             not refuse an older commit or a closed pull request"
+        ));
     }
     result
 }

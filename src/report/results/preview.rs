@@ -8,7 +8,15 @@ use crate::report::summary;
 impl PreviewResult {
     fn heading(&self) -> String {
         match self.pr {
-            Some(pr) => format!("preview {} #{pr} ({})", self.action, self.environment),
+            Some(pr) => {
+                // The commit `up` brought up, which a run without an event chose itself.
+                let at = self
+                    .sha
+                    .as_deref()
+                    .map(|s| format!(" at {}", crate::git::abbrev(s, 7)))
+                    .unwrap_or_default();
+                format!("preview {} #{pr}{at} ({})", self.action, self.environment)
+            }
             None => format!("preview {} ({})", self.action, self.environment),
         }
     }
